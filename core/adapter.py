@@ -1,0 +1,301 @@
+"""The connector interface: what an adapter for one external service implements.
+
+The engine owns the loop, the state, planning, retries of failed items and the
+errors' policy. A connector only knows how to
+
+* ``render`` a row into the payload it would write (pure, no I/O),
+* ``create``, ``update`` and ``delete`` one item,
+* ``recover`` items it may have written before a crash (by marker or id),
+* ``check`` its settings and access.
+
+A minimal connector::
+
+    class EchoConnector(Connector[EchoSettings, EchoMapping]):
+        name = "echo"
+        Settings = EchoSettings
+        MappingSettings = EchoMapping
+
+        def render(self, row, mapping):
+            return {"text": render_template(mapping.settings.fields.text, row)}
+
+        def create(self, item, mapping):
+            return ExternalRef(self.client.post(item.payload)["id"])
+        ...
+
+It is registered with an entry point in the group ``notion_sync.connectors``::
+
+    [project.entry-points."notion_sync.connectors"]
+    echo = "echo_connector:EchoConnector"
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from core.errors import FatalError, ItemError, SkipItem
+from core.rows import Row
+
+__all__ = [
+    "CheckResult",
+    "Connector",
+    "EmulatedTarget",
+    "DesiredItem",
+    "ExternalRef",
+    "Link",
+    "MappingContext",
+    "MappingSettings",
+    "Operation",
+    "OperationResult",
+    "ServiceSettings",
+    "SkipItem",
+]
+
+
+class ServiceSettings(BaseModel):
+    """Base of a connector's service table (``[google_calendar]``, ``[trello]``...).
+
+    Unknown keys are errors, so a typo is never silently ignored.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MappingSettings(BaseModel):
+    """Base of the connector's keys on a ``[[mappings]]`` entry.
+
+    Subclasses declare ``fields`` (a model of ``Template`` and ``PropertyRef`` fields,
+    see ``core.fields``) and any other keys the connector needs. The core keys (name,
+    connector, database, data_source, filter, on_delete, ...) are not repeated here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+S = TypeVar("S", bound=ServiceSettings)
+M = TypeVar("M", bound=MappingSettings)
+
+
+@dataclass(frozen=True)
+class MappingContext(Generic[M]):
+    """One mapping as a connector sees it during a run."""
+
+    name: str
+    settings: M
+    on_delete: str
+    database_id: str = ""
+    data_source_id: str = ""
+
+
+@dataclass(frozen=True)
+class DesiredItem:
+    """What should exist in the target for one row: the connector's rendered ``payload``.
+
+    ``payload`` must be JSON-serialisable and hold exactly what the connector writes;
+    its hash decides whether an update is needed, so put nothing volatile in it.
+    """
+
+    mapping: str
+    page_id: str
+    page_url: str
+    title: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """Where an item lives in the target: its ``id``, plus anything else needed to reach it
+    again (a Slack channel, a Trello list...) as strings in ``extra``."""
+
+    id: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Link:
+    """What the state remembers of an item the connector wrote.
+
+    ``payload`` is what was last written (None when the link was recovered and the
+    item's content is unknown). ``archived`` is true after an ``archive``/``strike``
+    style delete: the item still exists in the target and can be restored.
+    """
+
+    page_id: str
+    ref: ExternalRef
+    payload: dict[str, Any] | None
+    archived: bool = False
+
+
+OperationKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One write the engine asks for. ``item`` is set for create/update, ``link`` for update/delete,
+    ``mode`` is the mapping's on_delete for a delete."""
+
+    kind: OperationKind
+    page_id: str
+    item: DesiredItem | None = None
+    link: Link | None = None
+    mode: str = "delete"
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """The outcome of one operation: the item's ref (None once deleted), or the item's error."""
+
+    operation: Operation
+    ref: ExternalRef | None = None
+    error: ItemError | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``notion-sync check``: what was checked, whether it passed, and the fix."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+    access: bool = True
+    """A failure is an access problem (exit 3) if true, a config problem (exit 2) if false."""
+
+
+class Connector(ABC, Generic[S, M]):
+    """Base class of every connector. One instance serves one run, for all its mappings.
+
+    Class attributes to set:
+
+    * ``name``: the connector's key, as in ``connector = "<name>"`` and ``[<name>]``;
+    * ``Settings``: the model of the ``[<name>]`` service table;
+    * ``MappingSettings``: the model of the connector's keys on a mapping;
+    * ``on_delete_modes``: the on_delete values it supports, the first being the default;
+    * ``batch_size``: how many operations ``apply`` receives at once (override ``apply``
+      to write them in one request, as Google's batch endpoint allows).
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[ServiceSettings]]
+    MappingSettings: ClassVar[type[MappingSettings]]
+    on_delete_modes: ClassVar[tuple[str, ...]] = ("delete", "keep")
+    batch_size: ClassVar[int] = 1
+    summary: ClassVar[str] = ""
+    """One line for ``notion-sync connectors``."""
+
+    def __init__(self, settings: S) -> None:
+        self.settings = settings
+
+    # -- pure -----------------------------------------------------------------
+    @abstractmethod
+    def render(self, row: Row, mapping: MappingContext[M]) -> dict[str, Any]:
+        """The payload this row should produce. Pure: no I/O.
+
+        Raise ``SkipItem`` when the row has nothing to write (its item, if any, is
+        then removed), or ``ItemError`` for a row-specific error (end before start).
+        """
+
+    # -- writes ---------------------------------------------------------------
+    @abstractmethod
+    def create(self, item: DesiredItem, mapping: MappingContext[M]) -> ExternalRef:
+        """Write a new item. Must leave a marker (id, extended property, metadata...)
+        that ``recover`` can find if the process dies before the state records it."""
+
+    @abstractmethod
+    def update(self, link: Link, item: DesiredItem, mapping: MappingContext[M]) -> ExternalRef:
+        """Overwrite the fields the mapping owns. If ``link.archived``, restore the item too."""
+
+    @abstractmethod
+    def delete(self, link: Link, mode: str, mapping: MappingContext[M]) -> ExternalRef | None:
+        """Carry out ``on_delete`` for a row that left. Return None when the item is gone
+        (already gone counts as done), or its ref when it still exists (archived, struck)."""
+
+    @abstractmethod
+    def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[M]) -> dict[str, ExternalRef]:
+        """Find items written earlier for these rows whose link was lost, keyed by page id.
+
+        Called before creating items the state has no link for, when a create may have
+        happened unrecorded (an interrupted run, a lost state file). Look up in bulk where
+        the service allows it."""
+
+    # -- optional -------------------------------------------------------------
+    def check(self, mapping: MappingContext[M]) -> list[CheckResult]:
+        """Read-only checks of credentials, the target container and write access."""
+        return []
+
+    def prepare(self, mapping: MappingContext[M]) -> None:
+        """Called once per mapping before any write of a run: resolve names, read lists.
+        Raise ``FatalError``/``AccessError`` to stop the mapping before it writes anything."""
+
+    def apply(self, operations: Sequence[Operation], mapping: MappingContext[M]) -> Iterator[OperationResult]:
+        """Carry out up to ``batch_size`` operations, yielding one result each.
+
+        The default calls ``create``/``update``/``delete`` one at a time. An ``ItemError``
+        fails that operation alone; a ``FatalError`` propagates and stops the mapping.
+        """
+        for op in operations:
+            try:
+                if op.kind == "create":
+                    assert op.item is not None
+                    yield OperationResult(op, ref=self.create(op.item, mapping))
+                elif op.kind == "update":
+                    assert op.item is not None and op.link is not None
+                    yield OperationResult(op, ref=self.update(op.link, op.item, mapping))
+                else:
+                    assert op.link is not None
+                    yield OperationResult(op, ref=self.delete(op.link, op.mode, mapping))
+            except FatalError:
+                raise
+            except ItemError as exc:
+                yield OperationResult(op, error=exc)
+
+    def close(self) -> None:
+        """Release clients and connections."""
+
+    @classmethod
+    def emulated(cls) -> EmulatedTarget | None:
+        """Start this connector's emulator, for ``notion-sync demo`` and the conformance suite.
+
+        None means the connector has no emulator: it is left out of the demo."""
+        return None
+
+
+class EmulatedTarget(ABC):
+    """A connector's emulator, running, with settings that point at it.
+
+    ``notion-sync demo`` and the conformance suite use it. The demo database's
+    properties are ``Name`` (title), ``Status`` (status: Not started / In progress /
+    Done), ``Due`` (date), ``Tags`` (multi-select: Bug, Feature, Docs), ``Notes``
+    (text), ``Owner`` (people), ``Priority`` (select: High, Medium, Low) and
+    ``Urgent`` (checkbox).
+    """
+
+    service_settings: dict[str, Any]
+    """The ``[<connector>]`` table, pointing at the emulator."""
+    mapping: dict[str, Any]
+    """The connector's keys for a mapping of the demo database (``fields`` included).
+    A text field must contain ``{Name}``: the conformance suite looks for it."""
+    env: dict[str, str] = {}
+    """Environment variables the settings need (fake tokens named by ``*_env`` keys)."""
+
+    @abstractmethod
+    def items(self) -> dict[str, str]:
+        """What the target holds now, live items only (not archived, deleted or struck):
+        Notion page id (as the marker on the item says) -> the item's main text."""
+
+    def render(self) -> Any:
+        """A rich renderable of what the target holds, for the demo."""
+        from rich.table import Table
+
+        table = Table("page", "item")
+        for page_id, text in sorted(self.items().items(), key=lambda kv: kv[1]):
+            table.add_row(page_id[:8], text)
+        return table
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the emulator."""

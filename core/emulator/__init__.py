@@ -1,0 +1,1 @@
+"""Local emulators of the services notion-sync talks to, for tests, the demo and benchmarks."""

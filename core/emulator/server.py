@@ -1,0 +1,198 @@
+"""Run an emulator (a Starlette app) on 127.0.0.1 in a background thread, with fault knobs.
+
+Every emulator in the project is built on this:
+
+* ``EmulatorServer(app).start()`` serves on a random free port; ``.url`` is its base.
+* ``server.faults`` injects what real APIs do: a scheduled reply (``schedule(429)``),
+  random 429/5xx/dropped connections from a seeded generator, latency, and a
+  token-bucket rate limit that answers the way the service does.
+* ``server.requests`` counts requests by ``"METHOD /path"`` for tests and benchmarks.
+
+The service's own error body for a fault comes from the ``fault_response`` callback
+each emulator passes, so an injected 429 looks exactly like that service's 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["EmulatorServer", "Faults", "FaultResponse", "ScheduledFault"]
+
+FaultResponse = Callable[[int, Request], Response]
+"""Builds the service's own reply for an injected status (429, 500, 503...)."""
+
+
+@dataclass
+class ScheduledFault:
+    """Reply ``status`` (or drop the connection, status 0) to the next ``count`` matching requests."""
+
+    status: int
+    count: int = 1
+    path: str | None = None
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method:
+            return False
+        return not self.path or re.search(self.path, path) is not None
+
+
+@dataclass
+class Faults:
+    """Fault and latency knobs of one emulator. Change them at any time from the test."""
+
+    seed: int = 0
+    rate_limit_prob: float = 0.0
+    server_error_prob: float = 0.0
+    drop_prob: float = 0.0
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+    rate_limit: tuple[int, float] | None = None
+    """(requests, seconds): a token bucket; over it the service's 429 is returned."""
+    retry_after: float = 1.0
+    scheduled: list[ScheduledFault] = field(default_factory=list)
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._bucket: list[float] = []
+        self._lock = threading.Lock()
+
+    def schedule(self, status: int, count: int = 1, path: str | None = None, method: str | None = None) -> None:
+        """Answer the next ``count`` requests matching ``path`` (a regex) with ``status``; 0 drops them."""
+        with self._lock:
+            self.scheduled.append(ScheduledFault(status, count, path, method))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.scheduled.clear()
+            self.rate_limit_prob = self.server_error_prob = self.drop_prob = 0.0
+            self.latency = self.latency_jitter = 0.0
+            self.rate_limit = None
+
+    def pick(self, method: str, path: str) -> int | None:
+        """The fault to inject for this request: a status, 0 for a drop, or None."""
+        with self._lock:
+            for fault in self.scheduled:
+                if fault.count > 0 and fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.scheduled.remove(fault)
+                    return fault.status
+            if self.rate_limit is not None:
+                limit, window = self.rate_limit
+                now = time.monotonic()
+                self._bucket = [t for t in self._bucket if now - t < window]
+                if len(self._bucket) >= limit:
+                    return 429
+                self._bucket.append(now)
+            roll = self._rng.random()
+            if roll < self.rate_limit_prob:
+                return 429
+            roll -= self.rate_limit_prob
+            if roll < self.server_error_prob:
+                return self._rng.choice((500, 502, 503))
+            roll -= self.server_error_prob
+            if roll < self.drop_prob:
+                return 0
+            return None
+
+    def delay(self) -> float:
+        if not self.latency and not self.latency_jitter:
+            return 0.0
+        with self._lock:
+            return self.latency + self._rng.random() * self.latency_jitter
+
+
+class _FaultMiddleware:
+    def __init__(self, app: ASGIApp, server: EmulatorServer) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        self.server.requests[f"{method} {path}"] += 1
+        faults = self.server.faults
+        wait = faults.delay()
+        if wait:
+            await asyncio.sleep(wait)
+        status = faults.pick(method, path)
+        if status is None:
+            await self.app(scope, receive, send)
+            return
+        faults.injected[str(status) if status else "drop"] += 1
+        if status == 0:
+            # A dropped connection: headers promise a body that never comes.
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": False})
+            return
+        response = self.server.fault_response(status, Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def _default_fault_response(status: int, request: Request) -> Response:
+    return Response(f"injected {status}", status_code=status)
+
+
+class EmulatorServer:
+    """Serve an ASGI app on 127.0.0.1:<random port> in a daemon thread."""
+
+    def __init__(self, app: ASGIApp, *, fault_response: FaultResponse | None = None, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self.requests: Counter[str] = Counter()
+        self.fault_response = fault_response or _default_fault_response
+        self._app = _FaultMiddleware(app, self)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request_count(self, pattern: str = "") -> int:
+        """How many requests matched ``pattern`` (a regex on ``"METHOD /path"``)."""
+        return sum(n for key, n in self.requests.items() if re.search(pattern, key))
+
+    def start(self) -> EmulatorServer:
+        config = uvicorn.Config(self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
+                                access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

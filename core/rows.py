@@ -1,0 +1,199 @@
+"""Typed rows: a Notion page turned into values a mapping can use.
+
+``Row.from_page`` accepts a page object exactly as the API returns it. Every
+documented property type becomes a ``PropertyValue`` with a Python ``value`` and a
+``text`` used by templates; an unknown type keeps its raw JSON and is never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+__all__ = ["DateValue", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
+
+log = logging.getLogger(__name__)
+
+KNOWN_TYPES = frozenset(
+    {
+        "title", "rich_text", "number", "select", "status", "multi_select", "date",
+        "people", "files", "checkbox", "url", "email", "phone_number", "formula",
+        "relation", "rollup", "created_time", "last_edited_time", "created_by",
+        "last_edited_by", "unique_id", "verification", "button", "place",
+    }
+)
+_reported_unknown: set[str] = set()
+
+
+def parse_notion_time(value: str) -> date | datetime:
+    """Parse a Notion date or datetime string; a bare date stays a ``date``."""
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A Notion date: ``start`` and optional ``end``, each a ``date`` or an aware ``datetime``.
+
+    ``all_day`` is true when start is a bare date. ``time_zone`` is what Notion sent
+    (usually None: the zone shows only as the offset of the datetimes).
+    """
+
+    start: date | datetime
+    end: date | datetime | None = None
+    time_zone: str | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    def text(self) -> str:
+        start = self.start.isoformat()
+        return f"{start} → {self.end.isoformat()}" if self.end is not None else start
+
+
+@dataclass(frozen=True)
+class PropertyValue:
+    """One property of a row: its Notion ``type``, a Python ``value`` and its plain ``text``."""
+
+    name: str
+    type: str
+    value: Any
+    text: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    has_more: bool = False
+    """True when Notion sent only part of a people/relation list (over 25 items)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A Notion page as notion-sync sees it."""
+
+    id: str
+    url: str
+    created_time: datetime
+    last_edited_time: datetime
+    in_trash: bool
+    properties: dict[str, PropertyValue]
+
+    @property
+    def title(self) -> str:
+        for prop in self.properties.values():
+            if prop.type == "title":
+                return prop.text
+        return ""
+
+    def get(self, name: str) -> PropertyValue | None:
+        return self.properties.get(name)
+
+    @classmethod
+    def from_page(cls, page: dict[str, Any]) -> Row:
+        props = {name: parse_property(name, raw) for name, raw in page.get("properties", {}).items()}
+        return cls(
+            id=page["id"],
+            url=page.get("url", ""),
+            created_time=_as_datetime(page["created_time"]),
+            last_edited_time=_as_datetime(page["last_edited_time"]),
+            in_trash=bool(page.get("in_trash", page.get("archived", False))),
+            properties=props,
+        )
+
+
+def _as_datetime(value: str) -> datetime:
+    parsed = parse_notion_time(value)
+    assert isinstance(parsed, datetime)
+    return parsed
+
+
+def _rich_text(items: list[dict[str, Any]] | None) -> str:
+    return "".join(i.get("plain_text", "") for i in items or [])
+
+
+def _user_name(user: dict[str, Any]) -> str:
+    return str(user.get("name") or user.get("person", {}).get("email") or user.get("id", ""))
+
+
+def _date(raw: dict[str, Any] | None) -> DateValue | None:
+    if not raw or not raw.get("start"):
+        return None
+    end = raw.get("end")
+    return DateValue(parse_notion_time(raw["start"]), parse_notion_time(end) if end else None, raw.get("time_zone"))
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, DateValue):
+        return value.text()
+    return str(value)
+
+
+def _formula_or_rollup(raw: dict[str, Any]) -> Any:
+    kind = raw.get("type")
+    if kind == "date":
+        return _date(raw.get("date"))
+    if kind == "array":
+        return [parse_property("", item).value for item in raw.get("array", [])]
+    return raw.get(kind) if kind else None
+
+
+def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
+    """Turn one property value object into a ``PropertyValue``."""
+    kind = raw.get("type", "")
+    data = raw.get(kind)
+    value: Any
+    text: str
+    has_more = bool(raw.get("has_more", False))
+    if kind in ("title", "rich_text"):
+        value = text = _rich_text(data)
+    elif kind in ("number", "checkbox", "url", "email", "phone_number"):
+        value, text = data, _scalar_text(data)
+    elif kind in ("select", "status"):
+        value = data.get("name") if data else None
+        text = value or ""
+    elif kind == "multi_select":
+        value = [o.get("name", "") for o in data or []]
+        text = ", ".join(value)
+    elif kind == "date":
+        value = _date(data)
+        text = value.text() if value else ""
+    elif kind in ("people",):
+        value = [_user_name(u) for u in data or []]
+        text = ", ".join(value)
+    elif kind in ("created_by", "last_edited_by"):
+        value = text = _user_name(data or {})
+    elif kind == "files":
+        value = [f.get(f.get("type", ""), {}).get("url", "") for f in data or []]
+        text = ", ".join(f.get("name", "") for f in data or [])
+    elif kind == "relation":
+        value = [r.get("id", "") for r in data or []]
+        text = ", ".join(value)
+    elif kind in ("formula", "rollup"):
+        value = _formula_or_rollup(data or {})
+        text = ", ".join(_scalar_text(v) for v in value) if isinstance(value, list) else _scalar_text(value)
+    elif kind in ("created_time", "last_edited_time"):
+        value = parse_notion_time(data) if data else None
+        text = data or ""
+    elif kind == "unique_id":
+        prefix, number = (data or {}).get("prefix"), (data or {}).get("number")
+        value = text = f"{prefix}-{number}" if prefix else _scalar_text(number)
+    elif kind == "verification":
+        value = text = (data or {}).get("state") or ""
+    elif kind == "button":
+        value, text = None, ""
+    elif kind == "place":
+        value = data
+        text = (data or {}).get("name") or (data or {}).get("address") or ""
+    else:
+        if kind not in _reported_unknown:
+            _reported_unknown.add(kind)
+            log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
+        value, text = data, ""
+    return PropertyValue(name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)

@@ -1,0 +1,165 @@
+"""Secrets: where tokens come from, how they are cleaned, and how they never get shown.
+
+Every secret is read through ``resolve_secret`` and comes back as a ``Secret``: its
+``str()`` is a fingerprint, and its value is registered with the one ``REDACTOR``
+that scrubs log records, error messages and CLI output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import stat
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import ConfigError, ConfigProblem
+
+__all__ = ["REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter"]
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(value: str) -> str:
+    """A safe way to name a secret: its prefix, last four characters and a short hash."""
+    prefix = ""
+    match = re.match(r"^([A-Za-z]+[_-])", value)
+    if match:
+        prefix = match.group(1)
+    tail = value[-4:] if len(value) >= 12 else ""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+    return f"{prefix}…{tail} (sha256:{digest})"
+
+
+class Redactor:
+    """Replaces every registered secret in a text with its fingerprint."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def register(self, value: str) -> None:
+        if len(value) >= 6:
+            with self._lock:
+                self._secrets[value] = f"[secret {fingerprint(value)}]"
+
+    def redact(self, text: str) -> str:
+        for value, shown in self._secrets.items():
+            if value in text:
+                text = text.replace(value, shown)
+        return text
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that scrubs secrets from messages and their arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if REDACTOR._secrets:
+            record.msg = REDACTOR.redact(record.getMessage())
+            record.args = None
+        return True
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value. ``str()`` and ``repr()`` show only the fingerprint; ``reveal()`` gives it."""
+
+    _value: str = field(repr=False)
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self._value)
+
+    def __str__(self) -> str:
+        return f"[secret {self.fingerprint}]"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.fingerprint}, from {self.source})"
+
+
+_QUOTES = "\"'`"
+
+
+def clean_secret(raw: str) -> tuple[str, list[str]]:
+    """Strip what pasting adds to a token: whitespace, newlines, quotes, a ``Bearer`` prefix."""
+    notes: list[str] = []
+    value = raw.strip()
+    if value != raw:
+        notes.append("removed surrounding whitespace or newlines")
+    if len(value) >= 2 and value[0] in _QUOTES and value[-1] == value[0]:
+        value = value[1:-1].strip()
+        notes.append("removed surrounding quotes")
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+        notes.append("removed a pasted 'Bearer ' prefix")
+    return value, notes
+
+
+def _read_file(path: Path, where: str) -> str:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(where, f"the secret file {path} does not exist")]) from None
+    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            [ConfigProblem(where, f"the secret file {path} can be read by other users; run: chmod 600 {path}")]
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def resolve_secret(
+    where: str,
+    *,
+    env: str | None = None,
+    file: str | Path | None = None,
+    inline: str | None = None,
+    required: bool = True,
+) -> Secret | None:
+    """Read a secret from an environment variable, a file (mode 600) or an inline value.
+
+    ``where`` names the config key for messages, e.g. ``"notion.token"``.
+    """
+    raw: str | None = None
+    source = ""
+    if env:
+        raw = os.environ.get(env)
+        source = f"environment variable {env}"
+        if raw is None and not file and inline is None:
+            if not required:
+                return None
+            raise ConfigError(
+                [ConfigProblem(f"{where}_env", f"the environment variable {env} is not set; export {env}=<token>")]
+            )
+    if raw is None and file:
+        path = Path(file).expanduser()
+        raw = _read_file(path, f"{where}_file")
+        source = f"file {path}"
+    if raw is None and inline is not None:
+        raw = inline
+        source = "the config file"
+        log.warning(
+            "%s is written inline in the config file; move it to %s_env or %s_file", where, where, where
+        )
+    if raw is None:
+        if not required:
+            return None
+        raise ConfigError([ConfigProblem(where, f"no secret given: set {where}_env or {where}_file")])
+    REDACTOR.register(raw)
+    value, notes = clean_secret(raw)
+    if not value:
+        raise ConfigError([ConfigProblem(where, f"the secret from {source} is empty")])
+    REDACTOR.register(value)
+    for note in notes:
+        log.warning("%s from %s: %s", where, source, note)
+    return Secret(value, source, tuple(notes))

@@ -1,0 +1,1 @@
+"""Test support for connector authors: the conformance suite and its pytest plugin."""
