@@ -1,0 +1,91 @@
+"""One retry policy for every service, built on tenacity.
+
+A connector wraps each API call::
+
+    result = call_with_retry(lambda: client.post(...), classify=classify, what="create card")
+
+``classify`` turns the client library's exception into one of ``core.errors``;
+only a ``RetryableError`` is retried, honouring its ``retry_after`` (capped), or
+else with exponential backoff and jitter. When attempts run out, the last
+``RetryableError`` is raised and fails the item; anything else is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from core.errors import RetryableError
+
+__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "set_default_policy"]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry: attempts in all, backoff base and cap, and the longest Retry-After honoured."""
+
+    attempts: int = 5
+    initial: float = 0.5
+    max_wait: float = 30.0
+    max_retry_after: float = 120.0
+
+
+DEFAULT_POLICY = RetryPolicy()
+_current = [DEFAULT_POLICY]
+
+
+def set_default_policy(policy: RetryPolicy) -> None:
+    """Replace the policy used when none is passed (tests use a fast one)."""
+    _current[0] = policy
+
+
+def _waiter(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(multiplier=policy.initial, max=policy.max_wait)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), policy.max_retry_after)
+        return float(backoff(state))
+
+    return wait
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    *,
+    classify: Callable[[Exception], Exception],
+    what: str,
+    policy: RetryPolicy | None = None,
+) -> T:
+    """Call ``fn``, classifying its exceptions and retrying the retryable ones."""
+    policy = policy or _current[0]
+
+    def attempt() -> T:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - classify decides
+            classified = classify(exc)
+            if classified is exc:
+                raise
+            raise classified from exc
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info("%s: %s; retry %d of %d", what, exc, state.attempt_number, policy.attempts - 1)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=_waiter(policy),
+        retry=retry_if_exception_type(RetryableError),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(attempt)
