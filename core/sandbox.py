@@ -32,8 +32,7 @@ class Sandbox:
                  rows: list[dict[str, Any]] | None = None,
                  mapping_overrides: Mapping[str, dict[str, Any]] | None = None) -> None:
         self.workdir = Path(workdir)
-        found = discover()
-        chosen = dict(connectors) if connectors is not None else dict(found.connectors)
+        chosen = dict(connectors) if connectors is not None else dict(discover().connectors)
         self.discovery = Discovery(chosen, {}, {n: f"{c.__module__}:{c.__qualname__}" for n, c in chosen.items()})
         self.rows = rows
         self.overrides = dict(mapping_overrides or {})
