@@ -68,7 +68,9 @@ class NotionConfig(BaseModel):
 
     token_env: str | None = Field("NOTION_TOKEN", description="environment variable holding the token")
     token_file: Path | None = Field(None, description="file holding the token (mode 600)")
+    token_keyring: str | None = Field(None, description='OS keyring entry "service/name" (pip install notion-sync[keyring])')
     token: str | None = Field(None, description="the token itself: works, with a warning; prefer token_env")
+    rotate_after_days: int = Field(90, ge=1, description="warn on every run once the token is older than this")
     base_url: str = Field("https://api.notion.com", description="a proxy or a local emulator")
     requests_per_second: float = Field(3.0, gt=0, description="pace of Notion requests (Notion allows ~3/s)")
     timeout: float = Field(60.0, gt=0, description="seconds before a Notion request times out")

@@ -131,12 +131,24 @@ def notion_token(config: Config) -> Secret:
     """The Notion token, from where ``[notion]`` says."""
     n = config.notion
     token = resolve_secret("notion.token", env=n.token_env if not (n.token_file or n.token) else None,
-                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token)
+                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token,
+                           keyring=n.token_keyring)
     assert token is not None
+    if n.token and config.path is not None and config.path.stat().st_mode & 0o044:
+        log.warning("%s holds the Notion token and other users can read it: chmod 600 %s", config.path, config.path)
     if not token.reveal().startswith(("ntn_", "secret_")):
         log.warning("the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal "
                     "integration token?", token.fingerprint)
     return token
+
+
+def warn_token_age(state: StateStore, token: Secret, rotate_after_days: int, now: datetime) -> int:
+    """Record when a token was first seen; warn once it is older than ``rotate_after_days``. Returns its age."""
+    age = (now - state.token_first_seen("notion", token.fingerprint)).days
+    if age >= rotate_after_days:
+        log.warning("the Notion token %s was first seen %d days ago (rotate_after_days = %d): rotate it with "
+                    "`notion-sync token rotate`", token.fingerprint, age, rotate_after_days)
+    return age
 
 
 Progress = Callable[[str, int], None]
@@ -190,6 +202,7 @@ class Engine:
                 state = StateStore.open(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
+                    warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
                     for m in chosen:
                         report.mappings.append(self._run_mapping(m, state, options))
                     state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",

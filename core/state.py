@@ -62,7 +62,7 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE failures ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE tokens (
         name TEXT NOT NULL, fingerprint TEXT NOT NULL, first_seen TEXT NOT NULL, retired_at TEXT,
-        PRIMARY KEY (name, fingerprint)
+        identity TEXT, PRIMARY KEY (name, fingerprint)
     );
     ALTER TABLE history ADD COLUMN token_fingerprint TEXT;
     """,
@@ -339,7 +339,20 @@ class StateStore:
                            (name, fingerprint, now))
         return datetime.fromisoformat(now)
 
+    def set_token_identity(self, name: str, fingerprint: str, identity: str) -> None:
+        """Remember whose token this is (bot and workspace ids), so a rotation can be checked."""
+        self.token_first_seen(name, fingerprint)
+        with self.transaction() as db:
+            db.execute("UPDATE tokens SET identity = ? WHERE name = ? AND fingerprint = ?",
+                       (identity, name, fingerprint))
+
+    def token_identity(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT identity FROM tokens WHERE name = ? AND identity IS NOT NULL"
+                                " ORDER BY first_seen DESC LIMIT 1", (name,)).fetchone()
+        return row[0] if row else None
+
     def retire_token(self, name: str, fingerprint: str) -> None:
+        self.token_first_seen(name, fingerprint)
         with self.transaction() as db:
             db.execute("UPDATE tokens SET retired_at = ? WHERE name = ? AND fingerprint = ?",
                        (_now(), name, fingerprint))
