@@ -147,7 +147,12 @@ class GoogleCalendarEmulator:
         self.reject_credentials = False
         """Answer 401 ``authError`` to everything (credentials revoked)."""
         self.tokens: set[str] | None = None
-        """When set, only ``Authorization: Bearer <token>`` with one of these is accepted."""
+        """When set, only ``Authorization: Bearer <token>`` with one of these is accepted; tokens
+        issued by ``/token`` are added to it."""
+        self.revoked = False
+        """``/token`` refuses every grant (``invalid_grant``), as for a revoked refresh token."""
+        self.grants: list[dict[str, str]] = []
+        """The form of every ``/token`` request (grant_type, assertion or refresh_token...)."""
         self._lock = threading.RLock()
         self._etags = itertools.count(1)
         self._generated_ids = itertools.count(1)
@@ -255,11 +260,30 @@ class GoogleCalendarEmulator:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         body = await request.body()
+        if path.rstrip("/") == "/token" and request.method == "POST":
+            return self._token(body)
         if path.rstrip("/") == "/batch/calendar/v3":
             return self._batch(request.headers.get("content-type", ""), body,
                                request.headers.get("authorization"))
         query = parse_qsl(request.url.query, keep_blank_values=True)
         return self._response(self.handle(request.method, path, query, body, request.headers.get("authorization")))
+
+    def _token(self, body: bytes) -> Response:
+        """Google's OAuth token endpoint, enough for service-account and refresh-token grants."""
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        with self._lock:
+            self.grants.append(form)
+            if self.revoked or form.get("grant_type") not in (
+                    "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"):
+                return Response(json.dumps({"error": "invalid_grant",
+                                            "error_description": "Token has been expired or revoked."}),
+                                status_code=400, media_type="application/json")
+            token = f"ya29.emulated-{uuid.uuid4().hex}"
+            if self.tokens is not None:
+                self.tokens.add(token)
+        return Response(json.dumps({"access_token": token, "expires_in": 3599, "token_type": "Bearer",
+                                    "scope": "https://www.googleapis.com/auth/calendar.events"}),
+                        media_type="application/json")
 
     def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes,
                authorization: str | None) -> Reply:
