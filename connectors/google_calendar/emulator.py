@@ -192,6 +192,17 @@ class GoogleCalendarEmulator:
         return self.server.faults
 
     # -- seeding and reading (for tests) ---------------------------------------------
+    def reset(self) -> None:
+        """Forget every calendar, fault, flag and request count (a server shared by tests)."""
+        with self._lock:
+            self.calendars.clear()
+            self.reject_credentials = self.revoked = False
+            self.tokens = None
+            self.grants.clear()
+        self.server.faults.clear()
+        self.server.faults.injected.clear()
+        self.server.requests.clear()
+
     def add_calendar(self, calendar_id: str, *, summary: str | None = None, time_zone: str = "UTC",
                      access_role: str = "owner", description: str = "") -> None:
         """Create a calendar the caller can reach with ``access_role`` (``none`` hides it: 404)."""

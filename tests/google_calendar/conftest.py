@@ -16,7 +16,20 @@ from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 CALENDAR = "team@group.calendar.google.com"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _shared() -> Path:
+    """``<repo root>/../shared``; in a git worktree, the root of the main checkout counts too."""
+    candidates = [REPO.parent / "shared"]
+    dot_git = REPO / ".git"
+    if dot_git.is_file():
+        gitdir = Path(dot_git.read_text(encoding="utf-8").split("gitdir:", 1)[-1].strip())
+        candidates.append(gitdir.parent.parent.parent.parent / "shared")  # <main>/.git/worktrees/<name>
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+SHARED = _shared()
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +40,20 @@ def fast_retries() -> Iterator[None]:
     set_default_policy(DEFAULT_POLICY)
 
 
-@pytest.fixture
-def emulator() -> Iterator[GoogleCalendarEmulator]:
-    """A running emulator with one calendar in Europe/Berlin."""
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[GoogleCalendarEmulator]:
+    """One emulator process-wide (starting and stopping uvicorn per test is slow)."""
     emu = GoogleCalendarEmulator().start()
-    emu.add_calendar(CALENDAR, summary="Team", time_zone="Europe/Berlin")
     yield emu
     emu.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: GoogleCalendarEmulator) -> GoogleCalendarEmulator:
+    """The emulator, emptied, with one calendar in Europe/Berlin."""
+    emulator_server.reset()
+    emulator_server.add_calendar(CALENDAR, summary="Team", time_zone="Europe/Berlin")
+    return emulator_server
 
 
 @pytest.fixture
