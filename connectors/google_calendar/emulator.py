@@ -233,6 +233,13 @@ class GoogleCalendarEmulator:
         with self._lock:
             return self._insert(self.calendars[calendar_id], copy.deepcopy(event), {})
 
+    def edit_event(self, calendar_id: str, event_id: str, patch: dict[str, Any]) -> None:
+        """Change an event as a person would in Google Calendar (patch semantics, no checks)."""
+        with self._lock:
+            event = self.calendars[calendar_id].events[event_id]
+            _merge(event, patch)
+            self._touch(event)
+
     def purge(self, calendar_id: str, event_id: str) -> None:
         """Empty an event from the trash: ``get`` answers 404, but its id stays reserved (409)."""
         with self._lock:
