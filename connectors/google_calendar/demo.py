@@ -52,6 +52,10 @@ class EmulatedCalendar(EmulatedTarget):
         """Page id (from the event's marker) → summary, for events that are not cancelled."""
         return {e["extendedProperties"]["private"][PAGE_KEY]: str(e.get("summary", "")) for e in self._live()}
 
+    def item_count(self) -> int:
+        """Live events carrying a page marker, duplicates included."""
+        return len(self._live())
+
     def render(self) -> Any:
         """The calendar as an agenda: when (in the calendar's zone), what, colour."""
         from rich.table import Table
