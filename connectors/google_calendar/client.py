@@ -15,10 +15,13 @@ from googleapiclient.discovery import build
 
 from connectors.google_calendar.settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
 from core.errors import ConfigError, ConfigProblem
+from core.secrets import REDACTOR
 
 __all__ = ["SCOPES", "CalendarClient", "build_client", "endpoints", "load_credentials"]
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.events"]
+SECRET_KEYS = ("private_key", "refresh_token", "client_secret", "token")
+"""Fields of a credentials file that are secrets."""
 """The narrowest scope that can write events (no calendar or ACL access)."""
 
 
@@ -62,9 +65,14 @@ def _read_credentials_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError([ConfigProblem(where, f"{path} is not a JSON credentials file ({type(exc).__name__})")]) from None
+        problem = f"{path} is not a JSON credentials file ({type(exc).__name__})"
+        raise ConfigError([ConfigProblem(where, problem)]) from None
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(where, f"{path} is not a JSON credentials file")])
+    for key in SECRET_KEYS:
+        # Scrubbed from every log line and message from now on, should a library ever echo one.
+        if isinstance(data.get(key), str):
+            REDACTOR.register(data[key])
     return data
 
 
@@ -78,15 +86,16 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
     where = "google_calendar.credentials_file"
     if settings.credentials_file is None:
         if settings.api_endpoint is None:
-            raise ConfigError([ConfigProblem(where, "set credentials_file (a service-account key or authorized-user file)")])
-        return AnonymousCredentials(), "the emulator's anonymous caller"
+            raise ConfigError([ConfigProblem(where, "set it to a service-account key or an authorized-user file")])
+        return AnonymousCredentials(), "the emulator's anonymous caller"  # type: ignore[no-untyped-call]
     data = _read_credentials_file(settings.credentials_file)
     kind = data.get("type")
     try:
         if kind == "service_account":
             from google.oauth2 import service_account
 
-            creds: Credentials = service_account.Credentials.from_service_account_info(data, scopes=SCOPES)
+            creds: Credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                data, scopes=SCOPES)
             email = str(data.get("client_email", "the service account"))
             if settings.subject:
                 creds = creds.with_subject(settings.subject)  # type: ignore[attr-defined]
@@ -98,7 +107,7 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
             if settings.subject:
                 raise ConfigError([ConfigProblem("google_calendar.subject",
                                                  "subject only works with a service-account key; remove it")])
-            return (UserCredentials.from_authorized_user_info(data, scopes=SCOPES),
+            return (UserCredentials.from_authorized_user_info(data, scopes=SCOPES),  # type: ignore[no-untyped-call]
                     "the Google account you authorized with `notion-sync auth google`")
     except ValueError as exc:
         # The library names the missing fields, never their values.

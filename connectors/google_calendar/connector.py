@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
@@ -347,7 +347,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if fatal is not None:
             raise fatal
 
-    def _send_round(self, pending: dict[int, HttpRequest], policy: core.retry.RetryPolicy) -> dict[int, tuple[Any, Exception | None]]:
+    def _send_round(self, pending: dict[int, HttpRequest],
+                    policy: core.retry.RetryPolicy) -> dict[int, tuple[Any, Exception | None]]:
         """Send the pending calls (one batch request if more than one); per-call reply or error."""
         replies: dict[int, tuple[Any, Exception | None]] = {}
         if len(pending) == 1:
@@ -495,7 +496,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         error = self._final(exc, calendar)
         text = str(error)
         fix = text.split("Fix: ", 1)[1] if "Fix: " in text else ""
-        name = "Google credentials" if isinstance(error, AccessError) and "credentials" in text else f"calendar {calendar}"
+        about_credentials = isinstance(error, AccessError) and "credentials" in text
+        name = "Google credentials" if about_credentials else f"calendar {calendar}"
         return CheckResult(name, False, text.split(" Fix: ", 1)[0], fix=fix, access=isinstance(error, AccessError))
 
     def close(self) -> None:

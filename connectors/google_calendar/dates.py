@@ -81,7 +81,8 @@ def event_times(
     finish: datetime | None = None
     if end is not None:
         assert isinstance(end, datetime)
-        finish = _aware(end, ZoneInfo(end_value.time_zone) if end_value and end_value.time_zone and start_value.end is None else zone)
+        end_zone = end_value.time_zone if start_value.end is None and end_value is not None else None
+        finish = _aware(end, ZoneInfo(end_zone) if end_zone else zone)
         if finish < begin:
             raise ItemError(f"the event ends ({_stamp(finish)}) before it starts ({_stamp(begin)})")
         if finish == begin:

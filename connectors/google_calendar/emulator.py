@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import email.message
 import email.parser
 import itertools
 import json
@@ -418,7 +419,7 @@ class GoogleCalendarEmulator:
         return {k: v for k, v in body.items() if k in fields and k not in _SERVER_FIELDS - {"status", "id"}}
 
     def _insert(self, calendar: _Calendar, body: dict[str, Any], params: dict[str, list[str]]) -> dict[str, Any]:
-        event = _strip_nulls(self._known(body))
+        event: dict[str, Any] = _strip_nulls(self._known(body))
         event_id = event.get("id")
         if event_id is None:
             event_id = f"emu{next(self._generated_ids):08d}{uuid.uuid4().hex[:12]}"
@@ -600,6 +601,8 @@ class GoogleCalendarEmulator:
         boundary = f"batch_{uuid.uuid4().hex}"
         out: list[str] = []
         for part in parts:
+            if not isinstance(part, email.message.Message):
+                continue
             content_id = str(part.get("Content-ID", "")).strip()
             status, reply_body, headers = self._batch_part(str(part.get_payload()), authorization)
             response_id = f"<response-{content_id[1:-1]}>" if content_id.startswith("<") else ""

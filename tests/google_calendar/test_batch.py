@@ -6,7 +6,7 @@ import pytest
 
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
 from core.adapter import DesiredItem, Link, Operation
-from core.errors import AccessError, RetryableError
+from core.errors import AccessError
 
 from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row
 
@@ -74,7 +74,7 @@ def test_mixed_operations_and_trash_restore_in_batches(emulator, connector, mapp
     first = list(connector.apply(ops, mapping))
     links = [Link(r.operation.page_id, r.ref, r.operation.item.payload) for r in first]  # type: ignore[union-attr, arg-type]
     deletes = [Operation("delete", link.page_id, link=link, mode="delete") for link in links[:3]]
-    updates = [Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:])]
+    updates = [Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:], strict=True)]
     emulator.server.requests.clear()
     second = list(connector.apply([*deletes, *updates], mapping))
     assert [r.ref is None for r in second] == [True, True, True, False, False, False]

@@ -118,6 +118,16 @@ def test_refused_refresh_is_an_access_error_naming_the_fix() -> None:
     assert isinstance(error, AccessError) and "notion-sync auth google" in str(error)
 
 
+def test_secrets_in_the_file_are_registered_for_redaction(tmp_path, emulator) -> None:
+    from core.secrets import REDACTOR
+
+    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator),
+                                                          api_endpoint=emulator.api_endpoint))
+    conn.client  # noqa: B018
+    text = REDACTOR.redact(f"oops {REFRESH_TOKEN} and GOCSPX-secret and {ACCESS_TOKEN}")
+    assert REFRESH_TOKEN not in text and "GOCSPX-secret" not in text and ACCESS_TOKEN not in text
+
+
 def test_readable_credentials_file_is_refused(tmp_path, emulator) -> None:
     path = authorized_user(tmp_path, emulator)
     os.chmod(path, 0o644)

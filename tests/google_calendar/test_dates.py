@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -45,7 +45,7 @@ def test_timed_keeps_notions_offset_and_sets_the_zone() -> None:
 
 def test_timed_offset_differs_from_zone_keeps_the_instant() -> None:
     start, end = times(dv("2026-06-01T12:00:00.000+00:00"), zone="Asia/Tokyo")
-    assert datetime.fromisoformat(start["dateTime"]) == datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(start["dateTime"]) == datetime(2026, 6, 1, 12, tzinfo=UTC)
     assert start["timeZone"] == "Asia/Tokyo"
 
 
