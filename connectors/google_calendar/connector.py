@@ -177,6 +177,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 event = yield self._events.insert(calendarId=calendar, body={**body, "id": eid})
                 return self._ref(event, calendar)
             except HttpError as exc:
+                if http_status(exc) == 404:
+                    # An insert only 404s when the calendar itself is gone or unshared.
+                    raise self._missing_calendar(mapping) from None
                 if http_status(exc) != 409:
                     raise
             # The id exists: written by a run that crashed before recording it, or a deleted

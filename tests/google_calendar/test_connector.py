@@ -255,6 +255,12 @@ def test_google_rejecting_a_row_is_an_item_error(emulator, connector, mapping) -
         connector.create(bad, mapping)
 
 
+def test_calendar_unshared_mid_run_stops_the_mapping(emulator, connector, mapping) -> None:
+    emulator.set_access(CALENDAR, "none")
+    with pytest.raises(AccessError, match="not found.*share the calendar"):
+        connector.create(desired(connector, make_row(), mapping), mapping)
+
+
 def test_revoked_credentials_stop_the_mapping(emulator, connector, mapping) -> None:
     emulator.reject_credentials = True
     with pytest.raises(AccessError, match="credentials"):
