@@ -311,8 +311,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                     fatal = fatal or error  # like the default apply: no result for it, the mapping stops
                 elif isinstance(error, ItemError):
                     results[i] = OperationResult(op, error=error)
-                else:
-                    raise error from exc
+                else:  # a bug: fail this operation, not the batch
+                    log.exception("google_calendar: %s of %s failed unexpectedly", op.kind, op.page_id)
+                    results[i] = OperationResult(op, error=ItemError(f"{type(exc).__name__}: {exc}"))
 
         for i, flow in flows.items():
             step(i, flow.__next__)
@@ -322,6 +323,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             pending.clear()
             replies = self._send_round(sent, policy)
             retry_after: list[float] = []
+            retried = 0
             for i, request in sent.items():
                 reply, exc = replies[i]
                 flow = flows[i]
@@ -332,17 +334,17 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 if isinstance(classified, RetryableError) and tries.get(i, 0) + 1 < policy.attempts:
                     pending[i] = request  # an HttpRequest can be sent again as it is
                     tries[i] = tries.get(i, 0) + 1
+                    retried += 1
                     if classified.retry_after is not None:
                         retry_after.append(classified.retry_after)
                     continue
                 thrown = classified if isinstance(classified, RetryableError) else exc
                 step(i, lambda f=flow, e=thrown: f.throw(e))  # type: ignore[misc]
-            retried = [i for i in pending if tries.get(i, 0) > 0 and i in sent and pending[i] is sent[i]]
             if retried and fatal is None:
                 rounds += 1
                 wait = (min(max(retry_after), policy.max_retry_after) if retry_after
                         else random.uniform(0, min(policy.max_wait, policy.initial * 2 ** rounds)))
-                log.info("%d Google calls failed and are retried in %.1fs", len(retried), wait)
+                log.info("%d Google calls failed and are retried in %.1fs", retried, wait)
                 time.sleep(wait)
         for i in range(len(operations)):
             if i in results:
