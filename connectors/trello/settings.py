@@ -27,8 +27,9 @@ class TrelloSettings(ServiceSettings):
     token_env: str | None = None
     token_file: str | None = None
     base_url: str = TRELLO_BASE_URL
-    rate_limit: int = Field(100, ge=1)
-    """Requests allowed per ``rate_window`` seconds per token (Trello's limit is 100 per 10 s)."""
+    rate_limit: int = Field(90, ge=1)
+    """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
+    default leaves 10% for clock skew between us and Trello and for other uses of the token."""
     rate_window: float = Field(10.0, gt=0)
     timeout: float = Field(30.0, gt=0)
     """Seconds to wait for one HTTP reply."""

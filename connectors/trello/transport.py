@@ -2,8 +2,12 @@
 
 py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it through
 ``http_service.request(method, url, ...)``; that call is the seam. ``TrelloTransport``
-rewrites the prefix to ``base_url`` (an emulator in tests) and waits on a ``Pacer``
-before each request, so the process stays under Trello's 100 requests per 10 s per token.
+
+* rewrites the prefix to ``base_url`` (an emulator in tests);
+* moves the ``key`` and ``token`` query parameters py-trello adds into Trello's
+  ``Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`` header, so
+  credentials never appear in URLs (urllib3's debug log, proxies' access logs);
+* waits on a ``Pacer`` before each request, to stay under 100 requests per 10 s per token.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ class TrelloTransport:
         """Send one request, as ``requests.request`` would, to ``base_url`` instead of Trello's."""
         if url.startswith(TRELLO_BASE_URL):
             url = self.base_url + url[len(TRELLO_BASE_URL):]
+        params = dict(kwargs.pop("params", None) or {})
+        key, token = params.pop("key", None), params.pop("token", None)
+        if key is not None and token is not None:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers["Authorization"] = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+            kwargs["headers"] = headers
+        kwargs["params"] = params
         kwargs.setdefault("timeout", self.timeout)
         self.pacer.wait(self.pace_key)
         self.sent += 1
