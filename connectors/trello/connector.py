@@ -64,6 +64,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     MappingSettings = TrelloMapping
     on_delete_modes = ("archive", "delete", "keep")
     batch_size = 1
+    cards_page_size: int = 1000
+    """Cards per bulk read in ``recover`` (Trello's maximum)."""
     summary = "Notion rows as Trello cards, in the list their status picks, with labels and due dates"
 
     def __init__(self, settings: TrelloSettings) -> None:
@@ -206,11 +208,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
                 folded = {k.casefold(): v for k, v in board.labels.items()}
                 label_id = folded.get(name.casefold())
             if label_id is None and mapping.settings.create_labels:
-                created = self._call(
-                    f"create label {name!r}", f"boards/{board.id}/labels", "POST",
-                    body={"name": name, "color": colors.get(name)},
-                )
-                label_id = board.labels[name] = str(created["id"])
+                label_id = board.labels[name] = self._create_label(board, name, colors.get(name))
             if label_id is None:
                 if name not in board.missing_labels_reported:
                     board.missing_labels_reported.add(name)
@@ -221,6 +219,28 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
                 continue
             ids.append(label_id)
         return ids
+
+    def _create_label(self, board: Board, name: str, color: str | None) -> str:
+        """Create a label; after an ambiguous failure, look for it before posting again."""
+        client = self.client
+        maybe_written = [False]
+
+        def attempt() -> str:
+            if maybe_written[0]:
+                labels = client.fetch_json(f"boards/{board.id}/labels", query_params={"fields": "id,name", "limit": 1000})
+                found = next((x for x in labels if x.get("name") == name), None)
+                if found is not None:
+                    return str(found["id"])
+            try:
+                created = client.fetch_json(f"boards/{board.id}/labels", http_method="POST", query_params={},
+                                            post_args={"name": name, "color": color})
+            except Exception as exc:
+                if is_ambiguous(exc):
+                    maybe_written[0] = True
+                raise
+            return str(created["id"])
+
+        return self._retrying(f"create label {name!r}", attempt)
 
     def _card_body(self, item: DesiredItem, board: Board, mapping: MappingContext[TrelloMapping]) -> dict[str, Any]:
         payload = item.payload
@@ -302,10 +322,16 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     def _marked_cards(self, board: Board, mapping_name: str, page_ids: set[str]) -> dict[str, dict[str, Any]]:
         """The board's cards (archived too) whose marker names this mapping and one of ``page_ids``.
 
-        One request. Where two cards carry the same marker, an open card wins over an archived one."""
-        cards = self._call(
-            "find marked cards", f"boards/{board.id}/cards/all", query={"fields": "id,name,desc,closed,idList"}
-        )
+        One request per 1000 cards. Where two cards carry the same marker, an open card wins over an archived one."""
+        cards: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"fields": "id,name,desc,closed,idList", "limit": self.cards_page_size}
+        while True:
+            page = self._call("find marked cards", f"boards/{board.id}/cards/all", query=query)
+            cards.extend(page)
+            if len(page) < self.cards_page_size:
+                break
+            # Trello pages by creation: ids are ObjectIds, so the smallest is the oldest card.
+            query = {**query, "before": min(str(c["id"]) for c in page)}
         found: dict[str, dict[str, Any]] = {}
         for card in cards:
             mark = parse_marker(str(card.get("desc") or ""))

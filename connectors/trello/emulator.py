@@ -512,6 +512,17 @@ class TrelloEmulator:
             cards = [c for c in cards if not c["dueComplete"]]
         elif filt == "none":
             cards = []
+        try:
+            limit = int(params.get("limit", 1000))
+        except ValueError:
+            raise TrelloReply(400, "invalid value for limit") from None
+        if not 1 <= limit <= 1000:
+            raise TrelloReply(400, "invalid value for limit")
+        before = params.get("before")
+        if before:
+            cards = [c for c in cards if c["id"] < before]
+        # At most `limit` cards, the newest first; `before=<oldest id seen>` gives the next page.
+        cards = sorted(cards, key=lambda c: c["id"])[-limit:]
         cards.sort(key=lambda c: (self.lists[c["idList"]]["pos"], c["pos"]))
         return [_pick(self._card_json(c), params.get("fields")) for c in cards]
 

@@ -82,6 +82,16 @@ def test_labels_created_with_colours_and_removed(world: World) -> None:
     assert world.emu.card(ref.id)["idLabels"] == []
 
 
+def test_label_creation_failing_ambiguously_is_not_duplicated(world: World) -> None:
+    conn, ctx = world.connector(), world.mapping(create_labels=True)
+    conn.prepare(ctx)
+    world.emu.add_label(world.board["id"], "Docs", "green")  # written, but the reply was lost:
+    world.emu.server.faults.schedule(500, path=r"/labels$", method="POST")
+    ref = conn.create(desired(conn, page("T", tags=[("Docs", "green")]), ctx), ctx)
+    assert [x["name"] for x in world.emu.labels.values()].count("Docs") == 1
+    assert world.label_names(world.emu.card(ref.id)) == ["Docs"]
+
+
 def test_missing_labels_are_left_off_without_create_labels(world: World, caplog: pytest.LogCaptureFixture) -> None:
     conn, ctx = world.connector(), world.mapping()
     ref = conn.create(desired(conn, page("T", tags=[("Bug", "red"), ("Nope", "blue")]), ctx), ctx)
@@ -170,6 +180,18 @@ def test_crash_after_create_is_recovered_without_duplicate(world: World) -> None
     second.update(Link(rows[1].id, found[rows[1].id], None), items[1], ctx)
     assert world.emu.card(found[rows[1].id].id)["closed"] is False
     assert len(world.emu.cards()) == 2
+
+
+def test_recover_pages_through_big_boards(world: World) -> None:
+    conn, ctx = world.connector(), world.mapping()
+    conn.cards_page_size = 3  # Trello's page is 1000 cards
+    rows = [page(f"Card {i}") for i in range(7)]
+    items = [desired(conn, r, ctx) for r in rows]
+    refs = {r.id: conn.create(i, ctx).id for r, i in zip(rows, items, strict=True)}
+    before = world.emu.server.request_count("cards/all")
+    found = conn.recover(items, ctx)
+    assert {k: v.id for k, v in found.items()} == refs
+    assert world.emu.server.request_count("cards/all") - before == 3  # 3 + 3 + 1
 
 
 def test_recover_ignores_other_mappings_markers(world: World) -> None:

@@ -30,7 +30,11 @@ _CARD_FIELDS_MISSING_FROM_SPEC = {"start", "dueComplete"}
 
 # Card collections take ``fields`` per Trello's nested-resources guide
 # (developer.atlassian.com/cloud/trello/guides/rest-api/nested-resources), which the OpenAPI omits.
-_PARAMS_MISSING_FROM_SPEC = {("GET", "/boards/{id}/cards/{filter}"): {"fields"}, ("GET", "/boards/{id}/cards"): {"fields"}}
+# Collections page with ``limit`` and ``before`` (developers.trello.com/v1.0/docs/api-introduction#paging).
+_PARAMS_MISSING_FROM_SPEC = {
+    ("GET", "/boards/{id}/cards/{filter}"): {"fields", "limit", "before"},
+    ("GET", "/boards/{id}/cards"): {"fields", "limit", "before"},
+}
 
 
 @pytest.fixture(scope="module")
