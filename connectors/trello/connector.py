@@ -151,14 +151,18 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
                 f"Boards the token can see: {self._existing_boards()}. Set board to one of their URLs."
             ) from None
         if board.get("closed"):
-            raise FatalError(f"board {board.get('name')!r} ({board.get('url')}) is closed: reopen it or pick another board")
+            raise FatalError(
+                f"board {board.get('name')!r} ({board.get('url')}) is closed: reopen it or pick another board"
+            )
         return board
 
     def _load_board(self, settings: TrelloMapping) -> Board:
         raw = self._read_board(settings)
         board_id = str(raw["id"])
         lists = self._call("read lists", f"boards/{board_id}/lists", query={"filter": "open", "fields": "id,name,pos"})
-        labels = self._call("read labels", f"boards/{board_id}/labels", query={"fields": "id,name,color", "limit": 1000})
+        labels = self._call(
+            "read labels", f"boards/{board_id}/labels", query={"fields": "id,name,color", "limit": 1000}
+        )
         by_name: dict[str, str] = {}
         for item in sorted(lists, key=lambda x: x.get("pos", 0)):
             by_name.setdefault(str(item["name"]), str(item["id"]))
@@ -227,7 +231,9 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
         def attempt() -> str:
             if maybe_written[0]:
-                labels = client.fetch_json(f"boards/{board.id}/labels", query_params={"fields": "id,name", "limit": 1000})
+                labels = client.fetch_json(
+                    f"boards/{board.id}/labels", query_params={"fields": "id,name", "limit": 1000}
+                )
                 found = next((x for x in labels if x.get("name") == name), None)
                 if found is not None:
                     return str(found["id"])

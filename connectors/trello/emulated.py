@@ -63,8 +63,8 @@ class TrelloEmulatedTarget(EmulatedTarget):
         columns: list[list[str]] = []
         for item in lists:
             table.add_column(item["name"])
-            cards = sorted((c for c in self.emulator.cards(self.board["id"], closed=False) if c["idList"] == item["id"]),
-                           key=lambda c: c["pos"])
+            live = self.emulator.cards(self.board["id"], closed=False)
+            cards = sorted((c for c in live if c["idList"] == item["id"]), key=lambda c: c["pos"])
             columns.append([self._cell(c) for c in cards])
         for i in range(max((len(c) for c in columns), default=0)):
             table.add_row(*(col[i] if i < len(col) else "" for col in columns))

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, date, datetime
 from typing import Any
@@ -235,16 +235,18 @@ class TrelloEmulator:
         """Add a list at the right end of a board."""
         with self._lock:
             pos = max((x["pos"] for x in self.lists.values() if x["idBoard"] == board_id), default=0) + 16384
-            item = {"id": self._new_id(), "name": name, "closed": closed, "idBoard": board_id, "pos": pos,
-                    "subscribed": False, "softLimit": None}
-            self.lists[item["id"]] = item
+            list_id = self._new_id()
+            item: dict[str, Any] = {"id": list_id, "name": name, "closed": closed, "idBoard": board_id, "pos": pos,
+                                    "subscribed": False, "softLimit": None}
+            self.lists[list_id] = item
             return deepcopy(item)
 
     def add_label(self, board_id: str, name: str, color: str | None) -> dict[str, Any]:
         """Add a label to a board."""
         with self._lock:
-            label = {"id": self._new_id(), "idBoard": board_id, "name": name, "color": color, "uses": 0}
-            self.labels[label["id"]] = label
+            label_id = self._new_id()
+            label: dict[str, Any] = {"id": label_id, "idBoard": board_id, "name": name, "color": color, "uses": 0}
+            self.labels[label_id] = label
             return deepcopy(label)
 
     def close_list(self, list_id: str) -> None:
@@ -591,7 +593,7 @@ class TrelloEmulator:
         for flag in ("dueComplete", "closed", "subscribed"):
             if flag in params and params[flag] is not None:
                 changes[flag] = _as_bool(params[flag], flag)
-        list_id = changes.get("idList", card.get("idList"))
+        list_id = str(changes.get("idList", card.get("idList")))
         if "pos" in params or creating or changes.get("idList") not in (None, card.get("idList")):
             changes["pos"] = self._position(list_id, params.get("pos", "bottom"), card.get("id"))
         card.update(changes)

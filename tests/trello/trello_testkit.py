@@ -118,8 +118,8 @@ def page(
             "Due": {"id": "du", "type": "date", "date": due},
             "Tags": {"id": "tg", "type": "multi_select",
                      "multi_select": [{"id": f"t{i}", "name": t, "color": c} for i, (t, c) in enumerate(tags)]},
-            "Notes": {"id": "no", "type": "rich_text",
-                      "rich_text": [{"type": "text", "plain_text": notes, "text": {"content": notes}}] if notes else []},
+            "Notes": {"id": "no", "type": "rich_text", "rich_text": (
+                [{"type": "text", "plain_text": notes, "text": {"content": notes}}] if notes else [])},
             "Urgent": {"id": "ur", "type": "checkbox", "checkbox": urgent},
         },
     }
