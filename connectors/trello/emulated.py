@@ -53,6 +53,10 @@ class TrelloEmulatedTarget(EmulatedTarget):
                 out[mark[1]] = card["name"]
         return out
 
+    def item_count(self) -> int:
+        """Open cards carrying a marker, duplicates included."""
+        return sum(1 for c in self.emulator.cards(self.board["id"], closed=False) if parse_marker(c["desc"]))
+
     def render(self) -> Any:
         """The board as Trello shows it: one column per list, its open cards in order."""
         from rich.table import Table

@@ -11,7 +11,7 @@ from core.errors import ConfigError
 from core.retry import RetryPolicy, set_default_policy
 from core.secrets import RedactingFilter
 
-from trello_testkit import World, desired, page
+from .testkit import World, desired, page
 
 
 def by_name(results: list) -> dict[str, object]:

@@ -7,7 +7,7 @@ import pytest
 from core.adapter import Link
 from core.errors import AccessError, FatalError
 
-from trello_testkit import World, desired, page
+from .testkit import World, desired, page
 
 
 def writes(world: World) -> int:

@@ -12,7 +12,7 @@ from connectors.trello import TrelloConnector, TrelloMapping, TrelloSettings
 from connectors.trello.emulated import TrelloEmulatedTarget
 from core.adapter import Link, MappingContext
 
-from trello_testkit import desired, page
+from .testkit import desired, page
 
 
 @pytest.fixture

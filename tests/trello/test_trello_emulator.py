@@ -17,7 +17,7 @@ from connectors.trello.emulator import LABEL_COLORS, LEGACY_ROUTES, SPEC_ROUTES
 from connectors.trello.transport import TrelloTransport
 from core.pacing import Pacer
 
-from trello_testkit import World, desired, page
+from .testkit import World, desired, page
 
 # <repo root>/../shared; NOTION_SYNC_SHARED overrides it (a git worktree sits elsewhere).
 SHARED = Path(os.environ.get("NOTION_SYNC_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")

@@ -9,7 +9,7 @@ from connectors.trello import TrelloMapping
 from connectors.trello.render import card_desc, parse_marker, render_card, strip_marker, MAX_TEXT
 from core.errors import ItemError
 
-from trello_testkit import page
+from .testkit import page
 
 
 def mapping(**keys: object) -> TrelloMapping:

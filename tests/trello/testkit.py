@@ -1,7 +1,4 @@
-"""Helpers for the Trello connector tests: a seeded world, Notion pages as rows, desired items.
-
-This directory has no ``__init__.py`` on purpose: a package named ``trello`` would
-shadow py-trello. Module names here are prefixed so they never collide."""
+"""Helpers for the Trello connector tests: a seeded world, Notion pages as rows, desired items."""
 
 from __future__ import annotations
 
