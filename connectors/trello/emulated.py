@@ -80,7 +80,7 @@ class TrelloEmulatedTarget(EmulatedTarget):
         if labels:
             parts.append("[" + ", ".join(labels) + "]")
         if card["due"]:
-            parts.append("due " + card["due"][:16].replace("T", " "))
+            parts.append("due " + card["due"][:16].replace("T", " ") + " UTC")
         return "\n".join(parts)
 
     def close(self) -> None:
