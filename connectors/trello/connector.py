@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 
 from trello import TrelloClient
 
-from core.adapter import CheckResult, Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext
+from core.adapter import (
+    CheckResult,
+    Connector,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+)
 from core.errors import FatalError, ItemError, NotionSyncError, RetryableError
 from core.retry import call_with_retry
 from core.rows import Row

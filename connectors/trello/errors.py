@@ -27,7 +27,13 @@ import re
 import requests
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from core.errors import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
+from core.errors import (
+    AccessError,
+    FatalError,
+    ItemError,
+    NotionSyncError,
+    RetryableError,
+)
 
 __all__ = ["NotFound", "classify", "reply_text", "status_of", "is_ambiguous"]
 

@@ -15,6 +15,7 @@ from trello.label import Label
 
 from connectors.trello.emulator import LABEL_COLORS, LEGACY_ROUTES, SPEC_ROUTES
 from connectors.trello.transport import TrelloTransport
+from core.adapter import Link
 from core.pacing import Pacer
 
 from .testkit import World, desired, page
@@ -70,8 +71,6 @@ def test_connector_sends_only_parameters_the_spec_knows(spec: dict[str, Any], wo
     item = desired(conn, row, ctx)
     ref = conn.create(item, ctx)
     conn.recover([item], ctx)
-    from core.adapter import Link
-
     conn.update(Link(row.id, ref, None), item, ctx)
     conn.delete(Link(row.id, ref, item.payload), "archive", ctx)
     conn.check(ctx)

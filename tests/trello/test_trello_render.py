@@ -6,7 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.trello import TrelloMapping
-from connectors.trello.render import card_desc, parse_marker, render_card, strip_marker, MAX_TEXT
+from connectors.trello.render import (
+    MAX_TEXT,
+    card_desc,
+    parse_marker,
+    render_card,
+    strip_marker,
+)
 from core.errors import ItemError
 
 from .testkit import page
