@@ -97,7 +97,7 @@ def classify(exc: Exception) -> Exception:
             return AccessError(f"Trello refused the token ({text}). {_TOKEN_FIX}")
         if "permission" in lowered:
             return AccessError(
-                f"Trello refused the request ({text}): the token's member cannot write to this board. "
+                f"Trello refused the request ({text}): the token's member may not do this on the board. "
                 "Make the member a board member (not an observer) and use a token with scope read,write."
             )
         return AccessError(f"Trello answered 401 ({text}). {_TOKEN_FIX}")

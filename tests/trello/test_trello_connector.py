@@ -214,6 +214,22 @@ def test_failed_post_is_checked_by_marker_before_posting_again(world: World) -> 
     assert len(world.emu.cards()) == 1
 
 
+def test_dropped_reply_is_retried_after_looking_for_the_card(world: World) -> None:
+    conn, ctx = world.connector(), world.mapping()
+    conn.prepare(ctx)
+    world.emu.server.faults.schedule(0, path=r"^/1/cards$", method="POST")  # connection dropped mid-reply
+    ref = conn.create(desired(conn, page("Dropped"), ctx), ctx)
+    assert [c["id"] for c in world.emu.cards()] == [ref.id]
+    assert world.emu.server.requests["POST /1/cards"] == 2
+    assert world.emu.server.request_count(r"cards/all$") == 1
+
+
+def test_invalid_key_names_the_setting(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(world.key_env, "not-the-key-0000000000")
+    with pytest.raises(AccessError, match=r"invalid key.*api_key_env"):
+        world.connector().prepare(world.mapping())
+
+
 def test_rate_limited_write_is_retried(world: World) -> None:
     conn, ctx = world.connector(), world.mapping()
     conn.prepare(ctx)
