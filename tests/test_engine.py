@@ -194,9 +194,34 @@ def test_failed_item_is_recorded_retried_and_does_not_stop_others(box):
     state = StateStore.open(box.state_path, readonly=True)
     assert len(state.failures("tasks-to-memo")) == 1
     state.close()
-    rep = only(box.run())  # the watermark was held back: the failed row is read and written again
+    rep = only(box.run())  # read again (the watermark was held back), but it waits for its retry time
+    assert rep.counts["deferred"] == 1 and rep.writes == 0
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    rep = only(box.run(now=lambda: later))
     assert rep.counts["created"] == 1 and rep.counts["failed"] == 0
     assert len(memos(box)) == len(box.database.pages)
+
+
+def test_an_item_failing_max_attempts_times_is_parked_until_retry_or_edit(box):
+    data = box.config_data()
+    data["mappings"][0]["max_attempts"] = 2
+    box.write_config(data)
+    faults = box.targets["memo"].emulator.server.faults
+    clock = [datetime.now(UTC)]
+    faults.schedule(400, count=1, path="/memos", method="POST")
+    assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+    clock[0] += timedelta(hours=2)
+    faults.schedule(400, count=1, path="/memos", method="POST")
+    assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+    clock[0] += timedelta(hours=2)
+    rep = only(box.run(now=lambda: clock[0]))
+    assert rep.counts["parked"] == 1 and rep.writes == 0 and "1 parked" in rep.summary()
+    state = StateStore.open(box.state_path)
+    assert [r["parked"] for r in state.failures()] == [1]
+    assert state.requeue() == 1
+    state.close()
+    rep = only(box.run(now=lambda: clock[0]))
+    assert rep.counts["created"] == 1 and rep.counts["parked"] == 0
 
 
 def test_people_and_relations_over_25_are_fetched_in_full(box):
