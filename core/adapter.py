@@ -89,6 +89,9 @@ class MappingContext(Generic[M]):
     on_delete: str
     database_id: str = ""
     data_source_id: str = ""
+    schema: dict[str, Any] = field(default_factory=dict)
+    """The data source's properties, name -> property object as ``GET /v1/data_sources/{id}``
+    returns it (options, status groups...). Refreshed daily and when the rows show it changed."""
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
 
 log = logging.getLogger(__name__)
 
+SCHEMA_MAX_AGE = timedelta(hours=24)
 COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
 NOTED = ("deferred", "parked")
 """Counted too, and shown only when not zero: items waiting for their retry, and parked items."""
@@ -242,17 +243,24 @@ class Engine:
                 or (started - cursor.last_full_scan).total_seconds() >= m.config.full_scan_seconds)
         rep.full_scan = full
 
-        if cursor.data_source_id and cursor.config_hash == config_hash:
+        same_config = cursor.config_hash == config_hash
+        if cursor.data_source_id and same_config:
             data_source_id = cursor.data_source_id
         else:
             data_source_id = source.resolve(m.config.database, m.config.data_source, mapping=m.name).id
-        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
-                                                  data_source_id)
-        connector = self.connector(m.config.connector)
-        connector.prepare(ctx)
-
+        schema, schema_at = (cursor.schema, cursor.schema_at) if same_config else (None, None)
+        if schema is None or schema_at is None or started - schema_at > SCHEMA_MAX_AGE:
+            schema, schema_at = source.schema(data_source_id), started
         uses = property_uses(m.settings)
         used_names = {u.property for u in uses}
+        problems = check_property_uses(m.name, uses, _types(schema))
+        if problems:
+            raise ConfigError(problems)
+
+        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
+                                                  data_source_id, schema)
+        connector = self.connector(m.config.connector)
+        connector.prepare(ctx)
         validated = False
         seen: set[str] = set()
         linked_at_start = state.count_links(m.name)
@@ -263,10 +271,16 @@ class Engine:
         since = None if full else cursor.watermark
         for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
             if not validated:
-                schema = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
-                problems = check_property_uses(m.name, uses, schema)
-                if problems:
-                    raise ConfigError(problems)
+                # The rows show the schema as it is now: a property renamed since the schema was
+                # read stops the mapping here, before anything is written.
+                seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
+                if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
+                    schema, schema_at = source.schema(data_source_id), started
+                    problems = check_property_uses(m.name, uses, _types(schema))
+                    if problems:
+                        raise ConfigError(problems)
+                    ctx = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, data_source_id,
+                                         schema)
                 validated = True
             rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
             rendered = [self._render(connector, row, ctx) for row in rows]
@@ -286,11 +300,6 @@ class Engine:
                 self.progress(m.name, len(seen))
 
         if full:
-            if not validated and uses:
-                schema = {n: p.get("type", "") for n, p in source.schema(data_source_id).items()}
-                problems = check_property_uses(m.name, uses, schema)
-                if problems:
-                    raise ConfigError(problems)
             departures = plan_departures(state.iter_links(m.name), seen)
             live = state.count_links(m.name, live_only=True)
             fraction = m.config.max_delete_fraction
@@ -308,7 +317,7 @@ class Engine:
         if not options.dry_run:
             state.set_cursor(m.name, Cursor(
                 data_source_id, watermark or cursor.watermark or started,
-                started if full else cursor.last_full_scan, config_hash))
+                started if full else cursor.last_full_scan, config_hash, schema, schema_at))
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""
@@ -446,6 +455,10 @@ class Engine:
         rep.counts["created" if op.kind == "create" else "updated"] += 1
         state.save_link(ctx.name, op.page_id, result.ref, op.item.payload,
                         action="created" if op.kind == "create" else "updated")
+
+
+def _types(schema: dict[str, Any]) -> dict[str, str]:
+    return {name: str(p.get("type", "")) for name, p in schema.items()}
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:

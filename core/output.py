@@ -33,6 +33,7 @@ class _JsonFormatter(logging.Formatter):
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        # super().format() appends the traceback: redact the whole text, not just the message.
         return REDACTOR.redact(f"{record.levelname.lower()}: {super().format(record)}")
 
 

@@ -65,6 +65,8 @@ _MIGRATIONS: list[str] = [
         identity TEXT, PRIMARY KEY (name, fingerprint)
     );
     ALTER TABLE history ADD COLUMN token_fingerprint TEXT;
+    ALTER TABLE cursors ADD COLUMN schema TEXT;
+    ALTER TABLE cursors ADD COLUMN schema_at TEXT;
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -88,6 +90,9 @@ class Cursor:
     watermark: datetime | None = None
     last_full_scan: datetime | None = None
     config_hash: str | None = None
+    schema: dict[str, Any] | None = None
+    """The data source's properties as last read, and when."""
+    schema_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -366,16 +371,19 @@ class StateStore:
         if row is None:
             return Cursor()
         return Cursor(row["data_source_id"], _parse_time(row["watermark"]),
-                      _parse_time(row["last_full_scan"]), row["config_hash"])
+                      _parse_time(row["last_full_scan"]), row["config_hash"],
+                      json.loads(row["schema"]) if row["schema"] else None, _parse_time(row["schema_at"]))
 
     def set_cursor(self, mapping: str, cursor: Cursor) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash,"
+                " schema, schema_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (mapping, cursor.data_source_id,
                  cursor.watermark.isoformat() if cursor.watermark else None,
-                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash),
+                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash,
+                 json.dumps(cursor.schema, sort_keys=True) if cursor.schema is not None else None,
+                 cursor.schema_at.isoformat() if cursor.schema_at else None),
             )
 
     # -- runs -----------------------------------------------------------------

@@ -290,7 +290,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         later round, alone with the other failed ones, after a backoff; the others go on.
         """
         calendar = mapping.settings.calendar_id
-        policy = core.retry._current[0]  # the policy call_with_retry uses (tests make it fast)
+        policy = core.retry.current_policy()
         flows = {i: self._flow(op, mapping) for i, op in enumerate(operations)}
         results: dict[int, OperationResult] = {}
         pending: dict[int, HttpRequest] = {}
