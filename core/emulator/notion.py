@@ -78,7 +78,7 @@ from core.emulator.notion_values import (
 )
 from core.emulator.server import EmulatorServer
 
-__all__ = ["DataSource", "Database", "NotionEmulator", "DEFAULT_TOKEN", "SUPPORTED_VERSIONS"]
+__all__ = ["DEFAULT_TOKEN", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 
 DEFAULT_TOKEN = "ntn_emulator_token_0000000000000000000000000000"
 SUPPORTED_VERSIONS = frozenset({"2025-09-03", "2026-03-11"})
@@ -86,6 +86,19 @@ SUPPORTED_VERSIONS = frozenset({"2025-09-03", "2026-03-11"})
 
 DEFAULT_CAPABILITIES = frozenset({"read_content", "update_content", "insert_content"})
 MAX_PAGE_SIZE = 100
+
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/v1/users/me"),
+    ("GET", "/v1/databases/{database_id}"),
+    ("GET", "/v1/data_sources/{data_source_id}"),
+    ("POST", "/v1/data_sources/{data_source_id}/query"),
+    ("GET", "/v1/pages/{page_id}"),
+    ("PATCH", "/v1/pages/{page_id}"),
+    ("GET", "/v1/pages/{page_id}/properties/{property_id}"),
+    ("POST", "/v1/search"),
+)
+"""The endpoints served, as (method, path template of the OpenAPI spec); anything else is 400
+``invalid_request_url`` like the real API."""
 
 _ERROR_MESSAGES = {
     429: ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
@@ -818,23 +831,23 @@ class NotionEmulator:
     def _route(self, request: Request, token: _Token, version: str, body: dict[str, Any]) -> Response:
         method, path = request.method, request.scope["path"]
         params = request.query_params
-        routes: list[tuple[str, str, Any]] = [
-            ("GET", r"/v1/users/me", lambda: self._get_me(token)),
-            ("GET", r"/v1/databases/([^/]+)", lambda m: self._get_database(token, version, m[0])),
-            ("GET", r"/v1/data_sources/([^/]+)", lambda m: self._get_data_source(token, version, m[0])),
-            ("POST", r"/v1/data_sources/([^/]+)/query",
-             lambda m: self._query(token, version, m[0], body, self._filter_properties(params))),
-            ("GET", r"/v1/pages/([^/]+)",
-             lambda m: self._get_page(token, version, m[0], self._filter_properties(params))),
-            ("PATCH", r"/v1/pages/([^/]+)", lambda m: self._patch_page(token, version, m[0], body)),
-            ("GET", r"/v1/pages/([^/]+)/properties/([^/]+)",
-             lambda m: self._get_property(token, m[0], m[1], params)),
-            ("POST", r"/v1/search", lambda: self._search(token, version, body)),
-        ]
-        for verb, pattern, handler in routes:
-            match = re.fullmatch(pattern, path)
+        only = self._filter_properties(params)
+        handlers: dict[tuple[str, str], Any] = {
+            ("GET", "/v1/users/me"): lambda: self._get_me(token),
+            ("GET", "/v1/databases/{database_id}"): lambda db: self._get_database(token, version, db),
+            ("GET", "/v1/data_sources/{data_source_id}"): lambda ds: self._get_data_source(token, version, ds),
+            ("POST", "/v1/data_sources/{data_source_id}/query"):
+                lambda ds: self._query(token, version, ds, body, only),
+            ("GET", "/v1/pages/{page_id}"): lambda page: self._get_page(token, version, page, only),
+            ("PATCH", "/v1/pages/{page_id}"): lambda page: self._patch_page(token, version, page, body),
+            ("GET", "/v1/pages/{page_id}/properties/{property_id}"):
+                lambda page, prop: self._get_property(token, page, prop, params),
+            ("POST", "/v1/search"): lambda: self._search(token, version, body),
+        }
+        for verb, template in ROUTES:
+            match = re.fullmatch(re.sub(r"\{\w+\}", "([^/]+)", template), path)
             if match and verb == method:
-                result = handler(match.groups()) if match.groups() else handler()
+                result = handlers[(verb, template)](*match.groups())
                 result["request_id"] = str(uuid.uuid4())
                 return self._json(result)
         raise NotionAPIError(400, "invalid_request_url", "Invalid request URL.")
