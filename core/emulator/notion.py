@@ -103,13 +103,13 @@ ROUTES: tuple[tuple[str, str], ...] = (
 _ERROR_MESSAGES = {
     429: ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
     500: ("internal_server_error", "Unexpected error occurred."),
-    502: ("bad_gateway", "Notion encountered an issue while attempting to complete this request. "
-                         "Please try again."),
-    503: ("service_unavailable", "Notion is unavailable. This can occur when the time to respond to a "
-                                 "request takes longer than 60 seconds, the maximum request timeout. "
-                                 "Please try again later."),
-    504: ("gateway_timeout", "Notion timed out while attempting to complete this request. "
-                             "Please try again later."),
+    502: ("bad_gateway", ("Notion encountered an issue while attempting to complete this request. "
+                          "Please try again.")),
+    503: ("service_unavailable", ("Notion is unavailable. This can occur when the time to respond to a "
+                                  "request takes longer than 60 seconds, the maximum request timeout. "
+                                  "Please try again later.")),
+    504: ("gateway_timeout", ("Notion timed out while attempting to complete this request. "
+                              "Please try again later.")),
     529: ("service_overload", "Notion is experiencing high demand. Please try again later."),
 }
 
@@ -289,7 +289,7 @@ class NotionEmulator:
     def __enter__(self) -> NotionEmulator:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # ------------------------------------------------------------ clock
@@ -474,7 +474,9 @@ class NotionEmulator:
     def schema(self, data_source_id: str) -> dict[str, dict[str, Any]]:
         """The data source's schema properties (name -> JSON, a copy)."""
         with self._lock:
-            return json.loads(json.dumps(self._data_sources[dashed_id(data_source_id)].properties))
+            schema: dict[str, dict[str, Any]] = json.loads(
+                json.dumps(self._data_sources[dashed_id(data_source_id)].properties))
+            return schema
 
     # ------------------------------------------------------------ pages
 
@@ -552,8 +554,7 @@ class NotionEmulator:
                 page.values[prop["id"]] = content
                 continue
             if kind in ("created_time", "last_edited_time"):
-                moment = value if isinstance(value, datetime) else datetime.fromisoformat(
-                    str(value).replace("Z", "+00:00"))
+                moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
                 moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
                 if kind == "created_time":
                     page.created = moment.astimezone(UTC)
@@ -572,7 +573,7 @@ class NotionEmulator:
                 continue
             page.values[prop["id"]] = self._convert(prop, value)
 
-    def _convert(self, prop: dict[str, Any], value: Any) -> Any:
+    def _convert(self, prop: Mapping[str, Any], value: Any) -> Any:
         kind = prop["type"]
         name = prop["name"]
         if kind in ("title", "rich_text"):
@@ -616,7 +617,7 @@ class NotionEmulator:
             return {}
         return value
 
-    def _option(self, prop: dict[str, Any], value: Any) -> dict[str, Any]:
+    def _option(self, prop: Mapping[str, Any], value: Any) -> dict[str, Any]:
         kind = prop["type"]
         wanted = value["name"] if isinstance(value, Mapping) else str(value)
         options = prop[kind]["options"]
@@ -634,7 +635,7 @@ class NotionEmulator:
     def _user_ref(self, value: Any) -> str:
         if isinstance(value, Mapping):
             if "id" in value and value["id"] in self._users:
-                return value["id"]
+                return str(value["id"])
             return self._person(value.get("name"), value.get("email"))
         text = str(value)
         if text in self._users:
@@ -647,10 +648,11 @@ class NotionEmulator:
         if isinstance(value, str):
             return {"name": value.rstrip("/").rsplit("/", 1)[-1] or value, "type": "external",
                     "external": {"url": value}}
-        value = dict(value)
-        if "type" in value and value["type"] in value:
-            return value
-        url = value["url"]
+        given: dict[str, Any] = dict(value)
+        if "type" in given and given["type"] in given:
+            return given
+        value = given
+        url = str(value["url"])
         name = value.get("name") or url.rstrip("/").rsplit("/", 1)[-1]
         if value.get("type") == "file":
             expiry = format_page_time(self.now() + timedelta(hours=1))
@@ -725,7 +727,7 @@ class NotionEmulator:
                    only: list[str] | None = None) -> dict[str, Any]:
         ds = self._data_sources[page.data_source_id]
         props = {name: self._property_json(page, prop) for name, prop in ds.properties.items()
-                 if only is None or any(same_property_id(prop["id"], o) or o == name for o in only)}
+                 if only is None or any(same_property_id(prop["id"], o) for o in only)}
         title_prop = next(p for p in ds.properties.values() if p["type"] == "title")
         title = plain_text(self._content(page, title_prop))
         body: dict[str, Any] = {
@@ -1091,7 +1093,7 @@ class NotionEmulator:
                         found.append((page.edited, page.seq, "page:" + page.id))
             found.sort(reverse=sort.get("direction", "descending") == "descending")
             cursor = _Cursor([key for _, _, key in found], 0, 0)
-        results = []
+        results: list[dict[str, Any]] = []
         position = cursor.position
         while position < len(cursor.ids) and len(results) < page_size:
             kind, object_id = cursor.ids[position].split(":", 1)

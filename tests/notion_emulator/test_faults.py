@@ -65,9 +65,9 @@ def test_a_500_on_a_get_is_retried_by_the_client(emu: NotionEmulator) -> None:
 def test_server_errors_have_notions_codes(emu: NotionEmulator, ds_id: str, status: int, code: str,
                                           known: bool) -> None:
     emu.server.faults.schedule(status, path=r"/query$")
-    with notion_client.Client(auth=emu.token, base_url=emu.url, retry=False) as plain:
-        with pytest.raises(Exception) as caught:
-            plain.data_sources.query(ds_id)
+    with notion_client.Client(auth=emu.token, base_url=emu.url, retry=False) as plain, \
+            pytest.raises(Exception) as caught:
+        plain.data_sources.query(ds_id)
     error = caught.value
     # notion-client 3.1 knows neither bad_gateway nor service_overload: those become UnknownHTTPResponseError.
     assert isinstance(error, APIResponseError if known else UnknownHTTPResponseError)

@@ -20,7 +20,6 @@ from core.emulator.notion_values import slug_url
 
 from .conftest import shared_reference
 
-
 # ---------------------------------------------------------------- helpers
 
 @pytest.fixture(scope="module")
