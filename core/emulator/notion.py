@@ -100,6 +100,13 @@ ROUTES: tuple[tuple[str, str], ...] = (
 """The endpoints served, as (method, path template of the OpenAPI spec); anything else is 400
 ``invalid_request_url`` like the real API."""
 
+_UNSERVED = (r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
+             r"(/[^/]+)*")
+"""Paths of the real API the emulator does not serve: answered ``invalid_request``, not a bad URL."""
+
+MAX_CURSORS = 10_000
+"""Cursors kept at once; older ones expire (a client holding one gets 400, as with an expired cursor)."""
+
 _ERROR_MESSAGES = {
     429: ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
     500: ("internal_server_error", "Unexpected error occurred."),
@@ -795,9 +802,8 @@ class NotionEmulator:
         """Notion's own reply for an injected fault (429 carries Retry-After in whole seconds)."""
         code, message = _ERROR_MESSAGES.get(status, ("internal_server_error", "Unexpected error occurred."))
         headers = None
-        if status == 429:
+        if status in (429, 529):  # Notion documents Retry-After (whole seconds) on both
             headers = {"Retry-After": str(math.ceil(self.server.faults.retry_after))}
-            return self._error(status, code, message, {"rate_limit_reason": "connection_limit"}, headers)
         return self._error(status, code, message, headers=headers)
 
     async def _asgi_entry(self, request: Request) -> Response:
@@ -852,6 +858,9 @@ class NotionEmulator:
                 result = handlers[(verb, template)](*match.groups())
                 result["request_id"] = str(uuid.uuid4())
                 return self._json(result)
+        if re.fullmatch(_UNSERVED, path):
+            raise NotionAPIError(400, "invalid_request", f"Unsupported request: {method} {path} is part of the "
+                                 "Notion API but not of this emulator.")
         raise NotionAPIError(400, "invalid_request_url", "Invalid request URL.")
 
     @staticmethod
@@ -1009,9 +1018,7 @@ class NotionEmulator:
         if more and served >= self.query_cap:
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
         elif more:
-            next_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-            self._cursors[next_id] = _Cursor(cursor.ids, position, served)
-            response["next_cursor"] = next_id
+            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, served))
             response["has_more"] = True
         return response
 
@@ -1041,10 +1048,15 @@ class NotionEmulator:
                 "type": "property_item", "property_item": {"id": prop["id"], "next_url": next_url, "type": kind,
                                                            kind: {}}}
 
-    def _make_property_cursor(self, page_id: str, prop_id: str, offset: int) -> str:
-        cursor_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        self._cursors[cursor_id] = _Cursor([page_id, prop_id], offset, 0)
+    def _store_cursor(self, cursor: _Cursor) -> str:
+        cursor_id = new_uuid(self._rng)
+        self._cursors[cursor_id] = cursor
+        while len(self._cursors) > MAX_CURSORS:
+            del self._cursors[next(iter(self._cursors))]
         return cursor_id
+
+    def _make_property_cursor(self, page_id: str, prop_id: str, offset: int) -> str:
+        return self._store_cursor(_Cursor([page_id, prop_id], offset, 0))
 
     def _property_cursor(self, raw: str, page_id: str, prop_id: str) -> int:
         cursor = self._cursors.get(raw)
@@ -1105,7 +1117,6 @@ class NotionEmulator:
         response: dict[str, Any] = {"object": "list", "results": results, "next_cursor": None, "has_more": False,
                                     "type": "page_or_data_source", "page_or_data_source": {}}
         if position < len(cursor.ids):
-            next_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-            self._cursors[next_id] = _Cursor(cursor.ids, position, 0)
-            response["next_cursor"], response["has_more"] = next_id, True
+            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, 0))
+            response["has_more"] = True
         return response

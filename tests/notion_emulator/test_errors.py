@@ -135,6 +135,23 @@ def test_invalid_json_and_unknown_url_and_malformed_id(emu: NotionEmulator, ds_i
     assert malformed.code == APIErrorCode.ValidationError and "path.page_id should be a valid uuid" in str(malformed)
 
 
+def test_unserved_api_paths_say_so(emu: NotionEmulator, client: notion_client.Client) -> None:
+    error = api_error(client.pages.create, parent={"data_source_id": "x"}, properties={})
+    assert error.code == APIErrorCode.InvalidRequest and "POST /v1/pages" in str(error)
+
+
+def test_expired_cursors_are_rejected(emu: NotionEmulator, ds_id: str, client: notion_client.Client,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.emulator.notion.MAX_CURSORS", 2)
+    for n in range(5):
+        emu.add_page(ds_id, {"Name": f"Row {n}"})
+    first = client.data_sources.query(ds_id, page_size=1)
+    for _ in range(2):
+        client.data_sources.query(ds_id, page_size=1)
+    error = api_error(client.data_sources.query, ds_id, page_size=1, start_cursor=first["next_cursor"])
+    assert error.code == APIErrorCode.ValidationError and "start_cursor" in str(error)
+
+
 def test_unknown_property_item_is_400(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
     page_id = emu.add_page(ds_id, {"Name": "x"})
     error = api_error(client.pages.properties.retrieve, page_id, "zzzz")

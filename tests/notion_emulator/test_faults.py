@@ -26,6 +26,24 @@ def test_429_carries_retry_after_and_notions_body(emu: NotionEmulator) -> None:
     assert body["message"] and body["request_id"]
 
 
+def test_529_carries_retry_after_too(emu: NotionEmulator) -> None:
+    emu.server.faults.schedule(529)
+    reply = httpx.get(f"{emu.url}/v1/users/me", headers={**HEADERS, "Authorization": f"Bearer {emu.token}"})
+    assert reply.status_code == 529 and reply.headers["retry-after"] == "1"
+    assert reply.json()["code"] == "service_overload"
+
+
+def test_the_token_bucket_answers_notions_429(emu: NotionEmulator, client: notion_client.Client) -> None:
+    emu.server.faults.rate_limit = (2, 60.0)
+    no_retry = notion_client.Client(auth=emu.token, base_url=emu.url, retry=False)
+    no_retry.users.me()
+    no_retry.users.me()
+    with pytest.raises(APIResponseError) as caught:
+        no_retry.users.me()
+    assert caught.value.code == APIErrorCode.RateLimited and caught.value.headers["retry-after"] == "1"
+    no_retry.close()
+
+
 def test_notion_client_retries_a_429_after_retry_after(emu: NotionEmulator, ds_id: str,
                                                        client: notion_client.Client) -> None:
     emu.add_page(ds_id, {"Name": "x"})
