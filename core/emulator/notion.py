@@ -220,6 +220,8 @@ class _Cursor:
     ids: list[str]
     position: int
     served: int
+    owner: str = ""
+    """What the cursor belongs to ("query:<ds id>", "search:<token>", "property:<page>:<prop>")."""
 
 
 # ---------------------------------------------------------------- the emulator
@@ -982,10 +984,7 @@ class NotionEmulator:
         page_size = self._page_size(body.get("page_size"), "body")
         cursor_id = body.get("start_cursor")
         if cursor_id is not None:
-            cursor = self._cursors.get(str(cursor_id))
-            if cursor is None:
-                raise NotionAPIError(400, "validation_error", "body failed validation: body.start_cursor should be "
-                                     f"a valid cursor, instead was `{json.dumps(cursor_id)}`.")
+            cursor = self._cursor(cursor_id, f"query:{ds.id}", "body")
         else:
             try:
                 predicate = compile_filter(body["filter"], ds.properties, self.now()) if body.get("filter") else None
@@ -997,7 +996,7 @@ class NotionEmulator:
             if predicate is not None:
                 pages = [p for p in pages if predicate(p)]
             pages = sort_pages(pages, compare)
-            cursor = _Cursor([p.id for p in pages], 0, 0)
+            cursor = _Cursor([p.id for p in pages], 0, 0, f"query:{ds.id}")
         results: list[dict[str, Any]] = []
         position = cursor.position
         room = self.query_cap - cursor.served
@@ -1018,7 +1017,7 @@ class NotionEmulator:
         if more and served >= self.query_cap:
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
         elif more:
-            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, served))
+            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, served, cursor.owner))
             response["has_more"] = True
         return response
 
@@ -1056,14 +1055,17 @@ class NotionEmulator:
         return cursor_id
 
     def _make_property_cursor(self, page_id: str, prop_id: str, offset: int) -> str:
-        return self._store_cursor(_Cursor([page_id, prop_id], offset, 0))
+        return self._store_cursor(_Cursor([], offset, 0, f"property:{page_id}:{prop_id}"))
 
     def _property_cursor(self, raw: str, page_id: str, prop_id: str) -> int:
-        cursor = self._cursors.get(raw)
-        if cursor is None or cursor.ids != [page_id, prop_id]:
-            raise NotionAPIError(400, "validation_error", "query failed validation: query.start_cursor should be "
-                                 f"a valid cursor, instead was `\"{raw}\"`.")
-        return cursor.position
+        return self._cursor(raw, f"property:{page_id}:{prop_id}", "query").position
+
+    def _cursor(self, raw: Any, owner: str, where: str) -> _Cursor:
+        cursor = self._cursors.get(str(raw))
+        if cursor is None or cursor.owner != owner:
+            raise NotionAPIError(400, "validation_error", f"{where} failed validation: {where}.start_cursor should "
+                                 f"be a valid cursor, instead was `{json.dumps(raw)}`.")
+        return cursor
 
     def _search(self, token: _Token, version: str, body: dict[str, Any]) -> dict[str, Any]:
         self._require(token)
@@ -1085,10 +1087,7 @@ class NotionEmulator:
         query = str(body.get("query") or "").lower()
         cursor_id = body.get("start_cursor")
         if cursor_id is not None:
-            cursor = self._cursors.get(str(cursor_id))
-            if cursor is None:
-                raise NotionAPIError(400, "validation_error", "body failed validation: body.start_cursor should be "
-                                     f"a valid cursor, instead was `{json.dumps(cursor_id)}`.")
+            cursor = self._cursor(cursor_id, f"search:{token.token}", "body")
         else:
             found: list[tuple[datetime, int, str]] = []
             if wanted in (None, "data_source"):
@@ -1104,7 +1103,7 @@ class NotionEmulator:
                     if query in plain_text(self._content(page, title_prop)).lower():
                         found.append((page.edited, page.seq, "page:" + page.id))
             found.sort(reverse=sort.get("direction", "descending") == "descending")
-            cursor = _Cursor([key for _, _, key in found], 0, 0)
+            cursor = _Cursor([key for _, _, key in found], 0, 0, f"search:{token.token}")
         results: list[dict[str, Any]] = []
         position = cursor.position
         while position < len(cursor.ids) and len(results) < page_size:
@@ -1117,6 +1116,6 @@ class NotionEmulator:
         response: dict[str, Any] = {"object": "list", "results": results, "next_cursor": None, "has_more": False,
                                     "type": "page_or_data_source", "page_or_data_source": {}}
         if position < len(cursor.ids):
-            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, 0))
+            response["next_cursor"] = self._store_cursor(_Cursor(cursor.ids, position, 0, cursor.owner))
             response["has_more"] = True
         return response

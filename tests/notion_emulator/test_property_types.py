@@ -175,3 +175,59 @@ def test_encoded_property_ids_work_in_paths_and_filter_properties(emu: NotionEmu
 def test_unique_ids_count_up_per_data_source(emu: NotionEmulator, all_ds: str) -> None:
     numbers = [emu.page_json(emu.add_page(all_ds, {}))["properties"]["Key"]["unique_id"]["number"] for _ in range(3)]
     assert numbers == [1, 2, 3]
+
+
+@pytest.fixture
+def filter_rows(emu: NotionEmulator, all_ds: str) -> dict[str, str]:
+    target = emu.add_page(all_ds, {"Name": "target"})
+    bot_made = emu.add_page(all_ds, {"Name": "one", "Formula": "abc", "Total": 3, "Related": [target],
+                                     "Attachments": ["https://x/a.pdf"], "Verified": "verified",
+                                     "Creator": emu.bot_id})
+    emu.advance(minutes=1)
+    other = emu.add_page(all_ds, {"Name": "two", "Formula": {"type": "number", "number": 5},
+                                  "Total": [{"type": "number", "number": 1}, {"type": "number", "number": 9}]})
+    flag = emu.add_page(all_ds, {"Name": "three", "Formula": True,
+                                 "Total": {"type": "date", "date": {"start": "2026-05-01", "end": None,
+                                                                    "time_zone": None}}})
+    return {"target": target, "one": bot_made, "two": other, "three": flag}
+
+
+def filtered(client: notion_client.Client, ds: str, flt: dict[str, Any]) -> set[str]:
+    results = client.data_sources.query(ds, filter=flt)["results"]
+    return {r["properties"]["Name"]["title"][0]["plain_text"] for r in results}
+
+
+@pytest.mark.parametrize(("flt", "expected"), [
+    ({"property": "Formula", "formula": {"string": {"contains": "b"}}}, {"one"}),
+    ({"property": "Formula", "formula": {"number": {"greater_than": 4}}}, {"two"}),
+    ({"property": "Formula", "formula": {"checkbox": {"equals": True}}}, {"three"}),
+    ({"property": "Total", "rollup": {"number": {"equals": 3}}}, {"one"}),
+    ({"property": "Total", "rollup": {"any": {"number": {"greater_than": 5}}}}, {"two"}),
+    ({"property": "Total", "rollup": {"every": {"number": {"greater_than": 5}}}}, {"target", "one", "three"}),
+    ({"property": "Total", "rollup": {"date": {"after": "2026-04-01"}}}, {"three"}),
+    ({"property": "Key", "unique_id": {"greater_than_or_equal_to": 3}}, {"two", "three"}),
+    ({"property": "Attachments", "files": {"is_not_empty": True}}, {"one"}),
+    ({"property": "Verified", "verification": {"status": "verified"}}, {"one"}),
+    ({"property": "Created", "created_time": {"after": "2026-07-04T09:09:30Z"}}, {"two", "three"}),
+])
+def test_filters_on_computed_types(filter_rows: dict[str, str], all_ds: str, client: notion_client.Client,
+                                   flt: dict[str, Any], expected: set[str]) -> None:
+    assert filtered(client, all_ds, flt) == expected
+
+
+def test_relation_and_created_by_filters(emu: NotionEmulator, filter_rows: dict[str, str], all_ds: str,
+                                         client: notion_client.Client) -> None:
+    assert filtered(client, all_ds, {"property": "Related", "relation": {"contains": filter_rows["target"]}}) == {
+        "one"}
+    assert filtered(client, all_ds, {"property": "Creator", "created_by": {"contains": emu.bot_id}}) == {"one"}
+    assert filtered(client, all_ds, {"property": "Related", "relation": {"is_empty": True}}) == {
+        "target", "two", "three"}
+
+
+def test_a_cursor_only_works_for_its_own_query(emu: NotionEmulator, all_ds: str, ds_id: str,
+                                               client: notion_client.Client) -> None:
+    for n in range(3):
+        emu.add_page(all_ds, {"Name": f"r{n}"})
+    cursor = client.data_sources.query(all_ds, page_size=1)["next_cursor"]
+    with pytest.raises(notion_client.APIResponseError, match="start_cursor"):
+        client.data_sources.query(ds_id, start_cursor=cursor)
