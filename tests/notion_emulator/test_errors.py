@@ -142,7 +142,7 @@ def test_unserved_api_paths_say_so(emu: NotionEmulator, client: notion_client.Cl
 
 def test_expired_cursors_are_rejected(emu: NotionEmulator, ds_id: str, client: notion_client.Client,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("core.emulator.notion.MAX_CURSORS", 2)
+    monkeypatch.setattr("core.emulator.notion_http.MAX_CURSORS", 2)
     for n in range(5):
         emu.add_page(ds_id, {"Name": f"Row {n}"})
     first = client.data_sources.query(ds_id, page_size=1)
