@@ -295,7 +295,29 @@ class NotionEmulator(NotionHTTP):
         now = self.now()
         self._data_sources[ds_id] = DataSourceState(ds_id, name, db.id, schema, now, now)
         db.data_source_ids.append(ds_id)
+        self._link_schema(self._data_sources[ds_id])
         return ds_id
+
+    def _link_schema(self, ds: DataSourceState) -> None:
+        """Fill the ids Notion shows in relation and rollup configs (a relation defaults to its own data source)."""
+        for prop in ds.properties.values():
+            if prop["type"] == "relation":
+                config = prop["relation"]
+                target = config.setdefault("data_source_id", ds.id)
+                related = self._data_sources.get(normalize_id(str(target)) or "")
+                config.setdefault("database_id", related.database_id if related else ds.database_id)
+        for prop in ds.properties.values():
+            if prop["type"] != "rollup":
+                continue
+            config = prop["rollup"]
+            relation = ds.properties.get(config.get("relation_property_name", ""))
+            if relation is None or relation["type"] != "relation":
+                continue
+            config["relation_property_id"] = relation["id"]
+            related = self._data_sources.get(normalize_id(str(relation["relation"]["data_source_id"])) or "")
+            rolled = related.properties.get(config.get("rollup_property_name", "")) if related else None
+            if rolled is not None:
+                config["rollup_property_id"] = rolled["id"]
 
     def add_data_source(self, database_id: str, name: str, properties: dict[str, dict[str, Any]] | None = None) -> str:
         """Add a data source to a database (default schema: the first data source's); returns its id."""
@@ -365,6 +387,7 @@ class NotionEmulator(NotionHTTP):
             taken = {p["id"] for p in ds.properties.values()}
             prop_id = spec.get("id") or make_property_id(self._rng, taken)
             ds.properties[name] = schema_property(name, spec, prop_id, lambda: new_uuid(self._rng))
+            self._link_schema(ds)
             ds.edited = self.now()
             return prop_id
 
@@ -416,9 +439,14 @@ class NotionEmulator(NotionHTTP):
             page.edited = self.now()
 
     def delete_page(self, page_id: str) -> None:
-        """Delete a row for good: 404 afterwards."""
+        """Delete a row for good: 404 afterwards, and gone from every relation that pointed at it."""
         with self._lock:
-            del self._pages[dashed_id(page_id)]
+            gone = self._pages.pop(dashed_id(page_id)).id
+            for page in self._pages.values():
+                for prop_id, content in page.values.items():
+                    if isinstance(content, list) and any(isinstance(r, dict) and r.keys() == {"id"}
+                                                         and r["id"] == gone for r in content):
+                        page.values[prop_id] = [r for r in content if not (isinstance(r, dict) and r.get("id") == gone)]
 
     def page_json(self, page_id: str) -> dict[str, Any]:
         """The page object as ``GET /v1/pages/{id}`` returns it (without ``request_id``)."""

@@ -345,8 +345,8 @@ class NotionHTTP:
     def _page_size(raw: Any, where: str) -> int:
         if raw is None:
             return MAX_PAGE_SIZE
-        if isinstance(raw, str) and raw.isdigit():
-            raw = int(raw)
+        if where == "query" and isinstance(raw, str) and raw.isdigit():
+            raw = int(raw)  # a query string carries numbers as text; a JSON body must not
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise NotionAPIError(400, "validation_error", f"body failed validation: {where}.page_size should be a "
                                  f"number or `undefined`, instead was `{json.dumps(raw)}`.")

@@ -102,6 +102,7 @@ def test_page_size_over_100_is_a_validation_error(ds_id: str, client: notion_cli
     assert "page_size should be less than or equal to `100`, instead was `101`" in str(error)
     assert api_error(client.data_sources.query, ds_id, page_size=0).code == APIErrorCode.ValidationError
     assert api_error(client.search, page_size=500).code == APIErrorCode.ValidationError
+    assert "should be a number" in str(api_error(client.data_sources.query, ds_id, page_size="10"))
 
 
 @pytest.mark.parametrize(("body", "fragment"), [

@@ -231,3 +231,20 @@ def test_a_cursor_only_works_for_its_own_query(emu: NotionEmulator, all_ds: str,
     cursor = client.data_sources.query(all_ds, page_size=1)["next_cursor"]
     with pytest.raises(notion_client.APIResponseError, match="start_cursor"):
         client.data_sources.query(ds_id, start_cursor=cursor)
+
+
+def test_relation_and_rollup_configs_carry_ids(emu: NotionEmulator, all_ds: str, client: notion_client.Client) -> None:
+    props = client.data_sources.retrieve(all_ds)["properties"]
+    relation = props["Related"]["relation"]
+    assert relation["data_source_id"] == all_ds and relation["type"] == "single_property"
+    assert relation["database_id"] == client.data_sources.retrieve(all_ds)["parent"]["database_id"]
+    rollup = props["Total"]["rollup"]
+    assert rollup["relation_property_id"] == props["Related"]["id"]
+    assert rollup["rollup_property_id"] == props["Count"]["id"]
+
+
+def test_a_deleted_page_leaves_every_relation(emu: NotionEmulator, all_ds: str) -> None:
+    a, b = emu.add_page(all_ds, {"Name": "a"}), emu.add_page(all_ds, {"Name": "b"})
+    hub = emu.add_page(all_ds, {"Name": "hub", "Related": [a, b]})
+    emu.delete_page(a)
+    assert emu.page_json(hub)["properties"]["Related"]["relation"] == [{"id": b}]
