@@ -451,7 +451,8 @@ class NotionEmulator(NotionHTTP):
     def page_json(self, page_id: str) -> dict[str, Any]:
         """The page object as ``GET /v1/pages/{id}`` returns it (without ``request_id``)."""
         with self._lock:
-            return self._page_json(self._page(page_id))
+            page: dict[str, Any] = json.loads(json.dumps(self._page_json(self._page(page_id))))
+            return page
 
     def page_ids(self, data_source_id: str, *, include_trashed: bool = False) -> list[str]:
         """Ids of a data source's rows in creation order."""

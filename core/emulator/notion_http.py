@@ -63,8 +63,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/pages/{page_id}/properties/{property_id}"),
     ("POST", "/v1/search"),
 )
-"""The endpoints served, as (method, path template of the OpenAPI spec); anything else is 400
-``invalid_request_url`` like the real API."""
+"""The endpoints served, as (method, path template of the OpenAPI spec). Other paths of the real
+API answer 400 ``invalid_request`` (saying the emulator lacks them); any other path 400
+``invalid_request_url``, as recorded from the real API."""
 
 _UNSERVED = (r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
              r"(/[^/]+)*")
