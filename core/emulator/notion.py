@@ -276,6 +276,11 @@ class NotionEmulator(NotionHTTP):
         return Database(state.id, slug_url("", state.id),
                         [DataSource(ds_id, self._data_sources[ds_id].name) for ds_id in state.data_source_ids])
 
+    def database_of(self, data_source_id: str) -> str:
+        """The id of the database that holds a data source."""
+        with self._lock:
+            return self._data_sources[dashed_id(data_source_id)].database_id
+
     def database(self, database_id: str) -> Database:
         """The :class:`Database` record of an existing database (current data sources)."""
         with self._lock:
@@ -415,6 +420,11 @@ class NotionEmulator(NotionHTTP):
             self._apply_values(ds, page, values)
             self._pages[pid] = page
             return pid
+
+    def add_pages(self, data_source_id: str, rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Add many rows at once (benchmarks); returns their ids in order."""
+        with self._lock:
+            return [self.add_page(data_source_id, values) for values in rows]
 
     def update_page(self, page_id: str, values: dict[str, Any]) -> None:
         """Change some values of a row; ``last_edited_time`` becomes now (rounded down on output)."""

@@ -113,9 +113,28 @@ class NotionHTTP:
 
     # ------------------------------------------------------------ JSON rendering
 
-    def _property_json(self, page: PageState, prop: Mapping[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _sees_emails(token: TokenState | None) -> bool:
+        """Notion shows people's emails only with the "user information with email" capability; the
+        emulator assumes it unless the token was given ``read_user_without_email`` instead."""
+        if token is None:
+            return True
+        caps = token.capabilities
+        return "read_user_with_email" in caps or "read_user_without_email" not in caps
+
+    @staticmethod
+    def _hide_email(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("object") == "user" and value.get("type") == "person":
+            return {**value, "person": {}}
+        return value
+
+    def _property_json(self, page: PageState, prop: Mapping[str, Any], emails: bool = True) -> dict[str, Any]:
         kind = prop["type"]
         content = self._content(page, prop)
+        if not emails and kind == "people":
+            content = [self._hide_email(user) for user in content]
+        elif not emails and kind in ("created_by", "last_edited_by"):
+            content = self._hide_email(content)
         result: dict[str, Any] = {"id": prop["id"], "type": kind}
         if kind in ("relation", "people"):
             result[kind] = content[:INLINE_REFERENCE_LIMIT]
@@ -125,10 +144,11 @@ class NotionHTTP:
             result[kind] = content
         return result
 
-    def _page_json(self, page: PageState, version: str = "2025-09-03",
-                   only: list[str] | None = None) -> dict[str, Any]:
+    def _page_json(self, page: PageState, version: str = "2025-09-03", only: list[str] | None = None,
+                   token: TokenState | None = None) -> dict[str, Any]:
         ds = self._data_sources[page.data_source_id]
-        props = {name: self._property_json(page, prop) for name, prop in ds.properties.items()
+        emails = self._sees_emails(token)
+        props = {name: self._property_json(page, prop, emails) for name, prop in ds.properties.items()
                  if only is None or any(same_property_id(prop["id"], o) for o in only)}
         title_prop = next(p for p in ds.properties.values() if p["type"] == "title")
         title = plain_text(self._content(page, title_prop))
@@ -320,7 +340,7 @@ class NotionHTTP:
         return page
 
     def _get_page(self, token: TokenState, version: str, raw_id: str, only: list[str] | None) -> dict[str, Any]:
-        return self._page_json(self._page_for(token, raw_id), version, only)
+        return self._page_json(self._page_for(token, raw_id), version, only, token)
 
     def _patch_page(self, token: TokenState, version: str, raw_id: str, body: dict[str, Any]) -> dict[str, Any]:
         page = self._page_for(token, raw_id)
@@ -340,7 +360,7 @@ class NotionHTTP:
                 page.in_trash = body[key]
                 page.edited = self.now()
                 page.edited_by = token.bot_id
-        return self._page_json(page, version)
+        return self._page_json(page, version, token=token)
 
     @staticmethod
     def _page_size(raw: Any, where: str) -> int:
@@ -398,7 +418,7 @@ class NotionHTTP:
             position += 1
             if page is None or page.in_trash or page.data_source_id != ds.id:
                 continue
-            results.append(self._page_json(page, version, only))
+            results.append(self._page_json(page, version, only, token))
         # Skip rows removed since the first request, so has_more is honest.
         while position < len(cursor.ids) and (cursor.ids[position] not in self._pages
                                               or self._pages[cursor.ids[position]].in_trash):
@@ -422,7 +442,13 @@ class NotionHTTP:
         if prop is None:
             raise NotionAPIError(400, "validation_error", f"{raw_prop_id} is not a property that exists.")
         kind = prop["type"]
-        content = self._content(page, prop)
+        emails = self._sees_emails(token)
+        if kind in ("relation", "people"):
+            content = self._content(page, prop)  # every reference, not the page object's first 25
+            if kind == "people" and not emails:
+                content = [self._hide_email(user) for user in content]
+        else:
+            content = self._property_json(page, prop, emails)[kind]
         if kind not in PAGINATED_PROPERTY_TYPES:
             return {"object": "property_item", "id": prop["id"], "type": kind, kind: content}
         page_size = self._page_size(params.get("page_size"), "query")
@@ -505,7 +531,7 @@ class NotionHTTP:
             if kind == "ds" and object_id in self._data_sources:
                 results.append(self._data_source_json(self._data_sources[object_id], version))
             elif kind == "page" and object_id in self._pages and not self._pages[object_id].in_trash:
-                results.append(self._page_json(self._pages[object_id], version))
+                results.append(self._page_json(self._pages[object_id], version, token=token))
         response: dict[str, Any] = {"object": "list", "results": results, "next_cursor": None, "has_more": False,
                                     "type": "page_or_data_source", "page_or_data_source": {}}
         if position < len(cursor.ids):

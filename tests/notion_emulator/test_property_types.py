@@ -248,3 +248,15 @@ def test_a_deleted_page_leaves_every_relation(emu: NotionEmulator, all_ds: str) 
     hub = emu.add_page(all_ds, {"Name": "hub", "Related": [a, b]})
     emu.delete_page(a)
     assert emu.page_json(hub)["properties"]["Related"]["relation"] == [{"id": b}]
+
+
+def test_emails_hidden_without_the_email_capability(emu: NotionEmulator, all_ds: str) -> None:
+    page_id = emu.add_page(all_ds, {"Name": "x", "Who": ["ada@example.com"]})
+    emu.add_token("ntn_no_email", capabilities={"read_content", "read_user_without_email"})
+    emu.share(emu.database_of(all_ds), "ntn_no_email")
+    with notion_client.Client(auth="ntn_no_email", base_url=emu.url) as limited:
+        who = limited.pages.retrieve(page_id)["properties"]["Who"]
+        assert who["people"][0]["person"] == {} and who["people"][0]["name"] == "ada"
+        item = limited.pages.properties.retrieve(page_id, who["id"])
+        assert item["results"][0]["people"]["person"] == {}
+    assert emu.page_json(page_id)["properties"]["Who"]["people"][0]["person"] == {"email": "ada@example.com"}

@@ -136,3 +136,9 @@ def test_emulators_are_deterministic_for_a_seed() -> None:
     ids = [e.create_database("D", {"Name": {"type": "title"}}).id for e in (first, second)]
     assert ids[0] == ids[1] and first.bot_id == second.bot_id
     assert NotionEmulator(seed=4).bot_id != first.bot_id
+
+
+def test_add_pages_and_database_of(emu: NotionEmulator, demo: Database, ds_id: str) -> None:
+    ids = emu.add_pages(ds_id, ({"Name": f"r{n}"} for n in range(3)))
+    assert emu.page_ids(ds_id) == ids
+    assert emu.database_of(ds_id) == demo.id
