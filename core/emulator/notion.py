@@ -12,7 +12,17 @@ What it serves (read side of the API, with Notion's exact envelopes and errors):
 ``GET /v1/users/me``, ``GET /v1/databases/{id}``, ``GET /v1/data_sources/{id}``,
 ``POST /v1/data_sources/{id}/query``, ``GET /v1/pages/{id}``,
 ``GET /v1/pages/{id}/properties/{property_id}``, ``POST /v1/search``, and
-``PATCH /v1/pages/{id}`` for ``in_trash``/``archived`` (trash and restore).
+``PATCH /v1/pages/{id}`` for ``in_trash``/``archived`` (trash and restore). It answers
+Notion-Version 2025-09-03 and 2026-03-11 (which drops ``archived`` and rejects ``in_trash`` in
+a query body); other versions get a 400. Other paths of the real API get 400 ``invalid_request``
+naming the missing endpoint. Faults (``emu.server.faults``) answer with Notion's own bodies:
+429 ``rate_limited`` and 529 ``service_overload`` with ``Retry-After``, 500, 502 ``bad_gateway``,
+503, 504.
+
+Tokens: :meth:`NotionEmulator.add_token` registers more, each with its bot and capabilities
+(without ``read_content`` every read is 403 ``restricted_resource``; with
+``read_user_without_email`` people show no email); :meth:`NotionEmulator.revoke_token` makes
+one 401; a database is visible only to the tokens it is shared with.
 
 Notion's quirks that the emulator reproduces on purpose:
 
