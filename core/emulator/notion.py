@@ -8,11 +8,12 @@ Point the real client at it::
         notion = notion_client.Client(auth=emu.token, base_url=emu.url)
         notion.data_sources.query(db.data_sources[0].id)
 
-What it serves (read side of the API, with Notion's exact envelopes and errors):
-``GET /v1/users/me``, ``GET /v1/databases/{id}``, ``GET /v1/data_sources/{id}``,
-``POST /v1/data_sources/{id}/query``, ``GET /v1/pages/{id}``,
-``GET /v1/pages/{id}/properties/{property_id}``, ``POST /v1/search``, and
-``PATCH /v1/pages/{id}`` for ``in_trash``/``archived`` (trash and restore). It answers
+What it serves, with Notion's exact envelopes and errors: ``GET /v1/users/me``,
+``GET /v1/databases/{id}``, ``GET /v1/data_sources/{id}``, ``POST /v1/data_sources/{id}/query``,
+``GET /v1/pages/{id}``, ``GET /v1/pages/{id}/properties/{property_id}``, ``POST /v1/search``,
+and rows written through the API: ``POST /v1/pages`` (parent ``data_source_id``, or
+``database_id`` of a single-source database) and ``PATCH /v1/pages/{id}`` (``properties`` in
+request form, ``in_trash``/``archived``, ``icon``, ``cover``; all or nothing). It answers
 Notion-Version 2025-09-03 and 2026-03-11 (which drops ``archived`` and rejects ``in_trash`` in
 a query body); other versions get a 400. Other paths of the real API get 400 ``invalid_request``
 naming the missing endpoint. Faults (``emu.server.faults``) answer with Notion's own bodies:
@@ -418,18 +419,21 @@ class NotionEmulator(NotionHTTP):
     def add_page(self, data_source_id: str, values: dict[str, Any], *, page_id: str | None = None) -> str:
         """Add a row from simple Python values (see module docs); returns its dashed id."""
         with self._lock:
-            ds = self._data_sources[dashed_id(data_source_id)]
-            pid = dashed_id(page_id) if page_id else new_uuid(self._rng)
-            if pid in self._pages:
-                raise ValueError(f"page {pid} exists")
-            now = self.now()
-            self._seq += 1
-            page = PageState(self, pid, ds.id, self._seq, now, now, self.owner_id, self.owner_id,
+            return self._create_page(self._data_sources[dashed_id(data_source_id)], values, page_id, self.owner_id)
+
+    def _create_page(self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None,
+                     creator: str) -> str:
+        pid = dashed_id(page_id) if page_id else new_uuid(self._rng)
+        if pid in self._pages:
+            raise ValueError(f"page {pid} exists")
+        now = self.now()
+        page = PageState(self, pid, ds.id, self._seq + 1, now, now, creator, creator,
                          unique_number=ds.next_unique)
-            ds.next_unique += 1
-            self._apply_values(ds, page, values)
-            self._pages[pid] = page
-            return pid
+        self._apply_values(ds, page, values)
+        self._seq += 1
+        ds.next_unique += 1
+        self._pages[pid] = page
+        return pid
 
     def add_pages(self, data_source_id: str, rows: Iterable[dict[str, Any]]) -> list[str]:
         """Add many rows at once (benchmarks); returns their ids in order."""
@@ -439,10 +443,17 @@ class NotionEmulator(NotionHTTP):
     def update_page(self, page_id: str, values: dict[str, Any]) -> None:
         """Change some values of a row; ``last_edited_time`` becomes now (rounded down on output)."""
         with self._lock:
-            page = self._page(page_id)
-            page.edited = self.now()
-            page.edited_by = self.owner_id
+            self._update_page(self._page(page_id), values, self.owner_id)
+
+    def _update_page(self, page: PageState, values: Mapping[str, Any], editor: str) -> None:
+        """Apply all of ``values`` or none of them."""
+        saved = (dict(page.values), page.created, page.created_by, page.edited, page.edited_by, page.unique_number)
+        page.edited, page.edited_by = self.now(), editor  # before: values may set last_edited_* themselves
+        try:
             self._apply_values(self._data_sources[page.data_source_id], page, values)
+        except Exception:
+            page.values, page.created, page.created_by, page.edited, page.edited_by, page.unique_number = saved
+            raise
 
     def trash_page(self, page_id: str) -> None:
         """Move a row to the trash: gone from queries and search, still retrievable by id."""

@@ -19,7 +19,13 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.emulator.notion_filters import QueryValidationError, compile_filter, compile_sorts, sort_pages
+from core.emulator.notion_filters import (
+    QueryValidationError,
+    compile_filter,
+    compile_sorts,
+    find_property,
+    sort_pages,
+)
 from core.emulator.notion_state import (
     CursorState,
     DatabaseState,
@@ -60,6 +66,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/data_sources/{data_source_id}/query"),
     ("GET", "/v1/pages/{page_id}"),
     ("PATCH", "/v1/pages/{page_id}"),
+    ("POST", "/v1/pages"),
     ("GET", "/v1/pages/{page_id}/properties/{property_id}"),
     ("POST", "/v1/search"),
 )
@@ -70,6 +77,10 @@ API answer 400 ``invalid_request`` (saying the emulator lacks them); any other p
 _UNSERVED = (r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
              r"(/[^/]+)*")
 """Paths of the real API the emulator does not serve: answered ``invalid_request``, not a bad URL."""
+
+READ_ONLY_TYPES = frozenset({"formula", "rollup", "created_time", "created_by", "last_edited_time",
+                             "last_edited_by", "unique_id", "button", "verification"})
+"""Property types a create/update request cannot write."""
 
 MAX_CURSORS = 10_000
 """Cursors kept at once; older ones expire (a client holding one gets 400, as with an expired cursor)."""
@@ -110,6 +121,11 @@ class NotionHTTP:
         def now(self) -> datetime: ...
 
         def _content(self, page: PageState, prop: Mapping[str, Any]) -> Any: ...
+
+        def _create_page(self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None,
+                         creator: str) -> str: ...
+
+        def _update_page(self, page: PageState, values: Mapping[str, Any], editor: str) -> None: ...
 
     # ------------------------------------------------------------ JSON rendering
 
@@ -157,7 +173,7 @@ class NotionHTTP:
             "created_time": format_page_time(page.created), "last_edited_time": format_page_time(page.edited),
             "created_by": {"object": "user", "id": page.created_by},
             "last_edited_by": {"object": "user", "id": page.edited_by},
-            "cover": None, "icon": None,
+            "cover": page.decoration.get("cover"), "icon": page.decoration.get("icon"),
             "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id},
             "in_trash": page.in_trash, "is_archived": False, "is_locked": False,
             "properties": props, "url": slug_url(title, page.id), "public_url": None,
@@ -263,6 +279,7 @@ class NotionHTTP:
                 lambda ds: self._query(token, version, ds, body, only),
             ("GET", "/v1/pages/{page_id}"): lambda page: self._get_page(token, version, page, only),
             ("PATCH", "/v1/pages/{page_id}"): lambda page: self._patch_page(token, version, page, body),
+            ("POST", "/v1/pages"): lambda: self._create_page_http(token, version, body),
             ("GET", "/v1/pages/{page_id}/properties/{property_id}"):
                 lambda page, prop: self._get_property(token, page, prop, params),
             ("POST", "/v1/search"): lambda: self._search(token, version, body),
@@ -345,22 +362,129 @@ class NotionHTTP:
     def _patch_page(self, token: TokenState, version: str, raw_id: str, body: dict[str, Any]) -> dict[str, Any]:
         page = self._page_for(token, raw_id)
         self._require(token, "update_content")
-        unsupported = [k for k in body if k not in ("in_trash", "archived")]
+        unsupported = [k for k in body if k not in ("in_trash", "archived", "properties", "icon", "cover")]
         if unsupported:
-            raise NotionAPIError(400, "invalid_request", f"Unsupported request: the emulator only updates "
-                                 f"in_trash/archived, not {', '.join(unsupported)}.")
+            raise NotionAPIError(400, "invalid_request", f"Unsupported request: the emulator updates properties, "
+                                 f"icon, cover and in_trash, not {', '.join(unsupported)}.")
         if "archived" in body and version == "2026-03-11":
             raise NotionAPIError(400, "validation_error", "body failed validation: body.archived should be not "
                                  "present, instead was `" + json.dumps(body["archived"]) + "`.")
         for key in ("in_trash", "archived"):
+            if key in body and not isinstance(body[key], bool):
+                raise NotionAPIError(400, "validation_error", f"body failed validation: body.{key} should be a "
+                                     f"boolean, instead was `{json.dumps(body[key])}`.")
+        ds = self._data_sources[page.data_source_id]
+        values = self._request_values(ds, body.get("properties") or {})
+        try:
+            self._update_page(page, values, token.bot_id)
+        except (KeyError, ValueError) as error:
+            raise NotionAPIError(400, "validation_error", str(error).strip("'\"")) from None
+        for key in ("in_trash", "archived"):
             if key in body:
-                if not isinstance(body[key], bool):
-                    raise NotionAPIError(400, "validation_error", f"body failed validation: body.{key} should be a "
-                                         f"boolean, instead was `{json.dumps(body[key])}`.")
                 page.in_trash = body[key]
-                page.edited = self.now()
-                page.edited_by = token.bot_id
+        for key in ("icon", "cover"):
+            if key in body:
+                page.decoration[key] = body[key]
         return self._page_json(page, version, token=token)
+
+    def _create_page_http(self, token: TokenState, version: str, body: dict[str, Any]) -> dict[str, Any]:
+        parent = body.get("parent")
+        if not isinstance(parent, dict):
+            raise NotionAPIError(400, "validation_error", "body failed validation: body.parent should be defined, "
+                                 "instead was `undefined`.")
+        self._require(token, "insert_content")
+        if parent.get("data_source_id"):
+            ds_id = self._path_id(str(parent["data_source_id"]), "data_source_id")
+            ds = self._data_sources.get(ds_id)
+            if ds is None or not self._visible(token, ds.database_id):
+                raise self._not_found(token, "data_source", ds_id)
+        elif parent.get("database_id"):
+            db_id = self._path_id(str(parent["database_id"]), "database_id")
+            db = self._databases.get(db_id)
+            if db is None or not self._visible(token, db_id):
+                raise self._not_found(token, "database", db_id)
+            if len(db.data_source_ids) != 1:
+                raise NotionAPIError(400, "validation_error", "body failed validation: the database has "
+                                     f"{len(db.data_source_ids)} data sources; use parent.data_source_id.")
+            ds = self._data_sources[db.data_source_ids[0]]
+        else:
+            raise NotionAPIError(400, "invalid_request", "Unsupported request: the emulator creates pages only "
+                                 "in a data source (parent.data_source_id or parent.database_id).")
+        if body.get("children") or body.get("content") or body.get("markdown") or body.get("template"):
+            raise NotionAPIError(400, "invalid_request", "Unsupported request: the emulator stores no page content "
+                                 "(children, content, markdown, template).")
+        values = self._request_values(ds, body.get("properties") or {})
+        try:
+            page_id = self._create_page(ds, values, None, token.bot_id)
+        except (KeyError, ValueError) as error:
+            raise NotionAPIError(400, "validation_error", str(error).strip("'\"")) from None
+        page = self._pages[page_id]
+        for key in ("icon", "cover"):
+            if body.get(key) is not None:
+                page.decoration[key] = body[key]
+        return self._page_json(page, version, token=token)
+
+    def _request_values(self, ds: DataSourceState, properties: Any) -> dict[str, Any]:
+        """Property values as a create/update request writes them, turned into the emulator's value forms."""
+        if not isinstance(properties, dict):
+            raise NotionAPIError(400, "validation_error", "body failed validation: body.properties should be an "
+                                 "object.")
+        values: dict[str, Any] = {}
+        for key, value in properties.items():
+            prop = find_property(ds.properties, key)
+            if prop is None:
+                raise NotionAPIError(400, "validation_error", f"{key} is not a property that exists.")
+            kind = prop["type"]
+            if kind in READ_ONLY_TYPES:
+                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key} is a "
+                                     f"{kind} property, which cannot be written.")
+            if not isinstance(value, dict) or kind not in value:
+                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}.{kind} "
+                                     f"should be defined, instead was `undefined`.")
+            values[prop["name"]] = self._request_value(prop, key, value[kind])
+        return values
+
+    def _request_value(self, prop: Mapping[str, Any], key: str, inner: Any) -> Any:
+        kind = prop["type"]
+
+        def option_name(choice: Any) -> str:
+            if isinstance(choice, dict) and "name" in choice:
+                return str(choice["name"])
+            if isinstance(choice, dict) and "id" in choice:
+                for option in prop[kind]["options"]:
+                    if option["id"] == choice["id"]:
+                        return str(option["name"])
+            raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}.{kind} "
+                                 f"should name an option (name or id), instead was `{json.dumps(choice)}`.")
+
+        if kind in ("select", "status"):
+            return None if inner is None else option_name(inner)
+        if kind == "multi_select":
+            return [option_name(choice) for choice in inner or []]
+        if kind == "people":
+            ids = [str(user.get("id")) if isinstance(user, dict) else "" for user in inner or []]
+            unknown = [i for i in ids if i not in self._users]
+            if unknown:
+                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}: no "
+                                     f"user with id `{unknown[0]}`.")
+            return ids
+        if kind == "relation":
+            refs = []
+            for ref in inner or []:
+                ref_id = normalize_id(str(ref.get("id"))) if isinstance(ref, dict) else None
+                if ref_id is None:
+                    raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}."
+                                         "relation should be a list of `{\"id\": <page id>}`.")
+                refs.append(ref_id)
+            return refs
+        if kind == "files":
+            files = []
+            for item in inner or []:
+                item = dict(item)
+                item.setdefault("type", "file" if "file" in item else "external")
+                files.append(item)
+            return files
+        return inner
 
     @staticmethod
     def _page_size(raw: Any, where: str) -> int:

@@ -86,6 +86,8 @@ class PageState:
     values: dict[str, Any] = field(default_factory=dict)
     unique_number: int = 0
     in_trash: bool = False
+    decoration: dict[str, Any] = field(default_factory=dict)
+    """``icon`` and ``cover`` as written through the API."""
 
     # PageView protocol used by filters and sorts
     def value(self, prop: Mapping[str, Any]) -> Any:

@@ -136,9 +136,10 @@ def test_invalid_json_and_unknown_url_and_malformed_id(emu: NotionEmulator, ds_i
     assert malformed.code == APIErrorCode.ValidationError and "path.page_id should be a valid uuid" in str(malformed)
 
 
-def test_unserved_api_paths_say_so(emu: NotionEmulator, client: notion_client.Client) -> None:
-    error = api_error(client.pages.create, parent={"data_source_id": "x"}, properties={})
-    assert error.code == APIErrorCode.InvalidRequest and "POST /v1/pages" in str(error)
+def test_unserved_api_paths_say_so(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
+    page_id = emu.add_page(ds_id, {"Name": "x"})
+    error = api_error(client.blocks.children.list, page_id)
+    assert error.code == APIErrorCode.InvalidRequest and f"GET /v1/blocks/{page_id}/children" in str(error)
 
 
 def test_expired_cursors_are_rejected(emu: NotionEmulator, ds_id: str, client: notion_client.Client,
