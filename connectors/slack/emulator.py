@@ -142,6 +142,8 @@ class SlackEmulator:
         self.users: dict[str, EmuUser] = {}
         self.errors: list[tuple[str, str, int]] = []
         """Scheduled ok:false answers: (method, error code, count)."""
+        self.lost_answers: dict[str, int] = {}
+        """Methods whose next calls are carried out but answered with a 500 (a lost answer)."""
         self._lock = threading.RLock()
         self._last_ts = 0.0
         self._ids = 0
@@ -195,6 +197,11 @@ class SlackEmulator:
         """Answer the next ``count`` calls of ``method`` with ``{"ok": false, "error": error}``."""
         with self._lock:
             self.errors.append((method, error, count))
+
+    def lose_next_answer(self, method: str, count: int = 1) -> None:
+        """Carry out the next ``count`` calls of ``method`` but answer them with a 500."""
+        with self._lock:
+            self.lost_answers[method] = self.lost_answers.get(method, 0) + count
 
     def messages(self, channel: str) -> list[EmuMessage]:
         """Top-level messages of a channel, oldest first (thread replies left out)."""
@@ -271,6 +278,9 @@ class SlackEmulator:
                 if handler is None:
                     raise _Fail("unknown_method")
                 body = handler(args)
+                if self.lost_answers.get(method, 0) > 0:
+                    self.lost_answers[method] -= 1
+                    return JSONResponse({"ok": False, "error": "fatal_error"}, status_code=500)
         except _Fail as fail:
             return JSONResponse({"ok": False, "error": fail.code, **fail.extra}, headers=headers)
         return JSONResponse({"ok": True, **body}, headers=headers)
