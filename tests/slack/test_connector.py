@@ -382,13 +382,18 @@ def test_persistent_429s_go_through_the_core_retry_and_succeed(emu, channel, con
     assert emu.faults.injected["429"] == 3
 
 
-def test_posts_are_paced_per_channel(emu, channel, connector):
-    ctx = mapping()
-    connector.prepare(ctx)
-    for i in range(3):
-        connector.create(DesiredItem("tasks", make_row(str(i)).id, "", str(i), {"text": str(i)}), ctx)
-    # 1 message/s/channel, scaled 1000x: the 2nd and 3rd posts waited about 1 ms each.
-    assert connector._post_pacer.waited > 0
+def test_posts_are_paced_per_channel(emu, channel, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, emu.token)
+    # 1 message/s/channel, scaled 10x: a 100 ms window, longer than a local request.
+    conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url=emu.api_url, pacing_scale=10.0))
+    other = emu.add_channel("other")
+    here, there = mapping(), mapping(name="b", channel="#other")
+    conn.create(DesiredItem("tasks", make_row("a").id, "", "a", {"text": "a"}), here)
+    conn.create(DesiredItem("b", make_row("b").id, "", "b", {"text": "b"}), there)
+    assert conn._post_pacer.waited == 0  # another channel does not wait
+    conn.create(DesiredItem("tasks", make_row("c").id, "", "c", {"text": "c"}), here)
+    assert conn._post_pacer.waited > 0
+    assert len(emu.messages(channel)) == 2 and len(emu.messages(other)) == 1
 
 
 # -- check -----------------------------------------------------------------------------------
