@@ -189,6 +189,20 @@ class SlackEmulator:
             self.users[user.id] = user
             return user.id
 
+    def reset(self) -> None:
+        """Forget every channel, user, scheduled error and fault; count requests from zero."""
+        with self._lock:
+            self.channels.clear()
+            self.users.clear()
+            self.errors.clear()
+            self.lost_answers.clear()
+            self.revoked.clear()
+            self.scopes = DEFAULT_SCOPES
+            self.faults.clear()
+            self.faults.injected.clear()
+            self.faults.retry_after = 1.0
+            self.server.requests.clear()
+
     def set_member(self, channel: str, member: bool) -> None:
         """Invite the bot to, or remove it from, a channel."""
         self.channels[channel].bot_member = member

@@ -31,12 +31,19 @@ def fast_retries() -> Iterator[None]:
     set_default_policy(DEFAULT_POLICY)
 
 
-@pytest.fixture
-def emu() -> Iterator[SlackEmulator]:
+@pytest.fixture(scope="session")
+def _running_emulator() -> Iterator[SlackEmulator]:
     emulator = SlackEmulator().start()
-    emulator.faults.retry_after = 0  # slack-sdk's handler sleeps Retry-After (+ <1 s jitter)
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def emu(_running_emulator: SlackEmulator) -> SlackEmulator:
+    """The emulator, emptied for this test."""
+    _running_emulator.reset()
+    _running_emulator.faults.retry_after = 0  # slack-sdk's handler sleeps Retry-After (+ <1 s jitter)
+    return _running_emulator
 
 
 @pytest.fixture
