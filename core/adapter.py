@@ -287,6 +287,11 @@ class EmulatedTarget(ABC):
         """What the target holds now, live items only (not archived, deleted or struck):
         Notion page id (as the marker on the item says) -> the item's main text."""
 
+    def item_count(self) -> int:
+        """How many live items the target holds, duplicates included. Override it: the default,
+        ``len(items())``, cannot see two items for one page."""
+        return len(self.items())
+
     def render(self) -> Any:
         """A rich renderable of what the target holds, for the demo."""
         from rich.table import Table

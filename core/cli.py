@@ -1,0 +1,179 @@
+"""The ``notion-sync`` command line.
+
+Exit codes: 0 all good; 1 some items failed and the rest synced; 2 config or usage
+error; 3 authentication or permission problem; 75 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core import __version__
+from core.config import load_config
+from core.engine import Engine, RunOptions
+from core.errors import EXIT_ITEMS_FAILED, NotionSyncError
+from core.output import Output, setup_logging
+from core.plugins import discover
+from core.secrets import REDACTOR
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="notion-sync",
+    help="Mirror Notion databases into Google Calendar, Trello, Slack and plugin targets, exactly once.\n\n"
+    "Exit codes: 0 ok; 1 some items failed; 2 config or usage error; 3 access problem; 75 another run holds the lock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+log = logging.getLogger("notion_sync")
+T = TypeVar("T")
+
+
+class LogFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="config file (default: $NOTION_SYNC_CONFIG or ./notion-sync.toml)",
+    show_default=False)]
+FormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="text, or json: one JSON object per line")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="print only problems (for cron)")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log what happens, and show tracebacks")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"notion-sync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """notion-sync keeps external tools in step with Notion databases."""
+
+
+def guarded(out: Output, verbose: bool, fn: Callable[[], T]) -> T:
+    """Run a command body: known errors become one clear message and their exit code, never a traceback."""
+    try:
+        return fn()
+    except NotionSyncError as exc:
+        out.problem(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        out.problem("interrupted; the next run resumes where this one stopped")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
+        if verbose:
+            sys.stderr.write(REDACTOR.redact(traceback.format_exc()))
+        out.problem(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details, and please report it)")
+        raise typer.Exit(EXIT_ITEMS_FAILED) from None
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    mapping: Annotated[list[str] | None, typer.Option("--mapping", "-m", help="run only this mapping (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan; write nothing, to targets or state")] = False,
+    full: Annotated[bool, typer.Option("--full", help="read every row now (finds trashed rows at once)")] = False,
+    allow_mass_delete: Annotated[bool, typer.Option(
+        "--allow-mass-delete", help="let this run remove more than max_delete_fraction of a mapping's items")] = False,
+    log_format: FormatOpt = LogFormat.text,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Sync the mappings: read Notion, then create, update and delete items in the targets."""
+    setup_logging(log_format.value, quiet=quiet, verbose=verbose)
+    out = Output(log_format.value, quiet=quiet)
+
+    def body() -> int:
+        cfg = load_config(config)
+        options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
+        show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
+        if show_progress:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
+                          TimeElapsedColumn(), transient=True, console=out.err) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(name: str, rows: int) -> None:
+                    if name not in tasks:
+                        tasks[name] = bar.add_task(name, total=None)
+                    bar.update(tasks[name], completed=rows)
+
+                report = Engine(cfg, progress=progress).run(options)
+        else:
+            report = Engine(cfg).run(options)
+        out.run_report(report)
+        return report.exit_code
+
+    code = guarded(out, verbose, body)
+    raise typer.Exit(code)
+
+
+@app.command()
+def check(config: ConfigOpt = None, log_format: FormatOpt = LogFormat.text, verbose: VerboseOpt = False) -> None:
+    """Check the config, the Notion token, each database and each target. Read-only."""
+    from core.doctor import run_checks
+
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
+    out = Output(log_format.value)
+    code = guarded(out, verbose, lambda: run_checks(config, out))
+    raise typer.Exit(code)
+
+
+@app.command()
+def connectors(log_format: FormatOpt = LogFormat.text) -> None:
+    """List the installed connectors, built-in and plugins, and any that failed to load."""
+    out = Output(log_format.value)
+    found = discover()
+    if log_format == LogFormat.json:
+        for name, cls in sorted(found.connectors.items()):
+            out.json({"connector": name, "origin": found.origins[name], "on_delete": list(cls.on_delete_modes),
+                      "summary": cls.summary, "ok": True})
+        for name, why in sorted(found.broken.items()):
+            out.json({"connector": name, "ok": False, "error": why})
+    else:
+        from rich.table import Table
+
+        table = Table("connector", "on_delete", "from", "what it does")
+        for name, cls in sorted(found.connectors.items()):
+            table.add_row(name, " | ".join(cls.on_delete_modes), found.origins[name], cls.summary)
+        for name, why in sorted(found.broken.items()):
+            table.add_row(f"✗ {name}", "", "failed to load", why)
+        out.show(table)
+    raise typer.Exit(1 if found.broken else 0)
+
+
+@app.command()
+def demo(verbose: VerboseOpt = False,
+         keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None) -> None:
+    """Run a complete sync against local emulators: no network, no credentials needed."""
+    from core.demo import run_demo
+
+    setup_logging("text", quiet=False, verbose=verbose)
+    out = Output("text")
+    code = guarded(out, verbose, lambda: run_demo(out, keep))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

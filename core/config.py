@@ -1,0 +1,388 @@
+"""The configuration: a TOML file, with environment overrides, validated all at once.
+
+``load_config(path)`` reads ``notion-sync.toml`` through pydantic-settings: the file
+first, then ``NOTION_SYNC_*`` environment variables on top (``__`` separates nested
+keys: ``NOTION_SYNC_STATE__PATH=/var/lib/notion-sync.sqlite3``). Every problem is
+reported together, each with its key path, line where it can be found, and the fix;
+an unknown key is an error, so a typo never goes unnoticed.
+
+Connector settings are validated by each connector's own models: ``[<connector>]``
+with its ``Settings``, and the connector's keys on a mapping with its ``MappingSettings``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.adapter import Connector, MappingSettings, ServiceSettings
+from core.errors import ConfigError, ConfigProblem
+from core.notion_ids import parse_notion_id
+from core.plugins import Discovery, discover
+
+__all__ = [
+    "Config",
+    "MappingConfig",
+    "NotionConfig",
+    "StateConfig",
+    "DEFAULT_CONFIG",
+    "config_path",
+    "load_config",
+    "parse_duration",
+]
+
+DEFAULT_CONFIG = "notion-sync.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+
+
+def parse_duration(value: str | int | float) -> float:
+    """``"90s"``, ``"30m"``, ``"1h"``, ``"2d"`` or a number of seconds, as seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration: write e.g. \"30m\", \"1h\" or \"1d\"")
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+class NotionConfig(BaseModel):
+    """``[notion]``: where the integration token comes from, and the API's address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token_env: str | None = Field("NOTION_TOKEN", description="environment variable holding the token")
+    token_file: Path | None = Field(None, description="file holding the token (mode 600)")
+    token: str | None = Field(None, description="the token itself: works, with a warning; prefer token_env")
+    base_url: str = Field("https://api.notion.com", description="a proxy or a local emulator")
+    requests_per_second: float = Field(3.0, gt=0, description="pace of Notion requests (Notion allows ~3/s)")
+    timeout: float = Field(60.0, gt=0, description="seconds before a Notion request times out")
+
+
+class StateConfig(BaseModel):
+    """``[state]``: the SQLite file that remembers links and cursors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path = Field(Path("notion-sync.sqlite3"), description="relative paths are relative to the config file")
+
+
+ON_DELETE_ALL = ("delete", "archive", "keep", "strike")
+
+
+class MappingConfig(BaseModel):
+    """One ``[[mappings]]`` entry: the core keys. The connector's own keys are kept in ``extra``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="unique name of the mapping; it keys its state")
+    connector: str = Field(description="which connector writes it: google_calendar, trello, slack, or a plugin")
+    database: str = Field(description="the Notion database URL or id")
+    data_source: str | None = Field(None, description="name or id of the data source, if the database has several")
+    filter: dict[str, Any] | None = Field(None, description="a Notion query filter, passed through unchanged")
+    on_delete: str | None = Field(None, description="what to do when a row leaves: delete, archive, keep... (per connector)")
+    full_scan_interval: str | float = Field("1h", description="how often a full reconcile runs (finds trashed rows)")
+    enabled: bool = Field(True, description="false skips the mapping")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if parse_notion_id(v) is None:
+            raise ValueError(
+                f"{v!r} is not a Notion database URL or id: copy the database's link (••• → Copy link)"
+            )
+        return v
+
+    @field_validator("full_scan_interval")
+    @classmethod
+    def _interval(cls, v: str | float) -> str | float:
+        parse_duration(v)
+        return v
+
+    @property
+    def database_id(self) -> str:
+        found = parse_notion_id(self.database)
+        assert found is not None
+        return found
+
+    @property
+    def full_scan_seconds(self) -> float:
+        return parse_duration(self.full_scan_interval)
+
+    def connector_keys(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class _RawConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NOTION_SYNC_", env_nested_delimiter="__", extra="allow", case_sensitive=False
+    )
+
+    # Loosely typed on purpose: each part is validated on its own below, so that every
+    # problem in the file is reported together, not just those of the first part.
+    notion: dict[str, Any] = Field(default_factory=dict)
+    state: dict[str, Any] = Field(default_factory=dict)
+    mappings: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [env_settings]
+        toml_file = settings_cls.model_config.get("toml_file")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        sources.append(init_settings)
+        return tuple(sources)
+
+
+@dataclass
+class ResolvedMapping:
+    """A validated mapping: core keys, its connector class, and the connector's typed settings."""
+
+    config: MappingConfig
+    connector: type[Connector]
+    settings: MappingSettings
+    on_delete: str
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def config_hash(self) -> str:
+        """Changes when anything that decides the mapping's output changes: forces a full scan."""
+        data = {"core": self.config.model_dump(mode="json", exclude={"enabled", "full_scan_interval"}),
+                "settings": self.settings.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Config:
+    """The whole validated configuration."""
+
+    path: Path | None
+    notion: NotionConfig
+    state: StateConfig
+    mappings: list[ResolvedMapping]
+    services: dict[str, ServiceSettings]
+    discovery: Discovery
+    inline_secrets: list[str] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve_path(self, value: Path) -> Path:
+        value = value.expanduser()
+        return value if value.is_absolute() else self.base_dir / value
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve_path(self.state.path)
+
+    def mapping(self, name: str) -> ResolvedMapping:
+        for m in self.mappings:
+            if m.name == name:
+                return m
+        names = ", ".join(m.name for m in self.mappings) or "none"
+        raise ConfigError(f"there is no mapping named {name!r}; the mappings are: {names}")
+
+
+def config_path(explicit: str | Path | None) -> Path:
+    """The config file to use: ``--config``, else ``$NOTION_SYNC_CONFIG``, else ``./notion-sync.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("NOTION_SYNC_CONFIG")
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def _loc(loc: tuple[Any, ...], prefix: str = "") -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=|^\s*\[+\s*{re.escape(key)}\s*\]+", re.M)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _problems(exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str,
+              also_known: tuple[str, ...] = ()) -> list[ConfigProblem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = _loc(loc, prefix)
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            known = _known_keys(model, loc[:-1]) + (list(also_known) if len(loc) == 1 else [])
+            hint = difflib.get_close_matches(key, known, n=1)
+            message = f"unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            if known:
+                message += f" (known keys: {', '.join(sorted(known))})"
+        elif err["type"] == "missing":
+            message = "this key is required"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        line = _line_of(text, str(loc[-1])) if loc and not isinstance(loc[-1], int) else None
+        problems.append(ConfigProblem(where + (f" (line {line})" if line else ""), message))
+    return problems
+
+
+def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        info = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if info is None:
+            return []
+        annotation = info.annotation
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if current is None:
+            for arg in getattr(annotation, "__args__", ()):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    current = arg
+    return list(current.model_fields) if current is not None and hasattr(current, "model_fields") else []
+
+
+def load_config(path: str | Path | None = None, *, discovery: Discovery | None = None,
+                require_file: bool = True) -> Config:
+    """Read, validate and resolve the configuration. Raises ``ConfigError`` listing every problem."""
+    file = config_path(path)
+    source = str(file)
+    text = ""
+    if file.exists():
+        try:
+            text = file.read_text(encoding="utf-8")
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([ConfigProblem("", f"this is not valid TOML: {exc}")], source=source) from None
+        except OSError as exc:
+            raise ConfigError([ConfigProblem("", f"cannot read the file: {exc.strerror}")], source=source) from None
+    elif require_file:
+        raise ConfigError(
+            [ConfigProblem("", "the config file does not exist; create it from config.example.toml, "
+                           "or pass --config PATH (or set NOTION_SYNC_CONFIG)")],
+            source=source,
+        )
+
+    bound = type("_BoundConfig", (_RawConfig,), {
+        "model_config": SettingsConfigDict(**{**_RawConfig.model_config, "toml_file": file if text else None})
+    })
+    try:
+        raw = bound()
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, "", _RawConfig, text), source=source) from None
+
+    problems: list[ConfigProblem] = []
+
+    def part(model: type[BaseModel], data: Any, where: str) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, where, model, text))
+            return None
+
+    notion = part(NotionConfig, raw.notion, "notion")
+    state = part(StateConfig, raw.state, "state")
+    core_mappings = [part(MappingConfig, data, f"mappings[{i}]" + (f" ({data['name']})" if "name" in data else ""))
+                     for i, data in enumerate(raw.mappings)]
+
+    discovery = discovery or discover()
+    services: dict[str, ServiceSettings] = {}
+    for key, value in (raw.model_extra or {}).items():
+        cls = discovery.connectors.get(key)
+        if cls is None:
+            if key in discovery.broken:
+                problems.append(ConfigProblem(f"[{key}]", f"the connector {key!r} failed to load: {discovery.broken[key]}"))
+                continue
+            known = ["notion", "state", "mappings", *discovery.connectors]
+            hint = difflib.get_close_matches(key, known, n=1)
+            line = _line_of(text, key)
+            problems.append(ConfigProblem(
+                f"[{key}]" + (f" (line {line})" if line else ""),
+                f"unknown section {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" (sections: {', '.join(known)})",
+            ))
+            continue
+        if not isinstance(value, dict):
+            problems.append(ConfigProblem(key, f"must be a table: [{key}]"))
+            continue
+        settings = part(cls.Settings, value, key)
+        if settings is not None:
+            services[key] = settings
+
+    mappings: list[ResolvedMapping] = []
+    seen_names: set[str] = set()
+    for index, m in enumerate(core_mappings):
+        if m is None:
+            continue
+        label = f"mappings[{index}] ({m.name})"
+        if m.name in seen_names:
+            problems.append(ConfigProblem(label, f"the name {m.name!r} is used by two mappings; names must be unique"))
+        seen_names.add(m.name)
+        cls = discovery.connectors.get(m.connector)
+        if cls is None:
+            why = f" (it failed to load: {discovery.broken[m.connector]})" if m.connector in discovery.broken else ""
+            installed = ", ".join(sorted(discovery.connectors)) or "none"
+            problems.append(ConfigProblem(f"{label}.connector",
+                                          f"no connector named {m.connector!r}{why}; installed: {installed}"))
+            continue
+        if m.connector not in services:
+            try:
+                services[m.connector] = cls.Settings.model_validate({})
+            except ValidationError as exc:
+                problems.extend(ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
+                                for p in _problems(exc, "", cls.Settings, text))
+        try:
+            settings = cls.MappingSettings.model_validate(m.connector_keys())
+        except ValidationError as exc:
+            problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
+            continue
+        on_delete = m.on_delete or cls.on_delete_modes[0]
+        if on_delete not in cls.on_delete_modes:
+            problems.append(ConfigProblem(
+                f"{label}.on_delete",
+                f"{on_delete!r} is not supported by {m.connector}; use one of: {', '.join(cls.on_delete_modes)}",
+            ))
+            continue
+        mappings.append(ResolvedMapping(m, cls, settings, on_delete))
+
+    if problems:
+        raise ConfigError(problems, source=source)
+    inline = ["notion.token"] if notion.token else []
+    return Config(file if text else None, notion, state, mappings, services, discovery, inline)

@@ -1,0 +1,95 @@
+"""``notion-sync check``: every check a user needs before the first run, read-only.
+
+Exit 0 only if everything passes; 3 for access problems; 2 for config problems.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from core.adapter import CheckResult, MappingContext
+from core.config import load_config
+from core.engine import notion_token
+from core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigError, NotionSyncError
+from core.fields import property_uses
+from core.notion_source import NotionSource, check_property_uses
+from core.output import Output
+from core.secrets import REDACTOR
+
+__all__ = ["run_checks"]
+
+
+def _collect(config_file: Path | None) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    try:
+        cfg = load_config(config_file)
+    except ConfigError as exc:
+        return [CheckResult("config", False, str(exc), access=False)]
+    results.append(CheckResult("config", True, f"{cfg.path}: {len(cfg.mappings)} mapping(s)"))
+    try:
+        token = notion_token(cfg)
+    except ConfigError as exc:
+        return [*results, CheckResult("Notion token", False, str(exc), access=False)]
+    source = NotionSource(token, base_url=cfg.notion.base_url, timeout=cfg.notion.timeout,
+                          requests_per_second=cfg.notion.requests_per_second)
+    try:
+        try:
+            me = source.me()
+        except NotionSyncError as exc:
+            return [*results, CheckResult("Notion token", False, f"{token.fingerprint}: {exc}")]
+        workspace = (me.get("bot") or {}).get("workspace_name") or "?"
+        results.append(CheckResult("Notion token", True,
+                                   f"{token.fingerprint}: integration \"{source.bot_name}\" in workspace {workspace!r}"))
+        connectors: dict[str, Any] = {}
+        for m in cfg.mappings:
+            label = f"mapping {m.name}"
+            try:
+                ds = source.resolve(m.config.database, m.config.data_source, mapping=m.name)
+                schema = {n: p.get("type", "") for n, p in source.schema(ds.id).items()}
+            except (ConfigError, AccessError) as exc:
+                results.append(CheckResult(f"{label}: database", False, str(exc),
+                                           access=isinstance(exc, AccessError)))
+                continue
+            except NotionSyncError as exc:
+                results.append(CheckResult(f"{label}: database", False, str(exc)))
+                continue
+            results.append(CheckResult(f"{label}: database", True, f"data source {ds.name!r} ({ds.id})"))
+            problems = check_property_uses(m.name, property_uses(m.settings), schema)
+            results.append(CheckResult(f"{label}: properties", not problems,
+                                       "; ".join(str(p) for p in problems) or "every mapped property exists",
+                                       access=False))
+            cls = m.connector
+            if m.config.connector not in connectors:
+                connectors[m.config.connector] = cls(cfg.services[m.config.connector])
+            ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, ds.database_id, ds.id)
+            try:
+                checks = connectors[m.config.connector].check(ctx)
+            except NotionSyncError as exc:
+                checks = [CheckResult(m.config.connector, False, str(exc),
+                                      access=not isinstance(exc, ConfigError))]
+            results.extend(CheckResult(f"{label}: {c.name}", c.ok, c.detail, c.fix, c.access) for c in checks)
+        for c in connectors.values():
+            c.close()
+    finally:
+        source.close()
+    return results
+
+
+def run_checks(config_file: Path | None, out: Output) -> int:
+    results = _collect(config_file)
+    if out.fmt == "json":
+        for r in results:
+            out.json({"check": r.name, "ok": r.ok, "detail": r.detail, "fix": r.fix or None})
+    else:
+        table = Table("", "check", "result")
+        for r in results:
+            detail = r.detail + (f"\n→ {r.fix}" if r.fix and not r.ok else "")
+            table.add_row("✓" if r.ok else "✗", r.name, REDACTOR.redact(detail))
+        out.show(table)
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return EXIT_OK
+    return EXIT_ACCESS if any(r.access for r in failed) else EXIT_CONFIG

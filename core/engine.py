@@ -1,0 +1,412 @@
+"""The sync engine: for each mapping, read rows, render, plan, and apply.
+
+Per mapping, one run:
+
+1. ``prepare`` the connector (read-only lookups), resolve the data source (cached);
+2. stream rows: incrementally since the watermark, or in full on the first run,
+   ``--full``, a config change, or when ``full_scan_interval`` has passed;
+3. for each page of up to 100 rows: render, check mapped properties on the first
+   page, plan against the links recorded for those rows, and apply at once, so
+   Notion reads and target writes are interleaved and memory stays flat;
+4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them,
+   unless that would remove more than ``max_delete_fraction`` of the items;
+5. move the watermark, held back to the oldest failed row so it is read again.
+
+Every write is recorded in state as soon as it succeeds. Before creates, the intent
+is recorded; the next run asks the connector to ``recover`` such items, so a killed
+run never makes a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationResult
+from core.config import Config, ResolvedMapping
+from core.errors import (
+    EXIT_ACCESS,
+    EXIT_CONFIG,
+    EXIT_ITEMS_FAILED,
+    EXIT_OK,
+    AccessError,
+    ConfigError,
+    FatalError,
+    ItemError,
+    NotionSyncError,
+    RetryableError,
+    SkipItem,
+)
+from core.fields import property_uses
+from core.lock import RunLock
+from core.notion_source import NotionSource, check_property_uses, needs_completion
+from core.planner import Action, Rendered, plan_departures, plan_rows
+from core.rows import Row
+from core.secrets import Secret, resolve_secret
+from core.state import Cursor, StateStore
+
+__all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
+
+log = logging.getLogger(__name__)
+
+COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
+
+
+@dataclass
+class RunOptions:
+    """What ``notion-sync run`` was asked to do."""
+
+    mappings: Sequence[str] = ()
+    dry_run: bool = False
+    full: bool = False
+    allow_mass_delete: bool = False
+    max_delete_fraction: float = 0.5
+    mass_delete_minimum: int = 10
+
+
+@dataclass
+class MappingReport:
+    """What one mapping's run did."""
+
+    name: str
+    connector: str
+    counts: Counter[str] = field(default_factory=Counter)
+    status: str = "ok"
+    error: str = ""
+    full_scan: bool = False
+    notion_requests: int = 0
+    plan: list[Action] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def writes(self) -> int:
+        return self.counts["created"] + self.counts["updated"] + self.counts["deleted"]
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK, "config": EXIT_CONFIG,
+                "access": EXIT_ACCESS}.get(self.status, EXIT_ITEMS_FAILED)
+
+    def summary(self) -> str:
+        parts = [f"{self.counts[k]} {k}" for k in COUNTED]
+        text = f"{self.name} → {self.connector}: " + ", ".join(parts)
+        if self.status != "ok":
+            text += f" — stopped: {self.error}"
+        return text
+
+
+@dataclass
+class RunReport:
+    """What a whole run did."""
+
+    mappings: list[MappingReport] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        codes = {m.exit_code for m in self.mappings}
+        for code in (EXIT_ACCESS, EXIT_CONFIG, EXIT_ITEMS_FAILED):
+            if code in codes:
+                return code
+        return EXIT_OK
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for m in self.mappings:
+            total.update(m.counts)
+        return total
+
+
+def notion_token(config: Config) -> Secret:
+    """The Notion token, from where ``[notion]`` says."""
+    n = config.notion
+    token = resolve_secret("notion.token", env=n.token_env if not (n.token_file or n.token) else None,
+                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token)
+    assert token is not None
+    if not token.reveal().startswith(("ntn_", "secret_")):
+        log.warning("the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal "
+                    "integration token?", token.fingerprint)
+    return token
+
+
+Progress = Callable[[str, int], None]
+
+
+class Engine:
+    """Runs the mappings of a config. One instance per run."""
+
+    def __init__(self, config: Config, *, progress: Progress | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.progress = progress
+        self.now = now
+        self._connectors: dict[str, Connector[Any, Any]] = {}
+        self.source: NotionSource | None = None
+
+    def connector(self, name: str) -> Connector[Any, Any]:
+        if name not in self._connectors:
+            cls = self.config.discovery.connectors[name]
+            self._connectors[name] = cls(self.config.services[name])
+        return self._connectors[name]
+
+    def close(self) -> None:
+        for c in self._connectors.values():
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's result
+                log.debug("closing connector %s failed", c.name, exc_info=True)
+        if self.source is not None:
+            self.source.close()
+
+    def run(self, options: RunOptions) -> RunReport:
+        """Run the chosen mappings (all enabled ones by default)."""
+        chosen = [self.config.mapping(n) for n in options.mappings] if options.mappings else [
+            m for m in self.config.mappings if m.config.enabled]
+        token = notion_token(self.config)
+        n = self.config.notion
+        self.source = NotionSource(token, base_url=n.base_url, timeout=n.timeout,
+                                   requests_per_second=n.requests_per_second)
+        report = RunReport(dry_run=options.dry_run)
+        try:
+            if options.dry_run:
+                state = StateStore.open(self.config.state_path, readonly=True)
+                try:
+                    for m in chosen:
+                        report.mappings.append(self._run_mapping(m, state, options))
+                finally:
+                    state.close()
+                return report
+            with RunLock(self.config.state_path):
+                state = StateStore.open(self.config.state_path)
+                try:
+                    state.start_run(token.fingerprint)
+                    for m in chosen:
+                        report.mappings.append(self._run_mapping(m, state, options))
+                    state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
+                                     {m.name: dict(m.counts) for m in report.mappings})
+                finally:
+                    state.close()
+        finally:
+            self.close()
+        return report
+
+    # -- one mapping ----------------------------------------------------------
+    def _run_mapping(self, m: ResolvedMapping, state: StateStore, options: RunOptions) -> MappingReport:
+        rep = MappingReport(m.name, m.config.connector)
+        assert self.source is not None
+        before = self.source.requests
+        try:
+            self._sync(m, state, options, rep)
+        except ConfigError as exc:
+            rep.status, rep.error = "config", str(exc)
+        except AccessError as exc:
+            rep.status, rep.error = "access", str(exc)
+        except (FatalError, ItemError) as exc:
+            rep.status, rep.error = "failed", str(exc)
+        rep.notion_requests = self.source.requests - before
+        if rep.status != "ok":
+            log.error("mapping %r stopped: %s", m.name, rep.error)
+        return rep
+
+    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport) -> None:
+        assert self.source is not None
+        source = self.source
+        cursor = state.get_cursor(m.name)
+        config_hash = m.config_hash()
+        started = self.now()
+        full = (options.full or cursor.watermark is None or cursor.config_hash != config_hash
+                or cursor.last_full_scan is None
+                or (started - cursor.last_full_scan).total_seconds() >= m.config.full_scan_seconds)
+        rep.full_scan = full
+
+        if cursor.data_source_id and cursor.config_hash == config_hash:
+            data_source_id = cursor.data_source_id
+        else:
+            data_source_id = source.resolve(m.config.database, m.config.data_source, mapping=m.name).id
+        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
+                                                  data_source_id)
+        connector = self.connector(m.config.connector)
+        connector.prepare(ctx)
+
+        uses = property_uses(m.settings)
+        used_names = {u.property for u in uses}
+        validated = False
+        seen: set[str] = set()
+        linked_at_start = state.count_links(m.name)
+        pending = state.pending_intents(m.name)
+        watermark = cursor.watermark
+        oldest_failed: datetime | None = None
+
+        since = None if full else cursor.watermark
+        for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
+            if not validated:
+                schema = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
+                problems = check_property_uses(m.name, uses, schema)
+                if problems:
+                    raise ConfigError(problems)
+                validated = True
+            rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
+            rendered = [self._render(connector, row, ctx) for row in rows]
+            seen.update(r.page_id for r in rendered)
+            links = state.get_links(m.name, [r.page_id for r in rendered])
+            actions = plan_rows(rendered, links)
+            failed = self._execute(actions, connector, ctx, state, options, rep,
+                                   recover_all=linked_at_start == 0, pending=pending)
+            for row in rows:
+                if row.id in failed:
+                    oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
+                elif watermark is None or row.last_edited_time > watermark:
+                    watermark = row.last_edited_time
+            if self.progress:
+                self.progress(m.name, len(seen))
+
+        if full:
+            if not validated and uses:
+                schema = {n: p.get("type", "") for n, p in source.schema(data_source_id).items()}
+                problems = check_property_uses(m.name, uses, schema)
+                if problems:
+                    raise ConfigError(problems)
+            departures = plan_departures(state.iter_links(m.name), seen)
+            live = state.count_links(m.name, live_only=True)
+            if (departures and not options.allow_mass_delete and live >= options.mass_delete_minimum
+                    and len(departures) > options.max_delete_fraction * live):
+                raise FatalError(
+                    f"this run would remove {len(departures)} of {live} items "
+                    f"(more than {options.max_delete_fraction:.0%}); nothing was removed. If the rows really "
+                    "left, run again with --allow-mass-delete")
+            self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set())
+
+        if oldest_failed is not None:
+            watermark = min(oldest_failed, watermark) if watermark else oldest_failed
+        if not options.dry_run:
+            state.set_cursor(m.name, Cursor(
+                data_source_id, watermark or cursor.watermark or started,
+                started if full else cursor.last_full_scan, config_hash))
+
+    def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
+        """Fetch in full any used people/relation value that Notion cut at 25."""
+        assert self.source is not None
+        cut = [n for n in used if n in page.get("properties", {}) and needs_completion(page["properties"][n])]
+        if not cut:
+            return row
+        props = dict(page["properties"])
+        for name in cut:
+            props[name] = self.source.complete_property(row.id, props[name])
+        return Row.from_page({**page, "properties": props})
+
+    @staticmethod
+    def _render(connector: Connector[Any, Any], row: Row, ctx: MappingContext[Any]) -> Rendered:
+        try:
+            payload = connector.render(row, ctx)
+        except SkipItem as exc:
+            return Rendered(row.id, row.title, skip_reason=str(exc) or "nothing to write")
+        except NotionSyncError as exc:
+            return Rendered(row.id, row.title, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a connector bug fails the row, not the run
+            log.exception("connector %s failed to render row %s", connector.name, row.id)
+            return Rendered(row.id, row.title, error=f"{type(exc).__name__} while rendering: {exc}")
+        item = DesiredItem(ctx.name, row.id, row.url, row.title, payload)
+        return Rendered(row.id, row.title, item=item, last_edited=row.last_edited_time)
+
+    # -- applying -------------------------------------------------------------
+    def _execute(self, actions: list[Action], connector: Connector[Any, Any], ctx: MappingContext[Any],
+                 state: StateStore, options: RunOptions, rep: MappingReport, *,
+                 recover_all: bool, pending: set[str]) -> set[str]:
+        """Apply a list of planned actions; returns the page ids that failed."""
+        failed: set[str] = set()
+        for a in actions:
+            if a.kind in ("unchanged", "skip"):
+                rep.counts["unchanged" if a.kind == "unchanged" else "skipped"] += 1
+            elif a.kind == "fail":
+                rep.counts["failed"] += 1
+                rep.errors.append((a.page_id, a.reason))
+                failed.add(a.page_id)
+                if not options.dry_run:
+                    state.record_failure(ctx.name, a.page_id, a.reason)
+        writes = [a for a in actions if a.kind in ("create", "update", "delete")]
+        if options.dry_run:
+            rep.plan.extend(a for a in actions if a.kind != "unchanged")
+            for a in writes:
+                rep.counts[{"create": "created", "update": "updated", "delete": "deleted"}[a.kind]] += 1
+            return failed
+        if not writes:
+            return failed
+
+        creates = [a for a in writes if a.kind == "create"]
+        recovered: dict[str, Link] = {}
+        lookup = [a.item for a in creates if a.item is not None and (recover_all or a.page_id in pending)]
+        if lookup:
+            try:
+                refs = connector.recover(lookup, ctx)
+            except ItemError as exc:
+                for a in creates:
+                    failed.add(a.page_id)
+                    rep.counts["failed"] += 1
+                    rep.errors.append((a.page_id, f"could not check for an earlier write: {exc}"))
+                    state.record_failure(ctx.name, a.page_id, str(exc))
+                writes = [a for a in writes if a.kind != "create"]
+                creates = []
+            else:
+                recovered = {pid: Link(pid, ref, None) for pid, ref in refs.items()}
+
+        ops: list[Operation] = []
+        for a in writes:
+            if a.kind == "create" and a.page_id in recovered:
+                ops.append(Operation("update", a.page_id, item=a.item, link=recovered[a.page_id]))
+            elif a.kind == "delete":
+                assert a.link is not None
+                mode = _removal_mode(a, ctx.on_delete, connector.on_delete_modes)
+                if mode == "keep":
+                    state.save_link(ctx.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept")
+                    rep.counts["unchanged"] += 1
+                    continue
+                ops.append(Operation("delete", a.page_id, link=a.link, mode=mode))
+            else:
+                ops.append(Operation(a.kind, a.page_id, item=a.item, link=a.link))
+
+        new = [op.page_id for op in ops if op.kind == "create"]
+        if new:
+            state.record_intent(ctx.name, new)
+        size = max(1, connector.batch_size)
+        for start in range(0, len(ops), size):
+            for result in connector.apply(ops[start:start + size], ctx):
+                self._record(result, ctx, state, rep, failed)
+        return failed
+
+    @staticmethod
+    def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
+                failed: set[str]) -> None:
+        op = result.operation
+        if result.error is not None:
+            failed.add(op.page_id)
+            rep.counts["failed"] += 1
+            rep.errors.append((op.page_id, str(result.error)))
+            state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}")
+            if op.kind == "create" and not isinstance(result.error, RetryableError):
+                # A plain rejection means nothing was written: no need to look for it next run.
+                state.clear_intent(ctx.name, op.page_id)
+            return
+        if op.kind == "delete":
+            rep.counts["deleted"] += 1
+            if result.ref is None:
+                state.remove_link(ctx.name, op.page_id, op.link.ref.id if op.link else None)
+            else:
+                payload = op.link.payload if op.link else None
+                state.save_link(ctx.name, op.page_id, result.ref, payload, archived=True, action=op.mode)
+            return
+        assert op.item is not None and result.ref is not None
+        rep.counts["created" if op.kind == "create" else "updated"] += 1
+        state.save_link(ctx.name, op.page_id, result.ref, op.item.payload,
+                        action="created" if op.kind == "create" else "updated")
+
+
+def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:
+    """A row that left follows on_delete; a row that is now skipped (lost its date, say) has its
+    item removed even under "keep", since keeping it would leave a stale item."""
+    if action.left or on_delete != "keep":
+        return on_delete
+    return next((m for m in ("delete", "archive") if m in modes), on_delete)

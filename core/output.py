@@ -1,0 +1,126 @@
+"""What the CLI prints: readable text on a terminal, one JSON object per line on request.
+
+All of it passes through the one redaction layer in ``core.secrets``, and problems go
+to stderr, so ``--quiet`` runs from cron print nothing unless something is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from core.engine import MappingReport, RunReport
+from core.planner import Action
+from core.secrets import REDACTOR, RedactingFilter
+
+__all__ = ["Output", "setup_logging"]
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
+                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return REDACTOR.redact(json.dumps(data, ensure_ascii=False))
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return REDACTOR.redact(f"{record.levelname.lower()}: {super().format(record)}")
+
+
+def setup_logging(fmt: str, *, quiet: bool, verbose: bool) -> None:
+    """Route every log record through redaction to stderr, as text or JSON."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    for noisy in ("googleapiclient", "httpx", "httpcore", "urllib3", "slack_sdk", "uvicorn"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+class Output:
+    """The CLI's printer. ``fmt`` is ``text`` or ``json``."""
+
+    def __init__(self, fmt: str = "text", *, quiet: bool = False) -> None:
+        self.fmt = fmt
+        self.quiet = quiet
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def json(self, data: dict[str, Any]) -> None:
+        sys.stdout.write(REDACTOR.redact(json.dumps(data, ensure_ascii=False, default=str)) + "\n")
+        sys.stdout.flush()
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(REDACTOR.redact(text), markup=False)
+
+    def show(self, renderable: Any) -> None:
+        if not self.quiet:
+            self.console.print(renderable)
+
+    def problem(self, text: str) -> None:
+        text = REDACTOR.redact(text)
+        if self.fmt == "json":
+            sys.stderr.write(json.dumps({"level": "error", "message": text}, ensure_ascii=False) + "\n")
+        else:
+            self.err.print(f"error: {text}", markup=False)
+
+    def mapping_summary(self, rep: MappingReport, *, dry_run: bool) -> None:
+        if self.fmt == "json":
+            self.json({"event": "mapping", "mapping": rep.name, "connector": rep.connector, "dry_run": dry_run,
+                       "status": rep.status, "full_scan": rep.full_scan, "notion_requests": rep.notion_requests,
+                       **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
+                       "error": rep.error or None,
+                       "failures": [{"page_id": p, "error": e} for p, e in rep.errors]})
+            return
+        prefix = "dry run: would make " if dry_run else ""
+        text = prefix + rep.summary()
+        if rep.status != "ok" or rep.counts["failed"]:
+            self.problem(text)
+            for page, err in rep.errors[:20]:
+                self.err.print(REDACTOR.redact(f"  row {page}: {err}"), markup=False)
+            if len(rep.errors) > 20:
+                self.err.print(f"  … and {len(rep.errors) - 20} more (notion-sync history --failed)")
+        else:
+            self.line(text)
+
+    def plan(self, rep: MappingReport) -> None:
+        if self.fmt == "json":
+            for a in rep.plan:
+                self.json({"event": "plan", "mapping": rep.name, "action": a.kind, "page_id": a.page_id,
+                           "title": a.title, "changed": list(a.changed), "reason": a.reason})
+            return
+        if self.quiet or not rep.plan:
+            return
+        table = Table(title=f"{rep.name} → {rep.connector}: plan", title_justify="left")
+        table.add_column("action")
+        table.add_column("row")
+        table.add_column("fields / reason")
+        for a in rep.plan:
+            table.add_row(_action_label(a), REDACTOR.redact(a.title or a.page_id),
+                          REDACTOR.redact(", ".join(a.changed) if a.changed else a.reason))
+        self.console.print(table)
+
+    def run_report(self, report: RunReport) -> None:
+        for rep in report.mappings:
+            if report.dry_run:
+                self.plan(rep)
+            self.mapping_summary(rep, dry_run=report.dry_run)
+
+
+def _action_label(a: Action) -> str:
+    return {"create": "+ create", "update": "~ update", "delete": "- delete", "skip": "  skip",
+            "fail": "! fail"}.get(a.kind, a.kind)

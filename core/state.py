@@ -1,0 +1,304 @@
+"""The state file: one SQLite database with a versioned schema.
+
+It holds what notion-sync must remember between runs:
+
+* ``links``: (mapping, page id) -> external id, what was last written and its hash;
+* ``intents``: creates that were started but not yet recorded (crash recovery);
+* ``cursors``: per-mapping incremental watermark, last full scan, resolved data source;
+* ``runs`` and ``history``: what each run did to each item, and its errors;
+* ``failures``: items that failed, with their attempt count.
+
+Every external write is committed on its own as soon as it succeeds (WAL mode), so a
+killed run loses at most the write in flight, which the intent lets the next run find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.adapter import ExternalRef, Link
+
+__all__ = ["Cursor", "StateStore", "payload_hash", "SCHEMA_VERSION"]
+
+_MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE links (
+        mapping TEXT NOT NULL, page_id TEXT NOT NULL, external_id TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}', payload TEXT, hash TEXT, archived INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
+    );
+    CREATE TABLE intents (
+        mapping TEXT NOT NULL, page_id TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (mapping, page_id)
+    );
+    CREATE TABLE cursors (
+        mapping TEXT PRIMARY KEY, data_source_id TEXT, watermark TEXT, last_full_scan TEXT, config_hash TEXT
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+        status TEXT, summary TEXT, token_fingerprint TEXT
+    );
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, mapping TEXT NOT NULL, page_id TEXT NOT NULL,
+        action TEXT NOT NULL, external_id TEXT, at TEXT NOT NULL, error TEXT
+    );
+    CREATE INDEX history_mapping_at ON history (mapping, at);
+    CREATE TABLE failures (
+        mapping TEXT NOT NULL, page_id TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT,
+        last_at TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
+    );
+    """,
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of what a connector writes: the same payload always gives the same hash."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a mapping's incremental reads stand."""
+
+    data_source_id: str | None = None
+    watermark: datetime | None = None
+    last_full_scan: datetime | None = None
+    config_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """A link as stored, with the hash of its payload."""
+
+    link: Link
+    hash: str | None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class StateStore:
+    """The SQLite state file. ``StateStore.open(path)``; ``readonly=True`` for dry runs and checks."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+        self.run_id: int | None = None
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> StateStore:
+        path = str(path)
+        if readonly:
+            if path != ":memory:" and Path(path).exists():
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            else:
+                conn = sqlite3.connect(":memory:", isolation_level=None)
+                cls._migrate(conn)
+        else:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            cls._migrate(conn)
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, path, readonly)
+        if readonly:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{path} was written by a newer notion-sync (schema {version})")
+        return store
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"the state file was written by a newer notion-sync (schema {version})")
+        for number in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # executescript would COMMIT first; statement by statement keeps one transaction.
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise RuntimeError("the state was opened read-only")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- links ----------------------------------------------------------------
+    @staticmethod
+    def _link(row: sqlite3.Row) -> StoredLink:
+        payload = json.loads(row["payload"]) if row["payload"] else None
+        ref = ExternalRef(row["external_id"], json.loads(row["extra"]))
+        return StoredLink(Link(row["page_id"], ref, payload, bool(row["archived"])), row["hash"])
+
+    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
+        ids = list(page_ids)
+        found: dict[str, StoredLink] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT * FROM links WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+            ):
+                found[row["page_id"]] = self._link(row)
+        return found
+
+    def iter_links(self, mapping: str) -> Iterator[StoredLink]:
+        for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
+            yield self._link(row)
+
+    def count_links(self, mapping: str, *, live_only: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")
+        return int(self.conn.execute(sql, (mapping,)).fetchone()[0])
+
+    def save_link(
+        self, mapping: str, page_id: str, ref: ExternalRef, payload: dict[str, Any] | None, *,
+        archived: bool = False, action: str,
+    ) -> None:
+        """Record a successful write, its history line, and clear the intent and failure, in one commit."""
+        digest = payload_hash(payload) if payload is not None else None
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO links (mapping, page_id, external_id, extra, payload, hash, archived, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, page_id) DO UPDATE SET"
+                " external_id = excluded.external_id, extra = excluded.extra, payload = excluded.payload,"
+                " hash = excluded.hash, archived = excluded.archived, updated_at = excluded.updated_at",
+                (mapping, page_id, ref.id, json.dumps(ref.extra, sort_keys=True),
+                 json.dumps(payload, sort_keys=True, default=str) if payload is not None else None,
+                 digest, int(archived), _now()),
+            )
+            self._clear(db, mapping, page_id)
+            self._history(db, mapping, page_id, action, ref.id, None)
+
+    def remove_link(self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted") -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM links WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+            self._clear(db, mapping, page_id)
+            self._history(db, mapping, page_id, action, external_id, None)
+
+    def forget_mapping(self, mapping: str) -> None:
+        """Drop every link and cursor of a mapping (the items in the target are left alone)."""
+        with self.transaction() as db:
+            for table in ("links", "intents", "cursors", "failures"):
+                db.execute(f"DELETE FROM {table} WHERE mapping = ?", (mapping,))
+
+    # -- intents and failures -------------------------------------------------
+    def record_intent(self, mapping: str, page_ids: Iterable[str]) -> None:
+        """Remember that creates are about to be sent, before sending them."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO intents (mapping, page_id, created_at) VALUES (?, ?, ?)",
+                [(mapping, pid, _now()) for pid in page_ids],
+            )
+
+    def pending_intents(self, mapping: str) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT page_id FROM intents WHERE mapping = ?", (mapping,))}
+
+    def clear_intent(self, mapping: str, page_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+
+    def record_failure(self, mapping: str, page_id: str, error: str) -> int:
+        """Record a failed item; returns how many times in a row it has failed."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at) VALUES (?, ?, 1, ?, ?)"
+                " ON CONFLICT (mapping, page_id) DO UPDATE SET attempts = attempts + 1,"
+                " last_error = excluded.last_error, last_at = excluded.last_at",
+                (mapping, page_id, error, _now()),
+            )
+            self._history(db, mapping, page_id, "failed", None, error)
+            row = db.execute(
+                "SELECT attempts FROM failures WHERE mapping = ? AND page_id = ?", (mapping, page_id)
+            ).fetchone()
+        return int(row[0])
+
+    def failures(self, mapping: str | None = None) -> list[sqlite3.Row]:
+        if mapping is None:
+            return list(self.conn.execute("SELECT * FROM failures ORDER BY mapping, page_id"))
+        return list(self.conn.execute("SELECT * FROM failures WHERE mapping = ? ORDER BY page_id", (mapping,)))
+
+    @staticmethod
+    def _clear(db: sqlite3.Connection, mapping: str, page_id: str) -> None:
+        db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+        db.execute("DELETE FROM failures WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+
+    def _history(self, db: sqlite3.Connection, mapping: str, page_id: str, action: str,
+                 external_id: str | None, error: str | None) -> None:
+        db.execute(
+            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, mapping, page_id, action, external_id, _now(), error),
+        )
+
+    def history(self, mapping: str | None = None, limit: int = 100) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM history" + (" WHERE mapping = ?" if mapping else "") + " ORDER BY id DESC LIMIT ?"
+        args: list[Any] = [mapping, limit] if mapping else [limit]
+        return list(self.conn.execute(sql, args))
+
+    # -- cursors --------------------------------------------------------------
+    def get_cursor(self, mapping: str) -> Cursor:
+        row = self.conn.execute("SELECT * FROM cursors WHERE mapping = ?", (mapping,)).fetchone()
+        if row is None:
+            return Cursor()
+        return Cursor(row["data_source_id"], _parse_time(row["watermark"]),
+                      _parse_time(row["last_full_scan"]), row["config_hash"])
+
+    def set_cursor(self, mapping: str, cursor: Cursor) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (mapping, cursor.data_source_id,
+                 cursor.watermark.isoformat() if cursor.watermark else None,
+                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash),
+            )
+
+    # -- runs -----------------------------------------------------------------
+    def start_run(self, token_fingerprint: str | None) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO runs (started_at, token_fingerprint) VALUES (?, ?)",
+                             (_now(), token_fingerprint))
+            self.run_id = int(cur.lastrowid or 0)
+        return self.run_id
+
+    def finish_run(self, status: str, summary: dict[str, Any]) -> None:
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                       (_now(), status, json.dumps(summary, sort_keys=True), self.run_id))

@@ -1,0 +1,192 @@
+"""The conformance suite every connector passes, built-in or third-party.
+
+In a connector's test file::
+
+    from core.testing.conformance import ConformanceSuite
+    from my_connector import MyConnector
+
+    class TestMyConnector(ConformanceSuite):
+        connector = MyConnector
+        mapping_overrides = {}          # optional: extra keys on the mapping
+
+It runs the real engine against the Notion emulator and the connector's own
+emulator (``Connector.emulated()``): create, update, delete, restore, a re-run
+that writes nothing, a dry run that writes nothing, recovery after a lost state
+file and after a crash between a create and its state write (no duplicates), and
+a clear error for bad settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from core.adapter import Connector
+from core.errors import ConfigError
+from core.sandbox import Sandbox
+from core.state import StateStore
+
+__all__ = ["ConformanceSuite", "SimulatedCrash"]
+
+
+class SimulatedCrash(BaseException):
+    """Raised inside a run to stand for the process being killed."""
+
+
+def _replace_name_placeholder(mapping: dict[str, Any], new: str) -> bool:
+    for key, value in mapping.items():
+        if isinstance(value, str) and "{Name}" in value:
+            mapping[key] = value.replace("{Name}", new)
+            return True
+        if isinstance(value, dict) and _replace_name_placeholder(value, new):
+            return True
+    return False
+
+
+class ConformanceSuite:
+    """Subclass with ``connector = YourConnector``; pytest collects the tests below."""
+
+    connector: ClassVar[type[Connector[Any, Any]]]
+    mapping_overrides: ClassVar[dict[str, Any]] = {}
+
+    @pytest.fixture
+    def sandbox(self, tmp_path: Path) -> Iterator[Sandbox]:
+        if self.connector.emulated is Connector.emulated:
+            pytest.fail(f"{self.connector.__name__} has no emulated() target: the suite needs one")
+        box = Sandbox(tmp_path, connectors={self.connector.name: self.connector},
+                      mapping_overrides={self.connector.name: dict(self.mapping_overrides)})
+        with box:
+            yield box
+
+    # -- helpers --------------------------------------------------------------
+    def target(self, box: Sandbox) -> Any:
+        return box.targets[self.connector.name]
+
+    def live(self, box: Sandbox) -> dict[str, str]:
+        return self.target(box).items()
+
+    def count(self, box: Sandbox) -> int:
+        return int(self.target(box).item_count())
+
+    def expected_rows(self, box: Sandbox) -> dict[str, str]:
+        """Rows the first run should write: those the connector renders (some may skip)."""
+        assert box.database is not None
+        report = box.run(dry_run=True)
+        creates = {a.page_id for a in report.mappings[0].plan if a.kind == "create"}
+        return {name: pid for name, pid in box.database.pages.items() if pid in creates}
+
+    # -- the suite ------------------------------------------------------------
+    def test_first_run_creates_one_item_per_row(self, sandbox: Sandbox) -> None:
+        expected = self.expected_rows(sandbox)
+        assert expected, "the connector rendered no row of the demo database"
+        report = sandbox.run()
+        rep = report.mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.counts["created"] == len(expected)
+        assert rep.counts["failed"] == 0, rep.errors
+        live = self.live(sandbox)
+        assert set(live) == set(expected.values())
+        for name, page_id in expected.items():
+            assert name in live[page_id], f"the item of row {name!r} does not show its name: {live[page_id]!r}"
+        assert self.count(sandbox) == len(expected)
+
+    def test_rerun_without_changes_writes_nothing(self, sandbox: Sandbox) -> None:
+        sandbox.run()
+        before = self.count(sandbox)
+        again = sandbox.run(full=True).mappings[0]
+        assert again.status == "ok", again.error
+        assert again.writes == 0, again.counts
+        assert self.count(sandbox) == before
+
+    def test_dry_run_writes_nothing(self, sandbox: Sandbox) -> None:
+        report = sandbox.run(dry_run=True).mappings[0]
+        assert report.counts["created"] > 0
+        assert self.count(sandbox) == 0
+        assert not sandbox.state_path.exists()
+
+    def test_edited_row_updates_its_item(self, sandbox: Sandbox) -> None:
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        name, page_id = next(iter(expected.items()))
+        sandbox.notion.update_page(page_id, {"Name": f"{name} (renamed)"})
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.counts["updated"] == 1 and rep.counts["created"] == 0
+        assert f"{name} (renamed)" in self.live(sandbox)[page_id]
+        assert self.count(sandbox) == len(expected)
+
+    def test_trashed_row_follows_on_delete_and_comes_back(self, sandbox: Sandbox) -> None:
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        name, page_id = next(iter(expected.items()))
+        sandbox.notion.trash_page(page_id)
+        rep = sandbox.run(full=True).mappings[0]
+        assert rep.status == "ok", rep.error
+        mode = self.connector.on_delete_modes[0]
+        if mode == "keep":
+            assert page_id in self.live(sandbox)
+        else:
+            assert rep.counts["deleted"] == 1
+            assert page_id not in self.live(sandbox)
+        sandbox.notion.restore_page(page_id)
+        rep = sandbox.run(full=True).mappings[0]
+        assert rep.status == "ok", rep.error
+        assert page_id in self.live(sandbox)
+        assert name in self.live(sandbox)[page_id]
+        assert len(self.live(sandbox)) == len(expected)
+
+    def test_lost_state_relinks_without_duplicates(self, sandbox: Sandbox) -> None:
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.counts["created"] == 0, "items were created again after the state file was lost"
+        assert self.count(sandbox) == len(expected)
+        again = sandbox.run(full=True).mappings[0]
+        assert again.writes == 0, again.counts
+
+    def test_crash_between_create_and_state_write_makes_no_duplicate(
+        self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        expected = self.expected_rows(sandbox)
+        original = StateStore.save_link
+        calls = {"n": 0}
+
+        def crash_after_first_write(self_: StateStore, *args: Any, **kwargs: Any) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise SimulatedCrash("killed between the external write and the state write")
+            original(self_, *args, **kwargs)
+
+        monkeypatch.setattr(StateStore, "save_link", crash_after_first_write)
+        with pytest.raises(SimulatedCrash):
+            sandbox.run()
+        monkeypatch.setattr(StateStore, "save_link", original)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert self.count(sandbox) == len(expected), "the crash left a duplicate or a missing item"
+        assert set(self.live(sandbox)) == set(expected.values())
+
+    def test_unknown_mapping_key_is_a_clear_config_error(self, sandbox: Sandbox) -> None:
+        data = sandbox.config_data()
+        data["mappings"][0]["definitely_not_a_key"] = 1
+        sandbox.write_config(data)
+        with pytest.raises(ConfigError) as info:
+            sandbox.config()
+        text = str(info.value)
+        assert "definitely_not_a_key" in text and data["mappings"][0]["name"] in text
+
+    def test_missing_property_is_reported_before_any_write(self, sandbox: Sandbox) -> None:
+        data = sandbox.config_data()
+        assert _replace_name_placeholder(data["mappings"][0], "{Nmae}"), "no text field uses {Name}"
+        sandbox.write_config(data)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "config"
+        assert "Nmae" in rep.error and re.search(r"\bName\b", rep.error)
+        assert self.count(sandbox) == 0

@@ -1,0 +1,89 @@
+"""The pure planner and the SQLite state store."""
+
+import sqlite3
+
+from core.adapter import DesiredItem, ExternalRef
+from core.planner import Rendered, changed_fields, plan_departures, plan_rows
+from core.state import SCHEMA_VERSION, StateStore, payload_hash
+
+
+def item(pid, **payload):
+    return DesiredItem("m", pid, f"https://app.notion.com/p/{pid}", pid.upper(), payload)
+
+
+def test_plan_create_update_unchanged_skip_fail(tmp_path):
+    state = StateStore.open(tmp_path / "s.sqlite3")
+    state.save_link("m", "b", ExternalRef("B"), {"t": "old"}, action="created")
+    state.save_link("m", "c", ExternalRef("C"), {"t": "same"}, action="created")
+    state.save_link("m", "d", ExternalRef("D"), {"t": "x"}, action="created")
+    state.save_link("m", "e", ExternalRef("E"), {"t": "x"}, archived=True, action="archive")
+    rendered = [
+        Rendered("a", "A", item=item("a", t="new")),
+        Rendered("b", "B", item=item("b", t="changed")),
+        Rendered("c", "C", item=item("c", t="same")),
+        Rendered("d", "D", skip_reason="no date"),
+        Rendered("e", "E", item=item("e", t="x")),
+        Rendered("f", "F", skip_reason="no date"),
+        Rendered("g", "G", error="end before start"),
+    ]
+    links = state.get_links("m", [r.page_id for r in rendered])
+    kinds = {a.page_id: (a.kind, a.reason) for a in plan_rows(rendered, links)}
+    assert kinds == {"a": ("create", ""), "b": ("update", ""), "c": ("unchanged", ""), "d": ("delete", "no date"),
+                     "e": ("update", "restore"), "f": ("skip", "no date"), "g": ("fail", "end before start")}
+
+
+def test_only_mapped_output_decides_an_update():
+    assert payload_hash({"a": 1, "b": [1, 2]}) == payload_hash({"b": [1, 2], "a": 1})
+    assert payload_hash({"a": 1}) != payload_hash({"a": 2})
+    assert changed_fields({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0}) == ("b", "c")
+    assert changed_fields(None, {"x": 1}) == ("x",)
+
+
+def test_departures_skip_rows_seen_and_archived_links(tmp_path):
+    state = StateStore.open(tmp_path / "s.sqlite3")
+    for pid in "abc":
+        state.save_link("m", pid, ExternalRef(pid.upper()), {"t": pid}, action="created")
+    state.save_link("m", "z", ExternalRef("Z"), {"t": "z"}, archived=True, action="archive")
+    state.save_link("other", "q", ExternalRef("Q"), {}, action="created")
+    actions = plan_departures(state.iter_links("m"), seen={"a"})
+    assert sorted(a.page_id for a in actions) == ["b", "c"]
+    assert all(a.kind == "delete" and a.left for a in actions)
+
+
+def test_state_records_links_intents_failures_and_history(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    state = StateStore.open(path)
+    state.start_run("ntn_…abcd")
+    state.record_intent("m", ["p1", "p2"])
+    assert state.pending_intents("m") == {"p1", "p2"}
+    assert state.record_failure("m", "p2", "boom") == 1
+    assert state.record_failure("m", "p2", "boom again") == 2
+    state.save_link("m", "p1", ExternalRef("X1", {"list": "L"}), {"name": "n"}, action="created")
+    assert state.pending_intents("m") == {"p2"}
+    link = state.get_links("m", ["p1"])["p1"]
+    assert link.link.ref == ExternalRef("X1", {"list": "L"}) and link.link.payload == {"name": "n"}
+    assert link.hash == payload_hash({"name": "n"})
+    state.remove_link("m", "p1", "X1")
+    assert state.get_links("m", ["p1"]) == {}
+    actions = [r["action"] for r in state.history("m")]
+    assert actions == ["deleted", "created", "failed", "failed"]
+    assert [r["attempts"] for r in state.failures("m")] == [2]
+    state.close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_readonly_state_never_creates_the_file(tmp_path):
+    path = tmp_path / "absent.sqlite3"
+    state = StateStore.open(path, readonly=True)
+    assert state.get_links("m", ["x"]) == {}
+    state.close()
+    assert not path.exists()
+
+
+def test_reopening_keeps_data_and_schema(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    StateStore.open(path).save_link("m", "p", ExternalRef("E"), {"a": 1}, action="created")
+    again = StateStore.open(path)
+    assert again.count_links("m") == 1
