@@ -42,16 +42,26 @@ class SlackTarget(EmulatedTarget):
         """Start an emulator and return the target around it."""
         return cls(SlackEmulator().start(), mapping)
 
-    def items(self) -> dict[str, str]:
-        """Page id -> message text (as a reader sees it) of every live, not struck, message."""
-        out: dict[str, str] = {}
+    def _live(self) -> list[tuple[str, str]]:
+        """(page id, text) of every live message with our marker, oldest first. In notify mode
+        an item is a thread: its text is the notification followed by the change replies."""
+        out = []
         for message in self.emulator.messages(self.channel_id):
             meta = message.metadata or {}
             payload = meta.get("event_payload") or {}
             if meta.get("event_type") != "notion_sync_row" or payload.get("removed"):
                 continue
-            out[str(payload.get("page_id"))] = mrkdwn.plain(message.text)
+            thread = [message.text] + [r.text for r in self.emulator.replies(self.channel_id, message.ts)]
+            out.append((str(payload.get("page_id")), mrkdwn.plain("\n".join(thread))))
         return out
+
+    def items(self) -> dict[str, str]:
+        """Page id -> message text (as a reader sees it) of every live, not struck, message."""
+        return dict(self._live())
+
+    def item_count(self) -> int:
+        """Live messages with our marker, duplicates included."""
+        return len(self._live())
 
     def render(self) -> Any:
         """The channel as a reader would see it, threads indented."""
