@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from core.adapter import EmulatedTarget
@@ -26,6 +27,9 @@ class SlackTarget(EmulatedTarget):
     def __init__(self, emulator: SlackEmulator, mapping: dict[str, Any] | None = None) -> None:
         self.emulator = emulator
         self.channel_id = emulator.add_channel(CHANNEL)
+        # Members the demo database's owners map to, so mention_people shows @mentions.
+        emulator.add_user("ada@example.com", "ada", "Ada Lovelace")
+        emulator.add_user("grace@example.com", "grace", "Grace Hopper")
         self.service_settings = {"token_env": TOKEN_ENV, "base_url": emulator.api_url, "pacing_scale": 1000.0}
         self.env = {TOKEN_ENV: emulator.token}
         self.mapping = {
@@ -34,6 +38,7 @@ class SlackTarget(EmulatedTarget):
             "fields": {"text": "{Name}"},
             "layout": "card",
             "card_properties": ["Status", "Due", "Owner"],
+            "mention_people": True,
             **(mapping or {}),
         }
 
@@ -65,27 +70,42 @@ class SlackTarget(EmulatedTarget):
 
     def render(self) -> Any:
         """The channel as a reader would see it, threads indented."""
-        from rich.panel import Panel
         from rich.table import Table
 
-        table = Table(show_header=False, box=None, padding=(0, 1))
+        table = Table(show_header=False, box=None, padding=(0, 1), title=f"#{CHANNEL}", title_justify="left")
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
         for message in self.emulator.messages(self.channel_id):
             when = dt.datetime.fromtimestamp(float(message.ts)).strftime("%H:%M:%S")
-            table.add_row(when, f"[bold]@{self.emulator.bot.name}[/] {_shown(message.text)}")
+            table.add_row(when, f"[bold]@{self.emulator.bot.name}[/] {self._shown(message.text)}")
+            details = _fields(message.blocks)
+            if details:
+                table.add_row("", f"[dim]{self._shown(details)}[/]")
             for reply in self.emulator.replies(self.channel_id, message.ts):
-                table.add_row("", f"  ↳ {_shown(reply.text)}")
+                table.add_row("", f"  ↳ {self._shown(reply.text)}")
         if not table.rows:
             table.add_row("", "[dim](no messages)[/]")
-        return Panel(table, title=f"Slack #{CHANNEL}", title_align="left")
+        return table
+
+    def _shown(self, text: str) -> str:
+        """mrkdwn as a reader sees it: links as their labels, mentions as @names."""
+        from rich.markup import escape
+
+        names = {u.id: u.name for u in self.emulator.users.values()}
+        text = re.sub(r"<@([A-Z0-9]+)>", lambda m: f"@{names.get(m.group(1), m.group(1))}", text)
+        text = re.sub(r"<([^<>|]+)\|([^<>]+)>", r"\2", text)
+        return escape(mrkdwn.plain(text).replace("*", ""))
 
     def close(self) -> None:
         """Stop the emulator."""
         self.emulator.stop()
 
 
-def _shown(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(mrkdwn.plain(text))
+def _fields(blocks: list[dict[str, Any]] | None) -> str:
+    """The card's fields on one line: "Status: Done · Owner: Ada"."""
+    parts = []
+    for block in blocks or []:
+        for item in block.get("fields") or []:
+            name, _, value = str(item.get("text", "")).partition("\n")
+            parts.append(f"{name}: {value}")
+    return " · ".join(parts)
