@@ -18,6 +18,7 @@ __all__ = [
     "resolve_mentions",
     "has_mentions",
     "clean",
+    "slack_token",
     "escape_keeping_mentions",
     "plain",
     "strip_mentions",
@@ -97,13 +98,22 @@ def strike(text: str) -> str:
 
 
 def clean(value: str) -> str:
-    """Drop the control characters mention tokens are made of from a property value."""
-    return value.replace(_OPEN, "").replace(_SEP, "")
+    """Drop the control characters tokens are made of from a property value."""
+    return value.replace(_OPEN, "").replace(_SEP, "").replace("\x1d", "")
 
 
 def mention_token(email: str, name: str) -> str:
     """A placeholder for a person, resolved at write time to ``<@U…>`` or the name."""
     return f"{_OPEN}{clean(email)}{_SEP}{clean(name)}{_OPEN}"
+
+
+_RAW = "\x1d"
+
+
+def slack_token(raw: str, fallback: str) -> str:
+    """A placeholder for a Slack formatting token (``<!date^…|…>``) that must not be escaped;
+    plain-text places show ``fallback``."""
+    return f"{_OPEN}{_RAW}{clean(raw)}{_SEP}{clean(fallback)}{_OPEN}"
 
 
 def escape_keeping_mentions(text: str) -> str:
@@ -128,6 +138,8 @@ def resolve_mentions(text: str, lookup: Callable[[str], str | None]) -> str:
     """Replace each mention token with ``<@USER_ID>`` (``lookup(email)``) or the plain name."""
 
     def replace(match: re.Match[str]) -> str:
+        if match.group(1).startswith(_RAW):
+            return f"<{match.group(1)[1:]}|{match.group(2)}>"
         user_id = lookup(match.group(1)) if match.group(1) else None
         return f"<@{user_id}>" if user_id else match.group(2)
 

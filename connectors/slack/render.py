@@ -4,9 +4,10 @@ and the lines of a notify-mode change reply. Pure functions, no I/O."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, datetime
 from typing import Any
 
-from core.rows import PropertyValue, Row
+from core.rows import DateValue, PropertyValue, Row
 from core.templates import render_template
 
 from . import mrkdwn
@@ -41,13 +42,30 @@ def _people_emails(prop: PropertyValue) -> list[tuple[str, str]]:
     return out
 
 
+def _moment(value: date | datetime) -> str:
+    """A date as Slack shows it: a timed one in each reader's own time zone (``<!date^…>``),
+    an all-day one as the date itself (no zone could shift it to another day)."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    fallback = value.strftime("%Y-%m-%d %H:%M %z")
+    return mrkdwn.slack_token(f"!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}", fallback)
+
+
+def _date_text(value: DateValue) -> str:
+    start = _moment(value.start)
+    return f"{start} → {_moment(value.end)}" if value.end is not None else start
+
+
 def _view(row: Row, mentions: bool) -> Row:
-    """The row with values cleaned of token characters, and people as mention tokens if asked."""
+    """The row with values cleaned of token characters, timed dates as Slack date tokens,
+    and people as mention tokens if asked."""
     props: dict[str, PropertyValue] = {}
     for name, prop in row.properties.items():
         if mentions and prop.type == "people":
             text = ", ".join(mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
                              for email, person in _people_emails(prop))
+        elif isinstance(prop.value, DateValue):
+            text = _date_text(prop.value)
         else:
             text = mrkdwn.clean(prop.text)
         props[name] = dataclasses.replace(prop, text=text)

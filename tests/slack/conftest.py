@@ -69,7 +69,8 @@ def _rich(text: str) -> list[dict[str, Any]]:
 
 
 def make_row(name: str, *, page_id: str | None = None, status: str | None = "Not started", notes: str = "",
-             owners: list[tuple[str, str]] | None = None, tags: list[str] | None = None) -> Row:
+             owners: list[tuple[str, str]] | None = None, tags: list[str] | None = None,
+             due: tuple[str, str | None] | None = None) -> Row:
     """A Notion page of the demo database, as the API returns it."""
     pid = page_id or str(uuid.uuid4())
     props: dict[str, Any] = {
@@ -80,6 +81,8 @@ def make_row(name: str, *, page_id: str | None = None, status: str | None = "Not
             {"object": "user", "id": str(uuid.uuid4()), "name": who, "person": {"email": email} if email else {}}
             for who, email in owners or []]},
         "Tags": {"id": "t", "type": "multi_select", "multi_select": [{"name": t} for t in tags or []]},
+        "Due": {"id": "d", "type": "date",
+                "date": {"start": due[0], "end": due[1], "time_zone": None} if due else None},
     }
     return Row.from_page({
         "object": "page", "id": pid, "url": f"https://www.notion.so/{pid.replace('-', '')}",

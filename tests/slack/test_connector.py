@@ -199,6 +199,17 @@ def test_long_text_is_cut_under_the_limit_without_splitting_an_escape(emu, chann
     assert len(text) == 39_998
 
 
+def test_timed_dates_show_in_each_readers_time_zone(emu, channel, connector):
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "{Name} {Due}"}}]
+    engine = MiniEngine(connector, mapping(fields={"text": "{Name}: {Due}"}, blocks=blocks))
+    engine.run([make_row("Call", due=("2026-11-27T09:30:00.000+01:00", None)),
+                make_row("Trip", due=("2026-12-02", "2026-12-04"))])
+    call, trip = emu.messages(channel)
+    assert call.text == "Call: <!date^1795768200^{date_short_pretty} {time}|2026-11-27 09:30 +0100>"
+    assert call.blocks[0]["text"]["text"] == "Call 2026-11-27 09:30 +0100"  # plain text: the fallback
+    assert trip.text == "Trip: 2026-12-02 → 2026-12-04"  # all-day dates stay dates
+
+
 def test_mentions_resolve_by_email_and_fall_back_to_the_name(emu, channel, connector):
     ada = emu.add_user("ada@example.com", "ada")
     engine = MiniEngine(connector, mapping(mention_people=True, fields={"text": "{Name} → {Owner}"}))
