@@ -122,7 +122,7 @@ def render_message(row: Row, settings: SlackMapping) -> Message:
         text = mrkdwn.escape(row.title) or "Untitled"
     blocks = None
     if settings.blocks is not None:
-        blocks = _render_blocks(settings.blocks, view)
+        blocks = _render_blocks(settings.block_list, view)
     elif settings.layout == "card":
         blocks = _card(row, view, settings)
     return Message(text, blocks)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.adapter import MappingSettings, ServiceSettings
 from core.fields import PropertyRef, Template
 
-__all__ = ["SlackSettings", "SlackMapping", "SlackFields", "DEFAULT_BASE_URL", "CHANNEL_ID"]
+__all__ = ["SlackSettings", "SlackMapping", "SlackFields", "BlockTemplate", "DEFAULT_BASE_URL", "CHANNEL_ID"]
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
@@ -51,6 +51,31 @@ class SlackFields(BaseModel):
     """The message text (with ``blocks`` or ``layout``: the notification and fallback text)."""
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+class BlockTemplate(BaseModel):
+    """One Block Kit block as given (``block``), and its strings as templates (``texts``), so
+    the core checks every ``{Property}`` they name against the database before a run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    block: dict[str, Any]
+    texts: list[Template] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, block: dict[str, Any]) -> BlockTemplate:
+        """Wrap a block, collecting the strings that hold placeholders."""
+        return cls(block=block, texts=[s for s in _strings(block) if "{" in s])
+
+
 class SlackMapping(MappingSettings):
     """A mapping's Slack keys."""
 
@@ -60,7 +85,7 @@ class SlackMapping(MappingSettings):
     """``mirror``: one message per row, edited in place. ``notify``: one message when a row
     enters the mapping, and threaded replies when a ``notify_on`` property changes."""
     fields: SlackFields = Field(default_factory=SlackFields)
-    blocks: list[dict[str, Any]] | None = None
+    blocks: list[BlockTemplate] | None = None
     """A Block Kit layout whose strings may hold ``{Property}`` placeholders (JSON text or TOML)."""
     layout: Literal["card"] | None = None
     """A built-in layout: ``card`` shows the title linked to the Notion page and ``card_properties``."""
@@ -94,21 +119,28 @@ class SlackMapping(MappingSettings):
                                  "Builder's blocks array") from None
             if isinstance(value, dict) and "blocks" in value:
                 value = value["blocks"]
-        return value
-
-    @field_validator("blocks")
-    @classmethod
-    def _blocks_shape(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        if value is None:
-            return None
+        if value is None or isinstance(value, BlockTemplate):
+            return value
+        if not isinstance(value, list):
+            raise ValueError("must be a list of Block Kit blocks (or the JSON text of one)")
         if not value:
             raise ValueError("is empty; leave blocks out to post fields.text alone")
         if len(value) > MAX_BLOCKS:
             raise ValueError(f"has {len(value)} blocks; Slack allows at most {MAX_BLOCKS} per message")
+        wrapped = []
         for i, block in enumerate(value):
-            if not isinstance(block.get("type"), str):
+            if isinstance(block, BlockTemplate):
+                wrapped.append(block)
+                continue
+            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
                 raise ValueError(f'block {i} has no "type"; every Block Kit block needs one')
-        return value
+            wrapped.append(BlockTemplate.of(block))
+        return wrapped
+
+    @property
+    def block_list(self) -> list[dict[str, Any]] | None:
+        """The blocks as Slack takes them (placeholders unfilled)."""
+        return None if self.blocks is None else [b.block for b in self.blocks]
 
     @model_validator(mode="after")
     def _consistent(self) -> SlackMapping:

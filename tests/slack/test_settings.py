@@ -35,7 +35,7 @@ def test_notify_on_needs_notify_mode():
 
 def test_blocks_accept_json_text_and_check_their_shape():
     mapping = SlackMapping.model_validate({"channel": "#a", "blocks": '{"blocks": [{"type": "divider"}]}'})
-    assert mapping.blocks == [{"type": "divider"}]
+    assert mapping.block_list == [{"type": "divider"}]
     assert "not valid JSON" in error(channel="#a", blocks="[{")
     assert "at most 50" in error(channel="#a", blocks=[{"type": "divider"}] * 51)
     assert '"type"' in error(channel="#a", blocks=[{"text": "x"}])
@@ -48,6 +48,16 @@ def test_the_core_sees_every_property_the_mapping_names():
         "layout": "card", "card_properties": ["Owner"]})
     assert {(u.path, u.property) for u in property_uses(mapping)} == {
         ("fields.text", "Name"), ("fields.text", "Due"), ("notify_on[0]", "Status"), ("card_properties[0]", "Owner")}
+
+
+def test_the_core_sees_placeholders_inside_blocks():
+    blocks = [{"type": "divider"},
+              {"type": "section", "text": {"type": "mrkdwn", "text": "{Severity} <{url}|open>"},
+               "fields": [{"type": "plain_text", "text": "{Owner}"}]}]
+    mapping = SlackMapping.model_validate({"channel": "#a", "blocks": blocks})
+    assert mapping.block_list == blocks
+    assert {(u.path, u.property) for u in property_uses(mapping)} == {
+        ("fields.text", "Name"), ("blocks[1].texts[0]", "Severity"), ("blocks[1].texts[1]", "Owner")}
 
 
 def test_service_settings():
