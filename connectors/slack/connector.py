@@ -89,10 +89,6 @@ class _History:
     scanned: int = 0
 
 
-class _AmbiguousPost(Exception):
-    """A post whose outcome is unknown (answer lost): look for it before posting again."""
-
-
 class SlackConnector(Connector[SlackSettings, SlackMapping]):
     """Writes Notion rows to a Slack channel as messages (mirror) or notifications (notify)."""
 
@@ -158,7 +154,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             cursor = ""
             while found is None:
                 response = self._call(
-                    lambda: self.client.conversations_list(
+                    lambda cursor=cursor: self.client.conversations_list(  # type: ignore[misc]
                         types="public_channel", exclude_archived=True, limit=HISTORY_PAGE, cursor=cursor or None),
                     "conversations.list")
                 for item in response.get("channels") or []:
@@ -275,7 +271,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 return mrkdwn.resolve_mentions(value, self._user_id)
             return value
 
-        return walk(blocks)
+        walked: list[dict[str, Any]] = walk(blocks)
+        return walked
 
     # -- history (exactly once) ---------------------------------------------------
     def _find(self, channel: Channel, mapping: str, page_ids: set[str], *, fresh: bool = False) -> dict[str, str]:
@@ -290,7 +287,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             cursor = history.cursor
             limit = min(HISTORY_PAGE, self.settings.recover_max_messages - history.scanned)
             response = self._call(
-                lambda: self.client.conversations_history(
+                lambda cursor=cursor, limit=limit: self.client.conversations_history(  # type: ignore[misc]
                     channel=channel.id, include_all_metadata=True, limit=limit, cursor=cursor or None),
                 "conversations.history", channel)
             history.started = True

@@ -117,7 +117,7 @@ class EmuChannel:
         }
 
 
-class _Fail(Exception):
+class _OkFalseError(Exception):
     def __init__(self, code: str, **extra: Any) -> None:
         super().__init__(code)
         self.code = code
@@ -253,27 +253,27 @@ class SlackEmulator:
                 try:
                     data = json.loads(body or b"{}")
                 except json.JSONDecodeError:
-                    raise _Fail("invalid_json") from None
+                    raise _OkFalseError("invalid_json") from None
                 if not isinstance(data, dict):
-                    raise _Fail("json_not_object")
+                    raise _OkFalseError("json_not_object")
                 args.update(data)
             elif kind.startswith("application/x-www-form-urlencoded"):
                 # Parsed by hand: Starlette's form parser needs python-multipart, not a dependency.
-                body = (await request.body()).decode("utf-8", errors="replace")
-                args.update(parse_qsl(body, keep_blank_values=True))
+                form = (await request.body()).decode("utf-8", errors="replace")
+                args.update(parse_qsl(form, keep_blank_values=True))
             elif await request.body():
-                raise _Fail("invalid_form_data")
+                raise _OkFalseError("invalid_form_data")
         return args
 
     def _auth(self, request: Request, args: dict[str, Any]) -> None:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else str(args.pop("token", "") or "")
         if not token:
-            raise _Fail("not_authed")
+            raise _OkFalseError("not_authed")
         if token in self.revoked:
-            raise _Fail("token_revoked")
+            raise _OkFalseError("token_revoked")
         if token != self.token:
-            raise _Fail("invalid_auth")
+            raise _OkFalseError("invalid_auth")
 
     async def _handle(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -287,15 +287,15 @@ class SlackEmulator:
                         self.errors[i] = (name, code, count - 1)
                         if count <= 1:
                             del self.errors[i]
-                        raise _Fail(code)
+                        raise _OkFalseError(code)
                 handler = getattr(self, "_m_" + method.replace(".", "_"), None)
                 if handler is None:
-                    raise _Fail("unknown_method")
+                    raise _OkFalseError("unknown_method")
                 body = handler(args)
                 if self.lost_answers.get(method, 0) > 0:
                     self.lost_answers[method] -= 1
                     return JSONResponse({"ok": False, "error": "fatal_error"}, status_code=500)
-        except _Fail as fail:
+        except _OkFalseError as fail:
             return JSONResponse({"ok": False, "error": fail.code, **fail.extra}, headers=headers)
         return JSONResponse({"ok": True, **body}, headers=headers)
 
@@ -308,16 +308,16 @@ class SlackEmulator:
     def _channel(self, args: dict[str, Any], *, write: bool = False, read: bool = False) -> EmuChannel:
         ref = str(args.get("channel") or "")
         if not ref:
-            raise _Fail("channel_not_found")
+            raise _OkFalseError("channel_not_found")
         channel = self.channels.get(ref)
         if channel is None and ref.startswith("#"):
             channel = next((c for c in self.channels.values() if c.name == ref[1:]), None)
         if channel is None or (channel.is_private and not channel.bot_member):
-            raise _Fail("channel_not_found")
+            raise _OkFalseError("channel_not_found")
         if write and channel.is_archived:
-            raise _Fail("is_archived")
+            raise _OkFalseError("is_archived")
         if (write or read) and not channel.bot_member:
-            raise _Fail("not_in_channel")
+            raise _OkFalseError("not_in_channel")
         return channel
 
     @staticmethod
@@ -329,11 +329,11 @@ class SlackEmulator:
             try:
                 blocks = json.loads(blocks)
             except json.JSONDecodeError:
-                raise _Fail("invalid_blocks_format") from None
+                raise _OkFalseError("invalid_blocks_format") from None
         if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
-            raise _Fail("invalid_blocks_format")
+            raise _OkFalseError("invalid_blocks_format")
         if len(blocks) > 50:
-            raise _Fail("invalid_blocks")
+            raise _OkFalseError("invalid_blocks")
         return blocks
 
     @staticmethod
@@ -345,14 +345,14 @@ class SlackEmulator:
             try:
                 meta = json.loads(meta)
             except json.JSONDecodeError:
-                raise _Fail("invalid_metadata_format") from None
+                raise _OkFalseError("invalid_metadata_format") from None
         if meta == []:
             return {}
         if not isinstance(meta, dict) or not isinstance(meta.get("event_type"), str) \
                 or not isinstance(meta.get("event_payload", {}), dict):
-            raise _Fail("invalid_metadata_format")
+            raise _OkFalseError("invalid_metadata_format")
         if len(json.dumps(meta)) > 8000:
-            raise _Fail("metadata_too_large")
+            raise _OkFalseError("metadata_too_large")
         return {"event_type": meta["event_type"], "event_payload": meta.get("event_payload", {})}
 
     @staticmethod
@@ -360,7 +360,7 @@ class SlackEmulator:
         text = args.get("text")
         text = "" if text is None else str(text)
         if not text.strip() and not blocks:
-            raise _Fail("no_text")
+            raise _OkFalseError("no_text")
         # Slack cuts longer text rather than refusing it.
         return text[:MAX_TEXT]
 
@@ -392,9 +392,9 @@ class SlackEmulator:
         channel = self._channel(args, write=True)
         message = channel.find(str(args.get("ts") or ""))
         if message is None:
-            raise _Fail("message_not_found")
+            raise _OkFalseError("message_not_found")
         if message.user != self.bot.id:
-            raise _Fail("cant_update_message")
+            raise _OkFalseError("cant_update_message")
         blocks = self._blocks(args)
         if "text" in args or blocks is not None:
             message.text = self._text(args, blocks if blocks is not None else message.blocks)
@@ -412,9 +412,9 @@ class SlackEmulator:
         channel = self._channel(args, write=True)
         message = channel.find(str(args.get("ts") or ""))
         if message is None:
-            raise _Fail("message_not_found")
+            raise _OkFalseError("message_not_found")
         if message.user != self.bot.id:
-            raise _Fail("cant_delete_message")
+            raise _OkFalseError("cant_delete_message")
         channel.messages.remove(message)
         return {"channel": channel.id, "ts": message.ts}
 
@@ -426,7 +426,7 @@ class SlackEmulator:
         try:
             limit = int(args.get("limit") or default)
         except ValueError:
-            raise _Fail("invalid_limit") from None
+            raise _OkFalseError("invalid_limit") from None
         limit = max(1, min(limit, most))
         cursor = str(args.get("cursor") or "")
         offset = 0
@@ -434,7 +434,7 @@ class SlackEmulator:
             try:
                 offset = int(base64.b64decode(cursor).decode().split(":", 1)[1])
             except (ValueError, IndexError, UnicodeDecodeError):
-                raise _Fail("invalid_cursor") from None
+                raise _OkFalseError("invalid_cursor") from None
         return offset, limit
 
     @staticmethod
@@ -474,7 +474,7 @@ class SlackEmulator:
 
     def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
         if "users:read.email" not in self.scopes.split(","):
-            raise _Fail("missing_scope", needed="users:read.email", provided=self.scopes)
+            raise _OkFalseError("missing_scope", needed="users:read.email", provided=self.scopes)
         email = str(args.get("email") or "").lower()
         for user in self.users.values():
             if user.email.lower() == email:
@@ -487,4 +487,4 @@ class SlackEmulator:
                                 "status_text": "", "status_emoji": "", "status_expiration": 0,
                                 "fields": None},
                 }}
-        raise _Fail("users_not_found")
+        raise _OkFalseError("users_not_found")

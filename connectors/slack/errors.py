@@ -94,7 +94,8 @@ def classify(exc: Exception, context: ErrorContext | None = None) -> Exception:
         if code in AUTH_ERRORS or status in (401, 403):
             return AccessError(
                 f"{where}: the bot token is not valid (wrong, revoked, or its app was uninstalled); "
-                "reinstall the Slack app and put its Bot User OAuth Token (xoxb-…) in slack.token_env or slack.token_file"
+                "reinstall the Slack app and put its Bot User OAuth Token (xoxb-…) in slack.token_env or "
+                "slack.token_file"
             )
         if code == "missing_scope":
             data = exc.response.data if isinstance(exc.response.data, dict) else {}

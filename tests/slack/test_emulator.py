@@ -100,7 +100,7 @@ def test_errors_are_http_200_with_ok_false(emu, client):
 
 def test_auth_errors(emu):
     for token, code in [("xoxb-nope", "invalid_auth"), ("", "not_authed")]:
-        body = error_of(lambda: WebClient(token=token or None, base_url=emu.api_url).auth_test())
+        body = error_of(WebClient(token=token or None, base_url=emu.api_url).auth_test)
         assert body["error"] == code
     emu.revoked.add(emu.token)
     assert error_of(lambda: WebClient(token=emu.token, base_url=emu.api_url).auth_test())["error"] == "token_revoked"
