@@ -231,7 +231,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def _message_for(self, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> Message:
         if mapping.settings.mode == "mirror" and "text" in item.payload:
             return Message(str(item.payload["text"]), item.payload.get("blocks"))
-        kept = self._messages.get((mapping.name, normalize_page_id(item.page_id)))
+        kept = self._messages.pop((mapping.name, normalize_page_id(item.page_id)), None)
         return kept or Message(mrkdwn.escape(item.title) or "Untitled")
 
     # -- mentions ---------------------------------------------------------------

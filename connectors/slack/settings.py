@@ -34,6 +34,13 @@ class SlackSettings(ServiceSettings):
     recover_max_messages: int = Field(default=1000, ge=1, le=100_000)
     """How many recent channel messages recovery reads, at most, looking for its own messages."""
 
+    @model_validator(mode="after")
+    def _token_source(self) -> SlackSettings:
+        if not self.token_env and not self.token_file:
+            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN") or token_file to where the bot token '
+                             "(xoxb-…) is kept")
+        return self
+
     @field_validator("base_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

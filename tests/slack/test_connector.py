@@ -300,6 +300,48 @@ def test_lost_answer_after_the_post_landed_does_not_duplicate(emu, channel, conn
     assert emu.server.request_count("chat.postMessage") == 1
 
 
+def test_dropped_connection_on_a_post_is_retried_once_looked_up(emu, channel, connector):
+    ctx = mapping()
+    connector.prepare(ctx)
+    emu.faults.schedule(0, path="chat.postMessage")  # the connection drops mid-answer
+    connector.create(DesiredItem("tasks", make_row("Once").id, "", "Once", {"text": "Once"}), ctx)
+    assert texts(emu, channel) == ["Once"]
+    assert emu.faults.injected["drop"] == 1
+
+
+def test_flaky_slack_never_duplicates_or_loses_a_row(emu, channel, connector):
+    emu.faults.server_error_prob = 0.15
+    emu.faults.drop_prob = 0.1
+    emu.lose_next_answer("chat.postMessage", count=3)
+    emu.faults.schedule(0, count=2, path="chat.postMessage")
+    emu.faults.schedule(503, count=1, path="conversations.history")
+    engine = MiniEngine(connector, mapping())
+    rows = [make_row(f"Row {i}") for i in range(12)]
+    for _ in range(4):  # a failed item is retried on the next run
+        try:
+            engine.run(rows)
+        except ItemError:
+            pass
+        if len(engine.links) == len(rows):
+            break
+    emu.faults.clear()
+    MiniEngine(connector, mapping()).run(rows)  # and a run with a lost state on top
+    assert sorted(texts(emu, channel)) == sorted(r.title for r in rows)
+    assert emu.faults.injected["drop"] >= 2
+
+
+def test_the_token_never_shows_in_logs_or_errors(emu, channel, connector, caplog):
+    caplog.set_level(logging.DEBUG)
+    ctx = mapping()
+    connector.prepare(ctx)
+    emu.fail_next("chat.postMessage", "invalid_auth")
+    with pytest.raises(AccessError) as info:
+        connector.create(DesiredItem("tasks", make_row("x").id, "", "x", {"text": "x"}), ctx)
+    emu.faults.schedule(503, path="chat.update")
+    assert emu.token not in str(info.value) and emu.token not in repr(connector.settings)
+    assert emu.token not in caplog.text
+
+
 # -- errors -------------------------------------------------------------------------------
 def test_bot_not_in_channel_stops_the_mapping_with_the_invite_to_type(emu, channel, connector):
     emu.set_member(channel, False)

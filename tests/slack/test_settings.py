@@ -61,9 +61,11 @@ def test_the_core_sees_placeholders_inside_blocks():
 
 
 def test_service_settings():
-    assert SlackSettings().base_url == "https://slack.com/api/"
-    assert SlackSettings(base_url="http://127.0.0.1:9/api").base_url == "http://127.0.0.1:9/api/"
+    assert SlackSettings(token_env="T").base_url == "https://slack.com/api/"
+    assert SlackSettings(token_env="T", base_url="http://127.0.0.1:9/api").base_url == "http://127.0.0.1:9/api/"
     with pytest.raises(ValidationError, match="http"):
-        SlackSettings(base_url="slack.com")
+        SlackSettings(token_env="T", base_url="slack.com")
     with pytest.raises(ValidationError):
-        SlackSettings(token="xoxb-inline")  # type: ignore[call-arg]
+        SlackSettings(token_env="T", token="xoxb-inline")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="token_env"):
+        SlackSettings()
