@@ -354,7 +354,13 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 raise
             return str(response["ts"])
 
-        ts = self._call(post, "chat.postMessage", channel)
+        try:
+            ts = self._call(post, "chat.postMessage", channel)
+        except NotionSyncError:
+            if unsure[0]:
+                # The message may have landed unseen: what was read of the history is stale.
+                self._history.pop(channel.id, None)
+            raise
         self._remember(channel.id, mapping.name, page_id, ts)
         return ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
 

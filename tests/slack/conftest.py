@@ -16,7 +16,7 @@ import pytest
 from connectors.slack import SlackConnector, SlackMapping, SlackSettings
 from connectors.slack.emulator import SlackEmulator
 from core.adapter import DesiredItem, Link, MappingContext
-from core.errors import SkipItem
+from core.errors import ItemError, SkipItem
 from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
@@ -103,8 +103,26 @@ class MiniEngine:
     ctx: MappingContext[SlackMapping]
     links: dict[str, Link] = field(default_factory=dict)
     writes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
     def run(self, rows: list[Row]) -> None:
+        """One run: like the engine, an item's error fails that item alone, and the connector
+        is closed at the end (its per-run caches go)."""
+        try:
+            self._run(rows)
+        except ItemError as exc:  # the engine stops the mapping for this run (a retryable prepare)
+            self.failures.append(str(exc))
+        finally:
+            self.connector.close()
+
+    def _apply(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ItemError as exc:
+            self.failures.append(str(exc))
+            return _FAILED
+
+    def _run(self, rows: list[Row]) -> None:
         self.connector.prepare(self.ctx)
         desired: dict[str, DesiredItem] = {}
         for row in rows:
@@ -114,26 +132,38 @@ class MiniEngine:
                 continue
             desired[row.id] = DesiredItem(self.ctx.name, row.id, row.url, row.title, payload)
         creates = [d for pid, d in desired.items() if pid not in self.links]
-        recovered = self.connector.recover(creates, self.ctx) if creates else {}
+        recovered = self._apply(self.connector.recover, creates, self.ctx) if creates else {}
         for pid, item in desired.items():
             link = self.links.get(pid)
+            if link is None and recovered is _FAILED:
+                continue  # as the engine does: no create without a successful check for an earlier one
             if link is None and pid in recovered:
                 link = Link(pid, recovered[pid], None)
             if link is None:
-                ref = self.connector.create(item, self.ctx)
-                self.writes.append(f"create {item.title}")
-                self.links[pid] = Link(pid, ref, item.payload)
+                ref = self._apply(self.connector.create, item, self.ctx)
+                if ref is not _FAILED:
+                    self.writes.append(f"create {item.title}")
+                    self.links[pid] = Link(pid, ref, item.payload)
             elif link.payload is None or link.archived or digest(link.payload) != digest(item.payload):
-                ref = self.connector.update(link, item, self.ctx)
-                self.writes.append(f"update {item.title}")
-                self.links[pid] = Link(pid, ref, item.payload)
+                ref = self._apply(self.connector.update, link, item, self.ctx)
+                if ref is not _FAILED:
+                    self.writes.append(f"update {item.title}")
+                    self.links[pid] = Link(pid, ref, item.payload)
         for pid in [p for p in self.links if p not in desired]:
             link = self.links[pid]
             if link.archived:
                 continue
-            ref = self.connector.delete(link, self.ctx.on_delete, self.ctx)
+            if self.ctx.on_delete == "keep":  # the engine keeps the link without calling the connector
+                self.links[pid] = Link(pid, link.ref, link.payload, archived=True)
+                continue
+            ref = self._apply(self.connector.delete, link, self.ctx.on_delete, self.ctx)
+            if ref is _FAILED:
+                continue
             self.writes.append(f"delete {pid}")
             if ref is None:
                 del self.links[pid]
             else:
                 self.links[pid] = Link(pid, ref, link.payload, archived=True)
+
+
+_FAILED = object()
