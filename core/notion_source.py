@@ -118,6 +118,7 @@ class NotionSource:
         limit = max(1, round(requests_per_second * 2))
         self._pacer = Pacer(limit, limit / requests_per_second)
         self.bot_name = "your integration"
+        self._bot_known = False
         self.requests = 0
 
     def close(self) -> None:
@@ -134,11 +135,21 @@ class NotionSource:
                                    what=f"Notion: {what}")
         except RetryableError as exc:
             raise FatalError(f"Notion kept failing on {what}: {exc}") from None
+        except AccessError as exc:
+            # "Not shared with integration X" is only useful with X's real name: ask once, on failure only.
+            if not self._bot_known and what != "the token check" and isinstance(exc.__cause__, APIResponseError):
+                try:
+                    self.me()
+                except AccessError:
+                    raise exc from None
+                raise classify_notion_error(exc.__cause__, bot_name=self.bot_name, what=what) from None
+            raise
 
     def me(self) -> dict[str, Any]:
         """The integration's bot user; remembers its name for messages."""
         user: dict[str, Any] = self._call("the token check", self.client.users.me)
         self.bot_name = user.get("name") or self.bot_name
+        self._bot_known = True
         return user
 
     def resolve(self, database: str, data_source: str | None, *, mapping: str) -> DataSource:

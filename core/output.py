@@ -57,6 +57,8 @@ class Output:
         self.fmt = fmt
         self.quiet = quiet
         self.console = Console(highlight=False, soft_wrap=True)
+        if not self.console.is_terminal:
+            self.console = Console(highlight=False, soft_wrap=True, width=200)  # logs and pipes: do not wrap
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, data: dict[str, Any]) -> None:

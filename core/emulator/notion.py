@@ -301,9 +301,20 @@ class NotionEmulator:
     # ------------------------------------------------------------ tokens and users
 
     def add_token(self, token: str, *, bot_name: str = "notion-sync demo", workspace_name: str = "Demo workspace",
-                  capabilities: Iterable[str] = DEFAULT_CAPABILITIES) -> str:
-        """Register an integration token; returns its bot user id."""
+                  capabilities: Iterable[str] = DEFAULT_CAPABILITIES, regenerated_from: str | None = None) -> str:
+        """Register an integration token; returns its bot user id.
+
+        ``regenerated_from``: an existing token of the same integration, as when its secret is
+        regenerated on the integration's page: same bot, same workspace, same shares."""
         with self._lock:
+            if regenerated_from is not None:
+                old = self._tokens[regenerated_from]
+                self._tokens[token] = _Token(token, old.bot_id, old.bot_name, old.workspace_name, old.workspace_id,
+                                             frozenset(capabilities))
+                for database in self._databases.values():
+                    if regenerated_from in database.shared_with:
+                        database.shared_with.add(token)
+                return old.bot_id
             bot_id = new_uuid(self._rng)
             workspace_id = self._workspace_id(workspace_name)
             self._tokens[token] = _Token(token, bot_id, bot_name, workspace_name, workspace_id,

@@ -1,0 +1,236 @@
+"""The engine against the Notion emulator, through notion-client, with the memo connector."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.sandbox import Sandbox
+from core.state import StateStore
+from tests.conftest import memos
+from tests.support.memo import MemoConnector
+
+
+def only(report):
+    assert len(report.mappings) == 1
+    return report.mappings[0]
+
+
+def test_pagination_over_100_rows(tmp_path):
+    rows = [{"Name": f"Task {i:03}", "Status": "Not started"} for i in range(250)]
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=rows) as box:
+        rep = only(box.run())
+        assert rep.status == "ok" and rep.counts["created"] == 250
+        assert box.notion.server.request_count(r"POST /v1/data_sources/.*/query") == 3
+        assert len(memos(box)) == 250 and box.targets["memo"].item_count() == 250
+
+
+def test_incremental_read_catches_same_minute_edits_and_rewrites_nothing(box):
+    later = datetime.now(UTC).replace(second=10, microsecond=0) + timedelta(days=1)
+    box.notion.set_clock(later)
+    box.notion.update_page(box.database.pages["Offsite planning"], {"Urgent": True})
+    first = only(box.run())
+    assert first.full_scan and first.counts["created"] == len(box.database.pages)
+    # An edit 30 s later, in the same minute as the newest edit the last run saw: both
+    # last_edited_time values round down to the same minute, so a strict "after" would miss it.
+    box.notion.advance(seconds=30)
+    page = box.database.pages["Ship the release notes"]
+    box.notion.update_page(page, {"Name": "Ship the release notes v2"})
+    queries = box.notion.server.request_count("query")
+    second = only(box.run())
+    assert not second.full_scan
+    assert second.counts["updated"] == 1 and second.writes == 1
+    assert box.notion.server.request_count("query") == queries + 1
+    assert memos(box)[page] == "Ship the release notes v2 (In progress)"
+    # Rows edited before the window are not read again; the same-minute row is, unchanged.
+    third = only(box.run())
+    assert third.writes == 0
+    assert third.counts["unchanged"] == 2  # the two rows of that minute, read again and not written
+
+
+def test_unmapped_property_change_writes_nothing(box):
+    box.run()
+    box.notion.update_page(box.database.pages["Ship the release notes"], {"Notes": "changed notes"})
+    rep = only(box.run())
+    assert rep.writes == 0 and rep.counts["unchanged"] >= 1
+
+
+def test_trashed_row_is_deleted_on_full_scan_and_incremental_leaves_it(box):
+    box.run()
+    page = box.database.pages["Triage backlog"]
+    box.notion.trash_page(page)
+    assert only(box.run()).counts["deleted"] == 0  # incremental queries cannot see trashed rows
+    rep = only(box.run(full=True))
+    assert rep.counts["deleted"] == 1 and page not in memos(box)
+
+
+def test_full_scan_interval_triggers_reconcile(box):
+    box.run()
+    data = box.config_data()
+    data["mappings"][0]["full_scan_interval"] = "0s"
+    box.write_config(data)
+    box.run(full=True)  # the config changed: records the new config hash
+    box.notion.trash_page(box.database.pages["Triage backlog"])
+    rep = only(box.run())
+    assert rep.full_scan and rep.counts["deleted"] == 1
+
+
+def test_filter_is_passed_through_and_rows_leaving_it_are_deleted(box):
+    data = box.config_data()
+    data["mappings"][0]["filter"] = {"property": "Status", "status": {"does_not_equal": "Done"}}
+    box.write_config(data)
+    rep = only(box.run())
+    assert rep.counts["created"] == len(box.database.pages) - 1
+    assert box.database.pages["Write onboarding guide"] not in memos(box)
+    page = box.database.pages["Fix login timeout"]
+    box.notion.update_page(page, {"Status": "Done"})
+    rep = only(box.run(full=True))
+    assert rep.counts["deleted"] == 1 and page not in memos(box)
+
+
+def test_compound_user_filter_keeps_its_nesting_on_incremental_runs(box):
+    data = box.config_data()
+    data["mappings"][0]["filter"] = {"and": [
+        {"property": "Status", "status": {"does_not_equal": "Done"}},
+        {"or": [{"property": "Priority", "select": {"equals": "High"}},
+                {"property": "Priority", "select": {"equals": "Low"}}]}]}
+    box.write_config(data)
+    assert only(box.run()).counts["created"] == 4  # not Done, and High or Low
+    box.notion.update_page(box.database.pages["Offsite planning"], {"Name": "Offsite"})
+    rep = only(box.run())
+    assert rep.status == "ok" and rep.counts["updated"] == 1
+
+
+def test_several_data_sources_need_a_name(box):
+    box.notion.add_data_source(box.database.database_id, "Archive")
+    rep = only(box.run())
+    assert rep.status == "config"
+    assert "2 data sources" in rep.error and "'Archive'" in rep.error and "data_source" in rep.error
+    data = box.config_data()
+    data["mappings"][0]["data_source"] = "Team tasks"
+    box.write_config(data)
+    rep = only(box.run())
+    assert rep.status == "ok" and rep.counts["created"] == len(box.database.pages)
+    data["mappings"][0]["data_source"] = "Nope"
+    box.write_config(data)
+    assert "no data source 'Nope'" in only(box.run()).error
+
+
+def test_query_cap_is_split_by_created_time_without_loss_or_duplicates(tmp_path):
+    rows = [{"Name": f"Row {i:03}"} for i in range(75)]
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=[]) as box:
+        box.notion.query_cap = 30
+        start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+        for i, values in enumerate(rows):
+            box.notion.set_clock(start + timedelta(seconds=20 * i))  # three rows per created_time minute
+            box.notion.add_page(box.database.data_source_id, values)
+        box.notion.set_clock(None)
+        rep = only(box.run())
+        assert rep.status == "ok" and rep.counts["created"] == 75
+        assert box.targets["memo"].item_count() == 75
+        assert only(box.run(full=True)).writes == 0
+
+
+def test_more_rows_than_the_cap_in_one_minute_is_an_error_not_a_silent_cut(tmp_path):
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=[]) as box:
+        box.notion.query_cap = 5
+        box.notion.set_clock(datetime(2026, 1, 1, 8, 0, tzinfo=UTC))
+        for i in range(8):
+            box.notion.add_page(box.database.data_source_id, {"Name": f"R{i}"})
+        rep = only(box.run())
+        assert rep.status == "failed" and "10,000" in rep.error
+
+
+def test_transient_notion_errors_are_retried_including_the_query_post(box):
+    box.notion.server.faults.schedule(503, count=2, path="/query")
+    box.notion.server.faults.schedule(529, count=1, path="/query")
+    box.notion.server.faults.schedule(429, count=1, path="/databases/")
+    box.notion.server.faults.schedule(0, count=1, path="/query")  # a dropped connection
+    rep = only(box.run())
+    assert rep.status == "ok" and rep.counts["created"] == len(box.database.pages)
+    assert box.notion.server.faults.injected["503"] == 2 and box.notion.server.faults.injected["drop"] == 1
+
+
+def test_unshared_database_and_bad_token_are_access_errors(box):
+    box.notion.share(box.database.database_id, shared=False)
+    report = box.run()
+    rep = only(report)
+    assert rep.status == "access" and report.exit_code == 3
+    assert 'Connections → add "notion-sync demo"' in rep.error
+    box.notion.share(box.database.database_id, shared=True)
+    box.notion.revoke_token(box.notion.token)
+    rep = only(box.run())
+    assert rep.status == "access" and "invalid or was revoked" in rep.error
+
+
+def test_renamed_property_stops_only_that_mapping_and_deletes_nothing(box):
+    box.run()
+    box.notion.rename_property(box.database.data_source_id, "Name", "Title")
+    report = box.run(full=True)
+    rep = only(report)
+    assert rep.status == "config" and report.exit_code == 2
+    assert "{Name}" in rep.error and "Title" in rep.error
+    assert len(memos(box)) == len(box.database.pages)
+
+
+def test_mass_delete_guard(tmp_path):
+    rows = [{"Name": f"T{i}", "Status": "Not started"} for i in range(12)]
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=rows) as box:
+        box.run()
+        for page in list(box.database.pages.values())[:7]:
+            box.notion.trash_page(page)
+        rep = only(box.run(full=True))
+        assert rep.status == "failed" and "--allow-mass-delete" in rep.error
+        assert len(memos(box)) == 12
+        rep = only(box.run(full=True, allow_mass_delete=True))
+        assert rep.counts["deleted"] == 7 and len(memos(box)) == 5
+
+
+def test_failed_item_is_recorded_retried_and_does_not_stop_others(box):
+    box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
+    rep = only(box.run())
+    assert rep.counts["failed"] == 1 and rep.counts["created"] == len(box.database.pages) - 1
+    state = StateStore.open(box.state_path, readonly=True)
+    assert len(state.failures("tasks-to-memo")) == 1
+    state.close()
+    rep = only(box.run())  # read again (the watermark was held back), but it waits for its retry time
+    assert rep.counts["deferred"] == 1 and rep.writes == 0
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    rep = only(box.run(now=lambda: later))
+    assert rep.counts["created"] == 1 and rep.counts["failed"] == 0
+    assert len(memos(box)) == len(box.database.pages)
+
+
+def test_an_item_failing_max_attempts_times_is_parked_until_retry_or_edit(box):
+    data = box.config_data()
+    data["mappings"][0]["max_attempts"] = 2
+    box.write_config(data)
+    faults = box.targets["memo"].emulator.server.faults
+    clock = [datetime.now(UTC)]
+    faults.schedule(400, count=1, path="/memos", method="POST")
+    assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+    clock[0] += timedelta(hours=2)
+    faults.schedule(400, count=1, path="/memos", method="POST")
+    assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+    clock[0] += timedelta(hours=2)
+    rep = only(box.run(now=lambda: clock[0]))
+    assert rep.counts["parked"] == 1 and rep.writes == 0 and "1 parked" in rep.summary()
+    state = StateStore.open(box.state_path)
+    assert [r["parked"] for r in state.failures()] == [1]
+    assert state.requeue() == 1
+    state.close()
+    rep = only(box.run(now=lambda: clock[0]))
+    assert rep.counts["created"] == 1 and rep.counts["parked"] == 0
+
+
+def test_people_and_relations_over_25_are_fetched_in_full(box):
+    ds = box.database.data_source_id
+    box.notion.add_property(ds, "Links", {"type": "relation"})
+    targets = [box.notion.add_page(ds, {"Name": f"Target {i}"}) for i in range(30)]
+    page = box.notion.add_page(ds, {"Name": "Hub", "Links": targets})
+    data = box.config_data()
+    data["mappings"][0]["fields"] = {"text": "{Name}: {Links}"}
+    box.write_config(data)
+    box.run()
+    assert memos(box)[page].count(",") == 29
