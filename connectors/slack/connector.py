@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from core.adapter import CheckResult, Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext
-from core.errors import AccessError, FatalError, NotionSyncError
+from core.errors import AccessError, ConfigError, FatalError, NotionSyncError
 from core.pacing import Pacer
 from core.retry import call_with_retry
 from core.rows import Row
@@ -480,7 +480,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             me = self.identity()
         except NotionSyncError as exc:
             fix = "put the app's Bot User OAuth Token (xoxb-…) in slack.token_env or slack.token_file"
-            return [CheckResult("slack token", False, str(exc), fix, access=True)]
+            return [CheckResult("slack token", False, str(exc), fix, access=not isinstance(exc, ConfigError))]
         results.append(CheckResult("slack token", True, f"bot @{me.get('user')} in {me.get('team')}"))
         scopes = set(filter(None, str(me.get("scopes", "")).split(",")))
         needed = {"chat:write", "channels:read", "channels:history"}

@@ -465,6 +465,12 @@ def test_check_reports_a_bad_token(emu, monkeypatch):
     assert not result.ok and result.access and "xoxb-bad" not in result.detail
 
 
+def test_check_reports_an_unset_token_variable_as_config(emu):
+    conn = SlackConnector(SlackSettings(token_env="NO_SUCH_SLACK_TOKEN_VAR", base_url=emu.api_url))
+    [result] = conn.check(mapping())
+    assert not result.ok and not result.access and "NO_SUCH_SLACK_TOKEN_VAR" in result.detail
+
+
 def test_check_reports_missing_scopes_for_mentions(emu, channel, connector):
     emu.scopes = "chat:write,channels:read,channels:history"
     failed = [r for r in connector.check(mapping(mention_people=True)) if not r.ok]
