@@ -348,7 +348,10 @@ class Engine:
         waiting: set[str] = set()
         for a in actions:
             f = earlier.get(a.page_id)
-            if f is None or a.kind in ("unchanged", "skip") or edited.get(a.page_id, f.last_at) > f.last_at:
+            # last_edited_time is rounded down to the minute: an edit in the failure's minute counts as newer.
+            failed_minute = f.last_at.replace(second=0, microsecond=0) if f else None
+            if f is None or a.kind in ("unchanged", "skip") or (
+                    a.page_id in edited and failed_minute is not None and edited[a.page_id] >= failed_minute):
                 continue  # never failed, or its row was edited since: try it now
             if f.parked:
                 rep.counts["parked"] += 1
