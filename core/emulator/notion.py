@@ -229,8 +229,8 @@ class NotionEmulator(NotionHTTP):
         with self._lock:
             if regenerated_from is not None:
                 old = self._tokens[regenerated_from]
-                self._tokens[token] = _Token(token, old.bot_id, old.bot_name, old.workspace_name, old.workspace_id,
-                                             frozenset(capabilities))
+                self._tokens[token] = TokenState(token, old.bot_id, old.bot_name, old.workspace_name, old.workspace_id,
+                                                 frozenset(capabilities))
                 for database in self._databases.values():
                     if regenerated_from in database.shared_with:
                         database.shared_with.add(token)
