@@ -226,6 +226,18 @@ class Connector(ABC, Generic[S, M]):
         the service allows it."""
 
     # -- optional -------------------------------------------------------------
+    @classmethod
+    def default_on_delete(cls, settings: M) -> str:
+        """The on_delete used when a mapping does not say; by default ``on_delete_modes[0]``.
+        Override when it depends on the mapping (Slack's notify mode keeps its messages)."""
+        return cls.on_delete_modes[0]
+
+    @classmethod
+    def notion_capabilities(cls, settings: M) -> set[str]:
+        """The Notion capabilities this mapping needs, for ``notion-sync audit``:
+        ``read_content`` always; ``read_user_email`` to read people's emails."""
+        return {"read_content"}
+
     def check(self, mapping: MappingContext[M]) -> list[CheckResult]:
         """Read-only checks of credentials, the target container and write access."""
         return []

@@ -79,8 +79,7 @@ def run_audit(config: Config) -> AuditReport:
                 used.setdefault(ds.id, []).append(m.name)
             except NotionSyncError as exc:
                 report.problems.append(f"{m.name}: {exc}")
-            needs = getattr(m.connector, "notion_capabilities", None)
-            caps = set(needs(m.settings)) if callable(needs) else {"read_content"}
+            caps = m.connector.notion_capabilities(m.settings)
             for cap in sorted(caps | {"read_content"}):
                 report.capabilities.setdefault(cap, []).append(m.name)
         for obj in source.search_all():

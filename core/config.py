@@ -379,7 +379,7 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
         except ValidationError as exc:
             problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
             continue
-        on_delete = m.on_delete or cls.on_delete_modes[0]
+        on_delete = m.on_delete or cls.default_on_delete(settings)
         if on_delete not in cls.on_delete_modes:
             problems.append(ConfigProblem(
                 f"{label}.on_delete",

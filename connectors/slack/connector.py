@@ -96,6 +96,16 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     Settings = SlackSettings
     MappingSettings = SlackMapping
     on_delete_modes = ("delete", "strike", "keep")
+
+    @classmethod
+    def default_on_delete(cls, settings: SlackMapping) -> str:
+        """A notification is history: notify mappings keep their messages unless told otherwise."""
+        return "keep" if settings.mode == "notify" else "delete"
+
+    @classmethod
+    def notion_capabilities(cls, settings: SlackMapping) -> set[str]:
+        """Mentions need people's emails: the integration's "Read user information including email"."""
+        return {"read_content", "read_user_email"} if settings.mention_people else {"read_content"}
     batch_size = 1
     summary = "Slack messages: a live board per channel (mirror) or notifications with threaded changes (notify)"
 
