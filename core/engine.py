@@ -267,6 +267,7 @@ class Engine:
         pending = state.pending_intents(m.name)
         watermark = cursor.watermark
         oldest_failed: datetime | None = None
+        skipped: set[tuple[str, str]] = set()
 
         since = None if full else cursor.watermark
         for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
@@ -287,6 +288,7 @@ class Engine:
             seen.update(r.page_id for r in rendered)
             links = state.get_links(m.name, [r.page_id for r in rendered])
             actions = plan_rows(rendered, links)
+            skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
             failed = self._execute(actions, connector, ctx, state, options, rep,
                                    recover_all=linked_at_start == 0, pending=pending,
                                    max_attempts=m.config.max_attempts,
@@ -311,6 +313,17 @@ class Engine:
                     "left, run again with --allow-mass-delete")
             self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set(),
                           max_attempts=m.config.max_attempts, edited={})
+
+        if not options.dry_run:
+            # A create left in flight by a killed run (or lost in a timeout) whose row now wants no
+            # item: trashed or filtered out (seen only by a full scan), or now skipped. Nothing
+            # would ever recover it, so it would outlive its row.
+            unsure = state.pending_intents(m.name)
+            unwanted = {pid: (title, False) for pid, title in skipped if pid in unsure}
+            if full:
+                unwanted.update({pid: ("", True) for pid in unsure - seen})
+            if unwanted:
+                self._remove_unrecorded(unwanted, connector, ctx, state, options, rep, m.config.max_attempts)
 
         if oldest_failed is not None:
             watermark = min(oldest_failed, watermark) if watermark else oldest_failed
@@ -429,6 +442,34 @@ class Engine:
             for result in connector.apply(ops[start:start + size], ctx):
                 self._record(result, ctx, state, rep, failed, max_attempts)
         return failed
+
+    def _remove_unrecorded(self, unwanted: dict[str, tuple[str, bool]], connector: Connector[Any, Any],
+                           ctx: MappingContext[Any], state: StateStore, options: RunOptions, rep: MappingReport,
+                           max_attempts: int) -> None:
+        """Find the items that unresolved creates may have written (page id -> (title, row left)),
+        remove those found like any departing item, and forget the intents of the rest."""
+        linked = state.get_links(ctx.name, list(unwanted))
+        items = [DesiredItem(ctx.name, pid, "", title, {}) for pid, (title, _) in sorted(unwanted.items())
+                 if pid not in linked]
+        try:
+            refs = connector.recover(items, ctx) if items else {}
+        except ItemError as exc:
+            log.warning("mapping %r: could not look for items of unfinished creates (%s); "
+                        "the next run looks again", ctx.name, exc)
+            return
+        actions = []
+        for item in items:
+            ref = refs.get(item.page_id)
+            if ref is None:
+                state.clear_intent(ctx.name, item.page_id)  # nothing was written
+                continue
+            left = unwanted[item.page_id][1]
+            actions.append(Action("delete", item.page_id, item.title, link=Link(item.page_id, ref, None),
+                                  reason="an unfinished create for a row that " + (
+                                      "left" if left else "is now skipped"), left=left))
+        if actions:
+            self._execute(actions, connector, ctx, state, options, rep, recover_all=False, pending=set(),
+                          max_attempts=max_attempts, edited={})
 
     @staticmethod
     def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
