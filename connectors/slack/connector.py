@@ -132,7 +132,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             # No connection-error retry handler: a lost answer to chat.postMessage must be
             # looked up before posting again (see _post); 429s are safe to repeat.
             self._client = WebClient(
-                token=secret.reveal(), base_url=self.settings.base_url, timeout=30,
+                token=secret.reveal(), base_url=self.settings.base_url, timeout=self.settings.timeout,
                 retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
             )
         return self._client
