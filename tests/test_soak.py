@@ -5,16 +5,19 @@ emulators, in this process. Each round:
 
 1. makes random Notion edits (renames, status, dates, priority), trashes, restores,
    new rows, and sometimes changes a mapping's filter in the config file;
-2. sets random 429s, 5xx, dropped connections and latency on all four emulators;
+2. sets random 429s, 5xx, dropped connections and latency on all four emulators, and
+   sometimes a reply later than the client's timeout (Trello, Slack: the write lands,
+   the client hears nothing) or a Slack post answered 500 after it was made;
 3. runs ``python -m core.cli run`` as a subprocess, and in some rounds SIGKILLs it
    after a random delay; after a kill the state file must still open and pass
    SQLite's integrity check.
 
 At the end the faults are cleared, one ``run --full --allow-mass-delete`` runs, and
 every target must hold exactly one live item per expected row, with the row's current
-name: no duplicate, no missing item, no stale one.
+name and the row's current date (the event's start), status (the card's list, the
+message's Status field): no duplicate, no missing item, no stale one.
 
-Bounded to a few minutes on two cores. ``NOTION_SYNC_SOAK_RUNS`` (default 36) and
+Bounded to a few minutes on two cores. ``NOTION_SYNC_SOAK_RUNS`` (default 100, about 100 s) and
 ``NOTION_SYNC_SOAK_SEED`` (default 20261125) make it longer or different;
 ``NOTION_SYNC_SOAK_REPORT=path`` writes the figures as a Markdown table (that is how
 ``docs/reliability.md`` gets its figures).
@@ -31,7 +34,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +43,11 @@ import pytest
 from core.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
-RUNS = int(os.environ.get("NOTION_SYNC_SOAK_RUNS", "36"))
+RUNS = int(os.environ.get("NOTION_SYNC_SOAK_RUNS", "100"))
 SEED = int(os.environ.get("NOTION_SYNC_SOAK_SEED", "20261125"))
 REPORT = os.environ.get("NOTION_SYNC_SOAK_REPORT")
+TIMEOUT = 0.5
+"""The clients' timeout in the soak's config (Notion, Trello, Slack), below the injected delays."""
 RUN_TIMEOUT = 120.0
 """A run that takes this long is hung: the test fails rather than waiting for ever."""
 
@@ -188,6 +193,8 @@ class World:
     # -- config ---------------------------------------------------------------
     def write_config(self) -> None:
         data = self.box.config_data()
+        data["notion"]["timeout"] = TIMEOUT
+        data["trello"]["timeout"] = data["slack"]["timeout"] = TIMEOUT
         for mapping in data["mappings"]:
             notion_filter = FILTERS[self.filters[mapping["connector"]]][0]
             if notion_filter is not None:
@@ -218,11 +225,18 @@ def all_faults(box: Sandbox) -> list[Any]:
     return [box.notion.server.faults] + [t.emulator.server.faults for t in box.targets.values()]  # type: ignore[attr-defined]
 
 
-def set_random_faults(box: Sandbox, rng: random.Random, calm: bool) -> None:
+CREATE_PATHS = {"trello": r"^/1/cards$", "slack": r"chat\.postMessage$"}
+"""Where a timeout can land a write the client does not hear of (Google's client has no timeout
+setting: its ambiguous writes come from the kills, and its ids are deterministic anyway)."""
+
+
+def set_random_faults(box: Sandbox, rng: random.Random, calm: bool, figures: Figures | None = None) -> None:
     for faults in all_faults(box):
         if calm:
             faults.rate_limit_prob = faults.server_error_prob = faults.drop_prob = 0.0
             faults.latency = faults.latency_jitter = 0.0
+            faults.scheduled.clear()
+            faults.delayed.clear()
             continue
         faults.rate_limit_prob = rng.uniform(0.0, 0.08)
         faults.server_error_prob = rng.uniform(0.0, 0.08)
@@ -231,6 +245,23 @@ def set_random_faults(box: Sandbox, rng: random.Random, calm: bool) -> None:
         faults.latency_jitter = rng.uniform(0.0, 0.02)
         # Retry-After in whole seconds, as the services send it; NOTION_SYNC_RETRY_SCALE shrinks the wait.
         faults.retry_after = 0.0 if faults is not box.notion.server.faults else 1.0
+    slack: Any = box.targets["slack"]
+    if calm:
+        slack.emulator.lost_answers.clear()
+        return
+    assert figures is not None
+    # Writes that land while the client hears nothing good: a reply later than the client's
+    # timeout, and (Slack) a 500 sent after the message was posted.
+    if rng.random() < 0.25:
+        name = rng.choice(sorted(CREATE_PATHS))
+        box.targets[name].emulator.server.faults.schedule_delay(  # type: ignore[attr-defined]
+            TIMEOUT * 2, count=1, path=CREATE_PATHS[name], method="POST")
+    if rng.random() < 0.25 and not slack.emulator.lost_answers.get("chat.postMessage"):
+        slack.emulator.lose_next_answer("chat.postMessage")
+
+
+def lost_answers_pending(box: Sandbox) -> int:
+    return int(box.targets["slack"].emulator.lost_answers.get("chat.postMessage", 0))  # type: ignore[attr-defined]
 
 
 def check_state_file(path: Path) -> None:
@@ -265,6 +296,46 @@ def run_cli(box: Sandbox, *args: str, kill_after: float | None = None) -> tuple[
         return -signal.SIGKILL, out
 
 
+TRELLO_LISTS = {"Not started": "To do", "In progress": "Doing", "Done": "Done"}
+
+
+def details(box: Sandbox, connector: str) -> dict[str, Any]:
+    """Page id -> what else the item shows that a row's edit changes: the event's start, the
+    card's list, the message's Status field. A lost update would leave it stale."""
+    target: Any = box.targets[connector]
+    out: dict[str, Any] = {}
+    if connector == "google_calendar":
+        from connectors.google_calendar.ids import PAGE_KEY
+
+        for event in target._live():
+            start = event["start"]
+            out[event["extendedProperties"]["private"][PAGE_KEY]] = (
+                date.fromisoformat(start["date"]) if "date" in start else datetime.fromisoformat(start["dateTime"]))
+    elif connector == "trello":
+        from connectors.trello.render import parse_marker
+
+        for card in target.emulator.cards(target.board["id"], closed=False):
+            mark = parse_marker(card["desc"])
+            if mark is not None:
+                out[mark[1]] = target.emulator.lists[card["idList"]]["name"]
+    else:
+        for message in target.emulator.messages(target.channel_id):
+            payload = (message.metadata or {}).get("event_payload") or {}
+            fields = [f["text"] for b in message.blocks or [] for f in b.get("fields") or []]
+            status = next((f.split("\n", 1)[1] for f in fields if f.startswith("*Status*\n")), None)
+            out[str(payload.get("page_id"))] = status
+    return out
+
+
+def expected_detail(connector: str, row: dict[str, Any]) -> Any:
+    if connector == "google_calendar":
+        due = row["Due"][0] if isinstance(row["Due"], tuple) else row["Due"]
+        return date.fromisoformat(due) if len(due) == 10 else datetime.fromisoformat(due)
+    if connector == "trello":
+        return TRELLO_LISTS[row["Status"]]
+    return row["Status"]
+
+
 def compare(box: Sandbox, world: World, figures: Figures) -> None:
     for connector in CONNECTORS:
         target = box.targets[connector]
@@ -279,6 +350,11 @@ def compare(box: Sandbox, world: World, figures: Figures) -> None:
         for page in sorted(set(live) & set(expected)):
             if live[page].strip() != expected[page]:
                 figures.discrepancies.append(f"{connector}: {page} shows {live[page]!r}, not {expected[page]!r}")
+        shown = details(box, connector)
+        for page in sorted(set(live) & set(expected)):
+            want = expected_detail(connector, world.rows[page])
+            if shown.get(page) != want:
+                figures.discrepancies.append(f"{connector}: {page} shows {shown.get(page)!r}, not {want!r}")
         if count != len(live):
             figures.discrepancies.append(f"{connector}: {count} live items for {len(live)} pages (duplicates)")
 
@@ -299,7 +375,7 @@ def test_soak_many_runs_under_faults_and_kills_end_in_an_exact_mirror(tmp_path: 
             if round_no:
                 world.mutate(figures)
                 world.maybe_change_filter(figures)
-            set_random_faults(box, rng, calm=False)
+            set_random_faults(box, rng, calm=False, figures=figures)
             args = ["--allow-mass-delete"] if rng.random() < 0.3 else []
             if rng.random() < 0.2:
                 args.append("--full")
@@ -307,8 +383,9 @@ def test_soak_many_runs_under_faults_and_kills_end_in_an_exact_mirror(tmp_path: 
             # so that kills land during startup, reads and writes alike.
             typical = sorted(durations)[len(durations) // 2] if durations else 1.5
             kill_after = rng.uniform(0.2, 1.0) * typical if rng.random() < 0.4 else None
-            begun = time.monotonic()
+            begun, lost_before = time.monotonic(), lost_answers_pending(box)
             code, out = run_cli(box, *args, kill_after=kill_after)
+            figures.faults["lost answer (Slack 500 after posting)"] += lost_before - lost_answers_pending(box)
             if code != -signal.SIGKILL:
                 durations.append(time.monotonic() - begun)
             figures.runs += 1
@@ -323,7 +400,8 @@ def test_soak_many_runs_under_faults_and_kills_end_in_an_exact_mirror(tmp_path: 
                 assert code in (0, 1), f"run {round_no} exited {code}:\n{out[-3000:]}"
         for faults in all_faults(box):
             for kind, n in faults.injected.items():
-                figures.faults[{"drop": "dropped connection"}.get(kind, kind)] += n
+                figures.faults[{"drop": "dropped connection", "delay": "timeout (late reply, write done)"}
+                               .get(kind, kind)] += n
         set_random_faults(box, rng, calm=True)
         code, out = run_cli(box, "--full", "--allow-mass-delete")
         figures.runs += 1
