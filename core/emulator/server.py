@@ -66,6 +66,9 @@ class Faults:
     latency_jitter: float = 0.0
     rate_limit: tuple[int, float] | None = None
     """(requests, seconds): a token bucket; over it the service's 429 is returned."""
+    rate_limit_path: str | None = None
+    """Only requests whose ``"METHOD /path"`` matches this regex count against ``rate_limit``
+    (Slack limits ``chat.postMessage`` per channel, not every method together)."""
     retry_after: float = 1.0
     scheduled: list[ScheduledFault] = field(default_factory=list)
     delayed: list[ScheduledFault] = field(default_factory=list)
@@ -95,6 +98,7 @@ class Faults:
             self.rate_limit_prob = self.server_error_prob = self.drop_prob = 0.0
             self.latency = self.latency_jitter = 0.0
             self.rate_limit = None
+            self.rate_limit_path = None
 
     def pick(self, method: str, path: str) -> int | None:
         """The fault to inject for this request: a status, 0 for a drop, or None."""
@@ -105,7 +109,8 @@ class Faults:
                     if fault.count == 0:
                         self.scheduled.remove(fault)
                     return fault.status
-            if self.rate_limit is not None:
+            if self.rate_limit is not None and (
+                    self.rate_limit_path is None or re.search(self.rate_limit_path, f"{method} {path}")):
                 limit, window = self.rate_limit
                 now = time.monotonic()
                 self._bucket = [t for t in self._bucket if now - t < window]
