@@ -34,7 +34,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,8 @@ class Figures:
     integrity_checks: int = 0
     items_checked: int = 0
     discrepancies: list[str] = field(default_factory=list)
+    waiting: int = 0
+    parked: int = 0
     seconds: float = 0.0
 
     def table(self) -> str:
@@ -96,6 +98,7 @@ class Figures:
             ("Notion changes between runs", edits),
             ("filter changes", str(self.filter_changes)),
             ("state-file integrity checks after a kill", str(self.integrity_checks)),
+            ("items out of retries before the final run (waiting / parked)", f"{self.waiting} / {self.parked}"),
             ("items checked at the end (3 targets)", str(self.items_checked)),
             ("discrepancies", str(len(self.discrepancies))),
             ("wall time", f"{self.seconds:.0f} s"),
@@ -275,13 +278,30 @@ def check_state_file(path: Path) -> None:
         conn.close()
 
 
-def run_cli(box: Sandbox, *args: str, kill_after: float | None = None) -> tuple[int, str]:
+def let_retry_delays_pass(state_path: Path) -> tuple[int, int]:
+    """Items that ran out of retries in the last runs wait minutes before the next try (parked ones
+    until ``notion-sync retry``): move their last failure two hours back, as if the final run came
+    later. Returns (waiting, parked)."""
+    conn = sqlite3.connect(state_path, timeout=5)
+    try:
+        waiting = conn.execute("SELECT COUNT(*) FROM failures WHERE parked = 0").fetchone()[0]
+        parked = conn.execute("SELECT COUNT(*) FROM failures WHERE parked = 1").fetchone()[0]
+        earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+        with conn:
+            conn.execute("UPDATE failures SET last_at = ?", (earlier,))
+        return int(waiting), int(parked)
+    finally:
+        conn.close()
+
+
+def run_cli(box: Sandbox, *args: str, kill_after: float | None = None, command: str = "run") -> tuple[int, str]:
     """``notion-sync run`` in a subprocess; SIGKILLed after ``kill_after`` seconds if still running."""
     env = dict(os.environ)
     env["NOTION_SYNC_RETRY_SCALE"] = "0.001"
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "run", "--config", str(box.config_path),
-                             "--quiet", *args], cwd=box.workdir, env=env,
+    quiet = ["--quiet"] if command == "run" else []
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", command, "--config", str(box.config_path),
+                             *quiet, *args], cwd=box.workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = proc.communicate(timeout=kill_after if kill_after is not None else RUN_TIMEOUT)
@@ -403,6 +423,10 @@ def test_soak_many_runs_under_faults_and_kills_end_in_an_exact_mirror(tmp_path: 
                 figures.faults[{"drop": "dropped connection", "delay": "timeout (late reply, write done)"}
                                .get(kind, kind)] += n
         set_random_faults(box, rng, calm=True)
+        figures.waiting, figures.parked = let_retry_delays_pass(box.state_path)
+        if figures.parked:
+            code, out = run_cli(box, command="retry")  # what a user does about parked items
+            assert code == 0, out
         code, out = run_cli(box, "--full", "--allow-mass-delete")
         figures.runs += 1
         figures.exits[str(code)] += 1
