@@ -45,6 +45,10 @@ from .settings import CHANNEL_ID, SlackMapping, SlackSettings
 __all__ = ["SlackConnector", "EVENT_TYPE", "marker"]
 
 log = logging.getLogger(__name__)
+_SDK_LOG = logging.getLogger("notion_sync.slack_sdk")
+# slack-sdk logs every failed request at ERROR before raising it; the error reaches us, is
+# classified and retried, so that line would only alarm cron (--quiet prints errors).
+_SDK_LOG.setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
 EVENT_TYPE = "notion_sync_row"
@@ -135,7 +139,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             # looked up before posting again (see _post); 429s are safe to repeat.
             self._client = WebClient(
                 token=secret.reveal(), base_url=self.settings.base_url, timeout=self.settings.timeout,
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)], logger=_SDK_LOG,
             )
         return self._client
 
