@@ -287,7 +287,7 @@ class Engine:
             rendered = [self._render(connector, row, ctx) for row in rows]
             seen.update(r.page_id for r in rendered)
             links = state.get_links(m.name, [r.page_id for r in rendered])
-            actions = plan_rows(rendered, links)
+            actions = [_unsure_removal(a) if a.page_id in pending else a for a in plan_rows(rendered, links)]
             skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
             failed = self._execute(actions, connector, ctx, state, options, rep,
                                    recover_all=linked_at_start == 0, pending=pending,
@@ -434,9 +434,12 @@ class Engine:
             else:
                 ops.append(Operation(a.kind, a.page_id, item=a.item, link=a.link))
 
-        new = [op.page_id for op in ops if op.kind == "create"]
-        if new:
-            state.record_intent(ctx.name, new)
+        # The intent goes before deletes too: a run that dies after the target removed an item but
+        # before the state says so would keep a live link to it, and a row coming back would then
+        # look unchanged and never get its item back (see _unsure_removal).
+        unsure = [op.page_id for op in ops if op.kind in ("create", "delete")]
+        if unsure:
+            state.record_intent(ctx.name, unsure)
         size = max(1, connector.batch_size)
         for start in range(0, len(ops), size):
             for result in connector.apply(ops[start:start + size], ctx):
@@ -480,7 +483,7 @@ class Engine:
             rep.counts["failed"] += 1
             rep.errors.append((op.page_id, str(result.error)))
             state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}", max_attempts=max_attempts)
-            if op.kind == "create" and not isinstance(result.error, RetryableError):
+            if op.kind in ("create", "delete") and not isinstance(result.error, RetryableError):
                 # A plain rejection means nothing was written: no need to look for it next run.
                 state.clear_intent(ctx.name, op.page_id)
             return
@@ -500,6 +503,17 @@ class Engine:
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:
     return {name: str(p.get("type", "")) for name, p in schema.items()}
+
+
+def _unsure_removal(action: Action) -> Action:
+    """A linked row with a pending intent: a removal of its item was sent and never recorded, so
+    the item may be live, archived or gone. Write it again as a restore: every connector's
+    ``update`` restores an archived item and re-creates a deleted one."""
+    if action.kind not in ("unchanged", "update") or action.link is None or action.item is None:
+        return action
+    link = Link(action.link.page_id, action.link.ref, action.link.payload, archived=True)
+    return Action("update", action.page_id, action.title, item=action.item, link=link,
+                  reason="restore after an unfinished removal", changed=action.changed)
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:
