@@ -29,6 +29,7 @@ CONNECTORS = ("google_calendar", "trello", "slack")
 
 # Runs the CLI in a process that SIGKILLs itself at the chosen point:
 #   save_link:N  -> on the N-th save_link call, before it writes (the external write is done);
+#   write:N      -> likewise on the N-th save_link or remove_link call;
 #   history:N    -> on the N-th history insert, inside save_link's open transaction.
 KILLER = """
 import os, signal, sys
@@ -45,6 +46,9 @@ def killer(original):
     return wrapped
 if point == "save_link":
     StateStore.save_link = killer(StateStore.save_link)
+elif point == "write":
+    StateStore.save_link = killer(StateStore.save_link)
+    StateStore.remove_link = killer(StateStore.remove_link)
 else:
     StateStore._history = killer(StateStore._history)
 from core.cli import main
@@ -155,3 +159,33 @@ def test_row_losing_its_date_after_a_crash_mid_create_leaves_no_stale_event(tmp_
         assert rep.status == "ok", rep.error
         assert page not in target(box).items(), "the event written before the crash outlived its row's date"
         assert target(box).item_count() == len(target(box).items())
+
+
+def test_sigkill_between_a_removal_and_its_state_write_then_the_row_comes_back(box: Sandbox) -> None:
+    expected = expected_pages(box)
+    assert box.run().mappings[0].counts["created"] == len(expected)
+    page = sorted(expected)[0]
+    box.notion.trash_page(page)
+    # The target deletes (or archives) the item; the run dies before the state records it.
+    assert run_killed_at(box, "write:1", "--full") == -signal.SIGKILL
+    assert page not in target(box).items()
+    box.notion.restore_page(page)
+    rep = box.run().mappings[0]
+    assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
+    assert page in target(box).items(), "the row came back but its item stayed removed"
+    assert set(target(box).items()) == expected and target(box).item_count() == len(expected)
+    assert box.run(full=True).mappings[0].writes == 0
+
+
+def test_sigkill_between_a_removal_and_its_state_write_then_the_row_stays_away(box: Sandbox) -> None:
+    expected = expected_pages(box)
+    box.run()
+    page = sorted(expected)[0]
+    box.notion.trash_page(page)
+    assert run_killed_at(box, "write:1", "--full") == -signal.SIGKILL
+    rep = box.run(full=True).mappings[0]
+    assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
+    assert set(target(box).items()) == expected - {page} and target(box).item_count() == len(expected) - 1
+    state = StateStore.open(box.state_path, readonly=True)
+    assert not state.pending_intents(box.mapping_name(next(iter(box.targets))))
+    state.close()
