@@ -149,11 +149,11 @@ def test_a_second_process_exits_75_at_once_while_the_first_runs_on(box: Sandbox)
 
 
 def test_the_lock_of_a_killed_run_is_taken_over(box: Sandbox) -> None:
-    box.notion.server.faults.schedule_delay(30.0, path="/query", method="POST")
+    box.notion.server.faults.schedule_delay(2.0, path="/query", method="POST")  # busy until killed
     first = cli_process(box, "--quiet")
     wait_for_lock_holder(box, first)
     first.send_signal(signal.SIGKILL)
-    first.wait()
+    assert first.wait() == -signal.SIGKILL, "the first run ended before it could be killed holding the lock"
     box.notion.server.faults.clear()
     again = cli_process(box, "--quiet")
     _, err = again.communicate(timeout=60)
