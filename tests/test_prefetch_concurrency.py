@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -69,8 +70,10 @@ class OtherMemoConnector(MemoConnector):
 
 
 def test_mappings_of_two_connectors_run_side_by_side_with_exact_counts(tmp_path):
-    rows = [{"Name": f"T{i}"} for i in range(150)]
-    with Sandbox(tmp_path, connectors={"memo": MemoConnector, "memo2": OtherMemoConnector}, rows=rows) as box:
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector, "memo2": OtherMemoConnector}, rows=[]) as box:
+        box.notion.set_clock(datetime.now(UTC) - timedelta(minutes=10))  # rows edited before the last run
+        box.notion.add_pages(box.database.data_source_id, [{"Name": f"T{i}"} for i in range(150)])
+        box.notion.set_clock(None)
         report = box.run()
         assert [m.name for m in report.mappings] == ["tasks-to-memo", "tasks-to-memo2"]
         for rep in report.mappings:
