@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import keyring
@@ -16,7 +14,7 @@ from core import plugins
 from core.cli import app
 from core.errors import ConfigError
 from core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
-from core.secrets import REDACTOR, clean_secret, fingerprint, resolve_secret
+from core.secrets import clean_secret, fingerprint, resolve_secret
 from core.state import StateStore
 from tests.support.memo import MemoConnector
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,20 +15,8 @@ from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 CALENDAR = "team@group.calendar.google.com"
-REPO = Path(__file__).resolve().parents[2]
 
 
-def _shared() -> Path:
-    """``<repo root>/../shared``; in a git worktree, the root of the main checkout counts too."""
-    candidates = [REPO.parent / "shared"]
-    dot_git = REPO / ".git"
-    if dot_git.is_file():
-        gitdir = Path(dot_git.read_text(encoding="utf-8").split("gitdir:", 1)[-1].strip())
-        candidates.append(gitdir.parent.parent.parent.parent / "shared")  # <main>/.git/worktrees/<name>
-    return next((c for c in candidates if c.exists()), candidates[0])
-
-
-SHARED = _shared()
 
 
 @pytest.fixture(autouse=True)
