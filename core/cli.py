@@ -197,11 +197,25 @@ def schema(
 class _TyperPrompter:
     """``init``'s questions, asked with typer."""
 
+    @staticmethod
+    def _unanswered() -> NotionSyncError:
+        from core.errors import ConfigError
+
+        # End of input (no terminal, as under cron): say how to run without questions.
+        return ConfigError("no answer to a question of init: give the flags and --yes to run without "
+                           "questions (see notion-sync init --help)")
+
     def ask(self, question: str, default: str | None = None, *, secret: bool = False) -> str:
-        return str(typer.prompt(question, default=default, hide_input=secret, show_default=not secret))
+        try:
+            return str(typer.prompt(question, default=default, hide_input=secret, show_default=not secret))
+        except typer.Abort:
+            raise self._unanswered() from None
 
     def confirm(self, question: str, default: bool = True) -> bool:
-        return bool(typer.confirm(question, default=default))
+        try:
+            return bool(typer.confirm(question, default=default))
+        except typer.Abort:
+            raise self._unanswered() from None
 
 
 @app.command()
@@ -220,7 +234,8 @@ def init(
     data_source: Annotated[str | None, typer.Option(
         "--data-source", help="name or id of the data source, if the database has several")] = None,
     set_values: Annotated[list[str] | None, typer.Option(
-        "--set", help="a mapping key, CONNECTOR.KEY=VALUE (repeatable), e.g. trello.board=https://trello.com/b/...",
+        "--set", help="CONNECTOR.KEY=VALUE (repeatable): a key of the mapping or of the [CONNECTOR] table, "
+        "e.g. trello.board=https://trello.com/b/...; never a secret (use the *_env keys)",
         show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: use the flags and the guesses")] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite the file if it exists")] = False,

@@ -181,8 +181,8 @@ BUILTIN_STARTERS: dict[str, Callable[[Schema], Starter]] = {
 BUILTIN_SERVICES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "google_calendar": (
         {"credentials_file": "~/.config/notion-sync/google-credentials.json"},
-        {"credentials_file": "a service-account key (JSON), or the file `notion-sync auth google` writes; "
-                             "keep it mode 600"}),
+        {"credentials_file": "a service-account key (JSON) or an authorized-user file, mode 600; "
+                             "see the Google Calendar connector's documentation"}),
     "trello": (
         {"api_key_env": "TRELLO_API_KEY", "token_env": "TRELLO_TOKEN"},
         {"api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
@@ -207,8 +207,8 @@ def starter_for(name: str, cls: type[Connector[Any, Any]] | None, schema: Schema
 def service_starter(name: str, cls: type[Connector[Any, Any]] | None) -> tuple[dict[str, Any], dict[str, str]]:
     """The ``[<name>]`` table to write: the built-in table, or the ``*_env`` and required keys of ``Settings``."""
     if name in BUILTIN_SERVICES:
-        keys, notes = BUILTIN_SERVICES[name]
-        return dict(keys), dict(notes)
+        builtin_keys, builtin_notes = BUILTIN_SERVICES[name]
+        return dict(builtin_keys), dict(builtin_notes)
     keys: dict[str, Any] = {}
     notes: dict[str, str] = {}
     if cls is None:
@@ -321,7 +321,9 @@ def render_config(*, notion: dict[str, Any], mappings: Sequence[MappingPlan],
                   f"database = {toml_value(m.database)}"]
         if m.data_source:
             lines.append(f"data_source = {toml_value(m.data_source)}")
-        lines.append('# on_delete = "delete"          # when a row is trashed or leaves the filter; see the connector')
+        modes = m.cls.on_delete_modes if m.cls is not None else ("delete",)
+        lines.append(f"# on_delete = {toml_value(modes[0])}   # when a row is trashed or leaves the filter"
+                     + (f"; or: {', '.join(modes[1:])}" if len(modes) > 1 else ""))
         keys = m.starter.keys
         if not keys:
             lines.extend(_mapping_keys_comment(m.cls, m.connector))
@@ -364,18 +366,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "notion"
 
 
+_SECRET_KEY = re.compile(r"(^|_)(token|secret|password|api_key|key)$")
+
+
 def _parse_values(values: Sequence[str], targets: Sequence[str]) -> dict[str, dict[str, str]]:
     parsed: dict[str, dict[str, str]] = {}
     problems = []
     for item in values:
         key, eq, value = item.partition("=")
         connector, dot, name = key.strip().partition(".")
+        name = name.strip()
         if not eq or not dot or not name:
-            problems.append(ConfigProblem("--set", f"{item!r} is not CONNECTOR.KEY=VALUE, e.g. trello.board=https://trello.com/b/..."))
+            problems.append(ConfigProblem("--set", f"{key.strip()!r} is not CONNECTOR.KEY=VALUE, "
+                                          "e.g. trello.board=https://trello.com/b/..."))
+        elif _SECRET_KEY.search(name.rsplit(".", 1)[-1]):
+            # A secret on the command line ends up in shell history and in the file: refuse it.
+            problems.append(ConfigProblem("--set", f"{connector}.{name} would put a secret in the file; "
+                                          f"set {connector}.{name}_env=VARIABLE (or {name}_file) instead"))
         elif connector not in targets:
-            problems.append(ConfigProblem("--set", f"{item!r} names {connector!r}, which is not a --target"))
+            problems.append(ConfigProblem("--set", f"{connector}.{name} names {connector!r}, which is not a --target"))
         else:
-            parsed.setdefault(connector, {})[name.strip()] = value.strip()
+            parsed.setdefault(connector, {})[name] = value.strip()
     if problems:
         raise ConfigError(problems)
     return parsed
@@ -467,7 +478,8 @@ def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = N
                                              "(••• → Copy link) or id")])
         options.database = prompter.ask("Notion database URL or id (in Notion: ••• → Copy link)").strip()
     token = _token(options, prompter)
-    settings = NotionConfig(token_env=options.token_env, base_url=options.base_url or DEFAULT_BASE_URL)
+    settings = NotionConfig.model_validate({"token_env": options.token_env,
+                                           "base_url": options.base_url or DEFAULT_BASE_URL})
     with open_source(NotionAccess(token, settings, None)) as source:
         view = _resolve(source, options, prompter)
     schema = view.properties
@@ -484,12 +496,20 @@ def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = N
     for name in targets:
         cls = discovery.connectors[name]
         starter = starter_for(name, cls, schema)
+        service = service_starter(name, cls)
         for key, value in values.get(name, {}).items():
-            _nested_set(starter.keys, key, value)
+            top = key.split(".")[0]
+            # A key of the [<connector>] table goes there, anything else to the mapping; a key both
+            # have goes to the table while the table still holds a placeholder for it.
+            is_service = top in cls.Settings.model_fields and (
+                top not in cls.MappingSettings.model_fields or str(service[0].get(top, "")).startswith("<"))
+            _nested_set(service[0] if is_service else starter.keys, key, value)
         if prompter is not None and starter.ask is not None and starter.ask[0] not in values.get(name, {}):
             key, question = starter.ask
-            starter.keys[key] = prompter.ask(question, str(starter.keys.get(key, "")) or None)
-        services[name] = service_starter(name, cls)
+            current = str(starter.keys.get(key, ""))
+            # A placeholder is no answer: ask until the user gives one.
+            starter.keys[key] = prompter.ask(question, None if not current or current.startswith("<") else current)
+        services[name] = service
         plans.append(MappingPlan(f"{base}-to-{name.replace('_', '-')}", name, options.database,
                                  options.data_source, starter, cls))
 

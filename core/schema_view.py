@@ -104,12 +104,12 @@ def notion_access(config: Path | None = None, *, base_url: str | None = None,
         raise ConfigError([ConfigProblem("", "the config file does not exist; pass the right --config PATH, "
                                          "or leave --config out to use $NOTION_TOKEN")], source=str(path))
     else:
-        settings = NotionConfig(token_env=token_env)
+        settings = NotionConfig.model_validate({"token_env": token_env})
         file = None
     if base_url:
         settings = settings.model_copy(update={"base_url": base_url})
     # notion_token only reads config.notion and resolves token_file against the config's folder.
-    holder = Config(file, settings, StateConfig(), [], {}, Discovery())
+    holder = Config(file, settings, StateConfig.model_validate({}), [], {}, Discovery())
     return NotionAccess(notion_token(holder), settings, file)
 
 
@@ -139,7 +139,8 @@ def _as_cli_problem(exc: ConfigError) -> ConfigError:
     problems = []
     for p in exc.problems:
         message = p.message.replace('name one with data_source = "<name or id>"', "pick one with --data-source NAME")
-        where = "--data-source" if p.where.endswith("data_source") else "DATABASE" if p.where.endswith("database") else ""
+        where = ("--data-source" if p.where.endswith("data_source")
+                 else "DATABASE" if p.where.endswith("database") else "")
         problems.append(ConfigProblem(where, message))
     return ConfigError(problems)
 

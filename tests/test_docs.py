@@ -127,7 +127,7 @@ def test_the_github_workflow_parses_and_keeps_secrets_and_state_right():
     assert restore["with"]["path"] == save["with"]["path"] == "notion-sync.sqlite3"
     assert restore["with"]["restore-keys"] and restore["with"]["key"] == save["with"]["key"]
     for name, value in sync["env"].items():
-        assert value == "${{ secrets.%s }}" % name, "every secret comes from the repository's secrets"
+        assert value == "${{ secrets." + name + " }}", "every secret comes from the repository's secrets"
     [(name, args)] = commands("run: " + sync["run"])
     check_command(name, args)
 

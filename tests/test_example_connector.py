@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -103,3 +104,25 @@ def test_its_own_tests_and_the_conformance_suite_pass(installed: Path, tmp_path:
         assert f"test_webhook_conformance.py::TestWebhook::{name} PASSED" in result.stdout, name
     summary = result.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
+
+
+def test_init_offers_it_with_its_own_starter_mapping(installed: Path, tmp_path: Path) -> None:
+    from core.demo_data import seed_demo_database
+    from core.emulator.notion import NotionEmulator
+
+    token = "ntn_example_connector_test_token_000000"
+    out = tmp_path / "notion-sync.toml"
+    with NotionEmulator(token=token) as notion:
+        db = seed_demo_database(notion)
+        result = subprocess.run(
+            [sys.executable, "-m", "core.cli", "init", "--database", db.url, "--base-url", notion.url,
+             "--target", "webhook", "--set", "webhook.url=https://hooks.example.com/notion", "--out", str(out),
+             "--yes"],
+            capture_output=True, text=True, env={**_env(installed), "NOTION_TOKEN": token}, cwd=tmp_path,
+            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = tomllib.loads(out.read_text())
+    assert data["webhook"] == {"url": "https://hooks.example.com/notion", "token_env": "WEBHOOK_TOKEN"}
+    assert data["mappings"][0]["connector"] == "webhook"
+    assert data["mappings"][0]["fields"] == {"title": "{Name}", "body": "{Notes}", "date": "Due"}
+    assert token not in out.read_text()

@@ -161,14 +161,15 @@ def test_init_from_flags_writes_a_config_that_loads(box, env_token, tmp_path):
 def test_init_uses_the_connectors_starter_mapping_and_the_result_runs(box, env_token, tmp_path):
     plugins.register(StarterMemo)
     out = fresh(tmp_path)
-    result = cli(*init_args(box, out, "-t", "memo", "--yes"))
+    memo = box.targets["memo"]
+    # What only the user knows (where the memo service is), given with --set: it goes to [memo].
+    result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set",
+                            f"memo.base_url={memo.service_settings['base_url']}",
+                            "--set", f"memo.token_env={memo.service_settings['token_env']}"))
     assert result.exit_code == 0, result.output
     data = tomllib.loads(out.read_text())
     assert data["mappings"][0]["fields"] == {"text": "{Name} [starter]", "tag": "Status"}
-    # The one thing only the user knows: where the memo service is. Then the starter config runs.
-    memo = box.targets["memo"]
-    out.write_text(out.read_text().replace('"<base_url>"', json.dumps(memo.service_settings["base_url"]))
-                   .replace('"MEMO_TOKEN"', json.dumps(memo.service_settings["token_env"])))
+    assert data["memo"] == memo.service_settings
     assert cli("check", "--config", str(out)).exit_code == 0
     result = cli("run", "--config", str(out))
     assert result.exit_code == 0, result.output
@@ -204,6 +205,23 @@ def test_init_refuses_a_token_given_as_token_env(box, env_token, tmp_path):
     result = cli(*init_args(box, tmp_path / "x.toml", "-t", "memo", "--yes", "--token-env", DEMO_TOKEN + "-x"))
     assert result.exit_code == 2 and "NAME of an environment variable" in result.stderr
     assert DEMO_TOKEN not in result.output
+
+
+def test_init_refuses_secrets_in_set(box, env_token, tmp_path):
+    out = fresh(tmp_path)
+    result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "memo.token=hunter2-secret-value"))
+    assert result.exit_code == 2 and "memo.token_env=VARIABLE" in result.stderr
+    assert "hunter2-secret-value" not in result.output and not out.exists()
+    result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "trello.board=x"))
+    assert result.exit_code == 2 and "not a --target" in result.stderr
+
+
+def test_a_starter_that_does_not_load_is_written_and_explained(box, env_token, tmp_path):
+    out = fresh(tmp_path)
+    result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "memo.fields.nope=1"))
+    assert result.exit_code == 2 and out.exists()
+    assert "needs edits before it loads" in result.stderr and "nope" in result.stderr
+    assert "notion-sync check" in result.stdout
 
 
 def test_init_on_an_unshared_database_exits_3(box, env_token, tmp_path):
@@ -256,6 +274,13 @@ def test_interactive_init_asks_which_data_source(box, env_token, tmp_path):
     assert "'Archive'" in result.stdout
     assert tomllib.loads(out.read_text())["mappings"][0]["data_source"] == "Archive"
     load_config(out)
+
+
+def test_interactive_init_without_answers_says_how_to_run_without_questions(box, env_token, tmp_path):
+    out = fresh(tmp_path)
+    result = cli("init", "--base-url", box.notion.url, "--out", str(out), input="")
+    assert result.exit_code == 2 and "--yes" in result.stderr and "Traceback" not in result.output
+    assert not out.exists()
 
 
 def test_interactive_init_writes_nothing_when_declined(box, env_token, tmp_path):
