@@ -89,6 +89,9 @@ class MappingContext(Generic[M]):
     on_delete: str
     database_id: str = ""
     data_source_id: str = ""
+    schema: dict[str, Any] = field(default_factory=dict)
+    """The data source's properties, name -> property object as ``GET /v1/data_sources/{id}``
+    returns it (options, status groups...). Refreshed daily and when the rows show it changed."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,18 @@ class Connector(ABC, Generic[S, M]):
         the service allows it."""
 
     # -- optional -------------------------------------------------------------
+    @classmethod
+    def default_on_delete(cls, settings: M) -> str:
+        """The on_delete used when a mapping does not say; by default ``on_delete_modes[0]``.
+        Override when it depends on the mapping (Slack's notify mode keeps its messages)."""
+        return cls.on_delete_modes[0]
+
+    @classmethod
+    def notion_capabilities(cls, settings: M) -> set[str]:
+        """The Notion capabilities this mapping needs, for ``notion-sync audit``:
+        ``read_content`` always; ``read_user_email`` to read people's emails."""
+        return {"read_content"}
+
     def check(self, mapping: MappingContext[M]) -> list[CheckResult]:
         """Read-only checks of credentials, the target container and write access."""
         return []

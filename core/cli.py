@@ -159,6 +159,104 @@ def connectors(log_format: FormatOpt = LogFormat.text) -> None:
 
 
 @app.command()
+def history(
+    config: ConfigOpt = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
+    since: Annotated[str | None, typer.Option(help="only since then: 2d, 6h, or a date like 2026-11-01")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="list failed and parked items instead")] = False,
+    limit: Annotated[int, typer.Option(help="at most this many lines")] = 100,
+    log_format: FormatOpt = LogFormat.text,
+) -> None:
+    """Show what runs did to each item, which token wrote it, and the errors."""
+    from core.history_view import show_history
+
+    out = Output(log_format.value)
+    code = guarded(out, False, lambda: show_history(load_config(config), out, mapping=mapping, since=since,
+                                                    failed=failed, limit=limit))
+    raise typer.Exit(code)
+
+
+@app.command()
+def retry(config: ConfigOpt = None,
+          mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None) -> None:
+    """Re-queue parked items (failed max_attempts times) so the next run tries them again."""
+    from core.history_view import requeue_parked
+
+    out = Output("text")
+    code = guarded(out, False, lambda: requeue_parked(load_config(config), out, mapping))
+    raise typer.Exit(code)
+
+
+@app.command()
+def audit(config: ConfigOpt = None, json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+          verbose: VerboseOpt = False) -> None:
+    """List everything the token can reach, mark what the config uses, and what to unshare."""
+    from core.audit import CAPABILITY_NAMES, run_audit
+
+    setup_logging("json" if json_output else "text", quiet=False, verbose=verbose)
+    out = Output("json" if json_output else "text")
+
+    def body() -> int:
+        report = run_audit(load_config(config))
+        if json_output:
+            out.json(report.as_json())
+            return 0
+        from rich.table import Table
+
+        out.line(f"integration \"{report.bot}\" in workspace {report.workspace!r} can reach {len(report.items)} object(s):")
+        table = Table("", "type", "title", "id", "used by")
+        for item in report.items:
+            table.add_row("✓" if item.used_by else "✗", item.object, item.title, item.id, ", ".join(item.used_by) or "—")
+        out.show(table)
+        if report.unused:
+            out.line(f"{len(report.unused)} object(s) are shared with the integration but no mapping uses them: "
+                     "remove the integration from each (open it in Notion → ••• → Connections).")
+        out.line("capabilities the mappings need: " + "; ".join(
+            f"{CAPABILITY_NAMES.get(k, k)} ({', '.join(v)})" for k, v in report.capabilities.items())
+            + ". Turn the others off on the integration's page.")
+        for problem in report.problems:
+            out.problem(problem)
+        return 3 if report.problems else 0
+
+    raise typer.Exit(guarded(out, verbose, body))
+
+
+token_app = typer.Typer(help="Manage the Notion token.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("rotate")
+def token_rotate(
+    config: ConfigOpt = None,
+    from_file: Annotated[Path | None, typer.Option("--from-file", help="read the new token from this file")] = None,
+    stdin: Annotated[bool, typer.Option("--stdin", help="read the new token from standard input")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check a new token (same integration and workspace, reaches every database) and store it."""
+    from core.token_rotation import rotate_token
+
+    setup_logging("text", quiet=False, verbose=verbose)
+    out = Output("text")
+
+    def body() -> int:
+        cfg = load_config(config)
+        if from_file:
+            raw = from_file.expanduser().read_text(encoding="utf-8")
+        elif stdin:
+            raw = sys.stdin.read()
+        else:
+            raw = typer.prompt("New Notion token (input hidden)", hide_input=True)
+        result = rotate_token(cfg, raw)
+        for note in result.notes:
+            out.line(f"note: {note}")
+        out.line(f"rotated: {result.old or 'unreadable old token'} → {result.new}; stored in {result.stored_in}")
+        out.line("next: revoke the old secret on the integration's page if you have not, then run `notion-sync check`")
+        return 0
+
+    raise typer.Exit(guarded(out, verbose, body))
+
+
+@app.command()
 def demo(verbose: VerboseOpt = False,
          keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None) -> None:
     """Run a complete sync against local emulators: no network, no credentials needed."""

@@ -68,7 +68,9 @@ class NotionConfig(BaseModel):
 
     token_env: str | None = Field("NOTION_TOKEN", description="environment variable holding the token")
     token_file: Path | None = Field(None, description="file holding the token (mode 600)")
+    token_keyring: str | None = Field(None, description='OS keyring entry "service/name" (pip install notion-sync[keyring])')
     token: str | None = Field(None, description="the token itself: works, with a warning; prefer token_env")
+    rotate_after_days: int = Field(90, ge=1, description="warn on every run once the token is older than this")
     base_url: str = Field("https://api.notion.com", description="a proxy or a local emulator")
     requests_per_second: float = Field(3.0, gt=0, description="pace of Notion requests (Notion allows ~3/s)")
     timeout: float = Field(60.0, gt=0, description="seconds before a Notion request times out")
@@ -98,6 +100,9 @@ class MappingConfig(BaseModel):
     on_delete: str | None = Field(None, description="what to do when a row leaves: delete, archive, keep... (per connector)")
     full_scan_interval: str | float = Field("1h", description="how often a full reconcile runs (finds trashed rows)")
     enabled: bool = Field(True, description="false skips the mapping")
+    max_attempts: int = Field(5, ge=1, description="failed writes of an item before it is parked (see `retry`)")
+    max_delete_fraction: float = Field(
+        0.5, gt=0, le=1, description="a run that would remove more of the items than this stops (with 10+ items)")
 
     @field_validator("name")
     @classmethod
@@ -178,7 +183,8 @@ class ResolvedMapping:
 
     def config_hash(self) -> str:
         """Changes when anything that decides the mapping's output changes: forces a full scan."""
-        data = {"core": self.config.model_dump(mode="json", exclude={"enabled", "full_scan_interval"}),
+        data = {"core": self.config.model_dump(mode="json", exclude={
+                    "enabled", "full_scan_interval", "max_attempts", "max_delete_fraction"}),
                 "settings": self.settings.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -373,7 +379,7 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
         except ValidationError as exc:
             problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
             continue
-        on_delete = m.on_delete or cls.on_delete_modes[0]
+        on_delete = m.on_delete or cls.default_on_delete(settings)
         if on_delete not in cls.on_delete_modes:
             problems.append(ConfigProblem(
                 f"{label}.on_delete",

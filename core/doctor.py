@@ -5,21 +5,39 @@ Exit 0 only if everything passes; 3 for access problems; 2 for config problems.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from core.adapter import CheckResult, MappingContext
-from core.config import load_config
+from core.config import Config, load_config
 from core.engine import notion_token
 from core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigError, NotionSyncError
 from core.fields import property_uses
 from core.notion_source import NotionSource, check_property_uses
 from core.output import Output
 from core.secrets import REDACTOR
+from core.state import StateStore
 
 __all__ = ["run_checks"]
+
+
+def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
+    if not cfg.state_path.exists():
+        return CheckResult("Notion token age", True, "not recorded yet: the first run records it")
+    state = StateStore.open(cfg.state_path, readonly=True)
+    try:
+        first = state.token_first_seen("notion", fingerprint, record=False)
+    finally:
+        state.close()
+    age = (datetime.now(UTC) - first).days
+    limit = cfg.notion.rotate_after_days
+    if age >= limit:
+        return CheckResult("Notion token age", False, f"first seen {age} days ago (rotate_after_days = {limit})",
+                           "regenerate it on the integration's page, then `notion-sync token rotate`", access=False)
+    return CheckResult("Notion token age", True, f"first seen {age} day(s) ago; rotate after {limit}")
 
 
 def _collect(config_file: Path | None) -> list[CheckResult]:
@@ -43,6 +61,7 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
         workspace = (me.get("bot") or {}).get("workspace_name") or "?"
         results.append(CheckResult("Notion token", True,
                                    f"{token.fingerprint}: integration \"{source.bot_name}\" in workspace {workspace!r}"))
+        results.append(_token_age(cfg, token.fingerprint))
         connectors: dict[str, Any] = {}
         for m in cfg.mappings:
             label = f"mapping {m.name}"

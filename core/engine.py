@@ -53,7 +53,15 @@ __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
 
 log = logging.getLogger(__name__)
 
+SCHEMA_MAX_AGE = timedelta(hours=24)
 COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
+NOTED = ("deferred", "parked")
+"""Counted too, and shown only when not zero: items waiting for their retry, and parked items."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a failed item waits before the next try: 1, 2, 4... minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
 @dataclass
@@ -64,7 +72,6 @@ class RunOptions:
     dry_run: bool = False
     full: bool = False
     allow_mass_delete: bool = False
-    max_delete_fraction: float = 0.5
     mass_delete_minimum: int = 10
 
 
@@ -92,7 +99,7 @@ class MappingReport:
                 "access": EXIT_ACCESS}.get(self.status, EXIT_ITEMS_FAILED)
 
     def summary(self) -> str:
-        parts = [f"{self.counts[k]} {k}" for k in COUNTED]
+        parts = [f"{self.counts[k]} {k}" for k in COUNTED] + [f"{self.counts[k]} {k}" for k in NOTED if self.counts[k]]
         text = f"{self.name} → {self.connector}: " + ", ".join(parts)
         if self.status != "ok":
             text += f" — stopped: {self.error}"
@@ -125,12 +132,24 @@ def notion_token(config: Config) -> Secret:
     """The Notion token, from where ``[notion]`` says."""
     n = config.notion
     token = resolve_secret("notion.token", env=n.token_env if not (n.token_file or n.token) else None,
-                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token)
+                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token,
+                           keyring=n.token_keyring)
     assert token is not None
+    if n.token and config.path is not None and config.path.stat().st_mode & 0o044:
+        log.warning("%s holds the Notion token and other users can read it: chmod 600 %s", config.path, config.path)
     if not token.reveal().startswith(("ntn_", "secret_")):
         log.warning("the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal "
                     "integration token?", token.fingerprint)
     return token
+
+
+def warn_token_age(state: StateStore, token: Secret, rotate_after_days: int, now: datetime) -> int:
+    """Record when a token was first seen; warn once it is older than ``rotate_after_days``. Returns its age."""
+    age = (now - state.token_first_seen("notion", token.fingerprint)).days
+    if age >= rotate_after_days:
+        log.warning("the Notion token %s was first seen %d days ago (rotate_after_days = %d): rotate it with "
+                    "`notion-sync token rotate`", token.fingerprint, age, rotate_after_days)
+    return age
 
 
 Progress = Callable[[str, int], None]
@@ -184,6 +203,7 @@ class Engine:
                 state = StateStore.open(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
+                    warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
                     for m in chosen:
                         report.mappings.append(self._run_mapping(m, state, options))
                     state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
@@ -223,17 +243,24 @@ class Engine:
                 or (started - cursor.last_full_scan).total_seconds() >= m.config.full_scan_seconds)
         rep.full_scan = full
 
-        if cursor.data_source_id and cursor.config_hash == config_hash:
+        same_config = cursor.config_hash == config_hash
+        if cursor.data_source_id and same_config:
             data_source_id = cursor.data_source_id
         else:
             data_source_id = source.resolve(m.config.database, m.config.data_source, mapping=m.name).id
-        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
-                                                  data_source_id)
-        connector = self.connector(m.config.connector)
-        connector.prepare(ctx)
-
+        schema, schema_at = (cursor.schema, cursor.schema_at) if same_config else (None, None)
+        if schema is None or schema_at is None or started - schema_at > SCHEMA_MAX_AGE:
+            schema, schema_at = source.schema(data_source_id), started
         uses = property_uses(m.settings)
         used_names = {u.property for u in uses}
+        problems = check_property_uses(m.name, uses, _types(schema))
+        if problems:
+            raise ConfigError(problems)
+
+        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
+                                                  data_source_id, schema)
+        connector = self.connector(m.config.connector)
+        connector.prepare(ctx)
         validated = False
         seen: set[str] = set()
         linked_at_start = state.count_links(m.name)
@@ -244,10 +271,16 @@ class Engine:
         since = None if full else cursor.watermark
         for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
             if not validated:
-                schema = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
-                problems = check_property_uses(m.name, uses, schema)
-                if problems:
-                    raise ConfigError(problems)
+                # The rows show the schema as it is now: a property renamed since the schema was
+                # read stops the mapping here, before anything is written.
+                seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
+                if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
+                    schema, schema_at = source.schema(data_source_id), started
+                    problems = check_property_uses(m.name, uses, _types(schema))
+                    if problems:
+                        raise ConfigError(problems)
+                    ctx = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, data_source_id,
+                                         schema)
                 validated = True
             rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
             rendered = [self._render(connector, row, ctx) for row in rows]
@@ -255,7 +288,9 @@ class Engine:
             links = state.get_links(m.name, [r.page_id for r in rendered])
             actions = plan_rows(rendered, links)
             failed = self._execute(actions, connector, ctx, state, options, rep,
-                                   recover_all=linked_at_start == 0, pending=pending)
+                                   recover_all=linked_at_start == 0, pending=pending,
+                                   max_attempts=m.config.max_attempts,
+                                   edited={row.id: row.last_edited_time for row in rows})
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
@@ -265,27 +300,24 @@ class Engine:
                 self.progress(m.name, len(seen))
 
         if full:
-            if not validated and uses:
-                schema = {n: p.get("type", "") for n, p in source.schema(data_source_id).items()}
-                problems = check_property_uses(m.name, uses, schema)
-                if problems:
-                    raise ConfigError(problems)
             departures = plan_departures(state.iter_links(m.name), seen)
             live = state.count_links(m.name, live_only=True)
+            fraction = m.config.max_delete_fraction
             if (departures and not options.allow_mass_delete and live >= options.mass_delete_minimum
-                    and len(departures) > options.max_delete_fraction * live):
+                    and len(departures) > fraction * live):
                 raise FatalError(
                     f"this run would remove {len(departures)} of {live} items "
-                    f"(more than {options.max_delete_fraction:.0%}); nothing was removed. If the rows really "
+                    f"(more than max_delete_fraction = {fraction:g}); nothing was removed. If the rows really "
                     "left, run again with --allow-mass-delete")
-            self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set())
+            self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set(),
+                          max_attempts=m.config.max_attempts, edited={})
 
         if oldest_failed is not None:
             watermark = min(oldest_failed, watermark) if watermark else oldest_failed
         if not options.dry_run:
             state.set_cursor(m.name, Cursor(
                 data_source_id, watermark or cursor.watermark or started,
-                started if full else cursor.last_full_scan, config_hash))
+                started if full else cursor.last_full_scan, config_hash, schema, schema_at))
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""
@@ -315,10 +347,31 @@ class Engine:
     # -- applying -------------------------------------------------------------
     def _execute(self, actions: list[Action], connector: Connector[Any, Any], ctx: MappingContext[Any],
                  state: StateStore, options: RunOptions, rep: MappingReport, *,
-                 recover_all: bool, pending: set[str]) -> set[str]:
-        """Apply a list of planned actions; returns the page ids that failed."""
+                 recover_all: bool, pending: set[str], max_attempts: int,
+                 edited: dict[str, datetime]) -> set[str]:
+        """Apply a list of planned actions; returns the page ids that failed or wait for a retry
+        (the watermark is held back so that their rows are read again)."""
         failed: set[str] = set()
+        earlier = state.failure_map(ctx.name, [a.page_id for a in actions if a.kind not in ("unchanged", "skip")])
+        now = self.now()
+        waiting: set[str] = set()
         for a in actions:
+            f = earlier.get(a.page_id)
+            # last_edited_time is rounded down to the minute: an edit in the failure's minute counts as newer.
+            failed_minute = f.last_at.replace(second=0, microsecond=0) if f else None
+            if f is None or a.kind in ("unchanged", "skip") or (
+                    a.page_id in edited and failed_minute is not None and edited[a.page_id] >= failed_minute):
+                continue  # never failed, or its row was edited since: try it now
+            if f.parked:
+                rep.counts["parked"] += 1
+                waiting.add(a.page_id)
+            elif now < f.last_at + retry_delay(f.attempts):
+                rep.counts["deferred"] += 1
+                waiting.add(a.page_id)
+                failed.add(a.page_id)
+        for a in actions:
+            if a.page_id in waiting:
+                continue
             if a.kind in ("unchanged", "skip"):
                 rep.counts["unchanged" if a.kind == "unchanged" else "skipped"] += 1
             elif a.kind == "fail":
@@ -326,8 +379,8 @@ class Engine:
                 rep.errors.append((a.page_id, a.reason))
                 failed.add(a.page_id)
                 if not options.dry_run:
-                    state.record_failure(ctx.name, a.page_id, a.reason)
-        writes = [a for a in actions if a.kind in ("create", "update", "delete")]
+                    state.record_failure(ctx.name, a.page_id, a.reason, max_attempts=max_attempts)
+        writes = [a for a in actions if a.kind in ("create", "update", "delete") and a.page_id not in waiting]
         if options.dry_run:
             rep.plan.extend(a for a in actions if a.kind != "unchanged")
             for a in writes:
@@ -347,7 +400,7 @@ class Engine:
                     failed.add(a.page_id)
                     rep.counts["failed"] += 1
                     rep.errors.append((a.page_id, f"could not check for an earlier write: {exc}"))
-                    state.record_failure(ctx.name, a.page_id, str(exc))
+                    state.record_failure(ctx.name, a.page_id, str(exc), max_attempts=max_attempts)
                 writes = [a for a in writes if a.kind != "create"]
                 creates = []
             else:
@@ -374,18 +427,18 @@ class Engine:
         size = max(1, connector.batch_size)
         for start in range(0, len(ops), size):
             for result in connector.apply(ops[start:start + size], ctx):
-                self._record(result, ctx, state, rep, failed)
+                self._record(result, ctx, state, rep, failed, max_attempts)
         return failed
 
     @staticmethod
     def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
-                failed: set[str]) -> None:
+                failed: set[str], max_attempts: int) -> None:
         op = result.operation
         if result.error is not None:
             failed.add(op.page_id)
             rep.counts["failed"] += 1
             rep.errors.append((op.page_id, str(result.error)))
-            state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}")
+            state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}", max_attempts=max_attempts)
             if op.kind == "create" and not isinstance(result.error, RetryableError):
                 # A plain rejection means nothing was written: no need to look for it next run.
                 state.clear_intent(ctx.name, op.page_id)
@@ -402,6 +455,10 @@ class Engine:
         rep.counts["created" if op.kind == "create" else "updated"] += 1
         state.save_link(ctx.name, op.page_id, result.ref, op.item.payload,
                         action="created" if op.kind == "create" else "updated")
+
+
+def _types(schema: dict[str, Any]) -> dict[str, str]:
+    return {name: str(p.get("type", "")) for name, p in schema.items()}
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:

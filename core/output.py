@@ -33,6 +33,7 @@ class _JsonFormatter(logging.Formatter):
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        # super().format() appends the traceback: redact the whole text, not just the message.
         return REDACTOR.redact(f"{record.levelname.lower()}: {super().format(record)}")
 
 
@@ -57,6 +58,8 @@ class Output:
         self.fmt = fmt
         self.quiet = quiet
         self.console = Console(highlight=False, soft_wrap=True)
+        if not self.console.is_terminal:
+            self.console = Console(highlight=False, soft_wrap=True, width=200)  # logs and pipes: do not wrap
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, data: dict[str, Any]) -> None:

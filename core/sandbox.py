@@ -6,7 +6,8 @@ the benchmarks all run through it, so they exercise exactly what users run.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,10 @@ class Sandbox:
     def config(self) -> Config:
         return load_config(self.config_path, discovery=self.discovery)
 
-    def run(self, **options: Any) -> RunReport:
-        """One ``notion-sync run`` with these RunOptions, in-process."""
-        return Engine(self.config()).run(RunOptions(**options))
+    def run(self, *, now: Callable[[], datetime] | None = None, **options: Any) -> RunReport:
+        """One ``notion-sync run`` with these RunOptions, in-process (``now``: the engine's clock)."""
+        engine = Engine(self.config(), now=now) if now else Engine(self.config())
+        return engine.run(RunOptions(**options))
 
     def close(self) -> None:
         for target in self.targets.values():

@@ -18,7 +18,10 @@ from pathlib import Path
 
 from core.errors import ConfigError, ConfigProblem
 
-__all__ = ["REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter"]
+__all__ = [
+    "REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter", "clean_secret",
+    "read_keyring", "write_keyring", "write_secret_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +121,74 @@ def _read_file(path: Path, where: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _keyring_parts(entry: str, where: str) -> tuple[str, str]:
+    service, sep, name = entry.partition("/")
+    if not sep or not service or not name:
+        raise ConfigError([ConfigProblem(f"{where}_keyring", f"{entry!r} must look like \"service/name\"")])
+    return service, name
+
+
+def _keyring_module(where: str):  # type: ignore[no-untyped-def]
+    try:
+        import keyring
+    except ImportError:
+        raise ConfigError([ConfigProblem(
+            f"{where}_keyring", "the keyring support is not installed: pip install 'notion-sync[keyring]'")]) from None
+    return keyring
+
+
+def read_keyring(entry: str, where: str) -> str:
+    """The secret stored in the OS keyring under ``service/name``."""
+    service, name = _keyring_parts(entry, where)
+    try:
+        value = _keyring_module(where).get_password(service, name)
+    except Exception as exc:  # noqa: BLE001 - keyring backends raise their own types
+        raise ConfigError([ConfigProblem(f"{where}_keyring", f"the keyring could not be read: {exc}")]) from None
+    if value is None:
+        raise ConfigError([ConfigProblem(
+            f"{where}_keyring", f"the keyring has no entry {entry!r}; store it with: keyring set {service} {name}")])
+    return str(value)
+
+
+def write_keyring(entry: str, value: str, where: str) -> None:
+    service, name = _keyring_parts(entry, where)
+    _keyring_module(where).set_password(service, name, value)
+
+
+def write_secret_file(path: Path, value: str) -> None:
+    """Replace a secret file atomically, readable by its owner only (mode 600)."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (value + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def resolve_secret(
     where: str,
     *,
     env: str | None = None,
     file: str | Path | None = None,
     inline: str | None = None,
+    keyring: str | None = None,
     required: bool = True,
 ) -> Secret | None:
-    """Read a secret from an environment variable, a file (mode 600) or an inline value.
+    """Read a secret from the OS keyring (``"service/name"``), a file (mode 600), an
+    environment variable, or an inline value, in that order of preference.
 
     ``where`` names the config key for messages, e.g. ``"notion.token"``.
     """
     raw: str | None = None
     source = ""
+    if keyring:
+        raw = read_keyring(keyring, where)
+        source = f"keyring entry {keyring}"
+        env = file = None
     if env:
         raw = os.environ.get(env)
         source = f"environment variable {env}"

@@ -57,6 +57,17 @@ _MIGRATIONS: list[str] = [
         last_at TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
     );
     """,
+    # 2: failures back off and park; token fingerprints for age and rotation
+    """
+    ALTER TABLE failures ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE tokens (
+        name TEXT NOT NULL, fingerprint TEXT NOT NULL, first_seen TEXT NOT NULL, retired_at TEXT,
+        identity TEXT, PRIMARY KEY (name, fingerprint)
+    );
+    ALTER TABLE history ADD COLUMN token_fingerprint TEXT;
+    ALTER TABLE cursors ADD COLUMN schema TEXT;
+    ALTER TABLE cursors ADD COLUMN schema_at TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -79,6 +90,19 @@ class Cursor:
     watermark: datetime | None = None
     last_full_scan: datetime | None = None
     config_hash: str | None = None
+    schema: dict[str, Any] | None = None
+    """The data source's properties as last read, and when."""
+    schema_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item that failed: how often in a row, when last, and whether it is parked."""
+
+    attempts: int
+    last_at: datetime
+    parked: bool
+    error: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,7 @@ class StateStore:
         self.path = path
         self.readonly = readonly
         self.run_id: int | None = None
+        self.token_fingerprint: str | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, readonly: bool = False) -> StateStore:
@@ -233,14 +258,19 @@ class StateStore:
         with self.transaction() as db:
             db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
 
-    def record_failure(self, mapping: str, page_id: str, error: str) -> int:
-        """Record a failed item; returns how many times in a row it has failed."""
+    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5) -> int:
+        """Record a failed item; returns how many times in a row it has failed.
+
+        At ``max_attempts`` the item is parked: no longer retried until ``notion-sync retry``
+        or until its row is edited again."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at) VALUES (?, ?, 1, ?, ?)"
+                "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at, parked)"
+                " VALUES (?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT (mapping, page_id) DO UPDATE SET attempts = attempts + 1,"
-                " last_error = excluded.last_error, last_at = excluded.last_at",
-                (mapping, page_id, error, _now()),
+                " last_error = excluded.last_error, last_at = excluded.last_at,"
+                " parked = (attempts + 1 >= ?)",
+                (mapping, page_id, error, _now(), int(max_attempts <= 1), max_attempts),
             )
             self._history(db, mapping, page_id, "failed", None, error)
             row = db.execute(
@@ -253,6 +283,26 @@ class StateStore:
             return list(self.conn.execute("SELECT * FROM failures ORDER BY mapping, page_id"))
         return list(self.conn.execute("SELECT * FROM failures WHERE mapping = ? ORDER BY page_id", (mapping,)))
 
+    def failure_map(self, mapping: str, page_ids: Iterable[str]) -> dict[str, Failure]:
+        ids = list(page_ids)
+        found: dict[str, Failure] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT * FROM failures WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+            ):
+                found[row["page_id"]] = Failure(int(row["attempts"]), datetime.fromisoformat(row["last_at"]),
+                                                bool(row["parked"]), row["last_error"] or "")
+        return found
+
+    def requeue(self, mapping: str | None = None) -> int:
+        """Un-park parked items so the next run tries them again; returns how many."""
+        with self.transaction() as db:
+            sql = "UPDATE failures SET parked = 0, attempts = 0 WHERE parked = 1"
+            cur = db.execute(sql + (" AND mapping = ?" if mapping else ""), (mapping,) if mapping else ())
+            return cur.rowcount
+
     @staticmethod
     def _clear(db: sqlite3.Connection, mapping: str, page_id: str) -> None:
         db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
@@ -261,14 +311,59 @@ class StateStore:
     def _history(self, db: sqlite3.Connection, mapping: str, page_id: str, action: str,
                  external_id: str | None, error: str | None) -> None:
         db.execute(
-            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, mapping, page_id, action, external_id, _now(), error),
+            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, mapping, page_id, action, external_id, _now(), error, self.token_fingerprint),
         )
 
-    def history(self, mapping: str | None = None, limit: int = 100) -> list[sqlite3.Row]:
-        sql = "SELECT * FROM history" + (" WHERE mapping = ?" if mapping else "") + " ORDER BY id DESC LIMIT ?"
-        args: list[Any] = [mapping, limit] if mapping else [limit]
-        return list(self.conn.execute(sql, args))
+    def history(self, mapping: str | None = None, limit: int = 100, *, since: datetime | None = None,
+                failed_only: bool = False) -> list[sqlite3.Row]:
+        clauses, args = [], []
+        if mapping:
+            clauses.append("mapping = ?")
+            args.append(mapping)
+        if since:
+            clauses.append("at >= ?")
+            args.append(since.astimezone(UTC).isoformat(timespec="seconds"))
+        if failed_only:
+            clauses.append("action = 'failed'")
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return list(self.conn.execute(f"SELECT * FROM history{where} ORDER BY id DESC LIMIT ?", [*args, limit]))
+
+    # -- tokens ---------------------------------------------------------------
+    def token_first_seen(self, name: str, fingerprint: str, *, record: bool = True) -> datetime:
+        """When this token was first seen (recording it now if new and ``record``)."""
+        row = self.conn.execute("SELECT first_seen FROM tokens WHERE name = ? AND fingerprint = ?",
+                                (name, fingerprint)).fetchone()
+        if row is not None:
+            return datetime.fromisoformat(row[0])
+        now = _now()
+        if record and not self.readonly:
+            with self.transaction() as db:
+                db.execute("INSERT INTO tokens (name, fingerprint, first_seen) VALUES (?, ?, ?)",
+                           (name, fingerprint, now))
+        return datetime.fromisoformat(now)
+
+    def set_token_identity(self, name: str, fingerprint: str, identity: str) -> None:
+        """Remember whose token this is (bot and workspace ids), so a rotation can be checked."""
+        self.token_first_seen(name, fingerprint)
+        with self.transaction() as db:
+            db.execute("UPDATE tokens SET identity = ? WHERE name = ? AND fingerprint = ?",
+                       (identity, name, fingerprint))
+
+    def token_identity(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT identity FROM tokens WHERE name = ? AND identity IS NOT NULL"
+                                " ORDER BY first_seen DESC LIMIT 1", (name,)).fetchone()
+        return row[0] if row else None
+
+    def retire_token(self, name: str, fingerprint: str) -> None:
+        self.token_first_seen(name, fingerprint)
+        with self.transaction() as db:
+            db.execute("UPDATE tokens SET retired_at = ? WHERE name = ? AND fingerprint = ?",
+                       (_now(), name, fingerprint))
+
+    def tokens(self) -> list[sqlite3.Row]:
+        return list(self.conn.execute("SELECT * FROM tokens ORDER BY first_seen"))
 
     # -- cursors --------------------------------------------------------------
     def get_cursor(self, mapping: str) -> Cursor:
@@ -276,16 +371,19 @@ class StateStore:
         if row is None:
             return Cursor()
         return Cursor(row["data_source_id"], _parse_time(row["watermark"]),
-                      _parse_time(row["last_full_scan"]), row["config_hash"])
+                      _parse_time(row["last_full_scan"]), row["config_hash"],
+                      json.loads(row["schema"]) if row["schema"] else None, _parse_time(row["schema_at"]))
 
     def set_cursor(self, mapping: str, cursor: Cursor) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash,"
+                " schema, schema_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (mapping, cursor.data_source_id,
                  cursor.watermark.isoformat() if cursor.watermark else None,
-                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash),
+                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash,
+                 json.dumps(cursor.schema, sort_keys=True) if cursor.schema is not None else None,
+                 cursor.schema_at.isoformat() if cursor.schema_at else None),
             )
 
     # -- runs -----------------------------------------------------------------
@@ -293,6 +391,7 @@ class StateStore:
         with self.transaction() as db:
             cur = db.execute("INSERT INTO runs (started_at, token_fingerprint) VALUES (?, ?)",
                              (_now(), token_fingerprint))
+            self.token_fingerprint = token_fingerprint
             self.run_id = int(cur.lastrowid or 0)
         return self.run_id
 

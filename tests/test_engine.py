@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -187,16 +188,64 @@ def test_mass_delete_guard(tmp_path):
         assert rep.counts["deleted"] == 7 and len(memos(box)) == 5
 
 
-def test_failed_item_is_recorded_retried_and_does_not_stop_others(box):
+@contextmanager
+def rows_edited_earlier(tmp_path, count):
+    """A sandbox whose rows were last edited ten minutes ago, well before any failure."""
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=[]) as box:
+        box.notion.set_clock(datetime.now(UTC) - timedelta(minutes=10))
+        for i in range(count):
+            box.notion.add_page(box.database.data_source_id, {"Name": f"Row {i}"})
+        box.notion.set_clock(None)
+        yield box
+
+
+def test_failed_item_is_recorded_retried_and_does_not_stop_others(tmp_path):
+    with rows_edited_earlier(tmp_path, 5) as box:
+        box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
+        rep = only(box.run())
+        assert rep.counts["failed"] == 1 and rep.counts["created"] == 4
+        state = StateStore.open(box.state_path, readonly=True)
+        assert len(state.failures("tasks-to-memo")) == 1
+        state.close()
+        rep = only(box.run())  # read again (the watermark was held back), but it waits for its retry time
+        assert rep.counts["deferred"] == 1 and rep.writes == 0
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        rep = only(box.run(now=lambda: later))
+        assert rep.counts["created"] == 1 and rep.counts["failed"] == 0
+        assert len(memos(box)) == 5
+
+
+def test_a_failed_row_edited_since_is_retried_at_once(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     rep = only(box.run())
-    assert rep.counts["failed"] == 1 and rep.counts["created"] == len(box.database.pages) - 1
-    state = StateStore.open(box.state_path, readonly=True)
-    assert len(state.failures("tasks-to-memo")) == 1
-    state.close()
-    rep = only(box.run())  # the watermark was held back: the failed row is read and written again
-    assert rep.counts["created"] == 1 and rep.counts["failed"] == 0
-    assert len(memos(box)) == len(box.database.pages)
+    assert rep.counts["failed"] == 1
+    (failed_page, _), = rep.errors
+    box.notion.update_page(failed_page, {"Notes": "fixed"})
+    rep = only(box.run())
+    assert rep.counts["created"] == 1 and rep.counts["deferred"] == 0
+
+
+def test_an_item_failing_max_attempts_times_is_parked_until_retry(tmp_path):
+    with rows_edited_earlier(tmp_path, 3) as box:
+        data = box.config_data()
+        data["mappings"][0]["max_attempts"] = 2
+        box.write_config(data)
+        faults = box.targets["memo"].emulator.server.faults
+        clock = [datetime.now(UTC)]
+        faults.schedule(400, count=1, path="/memos", method="POST")
+        assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+        clock[0] += timedelta(hours=2)
+        faults.schedule(400, count=1, path="/memos", method="POST")
+        assert only(box.run(now=lambda: clock[0])).counts["failed"] == 1
+        clock[0] += timedelta(hours=2)
+        rep = only(box.run(now=lambda: clock[0]))
+        assert rep.counts["parked"] == 1 and rep.writes == 0 and "1 parked" in rep.summary()
+        state = StateStore.open(box.state_path)
+        assert [r["parked"] for r in state.failures()] == [1]
+        assert state.requeue() == 1
+        state.close()
+        rep = only(box.run(now=lambda: clock[0]))
+        assert rep.counts["created"] == 1 and rep.counts["parked"] == 0
 
 
 def test_people_and_relations_over_25_are_fetched_in_full(box):

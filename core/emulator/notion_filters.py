@@ -47,6 +47,9 @@ class PageView(Protocol):
     def timestamp(self, which: str) -> datetime:
         """``created_time`` or ``last_edited_time``, rounded down to the minute."""
 
+    def exact_timestamp(self, which: str) -> datetime:
+        """``created_time`` or ``last_edited_time`` as stored (for sorts and the default order)."""
+
 
 def find_property(schema: Mapping[str, Mapping[str, Any]], key: str) -> Mapping[str, Any] | None:
     """A schema property by name or by id (Notion accepts both in filters and sorts)."""
@@ -63,9 +66,9 @@ def find_property(schema: Mapping[str, Mapping[str, Any]], key: str) -> Mapping[
 def _text_ops(value: str, op: str, arg: Any) -> bool:
     low, low_arg = value.lower(), str(arg).lower() if arg is not None else ""
     if op == "equals":
-        return value == arg
+        return bool(value == arg)
     if op == "does_not_equal":
-        return value != arg
+        return bool(value != arg)
     if op == "contains":
         return low_arg in low
     if op == "does_not_contain":
@@ -111,9 +114,9 @@ def _checkbox_ops(value: bool, op: str, arg: Any) -> bool:
 
 def _choice_ops(name: str | None, op: str, arg: Any) -> bool:
     if op == "equals":
-        return name == arg
+        return bool(name == arg)
     if op == "does_not_equal":
-        return name != arg
+        return bool(name != arg)
     if op == "is_empty":
         return name is None
     if op == "is_not_empty":
@@ -269,7 +272,10 @@ def _formula(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) ->
         def timestamp(self, which: str) -> datetime:
             return self.page.timestamp(which)
 
-    return lambda page: inner(_Result(page))  # type: ignore[arg-type]
+        def exact_timestamp(self, which: str) -> datetime:
+            return self.page.exact_timestamp(which)
+
+    return lambda page: inner(_Result(page))
 
 
 def _rollup(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) -> Predicate:
@@ -310,6 +316,9 @@ class _Proxy:
 
     def timestamp(self, which: str) -> datetime:
         return self._page.timestamp(which)
+
+    def exact_timestamp(self, which: str) -> datetime:
+        return self._page.exact_timestamp(which)
 
 
 def compile_filter(body: Any, schema: Mapping[str, Mapping[str, Any]], now: datetime,
@@ -402,6 +411,14 @@ def _sort_value(prop: Mapping[str, Any], value: Any) -> Any:
     return None
 
 
+def _timestamp_key(which: str) -> Callable[[Any], Any]:
+    return lambda page: page.exact_timestamp(which)
+
+
+def _property_key(prop: Mapping[str, Any]) -> Callable[[Any], Any]:
+    return lambda page: _sort_value(prop, page.value(prop))
+
+
 def compile_sorts(sorts: Any, schema: Mapping[str, Mapping[str, Any]]) -> Callable[[Any, Any], int] | None:
     """A ``cmp(page_a, page_b)`` for ``sorts`` (None when empty), empties last both ways."""
     if sorts is None or sorts == []:
@@ -421,7 +438,7 @@ def compile_sorts(sorts: Any, schema: Mapping[str, Mapping[str, Any]]) -> Callab
             if which not in ("created_time", "last_edited_time"):
                 raise QueryValidationError(f"body failed validation: body.sorts[{index}].timestamp should be "
                                            f"`created_time` or `last_edited_time`, instead was `{which!r}`.")
-            keys.append(((lambda w: lambda page: page.exact_timestamp(w))(which), direction == "descending"))
+            keys.append((_timestamp_key(which), direction == "descending"))
             continue
         if "property" not in sort:
             raise QueryValidationError(f"body failed validation: body.sorts[{index}].property should be defined, "
@@ -430,9 +447,9 @@ def compile_sorts(sorts: Any, schema: Mapping[str, Mapping[str, Any]]) -> Callab
         if prop is None:
             raise QueryValidationError(f"Could not find sort property with name or id: {sort['property']}")
         if prop["type"] in ("created_time", "last_edited_time"):
-            keys.append(((lambda w: lambda page: page.exact_timestamp(w))(prop["type"]), direction == "descending"))
+            keys.append((_timestamp_key(prop["type"]), direction == "descending"))
         else:
-            keys.append(((lambda p: lambda page: _sort_value(p, page.value(p)))(prop), direction == "descending"))
+            keys.append((_property_key(prop), direction == "descending"))
 
     def compare(a: Any, b: Any) -> int:
         for key, descending in keys:

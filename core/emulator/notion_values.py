@@ -22,10 +22,23 @@ from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "COMPUTED_TYPES", "INLINE_REFERENCE_LIMIT", "PAGINATED_PROPERTY_TYPES", "RICH_TEXT_CHUNK",
-    "DateParts", "annotations", "dashed_id", "floor_minute", "format_database_time",
-    "format_page_time", "make_property_id", "normalize_id", "parse_date_value", "rich_text",
-    "schema_property", "slug_url", "status_groups",
+    "COMPUTED_TYPES",
+    "INLINE_REFERENCE_LIMIT",
+    "PAGINATED_PROPERTY_TYPES",
+    "RICH_TEXT_CHUNK",
+    "DateParts",
+    "dashed_id",
+    "default_annotations",
+    "floor_minute",
+    "format_database_time",
+    "format_page_time",
+    "make_property_id",
+    "normalize_id",
+    "parse_date_value",
+    "rich_text",
+    "schema_property",
+    "slug_url",
+    "status_groups",
 ]
 
 RICH_TEXT_CHUNK = 2000
@@ -116,7 +129,7 @@ def slug_url(title: str, object_id: str) -> str:
 
 # ---------------------------------------------------------------- rich text
 
-def annotations() -> dict[str, Any]:
+def default_annotations() -> dict[str, Any]:
     """Default rich text annotations."""
     return {"bold": False, "italic": False, "strikethrough": False, "underline": False,
             "code": False, "color": "default"}
@@ -130,7 +143,7 @@ def rich_text(text: str | None) -> list[dict[str, Any]]:
     for start in range(0, len(text), RICH_TEXT_CHUNK):
         chunk = text[start:start + RICH_TEXT_CHUNK]
         items.append({"type": "text", "text": {"content": chunk, "link": None},
-                      "annotations": annotations(), "plain_text": chunk, "href": None})
+                      "annotations": default_annotations(), "plain_text": chunk, "href": None})
     return items
 
 
@@ -149,7 +162,7 @@ def normalize_rich_text(value: Any) -> list[dict[str, Any]]:
             item["text"] = {"content": item["text"]["content"], "link": item["text"].get("link")}
             item.setdefault("plain_text", item["text"]["content"])
             item.setdefault("href", (item["text"]["link"] or {}).get("url"))
-        item.setdefault("annotations", annotations())
+        item.setdefault("annotations", default_annotations())
         item.setdefault("plain_text", "")
         item.setdefault("href", None)
         items.append(item)
@@ -184,7 +197,7 @@ def _format_date_point(value: Any, time_zone: str | None) -> str:
         text = str(value)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return text
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(time_zone) if time_zone else UTC)
     offset = moment.utcoffset() or timedelta(0)
@@ -210,7 +223,7 @@ def date_point(text: str) -> tuple[date, datetime | None]:
     """A Notion date string as (its calendar date, its instant or None for an all-day date)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return date.fromisoformat(text), None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.date(), moment

@@ -126,7 +126,7 @@ class ConformanceSuite:
         sandbox.notion.trash_page(page_id)
         rep = sandbox.run(full=True).mappings[0]
         assert rep.status == "ok", rep.error
-        mode = self.connector.on_delete_modes[0]
+        mode = sandbox.config().mappings[0].on_delete
         if mode == "keep":
             assert page_id in self.live(sandbox)
         else:

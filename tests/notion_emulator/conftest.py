@@ -33,11 +33,23 @@ DEMO_SCHEMA = {
 
 
 def shared_reference() -> Path:
-    """``<repo root>/../shared/reference``, or skip: it exists on the team's machines, not in clones."""
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-    if not path.is_dir():
-        pytest.skip(f"reference material not found at {path} (only present on the team's machines)")
-    return path
+    """``<repo root>/../shared/reference``, or skip: it exists on the team's machines, not in clones.
+
+    In a git worktree the repo root's sibling is looked up for the main checkout too (a worktree's
+    ``.git`` file points into ``<main checkout>/.git/worktrees/<name>``).
+    """
+    root = Path(__file__).resolve().parents[2]
+    candidates = [root.parent / "shared" / "reference"]
+    git_file = root / ".git"
+    if git_file.is_file():
+        gitdir = git_file.read_text().partition("gitdir:")[2].strip()
+        if gitdir:
+            main_root = Path(gitdir).resolve().parents[2]
+            candidates.append(main_root.parent / "shared" / "reference")
+    for path in candidates:
+        if path.is_dir():
+            return path
+    pytest.skip(f"reference material not found at {candidates[0]} (only present on the team's machines)")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,533 @@
+"""The Slack connector: Notion rows as Slack messages, in ``mirror`` or ``notify`` mode.
+
+**mirror**: one message per row, edited in place (``chat.update``) when the row's
+rendered message changes; on_delete ``delete`` (default), ``strike`` or ``keep``.
+
+**notify**: one message when a row enters the mapping; a threaded reply when a
+``notify_on`` property changes ("*Status*: In progress → Done"). The payload the core
+hashes holds only the watched values, so a change to anything else writes nothing.
+``render`` keeps the rendered message in memory for ``create`` (same run, same
+instance); the payload could not carry it without turning every edit into an update.
+
+Exactly once: every message carries metadata ``{"event_type": "notion_sync_row",
+"event_payload": {"mapping": ..., "page_id": ...}}``; ``recover`` finds messages by it
+through ``conversations.history(include_all_metadata=true)``, read newest first,
+lazily, at most ``recover_max_messages`` per channel and run. A post whose answer was
+lost (network error, 5xx) is looked up the same way before it is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.client import HTTPException
+from typing import Any, TypeVar
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from core.adapter import CheckResult, Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext
+from core.errors import AccessError, ConfigError, FatalError, NotionSyncError
+from core.pacing import Pacer
+from core.retry import call_with_retry
+from core.rows import Row
+from core.secrets import resolve_secret
+
+from . import mrkdwn
+from .errors import ErrorContext, SlackItemError, classify
+from .render import Message, change_reply, render_message, render_watch
+from .settings import CHANNEL_ID, SlackMapping, SlackSettings
+
+__all__ = ["SlackConnector", "EVENT_TYPE", "marker"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EVENT_TYPE = "notion_sync_row"
+REMOVED_NOTE = "_Removed from Notion_"
+HISTORY_PAGE = 200
+"""Slack recommends at most 200 per page for conversations.history and conversations.list."""
+
+
+def marker(mapping: str, page_id: str, *, removed: bool = False) -> dict[str, Any]:
+    """The metadata every message carries, so a lost link can be found again."""
+    payload: dict[str, Any] = {"mapping": mapping, "page_id": page_id}
+    if removed:
+        payload["removed"] = True
+    return {"event_type": EVENT_TYPE, "event_payload": payload}
+
+
+def normalize_page_id(page_id: str) -> str:
+    """Dashed lowercase, as ``DesiredItem.page_id``."""
+    raw = page_id.replace("-", "").lower()
+    if re.fullmatch(r"[0-9a-f]{32}", raw):
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+    return page_id.lower()
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A mapping's channel: its id, how the user named it, and how messages show it."""
+
+    id: str
+    label: str
+
+
+@dataclass
+class _History:
+    """What has been read of a channel's history this run: our messages, newest first."""
+
+    found: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    """(mapping, page id) -> (ts, struck)."""
+    cursor: str = ""
+    started: bool = False
+    done: bool = False
+    scanned: int = 0
+
+
+class SlackConnector(Connector[SlackSettings, SlackMapping]):
+    """Writes Notion rows to a Slack channel as messages (mirror) or notifications (notify)."""
+
+    name = "slack"
+    Settings = SlackSettings
+    MappingSettings = SlackMapping
+    on_delete_modes = ("delete", "strike", "keep")
+
+    @classmethod
+    def default_on_delete(cls, settings: SlackMapping) -> str:
+        """A notification is history: notify mappings keep their messages unless told otherwise."""
+        return "keep" if settings.mode == "notify" else "delete"
+
+    @classmethod
+    def notion_capabilities(cls, settings: SlackMapping) -> set[str]:
+        """Mentions need people's emails: the integration's "Read user information including email"."""
+        return {"read_content", "read_user_email"} if settings.mention_people else {"read_content"}
+    batch_size = 1
+    summary = "Slack messages: a live board per channel (mirror) or notifications with threaded changes (notify)"
+
+    def __init__(self, settings: SlackSettings) -> None:
+        super().__init__(settings)
+        self._client: WebClient | None = None
+        self._identity: dict[str, Any] | None = None
+        self._channels: dict[str, Channel] = {}
+        self._users: dict[str, str | None] = {}
+        self._mentions_off = False
+        self._messages: dict[tuple[str, str], Message] = {}
+        self._history: dict[str, _History] = {}
+        self._post_pacer = Pacer(1, 1.0, scale=settings.pacing_scale)
+        # chat.update and chat.delete are Tier 3: about 50 a minute per workspace.
+        self._edit_pacer = Pacer(50, 60.0, scale=settings.pacing_scale)
+
+    # -- client and identity -----------------------------------------------------
+    @property
+    def client(self) -> WebClient:
+        """The slack-sdk client, built on first use."""
+        if self._client is None:
+            secret = resolve_secret("slack.token", env=self.settings.token_env, file=self.settings.token_file)
+            assert secret is not None
+            # No connection-error retry handler: a lost answer to chat.postMessage must be
+            # looked up before posting again (see _post); 429s are safe to repeat.
+            self._client = WebClient(
+                token=secret.reveal(), base_url=self.settings.base_url, timeout=30,
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+            )
+        return self._client
+
+    def _call(self, fn: Callable[[], T], what: str, channel: Channel | None = None) -> T:
+        context = ErrorContext(what, channel.label if channel else "", self._bot_name())
+        return call_with_retry(fn, classify=lambda exc: classify(exc, context), what=what)
+
+    def _bot_name(self) -> str:
+        return str((self._identity or {}).get("user") or "")
+
+    def identity(self) -> dict[str, Any]:
+        """``auth.test``'s answer (team, bot user and bot id), read once per run."""
+        if self._identity is None:
+            response = self._call(lambda: self.client.auth_test(), "auth.test")
+            self._identity = dict(response.data) if isinstance(response.data, dict) else {}
+            self._identity["scopes"] = str(response.headers.get("x-oauth-scopes", "") or "")
+        return self._identity
+
+    # -- channels ---------------------------------------------------------------
+    def _resolve_channel(self, setting: str) -> Channel:
+        if setting in self._channels:
+            return self._channels[setting]
+        if CHANNEL_ID.match(setting):
+            channel = Channel(setting, setting)
+        else:
+            name = setting.lstrip("#").lower()
+            found = None
+            cursor = ""
+            while found is None:
+                response = self._call(
+                    lambda cursor=cursor: self.client.conversations_list(  # type: ignore[misc]
+                        types="public_channel", exclude_archived=True, limit=HISTORY_PAGE, cursor=cursor or None),
+                    "conversations.list")
+                for item in response.get("channels") or []:
+                    if str(item.get("name", "")).lower() == name:
+                        found = str(item["id"])
+                        break
+                cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+                if not cursor:
+                    break
+            if found is None:
+                raise FatalError(
+                    f"slack channel {setting}: no public channel of that name (archived channels are left out); "
+                    "check the mapping's channel, or give a private channel's id (C…) and invite the bot")
+            channel = Channel(found, f"#{name}")
+        self._channels[setting] = channel
+        return channel
+
+    def _channel_info(self, channel: Channel) -> dict[str, Any] | None:
+        """conversations.info, or None when the token may not read it (private, no groups:read)."""
+        try:
+            response = self._call(lambda: self.client.conversations_info(channel=channel.id),
+                                  "conversations.info", channel)
+        except AccessError as exc:
+            if "scope" in str(exc):
+                log.warning("slack channel %s: cannot read its details (%s); membership not checked",
+                            channel.label, exc)
+                return None
+            raise
+        info = response.get("channel") or {}
+        if channel.label == channel.id and info.get("name"):
+            label = f"#{info['name']}"
+            channel = Channel(channel.id, label)
+            for key, value in list(self._channels.items()):
+                if value.id == channel.id:
+                    self._channels[key] = channel
+        return dict(info)
+
+    def _invite_fix(self, channel: Channel) -> str:
+        return f"in Slack, open {channel.label} and type: /invite @{self._bot_name() or '<your bot>'}"
+
+    def prepare(self, mapping: MappingContext[SlackMapping]) -> None:
+        """Check the token, resolve the channel once and make sure the bot can post there."""
+        self.identity()
+        channel = self._resolve_channel(mapping.settings.channel)
+        info = self._channel_info(channel)
+        channel = self._channels[mapping.settings.channel]
+        if info is None:
+            return
+        if info.get("is_archived"):
+            raise FatalError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
+        if info.get("is_member") is False:
+            raise FatalError(f"slack channel {channel.label}: the bot is not a member; {self._invite_fix(channel)}")
+
+    def _channel(self, mapping: MappingContext[SlackMapping]) -> Channel:
+        setting = mapping.settings.channel
+        if setting not in self._channels:
+            self.prepare(mapping)
+        return self._channels[setting]
+
+    # -- rendering --------------------------------------------------------------
+    def render(self, row: Row, mapping: MappingContext[SlackMapping]) -> dict[str, Any]:
+        """The payload the core hashes: the message (mirror) or the watched values (notify)."""
+        settings = mapping.settings
+        message = render_message(row, settings)
+        if settings.mode == "notify":
+            self._messages[(mapping.name, normalize_page_id(row.id))] = message
+            return {"notify_on": render_watch(row, settings)}
+        resolved = self._channels.get(settings.channel)
+        payload: dict[str, Any] = {"channel": resolved.id if resolved else settings.channel, "text": message.text}
+        if message.blocks is not None:
+            payload["blocks"] = message.blocks
+        return payload
+
+    def _message_for(self, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> Message:
+        if mapping.settings.mode == "mirror" and "text" in item.payload:
+            return Message(str(item.payload["text"]), item.payload.get("blocks"))
+        kept = self._messages.pop((mapping.name, normalize_page_id(item.page_id)), None)
+        return kept or Message(mrkdwn.escape(item.title) or "Untitled")
+
+    # -- mentions ---------------------------------------------------------------
+    def _user_id(self, email: str) -> str | None:
+        key = mrkdwn.unescape(email).strip().lower()
+        if self._mentions_off or not key:
+            return None
+        if key not in self._users:
+            try:
+                response = self._call(lambda: self.client.users_lookupByEmail(email=key), "users.lookupByEmail")
+                self._users[key] = str((response.get("user") or {}).get("id") or "") or None
+            except SlackItemError as exc:
+                if exc.code != "users_not_found":
+                    log.warning("slack: looking up a mention failed (%s); the name is shown instead", exc.code)
+                self._users[key] = None
+            except AccessError as exc:
+                log.warning("slack: mentions are off for this run: %s", exc)
+                self._mentions_off = True
+                return None
+        return self._users[key]
+
+    def _final_text(self, text: str) -> str:
+        if mrkdwn.has_mentions(text):
+            text = mrkdwn.resolve_mentions(text, self._user_id)
+        return mrkdwn.truncate(text)
+
+    def _final_blocks(self, blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if blocks is None:
+            return None
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: walk(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            if isinstance(value, str) and mrkdwn.has_mentions(value):
+                return mrkdwn.resolve_mentions(value, self._user_id)
+            return value
+
+        walked: list[dict[str, Any]] = walk(blocks)
+        return walked
+
+    # -- history (exactly once) ---------------------------------------------------
+    def _find(self, channel: Channel, mapping: str, page_ids: set[str], *, fresh: bool = False) -> dict[str, str]:
+        """Our messages for these pages in the channel (page id -> ts), reading history lazily."""
+        if fresh or channel.id not in self._history:
+            self._history[channel.id] = _History()
+        history = self._history[channel.id]
+        bot_id = self.identity().get("bot_id")
+        wanted = {(mapping, p) for p in page_ids}
+        while not history.done and not wanted <= history.found.keys() \
+                and history.scanned < self.settings.recover_max_messages:
+            cursor = history.cursor
+            limit = min(HISTORY_PAGE, self.settings.recover_max_messages - history.scanned)
+            response = self._call(
+                lambda cursor=cursor, limit=limit: self.client.conversations_history(  # type: ignore[misc]
+                    channel=channel.id, include_all_metadata=True, limit=limit, cursor=cursor or None),
+                "conversations.history", channel)
+            history.started = True
+            for message in response.get("messages") or []:
+                history.scanned += 1
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") != EVENT_TYPE or (bot_id and message.get("bot_id") != bot_id):
+                    continue
+                key = (str(payload.get("mapping", "")), normalize_page_id(str(payload.get("page_id", ""))))
+                history.found.setdefault(key, (str(message["ts"]), bool(payload.get("removed"))))
+            history.cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            history.done = not response.get("has_more") or not history.cursor
+        return {page: history.found[(mapping, page)][0] for page in page_ids if (mapping, page) in history.found}
+
+    def _remember(self, channel: str, mapping: str, page_id: str, ts: str | None, removed: bool = False) -> None:
+        history = self._history.get(channel)
+        if history is None:
+            return
+        if ts is None:
+            history.found.pop((mapping, page_id), None)
+        else:
+            history.found[(mapping, page_id)] = (ts, removed)
+
+    def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[SlackMapping]) -> dict[str, ExternalRef]:
+        """Find messages posted earlier for these rows, by their metadata, in one history read."""
+        if not items:
+            return {}
+        channel = self._channel(mapping)
+        found = self._find(channel, mapping.name, {normalize_page_id(i.page_id) for i in items})
+        refs = {}
+        for item in items:
+            ts = found.get(normalize_page_id(item.page_id))
+            if ts:
+                refs[item.page_id] = ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
+        return refs
+
+    # -- writes -----------------------------------------------------------------
+    def _post(self, channel: Channel, item: DesiredItem, message: Message,
+              mapping: MappingContext[SlackMapping]) -> ExternalRef:
+        """Post a new top-level message with its marker, exactly once."""
+        page_id = normalize_page_id(item.page_id)
+        text = self._final_text(message.text)
+        blocks = self._final_blocks(message.blocks)
+        unsure = [False]
+
+        def post() -> str:
+            if unsure[0]:
+                found = self._find(channel, mapping.name, {page_id}, fresh=True).get(page_id)
+                if found:
+                    log.info("slack: a post whose answer was lost did arrive (ts %s); not posting again", found)
+                    return found
+            self._post_pacer.wait(channel.id)
+            try:
+                response = self.client.chat_postMessage(
+                    channel=channel.id, text=text, blocks=blocks, metadata=marker(mapping.name, page_id),
+                    unfurl_links=mapping.settings.unfurl_links, unfurl_media=mapping.settings.unfurl_links)
+            except (URLError, HTTPException, OSError, ValueError):
+                unsure[0] = True
+                raise
+            except SlackApiError as exc:
+                if int(getattr(exc.response, "status_code", 200) or 200) >= 500:
+                    unsure[0] = True
+                raise
+            return str(response["ts"])
+
+        try:
+            ts = self._call(post, "chat.postMessage", channel)
+        except NotionSyncError:
+            if unsure[0]:
+                # The message may have landed unseen: what was read of the history is stale.
+                self._history.pop(channel.id, None)
+            raise
+        self._remember(channel.id, mapping.name, page_id, ts)
+        return ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
+
+    def _edit(self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]] | None,
+              metadata: dict[str, Any], channel: Channel) -> None:
+        def edit() -> Any:
+            self._edit_pacer.wait("chat.update")
+            return self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks or [],
+                                           metadata=metadata)
+
+        self._call(edit, "chat.update", channel)
+
+    def create(self, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> ExternalRef:
+        """Post the row's message (mirror) or its notification (notify)."""
+        return self._post(self._channel(mapping), item, self._message_for(item, mapping), mapping)
+
+    def update(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> ExternalRef:
+        """Mirror: edit the message in place. Notify: reply in its thread with what changed."""
+        channel = self._channel(mapping)
+        if mapping.settings.mode == "notify":
+            return self._notify_update(link, item, mapping, channel)
+        page_id = normalize_page_id(item.page_id)
+        message = self._message_for(item, mapping)
+        where = link.ref.extra.get("channel") or channel.id
+        if where != channel.id:
+            return self._move(link, item, mapping, channel, message)
+        try:
+            self._edit(where, link.ref.id, self._final_text(message.text), self._final_blocks(message.blocks),
+                       marker(mapping.name, page_id), channel)
+        except SlackItemError as exc:
+            if exc.code != "message_not_found":
+                raise
+            # Someone deleted the message in Slack: post it again (once: a repost that
+            # went unrecorded is found by its marker).
+            found = self._find(channel, mapping.name, {page_id}, fresh=True).get(page_id)
+            if found and found != link.ref.id:
+                self._edit(channel.id, found, self._final_text(message.text), self._final_blocks(message.blocks),
+                           marker(mapping.name, page_id), channel)
+                return ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
+            log.info("slack: the message for %s was deleted in Slack; posting it again", item.title)
+            return self._post(channel, item, message, mapping)
+        self._remember(where, mapping.name, page_id, link.ref.id)
+        return ExternalRef(link.ref.id, {"channel": where, "title": item.title[:200]})
+
+    def _move(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping], channel: Channel,
+              message: Message) -> ExternalRef:
+        """The mapping's channel changed: post in the new channel (once), then remove the old message."""
+        page_id = normalize_page_id(item.page_id)
+        found = self._find(channel, mapping.name, {page_id}).get(page_id)
+        if found:
+            self._edit(channel.id, found, self._final_text(message.text), self._final_blocks(message.blocks),
+                       marker(mapping.name, page_id), channel)
+            ref = ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
+        else:
+            ref = self._post(channel, item, message, mapping)
+        old = Channel(link.ref.extra["channel"], link.ref.extra["channel"])
+        try:
+            self._call(lambda: self.client.chat_delete(channel=old.id, ts=link.ref.id), "chat.delete", old)
+        except (SlackItemError, FatalError) as exc:
+            log.info("slack: could not remove the old message in %s after a channel change: %s", old.id, exc)
+        return ref
+
+    def _notify_update(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping],
+                       channel: Channel) -> ExternalRef:
+        if link.archived:
+            # The row entered the mapping again: that is a new notification.
+            return self._post(channel, item, self._message_for(item, mapping), mapping)
+        before = (link.payload or {}).get("notify_on")
+        after = item.payload.get("notify_on") or {}
+        reply = change_reply(before, after) if isinstance(before, dict) else None
+        if reply:
+            where = link.ref.extra.get("channel") or channel.id
+
+            def post_reply() -> Any:
+                self._post_pacer.wait(where)
+                return self.client.chat_postMessage(channel=where, thread_ts=link.ref.id, text=reply,
+                                                    unfurl_links=False, unfurl_media=False)
+
+            self._call(post_reply, "chat.postMessage (thread reply)", channel)
+        return link.ref
+
+    def delete(self, link: Link, mode: str, mapping: MappingContext[SlackMapping]) -> ExternalRef | None:
+        """``delete`` the message, ``strike`` it through (kept, restorable), or ``keep`` it."""
+        channel = self._channel(mapping)
+        where = link.ref.extra.get("channel") or channel.id
+        page_id = normalize_page_id(link.page_id)
+        if mode == "keep":
+            return link.ref
+        try:
+            if mode == "strike":
+                before = (link.payload or {}).get("text")
+                if isinstance(before, str) and before.strip():
+                    shown = self._final_text(before)
+                else:
+                    shown = mrkdwn.escape(link.ref.extra.get("title", "")) or "This row"
+                text = mrkdwn.truncate(mrkdwn.strike(shown) + "\n" + REMOVED_NOTE)
+                self._edit(where, link.ref.id, text, None, marker(mapping.name, page_id, removed=True), channel)
+                self._remember(where, mapping.name, page_id, link.ref.id, removed=True)
+                return link.ref
+
+            def remove() -> Any:
+                self._edit_pacer.wait("chat.delete")
+                return self.client.chat_delete(channel=where, ts=link.ref.id)
+
+            self._call(remove, "chat.delete", channel)
+        except SlackItemError as exc:
+            if exc.code != "message_not_found":
+                raise
+        self._remember(where, mapping.name, page_id, None)
+        return None
+
+    # -- check ------------------------------------------------------------------
+    def check(self, mapping: MappingContext[SlackMapping]) -> list[CheckResult]:
+        """The token works, the channel exists, the bot is in it (else the /invite to type)."""
+        results: list[CheckResult] = []
+        try:
+            me = self.identity()
+        except NotionSyncError as exc:
+            fix = "put the app's Bot User OAuth Token (xoxb-…) in slack.token_env or slack.token_file"
+            return [CheckResult("slack token", False, str(exc), fix, access=not isinstance(exc, ConfigError))]
+        results.append(CheckResult("slack token", True, f"bot @{me.get('user')} in {me.get('team')}"))
+        scopes = set(filter(None, str(me.get("scopes", "")).split(",")))
+        needed = {"chat:write", "channels:read", "channels:history"}
+        if mapping.settings.mention_people:
+            needed.add("users:read.email")
+        if scopes and not needed <= scopes:
+            missing = ", ".join(sorted(needed - scopes))
+            results.append(CheckResult("slack scopes", False, f"the app lacks {missing}",
+                                       "add them under OAuth & Permissions and reinstall the app", access=True))
+        try:
+            channel = self._resolve_channel(mapping.settings.channel)
+            info = self._channel_info(channel)
+            channel = self._channels[mapping.settings.channel]
+        except NotionSyncError as exc:
+            results.append(CheckResult(f"slack channel {mapping.settings.channel}", False, str(exc),
+                                       "set the mapping's channel to an existing channel", access=False))
+            return results
+        results.append(CheckResult(f"slack channel {channel.label}", True, f"id {channel.id}"))
+        if info is not None:
+            if info.get("is_archived"):
+                results.append(CheckResult(f"slack channel {channel.label}", False, "the channel is archived",
+                                           "unarchive it or choose another channel", access=False))
+            elif info.get("is_member") is False:
+                results.append(CheckResult(f"bot in {channel.label}", False, "the bot is not a member",
+                                           self._invite_fix(channel), access=True))
+            else:
+                results.append(CheckResult(f"bot in {channel.label}", True, "member"))
+        return results
+
+    def close(self) -> None:
+        """Forget this run's caches (the client holds no open connection between calls)."""
+        self._history.clear()
+        self._messages.clear()
+
+    @classmethod
+    def emulated(cls) -> EmulatedTarget | None:
+        """A running Slack emulator with a ``#notion-sync`` channel, for the demo and conformance."""
+        from .target import SlackTarget
+
+        return SlackTarget.start()

@@ -1,0 +1,150 @@
+"""Turning a row into a Slack message: mrkdwn text, Block Kit blocks, the card layout,
+and the lines of a notify-mode change reply. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from core.rows import DateValue, PropertyValue, Row
+from core.templates import render_template
+
+from . import mrkdwn
+from .settings import SlackMapping
+
+__all__ = ["Message", "render_message", "render_watch", "change_reply", "SECTION_TEXT", "FIELD_TEXT", "HEADER_TEXT"]
+
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+EMPTY = "—"
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """A message ready to post, except for mention tokens (resolved at write time)."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
+def _people_emails(prop: PropertyValue) -> list[tuple[str, str]]:
+    """(email, name) of each person of a people property, email possibly empty."""
+    people = prop.raw.get("people") if isinstance(prop.raw, dict) else None
+    out = []
+    for user in people or []:
+        if not isinstance(user, dict):
+            continue
+        email = str((user.get("person") or {}).get("email") or "")
+        name = str(user.get("name") or email or user.get("id") or "")
+        out.append((email, name))
+    return out
+
+
+def _moment(value: date | datetime) -> str:
+    """A date as Slack shows it: a timed one in each reader's own time zone (``<!date^…>``),
+    an all-day one as the date itself (no zone could shift it to another day)."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    fallback = value.strftime("%Y-%m-%d %H:%M %z")
+    return mrkdwn.slack_token(f"!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}", fallback)
+
+
+def _date_text(value: DateValue) -> str:
+    start = _moment(value.start)
+    return f"{start} → {_moment(value.end)}" if value.end is not None else start
+
+
+def _view(row: Row, mentions: bool) -> Row:
+    """The row with values cleaned of token characters, timed dates as Slack date tokens,
+    and people as mention tokens if asked."""
+    props: dict[str, PropertyValue] = {}
+    for name, prop in row.properties.items():
+        if mentions and prop.type == "people":
+            text = ", ".join(mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
+                             for email, person in _people_emails(prop))
+        elif isinstance(prop.value, DateValue):
+            text = _date_text(prop.value)
+        else:
+            text = mrkdwn.clean(prop.text)
+        props[name] = dataclasses.replace(prop, text=text)
+    return dataclasses.replace(row, properties=props)
+
+
+def _fill(template: str, row: Row, *, markdown: bool) -> str:
+    if markdown:
+        return render_template(template, row, escape=mrkdwn.escape_keeping_mentions)
+    return mrkdwn.strip_mentions(render_template(template, row))
+
+
+def _render_blocks(value: Any, row: Row, *, in_header: bool = False) -> Any:
+    """Fill placeholders in every string of a Block Kit structure.
+
+    Text objects of type ``mrkdwn`` get escaped values and mentions; every other string
+    (``plain_text``, URLs, ids) gets plain values. Texts are cut to Slack's limits.
+    """
+    if isinstance(value, list):
+        return [_render_blocks(item, row, in_header=in_header) for item in value]
+    if not isinstance(value, dict):
+        return _fill(value, row, markdown=False) if isinstance(value, str) else value
+    header = in_header or value.get("type") == "header"
+    if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
+        markdown = value["type"] == "mrkdwn"
+        text = _fill(value["text"], row, markdown=markdown)
+        limit = HEADER_TEXT if header else SECTION_TEXT
+        return {**value, "text": mrkdwn.truncate(text, limit) or " "}
+    return {key: _render_blocks(item, row, in_header=header) for key, item in value.items()}
+
+
+def _card(row: Row, view: Row, settings: SlackMapping) -> list[dict[str, Any]]:
+    title = mrkdwn.escape(row.title) or "Untitled"
+    head = f"*<{row.url}|{title}>*" if row.url else f"*{title}*"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(head, SECTION_TEXT)}}
+    ]
+    fields = []
+    for name in settings.card_properties:
+        prop = view.get(name)
+        value = mrkdwn.escape_keeping_mentions(prop.text) if prop is not None and prop.text else EMPTY
+        fields.append({"type": "mrkdwn", "text": mrkdwn.truncate(f"*{mrkdwn.escape(name)}*\n{value}", FIELD_TEXT)})
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+    return blocks
+
+
+def render_message(row: Row, settings: SlackMapping) -> Message:
+    """The message a row produces under a mapping's settings."""
+    view = _view(row, settings.mention_people)
+    text = mrkdwn.truncate(_fill(settings.fields.text, view, markdown=True))
+    if not text.strip():
+        # Slack refuses an empty message (no_text); the title keeps the row visible.
+        text = mrkdwn.escape(row.title) or "Untitled"
+    blocks = None
+    if settings.blocks is not None:
+        blocks = _render_blocks(settings.block_list, view)
+    elif settings.layout == "card":
+        blocks = _card(row, view, settings)
+    return Message(text, blocks)
+
+
+def render_watch(row: Row, settings: SlackMapping) -> dict[str, str]:
+    """The values of the ``notify_on`` properties, as plain text: what notify mode watches."""
+    watch = {}
+    for name in settings.notify_on:
+        prop = row.get(name)
+        watch[name] = prop.text if prop is not None else ""
+    return watch
+
+
+def change_reply(before: dict[str, str], after: dict[str, str]) -> str | None:
+    """The threaded reply for changed watched values ("*Status*: In progress → Done"),
+    or None when nothing watched changed."""
+    lines = []
+    for name, new in after.items():
+        if name not in before:
+            continue  # newly watched: nothing to compare with
+        old = before[name]
+        if old != new:
+            lines.append(f"*{mrkdwn.escape(name)}*: {mrkdwn.escape(old) or EMPTY} → {mrkdwn.escape(new) or EMPTY}")
+    return mrkdwn.truncate("\n".join(lines)) if lines else None

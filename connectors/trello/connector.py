@@ -1,0 +1,442 @@
+"""The Trello connector: one card per row, in the list the row's status picks.
+
+Per run and mapping, ``prepare`` reads the board, its open lists and its labels (three
+GETs). Each card write is then ONE request with the full field set through
+``TrelloClient.fetch_json``: no per-field setters and no read-back. ``recover`` finds
+cards by the marker on their description's last line with one bulk read of the board.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from trello import TrelloClient
+
+from core.adapter import (
+    CheckResult,
+    Connector,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+)
+from core.errors import FatalError, ItemError, NotionSyncError, RetryableError
+from core.retry import call_with_retry
+from core.rows import Row
+from core.secrets import Secret, resolve_secret
+
+from .errors import NotFound, classify, is_ambiguous
+from .render import card_desc, parse_marker, render_card
+from .settings import TrelloMapping, TrelloSettings
+from .transport import TrelloTransport, build_client, pacer_for
+
+__all__ = ["Board", "TrelloConnector", "board_ref"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_BOARD_URL = re.compile(r"^(?:https?://)?(?:www\.)?trello\.com/b/(?P<short>[A-Za-z0-9]+)")
+
+
+def board_ref(value: str) -> str:
+    """The id or short link to ask Trello for, from a board id, short link or URL."""
+    match = _BOARD_URL.match(value.strip())
+    return match["short"] if match else value.strip()
+
+
+@dataclass
+class Board:
+    """What ``prepare`` read of a mapping's board: its open lists and its labels, by name."""
+
+    id: str
+    name: str
+    url: str
+    id_organization: str | None
+    lists: dict[str, str]
+    """Open list name -> id (the first list of that name, left to right)."""
+    labels: dict[str, str]
+    """Label name -> id (labels without a name are left out)."""
+    missing_labels_reported: set[str] = field(default_factory=set)
+
+
+class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
+    """Mirror Notion rows into Trello cards, through py-trello."""
+
+    name = "trello"
+    Settings = TrelloSettings
+    MappingSettings = TrelloMapping
+    on_delete_modes = ("archive", "delete", "keep")
+    batch_size = 1
+    cards_page_size: int = 1000
+    """Cards per bulk read in ``recover`` (Trello's maximum)."""
+    summary = "Notion rows as Trello cards, in the list their status picks, with labels and due dates"
+
+    def __init__(self, settings: TrelloSettings) -> None:
+        super().__init__(settings)
+        self._client: TrelloClient | None = None
+        self._transport: TrelloTransport | None = None
+        self._token: Secret | None = None
+        self._boards: dict[str, Board] = {}
+
+    # -- client -----------------------------------------------------------------
+    def _secrets(self) -> tuple[Secret, Secret]:
+        s = self.settings
+        key = resolve_secret(
+            "trello.api_key",
+            env=s.api_key_env or (None if s.api_key_file else "TRELLO_API_KEY"),
+            file=s.api_key_file,
+        )
+        token = resolve_secret(
+            "trello.token",
+            env=s.token_env or (None if s.token_file else "TRELLO_TOKEN"),
+            file=s.token_file,
+        )
+        assert key is not None and token is not None  # required=True
+        return key, token
+
+    @property
+    def client(self) -> TrelloClient:
+        """The py-trello client, built on first use."""
+        if self._client is None:
+            key, token = self._secrets()
+            s = self.settings
+            pacer = pacer_for(s.base_url, token, s.rate_limit, s.rate_window)
+            self._transport = TrelloTransport(s.base_url, pacer, timeout=s.timeout, pace_key=token.fingerprint)
+            self._token = token
+            self._client = build_client(key, token, self._transport)
+        return self._client
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this connector has sent (retries included)."""
+        return self._transport.sent if self._transport else 0
+
+    def _call(
+        self,
+        what: str,
+        path: str,
+        method: str = "GET",
+        *,
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        client = self.client
+
+        def once() -> Any:
+            # fetch_json adds key and token to the dict it is given: pass a fresh one.
+            return client.fetch_json(path, http_method=method, query_params=dict(query or {}), post_args=body)
+
+        return call_with_retry(once, classify=classify, what=what)
+
+    def _retrying(self, what: str, fn: Callable[[], T]) -> T:
+        return call_with_retry(fn, classify=classify, what=what)
+
+    # -- board --------------------------------------------------------------------
+    def _existing_boards(self) -> str:
+        try:
+            boards = self._call("list boards", "members/me/boards", query={"filter": "open", "fields": "name,url"})
+        except NotionSyncError:
+            return "(could not list your boards)"
+        names = [f"{b.get('name')!r} ({b.get('url')})" for b in boards]
+        return ", ".join(names) if names else "(the token's member has no open boards)"
+
+    def _read_board(self, settings: TrelloMapping) -> dict[str, Any]:
+        ref = board_ref(settings.board)
+        try:
+            board: dict[str, Any] = self._call(
+                "read board", f"boards/{ref}", query={"fields": "id,name,closed,url,idOrganization"}
+            )
+        except RetryableError:
+            raise
+        except ItemError:  # 404, or 400 "invalid id"
+            raise FatalError(
+                f"board {settings.board!r} was not found, or the token's member cannot see it. "
+                f"Boards the token can see: {self._existing_boards()}. Set board to one of their URLs."
+            ) from None
+        if board.get("closed"):
+            raise FatalError(
+                f"board {board.get('name')!r} ({board.get('url')}) is closed: reopen it or pick another board"
+            )
+        return board
+
+    def _load_board(self, settings: TrelloMapping) -> Board:
+        raw = self._read_board(settings)
+        board_id = str(raw["id"])
+        lists = self._call("read lists", f"boards/{board_id}/lists", query={"filter": "open", "fields": "id,name,pos"})
+        labels = self._call(
+            "read labels", f"boards/{board_id}/labels", query={"fields": "id,name,color", "limit": 1000}
+        )
+        by_name: dict[str, str] = {}
+        for item in sorted(lists, key=lambda x: x.get("pos", 0)):
+            by_name.setdefault(str(item["name"]), str(item["id"]))
+        label_ids: dict[str, str] = {}
+        for label in labels:
+            if label.get("name"):
+                label_ids.setdefault(str(label["name"]), str(label["id"]))
+        return Board(board_id, str(raw.get("name", "")), str(raw.get("url", "")), raw.get("idOrganization"),
+                     by_name, label_ids)
+
+    @staticmethod
+    def _missing_lists(board: Board, settings: TrelloMapping) -> list[str]:
+        return [name for name in settings.list_names() if name not in board.lists]
+
+    def prepare(self, mapping: MappingContext[TrelloMapping]) -> None:
+        """Read the board, its lists and labels once; stop before any write if a list is missing."""
+        try:
+            board = self._load_board(mapping.settings)
+        except ItemError as exc:
+            raise FatalError(f"could not read board {mapping.settings.board!r}: {exc}") from exc
+        missing = self._missing_lists(board, mapping.settings)
+        if missing:
+            raise FatalError(
+                f"board {board.name!r} has no list named {', '.join(repr(m) for m in missing)}. "
+                f"Its lists are: {', '.join(repr(n) for n in board.lists) or '(none)'}. "
+                "Fix lists/default_list in the mapping, or add the list to the board."
+            )
+        self._boards[mapping.name] = board
+
+    def _board(self, mapping: MappingContext[TrelloMapping]) -> Board:
+        if mapping.name not in self._boards:
+            self.prepare(mapping)
+        return self._boards[mapping.name]
+
+    # -- render -------------------------------------------------------------------
+    def render(self, row: Row, mapping: MappingContext[TrelloMapping]) -> dict[str, Any]:
+        """The card for ``row``: name, description, list, dates, completion and labels."""
+        return render_card(row, mapping.settings)
+
+    # -- writes -------------------------------------------------------------------
+    def _label_ids(self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]) -> list[str]:
+        ids: list[str] = []
+        colors: dict[str, str | None] = payload.get("label_colors") or {}
+        for name in payload.get("labels", []):
+            label_id = board.labels.get(name)
+            if label_id is None:
+                folded = {k.casefold(): v for k, v in board.labels.items()}
+                label_id = folded.get(name.casefold())
+            if label_id is None and mapping.settings.create_labels:
+                label_id = board.labels[name] = self._create_label(board, name, colors.get(name))
+            if label_id is None:
+                if name not in board.missing_labels_reported:
+                    board.missing_labels_reported.add(name)
+                    log.warning(
+                        "%s: board %r has no label %r; it is left off the cards (add it to the board, "
+                        "or set create_labels = true)", mapping.name, board.name, name,
+                    )
+                continue
+            ids.append(label_id)
+        return ids
+
+    def _create_label(self, board: Board, name: str, color: str | None) -> str:
+        """Create a label; after an ambiguous failure, look for it before posting again."""
+        client = self.client
+        maybe_written = [False]
+
+        def attempt() -> str:
+            if maybe_written[0]:
+                labels = client.fetch_json(
+                    f"boards/{board.id}/labels", query_params={"fields": "id,name", "limit": 1000}
+                )
+                found = next((x for x in labels if x.get("name") == name), None)
+                if found is not None:
+                    return str(found["id"])
+            try:
+                created = client.fetch_json(f"boards/{board.id}/labels", http_method="POST", query_params={},
+                                            post_args={"name": name, "color": color})
+            except Exception as exc:
+                if is_ambiguous(exc):
+                    maybe_written[0] = True
+                raise
+            return str(created["id"])
+
+        return self._retrying(f"create label {name!r}", attempt)
+
+    def _card_body(self, item: DesiredItem, board: Board, mapping: MappingContext[TrelloMapping]) -> dict[str, Any]:
+        payload = item.payload
+        list_id = board.lists.get(payload["list"])
+        if list_id is None:
+            raise FatalError(
+                f"board {board.name!r} has no list named {payload['list']!r}; its lists are: "
+                f"{', '.join(repr(n) for n in board.lists)}"
+            )
+        return {
+            "name": payload["name"],
+            "desc": card_desc(payload.get("desc", ""), mapping.name, item.page_id),
+            "idList": list_id,
+            "idLabels": ",".join(self._label_ids(payload, board, mapping)),
+            "due": payload.get("due"),
+            "start": payload.get("start"),
+            "dueComplete": bool(payload.get("due_complete")),
+        }
+
+    def create(self, item: DesiredItem, mapping: MappingContext[TrelloMapping]) -> ExternalRef:
+        """Create the card in one POST. After an ambiguous failure (5xx, dropped reply), look for
+        the card's marker before posting again, so a retry never makes a second card."""
+        board = self._board(mapping)
+        body = self._card_body(item, board, mapping)
+        body["pos"] = mapping.settings.fields.position
+        client = self.client
+        maybe_written = [False]
+
+        def attempt() -> str:
+            if maybe_written[0]:
+                found = self._marked_cards(board, mapping.name, {item.page_id})
+                if item.page_id in found:
+                    log.info("%s: the card for %s was created before the failure; not creating it again",
+                             mapping.name, item.page_id)
+                    return str(found[item.page_id]["id"])
+            try:
+                card = client.fetch_json("cards", http_method="POST", query_params={}, post_args=body)
+            except Exception as exc:
+                if is_ambiguous(exc):
+                    maybe_written[0] = True
+                raise
+            return str(card["id"])
+
+        card_id = self._retrying(f"create card {item.title!r}", attempt)
+        return ExternalRef(card_id, {"board": board.id})
+
+    def update(self, link: Link, item: DesiredItem, mapping: MappingContext[TrelloMapping]) -> ExternalRef:
+        """Overwrite the card in one PUT; ``closed=false`` restores an archived card.
+
+        A card deleted in Trello is created again, so the row is never left without a card."""
+        board = self._board(mapping)
+        body = self._card_body(item, board, mapping)
+        body["closed"] = False
+        if link.payload is None or link.payload.get("list") != item.payload.get("list"):
+            body["pos"] = mapping.settings.fields.position
+        try:
+            self._call(f"update card {item.title!r}", f"cards/{link.ref.id}", "PUT", body=body)
+        except NotFound:
+            log.warning("%s: the card of %r was deleted in Trello; creating it again", mapping.name, item.title)
+            return self.create(item, mapping)
+        return ExternalRef(link.ref.id, {"board": board.id})
+
+    def delete(self, link: Link, mode: str, mapping: MappingContext[TrelloMapping]) -> ExternalRef | None:
+        """``archive`` closes the card (it can come back), ``delete`` removes it, ``keep`` leaves it."""
+        if mode == "keep":
+            return link.ref
+        try:
+            if mode == "archive":
+                self._call("archive card", f"cards/{link.ref.id}", "PUT", body={"closed": True})
+                return link.ref
+            if mode == "delete":
+                self._call("delete card", f"cards/{link.ref.id}", "DELETE")
+                return None
+        except NotFound:
+            return None
+        raise FatalError(f"on_delete = {mode!r} is not a Trello mode; use one of {', '.join(self.on_delete_modes)}")
+
+    # -- recovery -------------------------------------------------------------------
+    def _marked_cards(self, board: Board, mapping_name: str, page_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The board's cards (archived too) whose marker names this mapping and one of ``page_ids``.
+
+        One request per 1000 cards. Where two cards carry the same marker, an open card wins over an archived one."""
+        cards: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"fields": "id,name,desc,closed,idList", "limit": self.cards_page_size}
+        while True:
+            page = self._call("find marked cards", f"boards/{board.id}/cards/all", query=query)
+            cards.extend(page)
+            if len(page) < self.cards_page_size:
+                break
+            # Trello pages by creation: ids are ObjectIds, so the smallest is the oldest card.
+            query = {**query, "before": min(str(c["id"]) for c in page)}
+        found: dict[str, dict[str, Any]] = {}
+        for card in cards:
+            mark = parse_marker(str(card.get("desc") or ""))
+            if mark is None or mark[0] != mapping_name or mark[1] not in page_ids:
+                continue
+            best = found.get(mark[1])
+            if best is None or (best.get("closed") and not card.get("closed")):
+                found[mark[1]] = card
+        return found
+
+    def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[TrelloMapping]) -> dict[str, ExternalRef]:
+        """Cards written earlier for these rows, found by their marker in one read of the board."""
+        if not items:
+            return {}
+        board = self._board(mapping)
+        found = self._marked_cards(board, mapping.name, {i.page_id for i in items})
+        return {page_id: ExternalRef(str(card["id"]), {"board": board.id}) for page_id, card in found.items()}
+
+    # -- check ----------------------------------------------------------------------
+    def check(self, mapping: MappingContext[TrelloMapping]) -> list[CheckResult]:
+        """Key and token valid, board reachable, mapped lists exist, token can write (all read-only)."""
+        results: list[CheckResult] = []
+        try:
+            me = self._call("check token", "members/me", query={"fields": "id,username,fullName"})
+        except NotionSyncError as exc:
+            results.append(CheckResult("Trello key and token", False, str(exc),
+                                       fix="Set [trello] api_key_env/token_env to a valid key and token.",
+                                       access=not isinstance(exc, ItemError)))
+            return results
+        results.append(CheckResult("Trello key and token", True, f"valid, for @{me.get('username')}"))
+        try:
+            board = self._load_board(mapping.settings)
+        except NotionSyncError as exc:
+            results.append(CheckResult(f"board {mapping.settings.board}", False, str(exc),
+                                       fix="Set board to the URL of a board the token's member can open."))
+            return results
+        results.append(CheckResult(f"board {board.name!r}", True, board.url))
+        missing = self._missing_lists(board, mapping.settings)
+        if missing:
+            results.append(CheckResult(
+                "lists", False,
+                f"no list named {', '.join(repr(m) for m in missing)}; the board's lists are: "
+                f"{', '.join(repr(n) for n in board.lists) or '(none)'}",
+                fix="Fix lists/default_list in the mapping, or add the lists to the board.", access=False,
+            ))
+        else:
+            results.append(CheckResult("lists", True, ", ".join(mapping.settings.list_names())))
+        results.append(self._check_write(board, str(me.get("id", ""))))
+        return results
+
+    def _check_write(self, board: Board, member_id: str) -> CheckResult:
+        # Read-only on purpose: a test write would show in the board's activity feed and
+        # notify its members. The token's own permissions say whether it was granted
+        # write scope; the board's memberships say whether its member is an observer.
+        name = "token can write to the board"
+        assert self._token is not None
+        try:
+            token = self._call("read token permissions", f"tokens/{self._token.reveal()}",
+                               query={"fields": "permissions"})
+            memberships = self._call("read board memberships", f"boards/{board.id}/memberships",
+                                     query={"filter": "all"})
+        except NotionSyncError as exc:
+            return CheckResult(name, False, str(exc), fix="Use a token generated with scope=read,write.")
+        scopes = {(p.get("modelType"), p.get("idModel")) for p in token.get("permissions", []) if p.get("write")}
+        granted = {("board", "*"), ("board", board.id)}
+        if board.id_organization:
+            granted |= {("organization", "*"), ("organization", board.id_organization)}
+        if not scopes & granted:
+            return CheckResult(name, False, "the token was granted read access only",
+                               fix="Generate a new token with scope=read,write and set it in [trello].")
+        mine = next((m for m in memberships if m.get("idMember") == member_id), None)
+        if mine is None:
+            return CheckResult(name, False, "the token's member is not a member of the board",
+                               fix="Add the member to the board (Share > invite).")
+        if mine.get("memberType") == "observer":
+            return CheckResult(name, False, "the token's member is an observer of the board and cannot edit cards",
+                               fix="Make the member a normal board member or an admin.")
+        return CheckResult(name, True, f"write scope, board {mine.get('memberType')}")
+
+    # -- lifecycle --------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the HTTP session."""
+        if self._transport is not None:
+            self._transport.close()
+        self._client = None
+        self._transport = None
+        self._boards.clear()
+
+    @classmethod
+    def emulated(cls) -> EmulatedTarget | None:
+        """A Trello emulator with a demo board, and settings that point at it."""
+        from .emulated import TrelloEmulatedTarget
+
+        return TrelloEmulatedTarget.start()

@@ -1,0 +1,88 @@
+"""The Trello emulator with a demo board, for ``notion-sync demo`` and the conformance suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.adapter import EmulatedTarget
+
+from .emulator import TrelloEmulator
+from .render import parse_marker
+
+__all__ = ["DEMO_LISTS", "TrelloEmulatedTarget"]
+
+DEMO_LISTS = ("To do", "Doing", "Done")
+_KEY = "demo-trello-key-0123456789abcdef"
+_TOKEN = "demo-trello-token-0123456789abcdef0123456789abcdef"
+
+
+class TrelloEmulatedTarget(EmulatedTarget):
+    """A running emulator holding one board, "notion-sync demo", with To do / Doing / Done lists."""
+
+    env = {"TRELLO_API_KEY": _KEY, "TRELLO_TOKEN": _TOKEN}
+
+    def __init__(self, emulator: TrelloEmulator) -> None:
+        self.emulator = emulator
+        member = emulator.add_credentials(_KEY, _TOKEN, username="demo")
+        self.board = emulator.add_board("notion-sync demo", lists=list(DEMO_LISTS), members={member: "admin"})
+        self.service_settings: dict[str, Any] = {
+            "api_key_env": "TRELLO_API_KEY",
+            "token_env": "TRELLO_TOKEN",
+            "base_url": emulator.url,
+        }
+        self.mapping: dict[str, Any] = {
+            "board": self.board["url"],
+            "list_from": "Status",
+            "lists": {"Not started": "To do", "In progress": "Doing", "Done": "Done"},
+            "default_list": "To do",
+            "create_labels": True,
+            "fields": {"name": "{Name}", "desc": "{Notes}", "due": "Due", "due_complete": "Status", "labels": "Tags"},
+        }
+
+    @classmethod
+    def start(cls) -> TrelloEmulatedTarget:
+        """Start an emulator and seed the demo board."""
+        return cls(TrelloEmulator().start())
+
+    def items(self) -> dict[str, str]:
+        """Open cards with a marker: Notion page id -> card name."""
+        out: dict[str, str] = {}
+        for card in self.emulator.cards(self.board["id"], closed=False):
+            mark = parse_marker(card["desc"])
+            if mark is not None:
+                out[mark[1]] = card["name"]
+        return out
+
+    def item_count(self) -> int:
+        """Open cards carrying a marker, duplicates included."""
+        return sum(1 for c in self.emulator.cards(self.board["id"], closed=False) if parse_marker(c["desc"]))
+
+    def render(self) -> Any:
+        """The board as Trello shows it: one column per list, its open cards in order."""
+        from rich.table import Table
+
+        table = Table(title=f"Trello board {self.board['name']!r}")
+        lists = [x for x in sorted(self.emulator.lists.values(), key=lambda x: x["pos"])
+                 if x["idBoard"] == self.board["id"] and not x["closed"]]
+        columns: list[list[str]] = []
+        for item in lists:
+            table.add_column(item["name"])
+            live = self.emulator.cards(self.board["id"], closed=False)
+            cards = sorted((c for c in live if c["idList"] == item["id"]), key=lambda c: c["pos"])
+            columns.append([self._cell(c) for c in cards])
+        for i in range(max((len(c) for c in columns), default=0)):
+            table.add_row(*(col[i] if i < len(col) else "" for col in columns))
+        return table
+
+    def _cell(self, card: dict[str, Any]) -> str:
+        parts = [("✓ " if card["dueComplete"] else "") + card["name"]]
+        labels = [self.emulator.labels[i]["name"] for i in card["idLabels"] if i in self.emulator.labels]
+        if labels:
+            parts.append("[" + ", ".join(labels) + "]")
+        if card["due"]:
+            parts.append("due " + card["due"][:16].replace("T", " ") + " UTC")
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        """Stop the emulator."""
+        self.emulator.stop()

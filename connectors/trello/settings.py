@@ -1,0 +1,109 @@
+"""The settings of the Trello connector: the ``[trello]`` table and the keys of a mapping."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.adapter import MappingSettings, ServiceSettings
+from core.fields import PropertyRef, Template
+
+__all__ = ["CardFields", "TrelloMapping", "TrelloSettings", "TRELLO_BASE_URL"]
+
+TRELLO_BASE_URL = "https://api.trello.com/1"
+
+
+class TrelloSettings(ServiceSettings):
+    """The ``[trello]`` table: where the API key and token come from, and where Trello is.
+
+    With neither ``api_key_env`` nor ``api_key_file``, the key is read from
+    ``TRELLO_API_KEY``; likewise the token from ``TRELLO_TOKEN``.
+    """
+
+    api_key_env: str | None = None
+    api_key_file: str | None = None
+    token_env: str | None = None
+    token_file: str | None = None
+    base_url: str = TRELLO_BASE_URL
+    rate_limit: int = Field(90, ge=1)
+    """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
+    default leaves 10% for clock skew between us and Trello and for other uses of the token."""
+    rate_window: float = Field(10.0, gt=0)
+    timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for one HTTP reply."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with https:// (got {value!r}); the default is {TRELLO_BASE_URL}")
+        return value.rstrip("/")
+
+
+class CardFields(BaseModel):
+    """What each card is made of. Templates take ``{Property}``, ``{url}`` and ``{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Template = "{Name}"
+    desc: Template = ""
+    due: PropertyRef(("date", "formula", "rollup")) | None = None
+    """A date property: a range sets the card's start and due; a date without a time is
+    due at the end of that day in the mapping's ``time_zone``."""
+    due_complete: PropertyRef(("checkbox", "status", "select", "formula")) | None = None
+    """A checkbox (ticked = complete), or a status/select property whose value is one of
+    the mapping's ``complete_statuses``."""
+    labels: PropertyRef(("multi_select", "select")) | None = None
+    position: Literal["top", "bottom"] = "bottom"
+    """Where a new card, or a card moved to another list, goes in its list."""
+
+
+class TrelloMapping(MappingSettings):
+    """A mapping's Trello keys: the board, how rows pick their list, and the card fields."""
+
+    board: str
+    """The board's id, short link or URL (https://trello.com/b/<shortLink>/...)."""
+    list_from: PropertyRef(("status", "select")) | None = None
+    lists: dict[str, str] = Field(default_factory=dict)
+    """Option of ``list_from`` -> name of the list its cards go to."""
+    default_list: str | None = None
+    """The list for rows whose option is not in ``lists`` (or for every row without ``list_from``)."""
+    time_zone: str = "UTC"
+    create_labels: bool = False
+    complete_statuses: list[str] = Field(default_factory=lambda: ["Done", "Complete", "Completed"])
+    fields: CardFields = Field(default_factory=CardFields)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris' or 'UTC'") from None
+        return value
+
+    @field_validator("board")
+    @classmethod
+    def _board_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("board is empty; give the board's URL (https://trello.com/b/...) or its id")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _lists_reachable(self) -> TrelloMapping:
+        if self.lists and not self.list_from:
+            raise ValueError("lists needs list_from: the status or select property whose options the lists map")
+        if not self.default_list and not (self.list_from and self.lists):
+            raise ValueError(
+                "no list for the cards: set default_list = \"<list name>\", or list_from and lists"
+            )
+        return self
+
+    def list_names(self) -> list[str]:
+        """Every list name the mapping may put a card in, in order, without repeats."""
+        names = list(dict.fromkeys(self.lists.values()))
+        if self.default_list and self.default_list not in names:
+            names.append(self.default_list)
+        return names

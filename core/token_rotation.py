@@ -1,0 +1,120 @@
+"""``notion-sync token rotate``: replace the Notion token safely.
+
+The new token is checked before anything is stored: it must be valid, belong to the
+same integration (bot) and workspace as the old one, and reach every mapped database.
+It is then stored where the config says (``token_file``, written atomically with mode
+600, or the OS keyring) and never into the config file; the old fingerprint is retired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import Config
+from core.errors import AccessError, ConfigError, ConfigProblem, NotionSyncError
+from core.notion_source import NotionSource
+from core.secrets import REDACTOR, Secret, clean_secret, write_keyring, write_secret_file
+from core.state import StateStore
+
+__all__ = ["RotationResult", "rotate_token"]
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """What a rotation did."""
+
+    old: str | None
+    new: str
+    stored_in: str
+    notes: tuple[str, ...]
+
+
+def _identity(me: dict[str, object]) -> str:
+    bot = me.get("bot") if isinstance(me.get("bot"), dict) else {}
+    workspace = bot.get("workspace_id") or bot.get("workspace_name") or "?"  # type: ignore[union-attr]
+    return f"{me.get('id')}@{workspace}"
+
+
+def _source(config: Config, token: Secret) -> NotionSource:
+    n = config.notion
+    return NotionSource(token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second)
+
+
+def rotate_token(config: Config, raw_new: str) -> RotationResult:
+    """Verify ``raw_new`` and store it where the config reads the token from."""
+    n = config.notion
+    if n.token:
+        raise ConfigError([ConfigProblem("notion.token", "the token is written in the config file; move it to "
+                                         "token_file or token_keyring first, then rotate")])
+    if not (n.token_file or n.token_keyring):
+        raise ConfigError([ConfigProblem(
+            "notion.token_env", f"the token comes from the environment variable {n.token_env}; set {n.token_env} "
+            "to the new token where it is defined (crontab, systemd unit, CI secret), or switch to token_file "
+            "so that `token rotate` can store it")])
+    value, notes = clean_secret(raw_new)
+    if not value:
+        raise ConfigError("the new token is empty")
+    REDACTOR.register(raw_new)
+    REDACTOR.register(value)
+    new = Secret(value, "rotation", tuple(notes))
+
+    from core.engine import notion_token
+
+    old: Secret | None
+    try:
+        old = notion_token(config)
+    except ConfigError:
+        old = None
+    if old is not None and old.reveal() == value:
+        raise ConfigError("the new token is the same as the current one: regenerate it on the integration's page first")
+
+    state = StateStore.open(config.state_path)
+    try:
+        expected: str | None = None
+        if old is not None:
+            source = _source(config, old)
+            try:
+                expected = _identity(source.me())
+            except AccessError:
+                expected = None  # the old token was already revoked: the leak runbook does that first
+            finally:
+                source.close()
+        expected = expected or state.token_identity("notion")
+
+        source = _source(config, new)
+        try:
+            try:
+                me = source.me()
+            except NotionSyncError as exc:
+                raise AccessError(f"the new token {new.fingerprint} does not work: {exc}") from None
+            identity = _identity(me)
+            if expected and identity != expected:
+                raise AccessError(
+                    f"the new token belongs to another integration or workspace (\"{source.bot_name}\"); "
+                    "copy the secret of the same integration")
+            missing = []
+            for m in config.mappings:
+                try:
+                    source.resolve(m.config.database, m.config.data_source, mapping=m.name)
+                except NotionSyncError as exc:
+                    missing.append(f"{m.name}: {exc}")
+            if missing:
+                raise AccessError("the new token cannot reach every mapped database, so nothing was changed:\n  "
+                                  + "\n  ".join(missing))
+        finally:
+            source.close()
+
+        if n.token_keyring:
+            write_keyring(n.token_keyring, value, "notion.token")
+            stored = f"keyring entry {n.token_keyring}"
+        else:
+            assert n.token_file is not None
+            path = config.resolve_path(n.token_file)
+            write_secret_file(path, value)
+            stored = str(path)
+        if old is not None:
+            state.retire_token("notion", old.fingerprint)
+        state.set_token_identity("notion", new.fingerprint, identity)
+    finally:
+        state.close()
+    return RotationResult(old.fingerprint if old else None, new.fingerprint, stored, tuple(notes))

@@ -1,0 +1,124 @@
+"""apply(): many writes in Google batch requests, per-call results, only failed calls retried."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
+from core.adapter import DesiredItem, Link, Operation
+from core.errors import AccessError
+
+from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row
+
+BATCH = r"^POST /batch/calendar/v3$"
+INSERT = r"^POST /calendar/v3/calendars/[^/]+/events$"
+
+
+@pytest.fixture
+def mapping(connector: GoogleCalendarConnector, make_mapping: MakeMapping):
+    m = make_mapping()
+    connector.prepare(m)
+    return m
+
+
+def creates(connector, mapping, n: int, prefix: str = "row") -> list[Operation]:
+    rows = [make_row(f"{prefix} {i}", due=date_prop(f"2026-04-{i % 28 + 1:02d}")) for i in range(n)]
+    return [Operation("create", r.id, item=desired(connector, r, mapping)) for r in rows]
+
+
+def test_fifty_creates_are_one_batch_request(emulator: GoogleCalendarEmulator, connector, mapping) -> None:
+    assert connector.batch_size == 50
+    results = list(connector.apply(creates(connector, mapping, 50), mapping))
+    assert len(results) == 50 and all(r.ref is not None and r.error is None for r in results)
+    assert emulator.server.request_count(BATCH) == 1
+    assert emulator.server.request_count(INSERT) == 50
+    assert len(emulator.events(CALENDAR)) == 50
+    assert [r.operation for r in results] == [r.operation for r in results]  # in order
+    assert {r.ref.id for r in results} == {e["id"] for e in emulator.events(CALENDAR)}
+
+
+def test_only_failed_calls_are_retried(emulator, connector, mapping) -> None:
+    emulator.faults.schedule(403, count=2, path=r"/events$", method="POST")  # rateLimitExceeded
+    emulator.faults.schedule(429, count=1, path=r"/events$", method="POST")
+    results = list(connector.apply(creates(connector, mapping, 10), mapping))
+    assert all(r.error is None for r in results)
+    assert emulator.server.request_count(INSERT) == 13  # 10 + the 3 failed ones again
+    assert emulator.server.request_count(BATCH) == 2
+    assert len(emulator.events(CALENDAR)) == 10
+
+
+def test_a_rejected_call_fails_alone(emulator, connector, mapping) -> None:
+    ops = creates(connector, mapping, 5)
+    bad = DesiredItem("events", "1" * 32, "", "bad", {"summary": "bad", "start": {"date": "2026-03-10"},
+                                                       "end": {"date": "2026-03-01"}})
+    ops.insert(2, Operation("create", bad.page_id, item=bad))
+    results = list(connector.apply(ops, mapping))
+    assert [r.error is None for r in results] == [True, True, False, True, True, True]
+    assert "time range is empty" in str(results[2].error)
+    assert emulator.server.request_count(INSERT) == 6  # the 400 is not retried
+
+
+def test_rate_limit_that_never_ends_fails_only_those_calls(emulator, connector, mapping) -> None:
+    written = list(connector.apply(creates(connector, mapping, 2, prefix="old"), mapping))
+    updates = [Operation("update", r.operation.page_id, item=r.operation.item,
+                         link=Link(r.operation.page_id, r.ref, None)) for r in written]  # type: ignore[arg-type]
+    emulator.faults.schedule(429, count=1000, method="PATCH")
+    results = list(connector.apply([*creates(connector, mapping, 2, prefix="new"), *updates], mapping))
+    assert [type(r.error).__name__ for r in results] == ["NoneType", "NoneType", "RetryableError", "RetryableError"]
+    assert emulator.server.request_count(r"^PATCH ") == 2 * 4  # each tried policy.attempts times
+    assert len(emulator.events(CALENDAR)) == 4
+
+
+def test_mixed_operations_and_trash_restore_in_batches(emulator, connector, mapping) -> None:
+    ops = creates(connector, mapping, 6)
+    first = list(connector.apply(ops, mapping))
+    links = [Link(r.operation.page_id, r.ref, r.operation.item.payload) for r in first]  # type: ignore[union-attr, arg-type]
+    deletes = [Operation("delete", link.page_id, link=link, mode="delete") for link in links[:3]]
+    updates = [Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:], strict=True)]
+    emulator.server.requests.clear()
+    second = list(connector.apply([*deletes, *updates], mapping))
+    assert [r.ref is None for r in second] == [True, True, True, False, False, False]
+    assert emulator.server.request_count(BATCH) == 1
+    emulator.server.requests.clear()
+    restored = list(connector.apply(ops[:3], mapping))  # the trashed rows come back
+    assert [r.ref.id for r in restored] == [link.ref.id for link in links[:3]]  # type: ignore[union-attr]
+    assert emulator.server.request_count(BATCH) == 3  # insert (409), get, patch
+    assert len(emulator.events(CALENDAR)) == 6
+
+
+def test_a_failed_batch_request_is_sent_again(emulator, connector, mapping) -> None:
+    emulator.faults.schedule(503, count=1, path=r"^/batch/")
+    results = list(connector.apply(creates(connector, mapping, 3), mapping))
+    assert all(r.error is None for r in results)
+    assert emulator.server.request_count(BATCH) == 2 and len(emulator.events(CALENDAR)) == 3
+
+
+def test_random_faults_still_give_exactly_once(emulator, connector, mapping) -> None:
+    emulator.faults.rate_limit_prob = 0.15
+    emulator.faults.server_error_prob = 0.1
+    ops = creates(connector, mapping, 40)
+    for _ in range(3):  # re-runs: what failed is retried, nothing is duplicated
+        results = list(connector.apply(ops, mapping))
+        ops = [r.operation for r in results if r.error is not None]
+        if not ops:
+            break
+    emulator.faults.clear()
+    if ops:
+        list(connector.apply(ops, mapping))
+    events = emulator.events(CALENDAR)
+    pages = [e["extendedProperties"]["private"]["notionSyncPage"] for e in events]
+    assert len(events) == 40 and len(set(pages)) == 40
+
+
+def test_bad_credentials_in_a_batch_stop_the_mapping(emulator, connector, mapping) -> None:
+    emulator.reject_credentials = True
+    with pytest.raises(AccessError):
+        list(connector.apply(creates(connector, mapping, 3), mapping))
+
+
+def test_keep_mode_needs_no_call(emulator, connector, mapping) -> None:
+    (created,) = list(connector.apply(creates(connector, mapping, 1), mapping))
+    link = Link(created.operation.page_id, created.ref, None)  # type: ignore[arg-type]
+    emulator.server.requests.clear()
+    (kept,) = list(connector.apply([Operation("delete", link.page_id, link=link, mode="keep")], mapping))
+    assert kept.ref == created.ref and emulator.server.request_count("") == 0

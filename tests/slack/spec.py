@@ -1,0 +1,96 @@
+"""A small validator for the Slack Web API's Swagger 2.0 schemas (no jsonschema dependency).
+
+The Slack spec has one quirk worth knowing: a list under ``items`` on a schema that is
+not an array means "one of these" (``bot_id``: an id or null; a conversation: a channel
+or a multi-person DM). Formats are not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_FILE = Path("reference") / "specs" / "slack-web-openapi-v2.json"
+
+
+def _shared_dirs() -> list[Path]:
+    """``<repo root>/../shared``; in a git worktree, also next to the main checkout."""
+    dirs = [REPO_ROOT.parent / "shared"]
+    dot_git = REPO_ROOT / ".git"
+    if dot_git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
+        gitdir = Path(dot_git.read_text(encoding="utf-8").split("gitdir:", 1)[-1].strip())
+        dirs.append(gitdir.parents[2].parent / "shared")
+    return dirs
+
+
+SPEC_PATH = next((d / SPEC_FILE for d in _shared_dirs() if (d / SPEC_FILE).exists()),
+                 REPO_ROOT.parent / "shared" / SPEC_FILE)
+
+_TYPES = {
+    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
+}
+
+
+def load_spec() -> dict[str, Any]:
+    """The spec, or a skip when ``../shared`` is absent (it is, in users' clones)."""
+    if not SPEC_PATH.exists():
+        pytest.skip(f"the Slack spec is not here ({SPEC_PATH}); it lives in the team's shared reference folder")
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+def _type_ok(value: Any, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[name]) and not (name != "boolean" and isinstance(value, bool))
+
+
+def validate(value: Any, schema: dict[str, Any], spec: dict[str, Any], path: str = "$") -> list[str]:
+    """Every way ``value`` breaks ``schema``, as "path: problem" lines."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return validate(value, spec["definitions"][name], spec, path)
+    problems: list[str] = []
+    kinds = schema.get("type")
+    if isinstance(schema.get("items"), list) and kinds != "array":
+        options = [validate(value, option, spec, path) for option in schema["items"]]
+        if all(options):
+            return [f"{path}: matches none of the alternatives: {min(options, key=len)}"]
+        return []
+    if kinds is not None:
+        names = kinds if isinstance(kinds, list) else [kinds]
+        if not any(_type_ok(value, n) for n in names):
+            return [f"{path}: {value!r} is not of type {kinds}"]
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: {value!r} not in {schema['enum']}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        problems.append(f"{path}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                problems.append(f"{path}: missing required {key!r}")
+        for key, item in value.items():
+            if key in props:
+                problems.extend(validate(item, props[key], spec, f"{path}.{key}"))
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{path}: unexpected property {key!r}")
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            problems.append(f"{path}: fewer than {schema['minItems']} items")
+        if isinstance(schema.get("items"), dict):
+            for i, item in enumerate(value):
+                problems.extend(validate(item, schema["items"], spec, f"{path}[{i}]"))
+    return problems
+
+
+def response_schema(spec: dict[str, Any], method: str, ok: bool) -> dict[str, Any]:
+    """The success (200) or error (default) schema of a Web API method."""
+    operation = next(iter(spec["paths"][f"/{method}"].values()))
+    return operation["responses"]["200" if ok else "default"]["schema"]

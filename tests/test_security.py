@@ -1,0 +1,222 @@
+"""Token handling: sources, hygiene, fingerprints, age, rotation, audit, history."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+
+import keyring
+import keyring.backend
+import pytest
+from typer.testing import CliRunner
+
+from core import plugins
+from core.cli import app
+from core.errors import ConfigError
+from core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
+from core.secrets import REDACTOR, clean_secret, fingerprint, resolve_secret
+from core.state import StateStore
+from tests.support.memo import MemoConnector
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def memo_registered():
+    plugins.register(MemoConnector)
+    yield
+    plugins.unregister("memo")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def cli(*args, input=None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("pasted, notes", [
+    ("  ntn_abc123def456\n", ["removed surrounding whitespace or newlines"]),
+    ('"ntn_abc123def456"', ["removed surrounding quotes"]),
+    ("Bearer ntn_abc123def456", ["removed a pasted 'Bearer ' prefix"]),
+    ("'Bearer ntn_abc123def456'\r\n", ["removed surrounding whitespace or newlines", "removed surrounding quotes",
+                                        "removed a pasted 'Bearer ' prefix"]),
+])
+def test_pasted_junk_is_stripped_and_said(pasted, notes):
+    assert clean_secret(pasted) == ("ntn_abc123def456", notes)
+
+
+def test_fingerprint_shows_prefix_last_four_and_a_hash_only():
+    fp = fingerprint("ntn_4567890123456789abcd")
+    assert fp.startswith("ntn_…abcd (sha256:") and "4567890123" not in fp
+
+
+def test_group_readable_secret_file_is_refused_with_the_chmod(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("ntn_filetoken000000")
+    path.chmod(0o640)
+    with pytest.raises(ConfigError, match=f"chmod 600 {path}"):
+        resolve_secret("notion.token", file=path)
+    path.chmod(0o600)
+    assert resolve_secret("notion.token", file=path).reveal() == "ntn_filetoken000000"
+
+
+def test_inline_secret_works_with_a_warning(caplog):
+    secret = resolve_secret("trello.token", inline="abcdef123456")
+    assert secret.reveal() == "abcdef123456"
+    assert "written inline in the config file" in caplog.text
+
+
+def test_keyring_source(memory_keyring):
+    memory_keyring.set_password("notion-sync", "acme", "ntn_fromkeyring0000")
+    assert resolve_secret("notion.token", keyring="notion-sync/acme").reveal() == "ntn_fromkeyring0000"
+    with pytest.raises(ConfigError, match="keyring set notion-sync missing"):
+        resolve_secret("notion.token", keyring="notion-sync/missing")
+    with pytest.raises(ConfigError, match="service/name"):
+        resolve_secret("notion.token", keyring="no-slash")
+
+
+def test_whitespace_padded_token_still_works_and_is_reported(box, monkeypatch):
+    monkeypatch.setenv(NOTION_TOKEN_ENV, f"  Bearer {DEMO_TOKEN}\n")
+    result = cli("run", "--config", str(box.config_path))
+    assert result.exit_code == 0, result.output
+    assert "removed a pasted 'Bearer ' prefix" in result.stderr
+
+
+def test_token_without_known_prefix_warns(box, monkeypatch):
+    odd = "abcdefabcdef0123456789"
+    box.notion.add_token(odd)
+    box.notion.share(box.database.database_id, odd)
+    monkeypatch.setenv(NOTION_TOKEN_ENV, odd)
+    result = cli("run", "--config", str(box.config_path))
+    assert result.exit_code == 0 and "neither 'ntn_' nor 'secret_'" in result.stderr
+    assert odd not in result.output
+
+
+def test_missing_capability_is_explained(box, monkeypatch):
+    weak = "ntn_no_read_capability_emulator_0000"
+    box.notion.add_token(weak, capabilities=frozenset({"insert_content"}))
+    box.notion.share(box.database.database_id, weak)
+    monkeypatch.setenv(NOTION_TOKEN_ENV, weak)
+    result = cli("run", "--config", str(box.config_path))
+    assert result.exit_code == 3 and "Read content" in result.stderr
+
+
+def test_token_age_is_recorded_and_warned_about(box, caplog):
+    assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
+    state = StateStore.open(box.state_path)
+    state.conn.execute("UPDATE tokens SET first_seen = ?", ((datetime.now(UTC) - timedelta(days=120)).isoformat(),))
+    state.close()
+    result = cli("run", "--config", str(box.config_path))
+    assert "first seen 120 days ago" in result.stderr and "notion-sync token rotate" in result.stderr
+    check = cli("check", "--config", str(box.config_path))
+    assert check.exit_code == 2 and "token rotate" in check.stdout
+
+
+def token_file_config(box, tmp_path):
+    token_file = tmp_path / "notion.token"
+    token_file.write_text(DEMO_TOKEN)
+    token_file.chmod(0o600)
+    data = box.config_data()
+    data["notion"] = {**data["notion"], "token_file": str(token_file)}
+    data["notion"].pop("token_env")
+    box.write_config(data)
+    return token_file
+
+
+def test_rotate_accepts_a_token_of_the_same_integration(box, tmp_path):
+    token_file = token_file_config(box, tmp_path)
+    new = "ntn_rotated_emulator_token_0000000001"
+    box.notion.add_token(new, regenerated_from=DEMO_TOKEN)
+    result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=f"  {new}\n")
+    assert result.exit_code == 0, result.output
+    assert token_file.read_text().strip() == new
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    assert new not in result.output and "rotated:" in result.output
+    state = StateStore.open(box.state_path, readonly=True)
+    retired = [r for r in state.tokens() if r["retired_at"]]
+    state.close()
+    assert len(retired) == 1
+    assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
+
+
+def test_rotate_refuses_another_integration_or_missing_access(box, tmp_path):
+    token_file = token_file_config(box, tmp_path)
+    other = "ntn_other_integration_emulator_00000001"
+    box.notion.add_token(other, bot_name="Someone else")
+    box.notion.share(box.database.database_id, other)
+    result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=other)
+    assert result.exit_code == 3 and "another integration" in result.stderr
+    unshared = "ntn_same_bot_but_unshared_emulator_0001"
+    box.notion.add_token(unshared, regenerated_from=DEMO_TOKEN)
+    box.notion.share(box.database.database_id, unshared, shared=False)
+    result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=unshared)
+    assert result.exit_code == 3 and "cannot reach every mapped database" in result.stderr
+    assert token_file.read_text() == DEMO_TOKEN
+
+
+def test_rotate_refuses_when_the_token_comes_from_the_environment(box):
+    result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input="ntn_whatever_000000")
+    assert result.exit_code == 2 and "switch to token_file" in result.stderr
+
+
+def test_rotate_into_the_keyring(box, memory_keyring):
+    memory_keyring.set_password("notion-sync", "demo", DEMO_TOKEN)
+    data = box.config_data()
+    data["notion"] = {**data["notion"], "token_keyring": "notion-sync/demo"}
+    data["notion"].pop("token_env")
+    box.write_config(data)
+    new = "ntn_rotated_into_keyring_emulator_0001"
+    box.notion.add_token(new, regenerated_from=DEMO_TOKEN)
+    assert cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=new).exit_code == 0
+    assert memory_keyring.get_password("notion-sync", "demo") == new
+
+
+def test_audit_lists_unused_databases_and_capabilities(box):
+    other = box.notion.create_database("Old experiments", {"Name": {"type": "title"}})
+    result = cli("audit", "--config", str(box.config_path), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["unused"] == [other.data_sources[0].id]  # rows of the used database count as used
+    assert "Read content" in data["capabilities_needed"]
+    text = cli("audit", "--config", str(box.config_path)).stdout
+    assert "Old experiments" in text and "Connections" in text
+
+
+def test_history_and_retry(box):
+    box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
+    cli("run", "--config", str(box.config_path))
+    result = cli("history", "--config", str(box.config_path), "--log-format", "json")
+    lines = [json.loads(l) for l in result.stdout.splitlines()]
+    assert {l["action"] for l in lines} == {"created", "failed"}
+    assert all(l["token_fingerprint"].startswith("ntn_…") for l in lines)
+    failed = cli("history", "--config", str(box.config_path), "--failed")
+    assert "retrying" in failed.stdout
+    assert cli("history", "--config", str(box.config_path), "--since", "1d").exit_code == 0
+    assert cli("history", "--config", str(box.config_path), "--since", "yesterday-ish").exit_code == 2
+    assert "re-queued 0" in cli("retry", "--config", str(box.config_path)).stdout

@@ -1,0 +1,5 @@
+"""Fixtures for the Trello connector tests: fast retries, an emulator, and a seeded world."""
+
+from __future__ import annotations
+
+from .testkit import emulator, fast_retries, world  # noqa: F401 - fixtures
