@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from notion_sync_webhook.emulator import WebhookEmulator
 
 from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
-from notion_sync_webhook.emulator import WebhookEmulator
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from notion_sync_webhook import WebhookConnector
+from notion_sync_webhook.emulator import WebhookEmulator
+from notion_sync_webhook.settings import WebhookMapping, WebhookSettings
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -13,12 +16,9 @@ from starlette.routing import Route
 
 from core.adapter import DesiredItem, ExternalRef, Link, MappingContext
 from core.demo_data import DEMO_SCHEMA
-from core.errors import AccessError, FatalError, ItemError
 from core.emulator.server import EmulatorServer
+from core.errors import AccessError, FatalError, ItemError
 from core.sandbox import Sandbox
-from notion_sync_webhook import WebhookConnector
-from notion_sync_webhook.emulator import WebhookEmulator
-from notion_sync_webhook.settings import WebhookMapping, WebhookSettings
 
 TOKEN_ENV = "WEBHOOK_TEST_TOKEN"
 
@@ -176,7 +176,6 @@ def test_starter_mapping_for_init_is_valid() -> None:
 
 def test_access_error_class_for_403() -> None:
     import httpx
-
     from notion_sync_webhook.errors import classify
 
     response = httpx.Response(403, request=httpx.Request("GET", "https://h.example/x"))
