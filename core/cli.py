@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.exceptions import TyperException
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core import __version__
@@ -254,6 +255,31 @@ def token_rotate(
         return 0
 
     raise typer.Exit(guarded(out, verbose, body))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "help_option_names": []})
+def auth(ctx: typer.Context,
+         service: Annotated[str, typer.Argument(help="the service to authorize, e.g. google")]) -> None:
+    """Authorize a service interactively, e.g. `notion-sync auth google --client-secrets FILE`."""
+    from importlib.metadata import entry_points
+
+    out = Output("text")
+    found = {ep.name: ep for ep in entry_points(group="notion_sync.auth")}
+    if service not in found:
+        out.problem(f"no auth command for {service!r}; available: {', '.join(sorted(found)) or 'none'}")
+        raise typer.Exit(2)
+
+    def body() -> int:
+        command = typer.main.get_command(found[service].load())
+        try:
+            command.main(args=[*ctx.args], prog_name=f"notion-sync auth {service}", standalone_mode=False)
+        except TyperException as exc:  # usage errors of the service's own options
+            out.problem(exc.format_message())
+            return 2
+        return 0
+
+    raise typer.Exit(guarded(out, False, body))
 
 
 @app.command()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,8 @@ from core.errors import (
 )
 from core.fields import property_uses
 from core.lock import RunLock
-from core.notion_source import NotionSource, check_property_uses, needs_completion
+from core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
+from core.prefetch import prefetched
 from core.planner import Action, Rendered, plan_departures, plan_rows
 from core.rows import Row
 from core.secrets import Secret, resolve_secret
@@ -192,20 +194,14 @@ class Engine:
         report = RunReport(dry_run=options.dry_run)
         try:
             if options.dry_run:
-                state = StateStore.open(self.config.state_path, readonly=True)
-                try:
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
-                finally:
-                    state.close()
+                report.mappings = self._run_all(chosen, options, None)
                 return report
             with RunLock(self.config.state_path):
                 state = StateStore.open(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
+                    report.mappings = self._run_all(chosen, options, state)
                     state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
                                      {m.name: dict(m.counts) for m in report.mappings})
                 finally:
@@ -214,25 +210,53 @@ class Engine:
             self.close()
         return report
 
+    def _run_all(self, chosen: list[ResolvedMapping], options: RunOptions,
+                 state: StateStore | None) -> list[MappingReport]:
+        """Run the mappings: those of one connector in turn (they share its pacing), different
+        connectors side by side, each in its own thread with its own state connection."""
+        groups: dict[str, list[ResolvedMapping]] = {}
+        for m in chosen:
+            groups.setdefault(m.config.connector, []).append(m)
+
+        def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
+            store = StateStore.open(self.config.state_path, readonly=options.dry_run)
+            if state is not None:
+                store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
+            try:
+                return [self._run_mapping(m, store, options) for m in mappings]
+            finally:
+                store.close()
+
+        if len(groups) <= 1:
+            done = [run_group(ms) for ms in groups.values()]
+        else:
+            with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="mapping") as pool:
+                futures = [pool.submit(run_group, ms) for ms in groups.values()]
+                done = [f.result() for f in futures]
+        by_name = {rep.name: rep for reports in done for rep in reports}
+        return [by_name[m.name] for m in chosen]
+
     # -- one mapping ----------------------------------------------------------
     def _run_mapping(self, m: ResolvedMapping, state: StateStore, options: RunOptions) -> MappingReport:
         rep = MappingReport(m.name, m.config.connector)
         assert self.source is not None
-        before = self.source.requests
+        count = RequestCount()
+        self.source.count_into(count)
         try:
-            self._sync(m, state, options, rep)
+            self._sync(m, state, options, rep, count)
         except ConfigError as exc:
             rep.status, rep.error = "config", str(exc)
         except AccessError as exc:
             rep.status, rep.error = "access", str(exc)
         except (FatalError, ItemError) as exc:
             rep.status, rep.error = "failed", str(exc)
-        rep.notion_requests = self.source.requests - before
+        rep.notion_requests = count.n
         if rep.status != "ok":
             log.error("mapping %r stopped: %s", m.name, rep.error)
         return rep
 
-    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport) -> None:
+    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport,
+              count: RequestCount) -> None:
         assert self.source is not None
         source = self.source
         cursor = state.get_cursor(m.name)
@@ -269,7 +293,8 @@ class Engine:
         oldest_failed: datetime | None = None
 
         since = None if full else cursor.watermark
-        for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
+        reads = source.pages(data_source_id, filter=m.config.filter, since=since)
+        for pages in prefetched(reads, lambda: source.count_into(count)):
             if not validated:
                 # The rows show the schema as it is now: a property renamed since the schema was
                 # read stops the mapping here, before anything is written.

@@ -139,3 +139,11 @@ def test_no_secret_in_any_output_or_file(box, monkeypatch):
 def test_version():
     result = cli("--version")
     assert result.exit_code == 0 and re.match(r"notion-sync \d+\.\d+", result.stdout)
+
+
+def test_auth_dispatches_to_the_service_and_reports_usage_errors(tmp_path):
+    assert cli("auth", "nope").exit_code == 2
+    result = cli("auth", "google", "--client-secrets", str(tmp_path / "missing.json"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    result = cli("auth", "google")
+    assert result.exit_code == 2 and "--client-secrets" in result.stderr
