@@ -10,7 +10,7 @@ Per mapping, one run:
    Notion reads and target writes are interleaved and memory stays flat;
 4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them,
    unless that would remove more than ``max_delete_fraction`` of the items;
-5. move the watermark, held back to the oldest failed row so it is read again.
+5. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
 Every write is recorded in state as soon as it succeeds. Before creates, the intent
 is recorded; the next run asks the connector to ``recover`` such items, so a killed
@@ -289,7 +289,9 @@ class Engine:
         seen: set[str] = set()
         linked_at_start = state.count_links(m.name)
         pending = state.pending_intents(m.name)
-        watermark = cursor.watermark
+        # The next run reads rows edited since this one started (less a minute, in NotionSource),
+        # so a bulk of rows edited in one minute is not read again on every run.
+        watermark = started
         oldest_failed: datetime | None = None
 
         since = None if full else cursor.watermark
@@ -319,8 +321,6 @@ class Engine:
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
-                elif watermark is None or row.last_edited_time > watermark:
-                    watermark = row.last_edited_time
             if self.progress:
                 self.progress(m.name, len(seen))
 
@@ -338,10 +338,10 @@ class Engine:
                           max_attempts=m.config.max_attempts, edited={})
 
         if oldest_failed is not None:
-            watermark = min(oldest_failed, watermark) if watermark else oldest_failed
+            watermark = min(oldest_failed, watermark)
         if not options.dry_run:
             state.set_cursor(m.name, Cursor(
-                data_source_id, watermark or cursor.watermark or started,
+                data_source_id, watermark,
                 started if full else cursor.last_full_scan, config_hash, schema, schema_at))
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:

@@ -297,10 +297,15 @@ class StateStore:
         return found
 
     def requeue(self, mapping: str | None = None) -> int:
-        """Un-park parked items so the next run tries them again; returns how many."""
+        """Un-park parked items so the next run tries them again; returns how many.
+
+        Their rows may be older than the watermark, so their mappings read every row next run."""
         with self.transaction() as db:
-            sql = "UPDATE failures SET parked = 0, attempts = 0 WHERE parked = 1"
-            cur = db.execute(sql + (" AND mapping = ?" if mapping else ""), (mapping,) if mapping else ())
+            where = " AND mapping = ?" if mapping else ""
+            args = (mapping,) if mapping else ()
+            names = [r[0] for r in db.execute(f"SELECT DISTINCT mapping FROM failures WHERE parked = 1{where}", args)]
+            cur = db.execute(f"UPDATE failures SET parked = 0, attempts = 0 WHERE parked = 1{where}", args)
+            db.executemany("UPDATE cursors SET last_full_scan = NULL WHERE mapping = ?", [(n,) for n in names])
             return cur.rowcount
 
     @staticmethod
