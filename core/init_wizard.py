@@ -180,9 +180,9 @@ BUILTIN_STARTERS: dict[str, Callable[[Schema], Starter]] = {
 
 BUILTIN_SERVICES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "google_calendar": (
-        {"credentials_file": "~/.config/notion-sync/google-credentials.json"},
-        {"credentials_file": "a service-account key (JSON) or an authorized-user file, mode 600; "
-                             "see the Google Calendar connector's documentation"}),
+        {"credentials_file": "~/.config/notion-sync/google-authorized-user.json"},
+        {"credentials_file": "the file `notion-sync auth google --client-secrets FILE` writes (your own "
+                             "account), or a service-account key (JSON); mode 600"}),
     "trello": (
         {"api_key_env": "TRELLO_API_KEY", "token_env": "TRELLO_TOKEN"},
         {"api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
