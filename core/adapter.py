@@ -50,6 +50,7 @@ __all__ = [
     "MappingContext",
     "MappingSettings",
     "Operation",
+    "OperationKind",
     "OperationResult",
     "ServiceSettings",
     "SkipItem",

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from typer.exceptions import TyperException
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.exceptions import TyperException
 
 from core import __version__
 from core.config import load_config

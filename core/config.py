@@ -173,7 +173,7 @@ class ResolvedMapping:
     """A validated mapping: core keys, its connector class, and the connector's typed settings."""
 
     config: MappingConfig
-    connector: type[Connector]
+    connector: type[Connector[Any, Any]]
     settings: MappingSettings
     on_delete: str
 

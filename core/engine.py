@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationResult
+from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationKind, OperationResult
 from core.config import Config, ResolvedMapping
 from core.errors import (
     EXIT_ACCESS,
@@ -45,8 +45,8 @@ from core.errors import (
 from core.fields import property_uses
 from core.lock import RunLock
 from core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
-from core.prefetch import prefetched
 from core.planner import Action, Rendered, plan_departures, plan_rows
+from core.prefetch import prefetched
 from core.rows import Row
 from core.secrets import Secret, resolve_secret
 from core.state import Cursor, StateStore
@@ -444,7 +444,8 @@ class Engine:
                     continue
                 ops.append(Operation("delete", a.page_id, link=a.link, mode=mode))
             else:
-                ops.append(Operation(a.kind, a.page_id, item=a.item, link=a.link))
+                kind: OperationKind = "create" if a.kind == "create" else "update"
+                ops.append(Operation(kind, a.page_id, item=a.item, link=a.link))
 
         new = [op.page_id for op in ops if op.kind == "create"]
         if new:

@@ -12,6 +12,7 @@ from core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 from tests.support.shared import shared_reference
 
+
 @pytest.fixture(autouse=True)
 def fast_retries() -> Iterator[None]:
     """Retries keep their logic but not their waiting, so fault tests stay fast."""

@@ -33,7 +33,7 @@ def cli(*args: str):
 def test_run_prints_one_summary_line_per_mapping_and_exits_0(box):
     result = cli("run", "--config", str(box.config_path))
     assert result.exit_code == 0, result.output
-    lines = [l for l in result.stdout.splitlines() if l.strip()]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines == [f"tasks-to-memo → memo: {len(box.database.pages)} created, 0 updated, 0 deleted, "
                      "0 unchanged, 0 skipped, 0 failed"]
 

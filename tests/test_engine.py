@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-
 from core.sandbox import Sandbox
 from core.state import StateStore
 from tests.conftest import memos

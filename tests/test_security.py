@@ -210,9 +210,9 @@ def test_history_and_retry(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     cli("run", "--config", str(box.config_path))
     result = cli("history", "--config", str(box.config_path), "--log-format", "json")
-    lines = [json.loads(l) for l in result.stdout.splitlines()]
-    assert {l["action"] for l in lines} == {"created", "failed"}
-    assert all(l["token_fingerprint"].startswith("ntn_…") for l in lines)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {line["action"] for line in lines} == {"created", "failed"}
+    assert all(line["token_fingerprint"].startswith("ntn_…") for line in lines)
     failed = cli("history", "--config", str(box.config_path), "--failed")
     assert "retrying" in failed.stdout
     assert cli("history", "--config", str(box.config_path), "--since", "1d").exit_code == 0

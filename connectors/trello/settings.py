@@ -49,13 +49,13 @@ class CardFields(BaseModel):
 
     name: Template = "{Name}"
     desc: Template = ""
-    due: PropertyRef(("date", "formula", "rollup")) | None = None
+    due: PropertyRef(("date", "formula", "rollup")) | None = None  # type: ignore[valid-type]
     """A date property: a range sets the card's start and due; a date without a time is
     due at the end of that day in the mapping's ``time_zone``."""
-    due_complete: PropertyRef(("checkbox", "status", "select", "formula")) | None = None
+    due_complete: PropertyRef(("checkbox", "status", "select", "formula")) | None = None  # type: ignore[valid-type]
     """A checkbox (ticked = complete), or a status/select property whose value is one of
     the mapping's ``complete_statuses``."""
-    labels: PropertyRef(("multi_select", "select")) | None = None
+    labels: PropertyRef(("multi_select", "select")) | None = None  # type: ignore[valid-type]
     position: Literal["top", "bottom"] = "bottom"
     """Where a new card, or a card moved to another list, goes in its list."""
 
@@ -65,7 +65,7 @@ class TrelloMapping(MappingSettings):
 
     board: str
     """The board's id, short link or URL (https://trello.com/b/<shortLink>/...)."""
-    list_from: PropertyRef(("status", "select")) | None = None
+    list_from: PropertyRef(("status", "select")) | None = None  # type: ignore[valid-type]
     lists: dict[str, str] = Field(default_factory=dict)
     """Option of ``list_from`` -> name of the list its cards go to."""
     default_list: str | None = None

@@ -67,7 +67,7 @@ class ConformanceSuite:
         return box.targets[self.connector.name]
 
     def live(self, box: Sandbox) -> dict[str, str]:
-        return self.target(box).items()
+        return dict(self.target(box).items())
 
     def count(self, box: Sandbox) -> int:
         return int(self.target(box).item_count())

@@ -15,7 +15,6 @@ from googleapiclient.http import BatchHttpRequest
 
 from connectors.google_calendar import GoogleCalendarEmulator
 from connectors.google_calendar.errors import error_reason
-
 from tests.support.shared import spec
 
 from .conftest import CALENDAR

@@ -15,11 +15,9 @@ from connectors.trello.emulator import LABEL_COLORS, LEGACY_ROUTES, SPEC_ROUTES
 from connectors.trello.transport import TrelloTransport
 from core.adapter import Link
 from core.pacing import Pacer
-
 from tests.support.shared import spec as spec_file
 
 from .testkit import World, desired, page
-
 
 # Fields real Trello returns on a card that Atlassian's Card schema leaves out (it lists
 # them only under badges, and POST/PUT take them): documented in the API notes.
