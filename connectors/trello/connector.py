@@ -208,7 +208,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     # -- render -------------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[TrelloMapping]) -> dict[str, Any]:
         """The card for ``row``: name, description, list, dates, completion and labels."""
-        return render_card(row, mapping.settings)
+        return render_card(row, mapping.settings, mapping.schema)
 
     # -- writes -------------------------------------------------------------------
     def _label_ids(self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]) -> list[str]:

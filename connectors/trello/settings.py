@@ -56,6 +56,7 @@ class CardFields(BaseModel):
     """A checkbox (ticked = complete), or a status/select property whose value is one of
     the mapping's ``complete_statuses``."""
     labels: PropertyRef(("multi_select", "select")) | None = None  # type: ignore[valid-type]
+    """A multi-select (or select) property: its options become the card's labels, by name."""
     position: Literal["top", "bottom"] = "bottom"
     """Where a new card, or a card moved to another list, goes in its list."""
 
@@ -66,13 +67,18 @@ class TrelloMapping(MappingSettings):
     board: str
     """The board's id, short link or URL (https://trello.com/b/<shortLink>/...)."""
     list_from: PropertyRef(("status", "select")) | None = None  # type: ignore[valid-type]
+    """The status or select property whose option picks the card's list."""
     lists: dict[str, str] = Field(default_factory=dict)
     """Option of ``list_from`` -> name of the list its cards go to."""
     default_list: str | None = None
     """The list for rows whose option is not in ``lists`` (or for every row without ``list_from``)."""
     time_zone: str = "UTC"
+    """IANA zone in which a date without a time is due at the end of the day."""
     create_labels: bool = False
+    """Create missing labels, with the Notion option's colour where Trello has one."""
     complete_statuses: list[str] = Field(default_factory=lambda: ["Done", "Complete", "Completed"])
+    """With a status/select ``due_complete``: the options that mean complete. Options in Notion's
+    Complete group count too."""
     fields: CardFields = Field(default_factory=CardFields)
 
     @field_validator("time_zone")
