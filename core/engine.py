@@ -336,6 +336,8 @@ class Engine:
                     "left, run again with --allow-mass-delete")
             self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set(),
                           max_attempts=m.config.max_attempts, edited={})
+            if not options.dry_run:
+                self._resolve_orphans(pending - seen, connector, ctx, state, rep)
 
         if oldest_failed is not None:
             watermark = min(oldest_failed, watermark)
@@ -343,6 +345,33 @@ class Engine:
             state.set_cursor(m.name, Cursor(
                 data_source_id, watermark,
                 started if full else cursor.last_full_scan, config_hash, schema, schema_at))
+
+    def _resolve_orphans(self, page_ids: set[str], connector: Connector[Any, Any], ctx: MappingContext[Any],
+                         state: StateStore, rep: MappingReport) -> None:
+        """Creates that may have been sent before a crash, for rows that have left since: find
+        and remove what was written, so nothing stale is left behind."""
+        if not page_ids:
+            return
+        items = [DesiredItem(ctx.name, pid, "", "", {}) for pid in sorted(page_ids)]
+        try:
+            found = connector.recover(items, ctx)
+        except ItemError as exc:
+            log.warning("mapping %r: could not look for items written before a crash: %s", ctx.name, exc)
+            return
+        ops = [Operation("delete", pid, link=Link(pid, ref, None), mode=ctx.on_delete)
+               for pid, ref in found.items() if ctx.on_delete != "keep"]
+        for start in range(0, len(ops), max(1, connector.batch_size)):
+            for result in connector.apply(ops[start:start + max(1, connector.batch_size)], ctx):
+                if result.error is None:
+                    rep.counts["deleted"] += 1
+                    if result.ref is not None:
+                        state.save_link(ctx.name, result.operation.page_id, result.ref, None, archived=True,
+                                        action=ctx.on_delete)
+                else:
+                    rep.counts["failed"] += 1
+                    rep.errors.append((result.operation.page_id, str(result.error)))
+        for pid in page_ids:
+            state.clear_intent(ctx.name, pid)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from core.sandbox import Sandbox
 from core.state import StateStore
 from tests.conftest import memos
@@ -258,3 +260,27 @@ def test_people_and_relations_over_25_are_fetched_in_full(box):
     box.write_config(data)
     box.run()
     assert memos(box)[page].count(",") == 29
+
+
+def test_a_create_lost_in_a_crash_whose_row_then_left_is_removed(box, monkeypatch):
+    """Crash after the external create, before the state write; the row is trashed before the
+    next run: the full scan finds the orphan through the connector's marker and removes it."""
+    original = StateStore.save_link
+
+    def crash(self, *args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(StateStore, "save_link", crash)
+    with pytest.raises(KeyboardInterrupt):
+        box.run()
+    monkeypatch.setattr(StateStore, "save_link", original)
+    written = set(memos(box))
+    assert len(written) == 1  # the first create went out, and nothing recorded it
+    (page,) = written
+    box.notion.trash_page(page)
+    rep = only(box.run(full=True))
+    assert rep.status == "ok" and rep.counts["deleted"] == 1
+    assert page not in memos(box) and len(memos(box)) == len(box.database.pages) - 1
+    state = StateStore.open(box.state_path, readonly=True)
+    assert state.pending_intents("tasks-to-memo") == set()
+    state.close()
