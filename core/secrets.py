@@ -45,11 +45,13 @@ class Redactor:
         self._lock = threading.Lock()
 
     def register(self, value: str) -> None:
+        """Redact ``value`` from now on (values shorter than 6 characters are ignored)."""
         if len(value) >= 6:
             with self._lock:
                 self._secrets[value] = f"[secret {fingerprint(value)}]"
 
     def redact(self, text: str) -> str:
+        """The text with every registered secret replaced by its fingerprint."""
         for value, shown in self._secrets.items():
             if value in text:
                 text = text.replace(value, shown)
@@ -63,6 +65,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that scrubs secrets from messages and their arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub the record in place; never drops it."""
         if REDACTOR._secrets:
             record.msg = REDACTOR.redact(record.getMessage())
             record.args = None
@@ -78,10 +81,12 @@ class Secret:
     notes: tuple[str, ...] = ()
 
     def reveal(self) -> str:
+        """The secret itself: only to hand to a client library."""
         return self._value
 
     @property
     def fingerprint(self) -> str:
+        """A safe way to show this secret."""
         return fingerprint(self._value)
 
     def __str__(self) -> str:
@@ -151,6 +156,7 @@ def read_keyring(entry: str, where: str) -> str:
 
 
 def write_keyring(entry: str, value: str, where: str) -> None:
+    """Store a secret in the OS keyring under ``service/name``."""
     service, name = _keyring_parts(entry, where)
     _keyring_module(where).set_password(service, name, value)
 

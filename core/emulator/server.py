@@ -45,6 +45,7 @@ class ScheduledFault:
     method: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
         if self.method and self.method.upper() != method:
             return False
         return not self.path or re.search(self.path, path) is not None
@@ -77,6 +78,7 @@ class Faults:
             self.scheduled.append(ScheduledFault(status, count, path, method))
 
     def clear(self) -> None:
+        """Remove every scheduled fault, random fault, latency and rate limit; keep the counters."""
         with self._lock:
             self.scheduled.clear()
             self.rate_limit_prob = self.server_error_prob = self.drop_prob = 0.0
@@ -111,6 +113,7 @@ class Faults:
             return None
 
     def delay(self) -> float:
+        """The latency to add to the next request, in seconds."""
         if not self.latency and not self.latency_jitter:
             return 0.0
         with self._lock:
@@ -165,6 +168,7 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
     def request_count(self, pattern: str = "") -> int:
@@ -172,6 +176,7 @@ class EmulatorServer:
         return sum(n for key, n in self.requests.items() if re.search(pattern, key))
 
     def start(self) -> EmulatorServer:
+        """Start serving in a daemon thread on a free port; returns once it accepts requests."""
         config = uvicorn.Config(self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
                                 access_log=False)
         self._server = uvicorn.Server(config)
@@ -186,6 +191,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and wait for the thread."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
