@@ -11,7 +11,6 @@ import pytest
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
 from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
 from core.adapter import DesiredItem, MappingContext
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 CALENDAR = "team@group.calendar.google.com"
@@ -19,12 +18,6 @@ CALENDAR = "team@group.calendar.google.com"
 
 
 
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    """Retries without real waiting."""
-    set_default_policy(RetryPolicy(attempts=4, initial=0.001, max_wait=0.01, max_retry_after=0.01))
-    yield
-    set_default_policy(DEFAULT_POLICY)
 
 
 @pytest.fixture(scope="session")
