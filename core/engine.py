@@ -48,7 +48,7 @@ from core.notion_source import NotionSource, RequestCount, check_property_uses, 
 from core.planner import Action, Rendered, plan_departures, plan_rows
 from core.prefetch import prefetched
 from core.rows import Row
-from core.secrets import Secret, resolve_secret
+from core.secrets import Secret, resolve_secret, set_base_dir
 from core.state import Cursor, StateStore
 
 __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
@@ -187,6 +187,7 @@ class Engine:
         """Run the chosen mappings (all enabled ones by default)."""
         chosen = [self.config.mapping(n) for n in options.mappings] if options.mappings else [
             m for m in self.config.mappings if m.config.enabled]
+        set_base_dir(self.config.base_dir)
         token = notion_token(self.config)
         n = self.config.notion
         self.source = NotionSource(token, base_url=n.base_url, timeout=n.timeout,

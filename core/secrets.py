@@ -20,7 +20,7 @@ from core.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter", "clean_secret",
-    "read_keyring", "write_keyring", "write_secret_file",
+    "read_keyring", "write_keyring", "write_secret_file", "secret_setting", "set_base_dir",
 ]
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,31 @@ def write_secret_file(path: Path, value: str) -> None:
     os.replace(tmp, path)
 
 
+_base_dir: list[Path | None] = [None]
+
+
+def set_base_dir(path: Path | None) -> None:
+    """Relative secret files are relative to this folder: the config file's (set per run)."""
+    _base_dir[0] = path
+
+
+def secret_setting(settings: object, prefix: str, where: str, *, default_env: str | None = None) -> Secret:
+    """Read the secret a settings model describes with ``<prefix>_env``, ``<prefix>_file``,
+    ``<prefix>_keyring`` and ``<prefix>`` (inline) fields, the same way for every service.
+
+    ``default_env`` is used when none of them is set."""
+    env = getattr(settings, f"{prefix}_env", None)
+    file = getattr(settings, f"{prefix}_file", None)
+    keyring = getattr(settings, f"{prefix}_keyring", None)
+    inline = getattr(settings, prefix, None)
+    if not (env or file or keyring or inline):
+        env = default_env
+    secret = resolve_secret(where, env=env if not (file or keyring or inline) else None, file=file,
+                            inline=inline, keyring=keyring)
+    assert secret is not None
+    return secret
+
+
 def resolve_secret(
     where: str,
     *,
@@ -206,6 +231,8 @@ def resolve_secret(
             )
     if raw is None and file:
         path = Path(file).expanduser()
+        if not path.is_absolute() and _base_dir[0] is not None:
+            path = _base_dir[0] / path
         raw = _read_file(path, f"{where}_file")
         source = f"file {path}"
     if raw is None and inline is not None:

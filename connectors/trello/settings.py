@@ -23,9 +23,21 @@ class TrelloSettings(ServiceSettings):
     """
 
     api_key_env: str | None = None
+    """Environment variable holding the API key (default ``TRELLO_API_KEY``)."""
     api_key_file: str | None = None
+    """File (mode 600) holding the API key; relative to the config file."""
+    api_key_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the API key."""
+    api_key: str | None = None
+    """The API key itself: works, with a warning on every run."""
     token_env: str | None = None
+    """Environment variable holding the token (default ``TRELLO_TOKEN``)."""
     token_file: str | None = None
+    """File (mode 600) holding the token; relative to the config file."""
+    token_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the token."""
+    token: str | None = None
+    """The token itself: works, with a warning on every run."""
     base_url: str = TRELLO_BASE_URL
     rate_limit: int = Field(90, ge=1)
     """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
