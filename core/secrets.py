@@ -20,7 +20,7 @@ from core.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter", "clean_secret",
-    "read_keyring", "write_keyring", "write_secret_file", "secret_setting", "set_base_dir",
+    "read_keyring", "write_keyring", "write_secret_file", "secret_setting", "set_base_dir", "config_relative",
 ]
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,14 @@ def set_base_dir(path: Path | None) -> None:
     _base_dir[0] = path
 
 
+def config_relative(path: str | Path) -> Path:
+    """A path from the config, with ``~`` expanded and a relative path taken from the config file's folder."""
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute() and _base_dir[0] is not None:
+        resolved = _base_dir[0] / resolved
+    return resolved
+
+
 def secret_setting(settings: object, prefix: str, where: str, *, default_env: str | None = None) -> Secret:
     """Read the secret a settings model describes with ``<prefix>_env``, ``<prefix>_file``,
     ``<prefix>_keyring`` and ``<prefix>`` (inline) fields, the same way for every service.
@@ -230,9 +238,7 @@ def resolve_secret(
                 [ConfigProblem(f"{where}_env", f"the environment variable {env} is not set; export {env}=<token>")]
             )
     if raw is None and file:
-        path = Path(file).expanduser()
-        if not path.is_absolute() and _base_dir[0] is not None:
-            path = _base_dir[0] / path
+        path = config_relative(file)
         raw = _read_file(path, f"{where}_file")
         source = f"file {path}"
     if raw is None and inline is not None:
