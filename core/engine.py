@@ -10,7 +10,7 @@ Per mapping, one run:
    Notion reads and target writes are interleaved and memory stays flat;
 4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them,
    unless that would remove more than ``max_delete_fraction`` of the items;
-5. move the watermark, held back to the oldest failed row so it is read again.
+5. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
 Every write is recorded in state as soon as it succeeds. Before creates, the intent
 is recorded; the next run asks the connector to ``recover`` such items, so a killed
@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationResult
+from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationKind, OperationResult
 from core.config import Config, ResolvedMapping
 from core.errors import (
     EXIT_ACCESS,
@@ -43,10 +44,11 @@ from core.errors import (
 )
 from core.fields import property_uses
 from core.lock import RunLock
-from core.notion_source import NotionSource, check_property_uses, needs_completion
+from core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from core.planner import Action, Rendered, plan_departures, plan_rows
+from core.prefetch import prefetched
 from core.rows import Row
-from core.secrets import Secret, resolve_secret
+from core.secrets import Secret, resolve_secret, set_base_dir
 from core.state import Cursor, StateStore
 
 __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
@@ -185,6 +187,7 @@ class Engine:
         """Run the chosen mappings (all enabled ones by default)."""
         chosen = [self.config.mapping(n) for n in options.mappings] if options.mappings else [
             m for m in self.config.mappings if m.config.enabled]
+        set_base_dir(self.config.base_dir)
         token = notion_token(self.config)
         n = self.config.notion
         self.source = NotionSource(token, base_url=n.base_url, timeout=n.timeout,
@@ -192,20 +195,14 @@ class Engine:
         report = RunReport(dry_run=options.dry_run)
         try:
             if options.dry_run:
-                state = StateStore.open(self.config.state_path, readonly=True)
-                try:
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
-                finally:
-                    state.close()
+                report.mappings = self._run_all(chosen, options, None)
                 return report
             with RunLock(self.config.state_path):
                 state = StateStore.open(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
+                    report.mappings = self._run_all(chosen, options, state)
                     state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
                                      {m.name: dict(m.counts) for m in report.mappings})
                 finally:
@@ -214,25 +211,53 @@ class Engine:
             self.close()
         return report
 
+    def _run_all(self, chosen: list[ResolvedMapping], options: RunOptions,
+                 state: StateStore | None) -> list[MappingReport]:
+        """Run the mappings: those of one connector in turn (they share its pacing), different
+        connectors side by side, each in its own thread with its own state connection."""
+        groups: dict[str, list[ResolvedMapping]] = {}
+        for m in chosen:
+            groups.setdefault(m.config.connector, []).append(m)
+
+        def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
+            store = StateStore.open(self.config.state_path, readonly=options.dry_run)
+            if state is not None:
+                store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
+            try:
+                return [self._run_mapping(m, store, options) for m in mappings]
+            finally:
+                store.close()
+
+        if len(groups) <= 1:
+            done = [run_group(ms) for ms in groups.values()]
+        else:
+            with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="mapping") as pool:
+                futures = [pool.submit(run_group, ms) for ms in groups.values()]
+                done = [f.result() for f in futures]
+        by_name = {rep.name: rep for reports in done for rep in reports}
+        return [by_name[m.name] for m in chosen]
+
     # -- one mapping ----------------------------------------------------------
     def _run_mapping(self, m: ResolvedMapping, state: StateStore, options: RunOptions) -> MappingReport:
         rep = MappingReport(m.name, m.config.connector)
         assert self.source is not None
-        before = self.source.requests
+        count = RequestCount()
+        self.source.count_into(count)
         try:
-            self._sync(m, state, options, rep)
+            self._sync(m, state, options, rep, count)
         except ConfigError as exc:
             rep.status, rep.error = "config", str(exc)
         except AccessError as exc:
             rep.status, rep.error = "access", str(exc)
         except (FatalError, ItemError) as exc:
             rep.status, rep.error = "failed", str(exc)
-        rep.notion_requests = self.source.requests - before
+        rep.notion_requests = count.n
         if rep.status != "ok":
             log.error("mapping %r stopped: %s", m.name, rep.error)
         return rep
 
-    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport) -> None:
+    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport,
+              count: RequestCount) -> None:
         assert self.source is not None
         source = self.source
         cursor = state.get_cursor(m.name)
@@ -265,12 +290,15 @@ class Engine:
         seen: set[str] = set()
         linked_at_start = state.count_links(m.name)
         pending = state.pending_intents(m.name)
-        watermark = cursor.watermark
+        # The next run reads rows edited since this one started (less a minute, in NotionSource),
+        # so a bulk of rows edited in one minute is not read again on every run.
+        watermark = started
         oldest_failed: datetime | None = None
         skipped: set[tuple[str, str]] = set()
 
         since = None if full else cursor.watermark
-        for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
+        reads = source.pages(data_source_id, filter=m.config.filter, since=since)
+        for pages in prefetched(reads, lambda: source.count_into(count)):
             if not validated:
                 # The rows show the schema as it is now: a property renamed since the schema was
                 # read stops the mapping here, before anything is written.
@@ -296,8 +324,6 @@ class Engine:
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
-                elif watermark is None or row.last_edited_time > watermark:
-                    watermark = row.last_edited_time
             if self.progress:
                 self.progress(m.name, len(seen))
 
@@ -326,10 +352,10 @@ class Engine:
                 self._remove_unrecorded(unwanted, connector, ctx, state, options, rep, m.config.max_attempts)
 
         if oldest_failed is not None:
-            watermark = min(oldest_failed, watermark) if watermark else oldest_failed
+            watermark = min(oldest_failed, watermark)
         if not options.dry_run:
             state.set_cursor(m.name, Cursor(
-                data_source_id, watermark or cursor.watermark or started,
+                data_source_id, watermark,
                 started if full else cursor.last_full_scan, config_hash, schema, schema_at))
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
@@ -432,7 +458,8 @@ class Engine:
                     continue
                 ops.append(Operation("delete", a.page_id, link=a.link, mode=mode))
             else:
-                ops.append(Operation(a.kind, a.page_id, item=a.item, link=a.link))
+                kind: OperationKind = "create" if a.kind == "create" else "update"
+                ops.append(Operation(kind, a.page_id, item=a.item, link=a.link))
 
         # The intent goes before deletes too: a run that dies after the target removed an item but
         # before the state says so would keep a live link to it, and a row coming back would then

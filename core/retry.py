@@ -27,7 +27,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from core.errors import RetryableError
 
-__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy", "backoff_delay"]
+__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -64,16 +64,6 @@ def set_default_policy(policy: RetryPolicy) -> None:
 def current_policy() -> RetryPolicy:
     """The policy used when none is passed: for connectors that retry parts of a batch themselves."""
     return _current[0]
-
-
-def backoff_delay(policy: RetryPolicy, attempt: int, retry_after: float | None = None) -> float:
-    """The wait before retry number ``attempt`` (1-based): Retry-After if given (capped), else
-    exponential backoff with full jitter."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), policy.max_retry_after) * policy.scale
-    state = RetryCallState(None, None, (), {})
-    state.attempt_number = attempt
-    return float(wait_random_exponential(multiplier=policy.initial, max=policy.max_wait)(state)) * policy.scale
 
 
 def _waiter(policy: RetryPolicy) -> Callable[[RetryCallState], float]:

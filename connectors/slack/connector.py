@@ -35,7 +35,7 @@ from core.errors import AccessError, ConfigError, FatalError, NotionSyncError
 from core.pacing import Pacer
 from core.retry import call_with_retry
 from core.rows import Row
-from core.secrets import resolve_secret
+from core.secrets import secret_setting
 
 from . import mrkdwn
 from .errors import ErrorContext, SlackItemError, classify
@@ -133,12 +133,13 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def client(self) -> WebClient:
         """The slack-sdk client, built on first use."""
         if self._client is None:
-            secret = resolve_secret("slack.token", env=self.settings.token_env, file=self.settings.token_file)
-            assert secret is not None
+            secret = secret_setting(self.settings, "token", "slack.token")
             # No connection-error retry handler: a lost answer to chat.postMessage must be
             # looked up before posting again (see _post); 429s are safe to repeat.
+            # slack-sdk types timeout as int, but hands it to urllib, which takes seconds as a float.
             self._client = WebClient(
-                token=secret.reveal(), base_url=self.settings.base_url, timeout=self.settings.timeout,
+                token=secret.reveal(), base_url=self.settings.base_url,
+                timeout=self.settings.timeout,  # type: ignore[arg-type]
                 retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)], logger=_SDK_LOG,
             )
         return self._client

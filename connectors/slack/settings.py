@@ -26,7 +26,11 @@ class SlackSettings(ServiceSettings):
     token_env: str | None = None
     """Environment variable holding the bot token (``xoxb-…``)."""
     token_file: str | None = None
-    """File (mode 600) holding the bot token."""
+    """File (mode 600) holding the bot token; relative to the config file."""
+    token_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the bot token (``pip install 'notion-sync[keyring]'``)."""
+    token: str | None = None
+    """The bot token itself: works, with a warning on every run; prefer the others."""
     base_url: str = DEFAULT_BASE_URL
     """The Web API base; only changed to point at an emulator or a proxy."""
     pacing_scale: float = Field(default=1.0, gt=0)
@@ -38,9 +42,9 @@ class SlackSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _token_source(self) -> SlackSettings:
-        if not self.token_env and not self.token_file:
-            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN") or token_file to where the bot token '
-                             "(xoxb-…) is kept")
+        if not (self.token_env or self.token_file or self.token_keyring or self.token):
+            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN"), token_file or token_keyring to where the '
+                             "bot token (xoxb-…) is kept")
         return self
 
     @field_validator("base_url")

@@ -49,6 +49,7 @@ class ScheduledFault:
     """For ``schedule_delay``: answer (normally) only after this many seconds."""
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
         if self.method and self.method.upper() != method:
             return False
         return not self.path or re.search(self.path, path) is not None
@@ -92,6 +93,7 @@ class Faults:
             self.delayed.append(ScheduledFault(0, count, path, method, delay=seconds))
 
     def clear(self) -> None:
+        """Remove every scheduled fault, random fault, latency and rate limit; keep the counters."""
         with self._lock:
             self.scheduled.clear()
             self.delayed.clear()
@@ -191,6 +193,7 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
     def request_count(self, pattern: str = "") -> int:
@@ -198,6 +201,7 @@ class EmulatorServer:
         return sum(n for key, n in self.requests.items() if re.search(pattern, key))
 
     def start(self) -> EmulatorServer:
+        """Start serving in a daemon thread on a free port; returns once it accepts requests."""
         config = uvicorn.Config(self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
                                 access_log=False)
         self._server = uvicorn.Server(config)
@@ -212,6 +216,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and wait for the thread."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
