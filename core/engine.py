@@ -294,6 +294,7 @@ class Engine:
         # so a bulk of rows edited in one minute is not read again on every run.
         watermark = started
         oldest_failed: datetime | None = None
+        skipped: set[tuple[str, str]] = set()
 
         since = None if full else cursor.watermark
         reads = source.pages(data_source_id, filter=m.config.filter, since=since)
@@ -314,7 +315,8 @@ class Engine:
             rendered = [self._render(connector, row, ctx) for row in rows]
             seen.update(r.page_id for r in rendered)
             links = state.get_links(m.name, [r.page_id for r in rendered])
-            actions = plan_rows(rendered, links)
+            actions = [_unsure_removal(a) if a.page_id in pending else a for a in plan_rows(rendered, links)]
+            skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
             failed = self._execute(actions, connector, ctx, state, options, rep,
                                    recover_all=linked_at_start == 0, pending=pending,
                                    max_attempts=m.config.max_attempts,
@@ -339,6 +341,17 @@ class Engine:
                           max_attempts=m.config.max_attempts, edited={})
             if not options.dry_run:
                 self._resolve_orphans(pending - seen, connector, ctx, state, rep)
+
+        if not options.dry_run:
+            # A create left in flight by a killed run (or lost in a timeout) whose row now wants no
+            # item: trashed or filtered out (seen only by a full scan), or now skipped. Nothing
+            # would ever recover it, so it would outlive its row.
+            unsure = state.pending_intents(m.name)
+            unwanted = {pid: (title, False) for pid, title in skipped if pid in unsure}
+            if full:
+                unwanted.update({pid: ("", True) for pid in unsure - seen})
+            if unwanted:
+                self._remove_unrecorded(unwanted, connector, ctx, state, options, rep, m.config.max_attempts)
 
         if oldest_failed is not None:
             watermark = min(oldest_failed, watermark)
@@ -477,14 +490,45 @@ class Engine:
                 kind: OperationKind = "create" if a.kind == "create" else "update"
                 ops.append(Operation(kind, a.page_id, item=a.item, link=a.link))
 
-        new = [op.page_id for op in ops if op.kind == "create"]
-        if new:
-            state.record_intent(ctx.name, new)
+        # The intent goes before deletes too: a run that dies after the target removed an item but
+        # before the state says so would keep a live link to it, and a row coming back would then
+        # look unchanged and never get its item back (see _unsure_removal).
+        unsure = [op.page_id for op in ops if op.kind in ("create", "delete")]
+        if unsure:
+            state.record_intent(ctx.name, unsure)
         size = max(1, connector.batch_size)
         for start in range(0, len(ops), size):
             for result in connector.apply(ops[start:start + size], ctx):
                 self._record(result, ctx, state, rep, failed, max_attempts)
         return failed
+
+    def _remove_unrecorded(self, unwanted: dict[str, tuple[str, bool]], connector: Connector[Any, Any],
+                           ctx: MappingContext[Any], state: StateStore, options: RunOptions, rep: MappingReport,
+                           max_attempts: int) -> None:
+        """Find the items that unresolved creates may have written (page id -> (title, row left)),
+        remove those found like any departing item, and forget the intents of the rest."""
+        linked = state.get_links(ctx.name, list(unwanted))
+        items = [DesiredItem(ctx.name, pid, "", title, {}) for pid, (title, _) in sorted(unwanted.items())
+                 if pid not in linked]
+        try:
+            refs = connector.recover(items, ctx) if items else {}
+        except ItemError as exc:
+            log.warning("mapping %r: could not look for items of unfinished creates (%s); "
+                        "the next run looks again", ctx.name, exc)
+            return
+        actions = []
+        for item in items:
+            ref = refs.get(item.page_id)
+            if ref is None:
+                state.clear_intent(ctx.name, item.page_id)  # nothing was written
+                continue
+            left = unwanted[item.page_id][1]
+            actions.append(Action("delete", item.page_id, item.title, link=Link(item.page_id, ref, None),
+                                  reason="an unfinished create for a row that " + (
+                                      "left" if left else "is now skipped"), left=left))
+        if actions:
+            self._execute(actions, connector, ctx, state, options, rep, recover_all=False, pending=set(),
+                          max_attempts=max_attempts, edited={})
 
     @staticmethod
     def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
@@ -495,7 +539,7 @@ class Engine:
             rep.counts["failed"] += 1
             rep.errors.append((op.page_id, str(result.error)))
             state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}", max_attempts=max_attempts)
-            if op.kind == "create" and not isinstance(result.error, RetryableError):
+            if op.kind in ("create", "delete") and not isinstance(result.error, RetryableError):
                 # A plain rejection means nothing was written: no need to look for it next run.
                 state.clear_intent(ctx.name, op.page_id)
             return
@@ -515,6 +559,17 @@ class Engine:
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:
     return {name: str(p.get("type", "")) for name, p in schema.items()}
+
+
+def _unsure_removal(action: Action) -> Action:
+    """A linked row with a pending intent: a removal of its item was sent and never recorded, so
+    the item may be live, archived or gone. Write it again as a restore: every connector's
+    ``update`` restores an archived item and re-creates a deleted one."""
+    if action.kind not in ("unchanged", "update") or action.link is None or action.item is None:
+        return action
+    link = Link(action.link.page_id, action.link.ref, action.link.payload, archived=True)
+    return Action("update", action.page_id, action.title, item=action.item, link=link,
+                  reason="restore after an unfinished removal", changed=action.changed)
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:

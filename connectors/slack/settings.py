@@ -35,6 +35,8 @@ class SlackSettings(ServiceSettings):
     """The Web API base; only changed to point at an emulator or a proxy."""
     pacing_scale: float = Field(default=1.0, gt=0)
     """Divides the client-side pacing delays (1 message/s/channel); tests and benchmarks raise it."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for one HTTP reply; a timeout is retried (a post only after looking it up)."""
     recover_max_messages: int = Field(default=1000, ge=1, le=100_000)
     """How many recent channel messages recovery reads, at most, looking for its own messages."""
 
