@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also backfill 10,000 rows into Slack: 10,000 s of real time at 1 post/s "
                              "(over 8 minutes at scale 20), so left out by default")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--rows", type=int, action="append",
+                        help="database size(s) to run instead of the defaults (repeatable)")
+    parser.add_argument("--targets", help="comma-separated targets (default: google_calendar,trello,slack)")
+    parser.add_argument("--no-engine", action="store_true", help="leave out the engine-alone runs")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine-alone runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.quick:
@@ -28,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         big = ("google_calendar", "trello", "slack") if args.slack_10k else ("google_calendar", "trello")
         plan = Plan(scale=args.scale, groups=[(1000, ("google_calendar", "trello", "slack")), (10_000, big)])
+    if args.rows or args.targets:
+        chosen = tuple(args.targets.split(",")) if args.targets else ("google_calendar", "trello", "slack")
+        plan.groups = [(n, chosen) for n in (args.rows or [g[0] for g in plan.groups])]
+    if args.no_engine:
+        plan.engine_rows = ()
+    if args.engine_only:
+        plan.groups = []
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)
     if args.json:

@@ -133,6 +133,12 @@ class GeneratedSource:
 
 
 def _rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: Linux carries that over from the parent through
+    fork and exec, so a child of a large process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

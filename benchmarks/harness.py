@@ -5,9 +5,10 @@
 * every emulator gets the service's latency and rate limit (``limits.py``), divided by ``scale``;
   limits are token buckets on the emulator side (``BenchFaults``), answered with the service's own
   429, so a client that paces badly pays for it in retries that show in the counts;
-* every client-side pacer is scaled the same way: ``[notion] requests_per_second``,
-  ``[trello] rate_window``, ``[slack] pacing_scale``, and Google's ``max_requests_per_minute``
-  window (through ``scaled_google``, since that connector has no scale setting);
+* every client-side pacer is scaled the same way: ``[trello] rate_window`` and ``[slack]
+  pacing_scale`` through their settings; Notion's and Google's pacers through a subclass
+  (``scaled_notion_source``, ``scaled_google``), since neither has a setting that scales the
+  window (``requests_per_second`` / ``max_requests_per_minute`` change the rate, not the window);
 * rows are seeded with ``created_time``/``last_edited_time`` spread over the past, as in a real
   database, and the engine and Notion share a simulated clock moved forward between runs (a cron
   interval), so incremental reads see what they would see in production.
@@ -35,7 +36,9 @@ from connectors.slack import SlackConnector
 from connectors.trello import TrelloConnector
 from core.adapter import Connector
 from core.emulator.server import EmulatorServer, Faults
+import core.engine
 from core.engine import Engine, RunOptions, RunReport
+from core.notion_source import NotionSource
 from core.pacing import Pacer
 from core.sandbox import Sandbox
 
@@ -107,6 +110,21 @@ def scaled_google(scale: float) -> type[GoogleCalendarConnector]:
 
     ScaledGoogleCalendarConnector.__name__ = ScaledGoogleCalendarConnector.__qualname__ = "GoogleCalendarConnector"
     return ScaledGoogleCalendarConnector
+
+
+def scaled_notion_source(scale: float) -> type[NotionSource]:
+    """``NotionSource`` with its pacer's window divided by ``scale``.
+
+    ``[notion] requests_per_second`` alone cannot scale it: the pacer allows ``2 × rate`` requests per
+    2 s of wall time, so a rate multiplied by the scale also multiplies the burst it allows."""
+
+    class ScaledNotionSource(NotionSource):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pacer = Pacer(6, 2.0, scale=scale)
+
+    ScaledNotionSource.__name__ = ScaledNotionSource.__qualname__ = "NotionSource"
+    return ScaledNotionSource
 
 
 def make_rows(n: int, today: date | None = None) -> list[dict[str, Any]]:
@@ -192,6 +210,8 @@ class Bench:
         self.page_ids: list[str] = []
         self.servers: dict[str, EmulatorServer] = {}
         self._saved_policy = core.retry.current_policy()
+        self.notion_source = scaled_notion_source(scale)
+        self._saved_source = core.engine.NotionSource
 
     # -- setup -----------------------------------------------------------------------
     def start(self) -> Bench:
@@ -216,6 +236,7 @@ class Bench:
             trello.server.faults._rules = []
             trello.token_limit = (100, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
             trello.key_limit = (300, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
+        core.engine.NotionSource = self.notion_source  # type: ignore[misc]
         core.retry.set_default_policy(core.retry.RetryPolicy(
             attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f))
         self._seed()
@@ -241,6 +262,7 @@ class Bench:
 
     def close(self) -> None:
         core.retry.set_default_policy(self._saved_policy)
+        core.engine.NotionSource = self._saved_source  # type: ignore[misc]
         self.sandbox.close()
 
     def __enter__(self) -> Bench:

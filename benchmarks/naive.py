@@ -15,7 +15,6 @@ from typing import Any
 from core.adapter import DesiredItem, MappingContext, Operation
 from core.engine import notion_token
 from core.errors import ItemError, SkipItem
-from core.notion_source import NotionSource
 from core.rows import Row
 from core.state import StateStore
 
@@ -33,7 +32,7 @@ def naive_run(bench: Bench, target: str) -> dict[str, int]:
     cls = config.discovery.connectors[target]
     connector = cls(config.services[target])
     n = config.notion
-    source = NotionSource(notion_token(config), base_url=n.base_url, timeout=n.timeout,
+    source = bench.notion_source(notion_token(config), base_url=n.base_url, timeout=n.timeout,
                           requests_per_second=n.requests_per_second)
     state = StateStore.open(config.state_path, readonly=True)
     done = {"ok": 0, "failed": 0}
