@@ -191,17 +191,17 @@ class StateStore:
         ref = ExternalRef(row["external_id"], json.loads(row["extra"]))
         return StoredLink(Link(row["page_id"], ref, payload, bool(row["archived"])), row["hash"])
 
-    def _rows_for(self, table: str, mapping: str, page_ids: Iterable[str]) -> Iterator[sqlite3.Row]:
+    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
         ids = list(page_ids)
+        found: dict[str, StoredLink] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            yield from self.conn.execute(
-                f"SELECT * FROM {table} WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk])
-
-    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
-        """The links recorded for these pages."""
-        return {row["page_id"]: self._link(row) for row in self._rows_for("links", mapping, page_ids)}
+            for row in self.conn.execute(
+                f"SELECT * FROM links WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+            ):
+                found[row["page_id"]] = self._link(row)
+        return found
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
@@ -284,16 +284,24 @@ class StateStore:
         return list(self.conn.execute("SELECT * FROM failures WHERE mapping = ? ORDER BY page_id", (mapping,)))
 
     def failure_map(self, mapping: str, page_ids: Iterable[str]) -> dict[str, Failure]:
-        """The failures recorded for these pages."""
-        return {row["page_id"]: Failure(int(row["attempts"]), datetime.fromisoformat(row["last_at"]),
-                                        bool(row["parked"]), row["last_error"] or "")
-                for row in self._rows_for("failures", mapping, page_ids)}
+        ids = list(page_ids)
+        found: dict[str, Failure] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT * FROM failures WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+            ):
+                found[row["page_id"]] = Failure(int(row["attempts"]), datetime.fromisoformat(row["last_at"]),
+                                                bool(row["parked"]), row["last_error"] or "")
+        return found
 
     def requeue(self, mapping: str | None = None) -> int:
         """Un-park parked items so the next run tries them again; returns how many.
 
-        Their failure records go (so no backoff wait either), and their rows may be older than
-        the watermark, so their mappings read every row next run."""
+        Their failure records go (no backoff wait), and their mappings' next run is a full
+        scan: a parked row does not hold the watermark back, so an incremental read would
+        not see it again until it is edited."""
         where = "WHERE parked = 1" + (" AND mapping = ?" if mapping else "")
         args = (mapping,) if mapping else ()
         with self.transaction() as db:

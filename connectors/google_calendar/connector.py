@@ -71,6 +71,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         self._client: CalendarClient | None = None
         self._zones: dict[str, str] = {}
         self._pacer = Pacer(settings.max_requests_per_minute, 60.0)
+        self._listed: dict[tuple[str, str], dict[str, ExternalRef]] = {}
+        """(calendar, mapping) -> page id -> live event, from this run's one listing of the mapping's events."""
 
     # -- client -----------------------------------------------------------------
     @property
@@ -391,11 +393,24 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def recover(self, items: Sequence[DesiredItem], mapping: Mapping) -> dict[str, ExternalRef]:
         """Find live events this mapping wrote for these rows, by their private markers.
 
-        A few rows: one filtered list per row. Many: one listing of the mapping's events.
+        A few rows: one filtered list per row. Many: one listing of the mapping's events, kept for
+        the rest of the run.
         Deleted events are not returned; ``create`` restores them through the 409 path.
         """
         calendar = mapping.settings.calendar_id
         wanted = {item.page_id for item in items}
+        key = (calendar, mapping.name)
+        if key not in self._listed and len(wanted) > 5:
+            # The engine calls recover once per page of up to 100 rows. One listing serves the whole
+            # run: events this run writes are recorded in the state and never looked up again.
+            listed: dict[str, ExternalRef] = {}
+            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
+                page = ((event.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)
+                if page and page not in listed:
+                    listed[page] = self._ref(event, calendar)
+            self._listed[key] = listed
+        if key in self._listed:
+            return {page: ref for page, ref in self._listed[key].items() if page in wanted}
         found: dict[str, ExternalRef] = {}
         if len(wanted) <= 5:
             queries = [[f"{MAPPING_KEY}={mapping.name}", f"{PAGE_KEY}={page}"] for page in sorted(wanted)]

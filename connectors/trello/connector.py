@@ -82,6 +82,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         self._transport: TrelloTransport | None = None
         self._token: Secret | None = None
         self._boards: dict[str, Board] = {}
+        self._recovered: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        """(board id, mapping) -> page id -> card, from this run's one read of the board (``recover``)."""
 
     # -- client -----------------------------------------------------------------
     def _secrets(self) -> tuple[Secret, Secret]:
@@ -323,8 +325,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         raise FatalError(f"on_delete = {mode!r} is not a Trello mode; use one of {', '.join(self.on_delete_modes)}")
 
     # -- recovery -------------------------------------------------------------------
-    def _marked_cards(self, board: Board, mapping_name: str, page_ids: set[str]) -> dict[str, dict[str, Any]]:
-        """The board's cards (archived too) whose marker names this mapping and one of ``page_ids``.
+    def _marked_cards(self, board: Board, mapping_name: str, page_ids: set[str] | None) -> dict[str, dict[str, Any]]:
+        """The board's cards (archived too) whose marker names this mapping and one of ``page_ids`` (any if None).
 
         One request per 1000 cards. Where two cards carry the same marker, an open card wins over an archived one."""
         cards: list[dict[str, Any]] = []
@@ -339,7 +341,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         found: dict[str, dict[str, Any]] = {}
         for card in cards:
             mark = parse_marker(str(card.get("desc") or ""))
-            if mark is None or mark[0] != mapping_name or mark[1] not in page_ids:
+            if mark is None or mark[0] != mapping_name or (page_ids is not None and mark[1] not in page_ids):
                 continue
             best = found.get(mark[1])
             if best is None or (best.get("closed") and not card.get("closed")):
@@ -351,7 +353,13 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if not items:
             return {}
         board = self._board(mapping)
-        found = self._marked_cards(board, mapping.name, {i.page_id for i in items})
+        key = (board.id, mapping.name)
+        if key not in self._recovered:
+            # The engine calls recover once per page of up to 100 rows: read the board once per run.
+            # Cards this run creates are recorded in the state and never looked up again.
+            self._recovered[key] = self._marked_cards(board, mapping.name, None)
+        wanted = {i.page_id for i in items}
+        found = {page_id: card for page_id, card in self._recovered[key].items() if page_id in wanted}
         return {page_id: ExternalRef(str(card["id"]), {"board": board.id}) for page_id, card in found.items()}
 
     # -- check ----------------------------------------------------------------------

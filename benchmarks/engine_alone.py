@@ -1,0 +1,189 @@
+"""The engine alone: N rows through the real engine and state file, with no HTTP at all.
+
+Notion is replaced by ``GeneratedSource``, which makes the pages of the API reply on the fly (a
+real page from the Notion emulator is the template, so ``Row.from_page`` parses Notion's exact
+shape) and streams them 100 at a time as ``NotionSource.pages`` does; the target is
+``MemoryConnector``, which renders three fields and keeps nothing. Everything else is the
+production code path: ``Engine.run`` with its lock, state file, planner and cursors.
+
+Each measurement runs in a fresh process (``python -m benchmarks.engine_alone N PHASE STATE``),
+so its peak RSS is its own: ``fill`` is the first run (N creates), ``plan`` a full scan of the
+same N rows against that state (nothing changed: all planning, no writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from core.adapter import Connector, DesiredItem, ExternalRef, Link, MappingContext, MappingSettings, ServiceSettings
+from core.fields import PropertyRef, Template
+from core.notion_source import DataSource
+from core.rows import Row
+from core.templates import render_template
+
+__all__ = ["GeneratedSource", "MemoryConnector", "measure_engine"]
+
+TOKEN_ENV = "NOTION_SYNC_BENCH_TOKEN"
+DATABASE = "8a1c2b3d4e5f40718293a4b5c6d7e8f9"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class MemoryFields(MappingSettings):
+    title: Template = "{Name}"
+    notes: Template = "{Notes} ({Status})"
+    due: PropertyRef(("date",)) = "Due"  # type: ignore[valid-type]
+
+
+class MemoryMapping(MappingSettings):
+    fields: MemoryFields = MemoryFields()
+
+
+class MemorySettings(ServiceSettings):
+    pass
+
+
+class MemoryConnector(Connector[MemorySettings, MemoryMapping]):
+    """A target in memory that keeps nothing: writes cost the engine's bookkeeping only."""
+
+    name = "memory"
+    Settings = MemorySettings
+    MappingSettings = MemoryMapping
+    batch_size = 100
+
+    def render(self, row: Row, mapping: MappingContext[MemoryMapping]) -> dict[str, Any]:
+        f = mapping.settings.fields
+        due = row.get(f.due)
+        return {"title": render_template(f.title, row), "notes": render_template(f.notes, row),
+                "due": due.text if due else None}
+
+    def create(self, item: DesiredItem, mapping: MappingContext[MemoryMapping]) -> ExternalRef:
+        return ExternalRef("m" + item.page_id.replace("-", "")[:24])
+
+    def update(self, link: Link, item: DesiredItem, mapping: MappingContext[MemoryMapping]) -> ExternalRef:
+        return link.ref
+
+    def delete(self, link: Link, mode: str, mapping: MappingContext[MemoryMapping]) -> ExternalRef | None:
+        return None
+
+    def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[MemoryMapping]) -> dict[str, ExternalRef]:
+        return {}
+
+
+def _template() -> tuple[str, dict[str, Any]]:
+    """A page as the Notion API returns it (from the emulator, no server needed), with placeholders."""
+    from benchmarks.harness import make_rows
+    from core.demo_data import DEMO_SCHEMA
+    from core.emulator.notion import NotionEmulator
+
+    emu = NotionEmulator(token="ntn_bench")
+    db = emu.create_database("Bench", DEMO_SCHEMA)
+    ds = db.data_sources[0].id
+    row = make_rows(2)[1]
+    row["Name"] = "@@NAME@@"
+    pid = emu.add_page(ds, row)
+    text = json.dumps(emu.page_json(pid)).replace(pid, "@@ID@@").replace(pid.replace("-", ""), "@@HEX@@")
+    return text, emu.schema(ds)
+
+
+class GeneratedSource:
+    """Stands in for ``NotionSource``: the same methods the engine calls, pages made on the fly."""
+
+    rows = 0
+    requests = 0
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        self.template, self._schema = _template()
+
+    def close(self) -> None:
+        pass
+
+    def resolve(self, database: str, data_source: str | None, *, mapping: str) -> DataSource:
+        return DataSource("0a1b2c3d-0000-4000-8000-000000000001", "Bench", DATABASE)
+
+    def schema(self, data_source_id: str) -> dict[str, Any]:
+        return self._schema
+
+    def page(self, i: int) -> dict[str, Any]:
+        hexid = f"{i:032x}"
+        dashed = f"{hexid[:8]}-{hexid[8:12]}-{hexid[12:16]}-{hexid[16:20]}-{hexid[20:]}"
+        stamp = (T0 + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+        text = (self.template.replace("@@ID@@", dashed).replace("@@HEX@@", hexid)
+                .replace("@@NAME@@", f"Task {i:06d}"))
+        page: dict[str, Any] = json.loads(text)
+        page["created_time"] = page["last_edited_time"] = stamp
+        return page
+
+    def pages(self, data_source_id: str, *, filter: Any = None, since: Any = None) -> Iterator[list[dict[str, Any]]]:
+        for start in range(0, self.rows, 100):
+            self.requests += 1
+            yield [self.page(i) for i in range(start, min(start + 100, self.rows))]
+
+    def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
+        return prop
+
+
+def _rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: Linux carries that over from the parent through
+    fork and exec, so a child of a large process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
+    """One engine run in this process; returns its timings and memory."""
+    import core.engine
+    from core.config import load_config
+    from core.engine import Engine, RunOptions
+    from core.plugins import Discovery
+
+    GeneratedSource.rows = rows
+    core.engine.NotionSource = GeneratedSource  # type: ignore[misc,assignment]
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "notion-sync.toml"
+    config_path.write_text(tomli_w.dumps({
+        "notion": {"token_env": TOKEN_ENV}, "state": {"path": str(workdir / "state.sqlite3")},
+        "mappings": [{"name": "bench", "connector": "memory", "database": DATABASE}]}))
+    os.environ[TOKEN_ENV] = "ntn_bench_token_not_a_secret"
+    discovery = Discovery({"memory": MemoryConnector}, {}, {"memory": "benchmarks.engine_alone:MemoryConnector"})
+    config = load_config(config_path, discovery=discovery)
+    # The cost of making the pages (what JSON decoding costs a real client), to tell it apart.
+    probe = GeneratedSource()
+    g0 = time.thread_time()
+    for _ in probe.pages("", filter=None):
+        pass
+    probe.rows = rows
+    generate = time.thread_time() - g0
+    baseline = _current_rss_mb()
+    now = T0 + timedelta(days=200)
+    engine = Engine(config, now=lambda: now)
+    c0, t0 = time.thread_time(), time.perf_counter()
+    report = engine.run(RunOptions(full=True))
+    cpu, wall = time.thread_time() - c0, time.perf_counter() - t0
+    rep = report.mappings[0]
+    return {"rows": rows, "phase": phase, "wall": round(wall, 3), "cpu": round(cpu, 3),
+            "generate_cpu": round(generate, 3), "engine_cpu": round(cpu - generate, 3),
+            "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(_rss_mb(), 1),
+            "counts": {k: v for k, v in rep.counts.items() if v}, "status": rep.status, "error": rep.error}
+
+
+if __name__ == "__main__":
+    n, phase, where = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    print(json.dumps(measure_engine(n, phase, where)))
