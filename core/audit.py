@@ -47,11 +47,14 @@ class AuditReport:
         return [i for i in self.items if not i.used_by]
 
     def as_json(self) -> dict[str, Any]:
-        return {"bot": self.bot, "workspace": self.workspace,
-                "reachable": [i.__dict__ | {"used_by": list(i.used_by)} for i in self.items],
-                "unused": [i.id for i in self.unused],
-                "capabilities_needed": {CAPABILITY_NAMES.get(k, k): v for k, v in self.capabilities.items()},
-                "problems": self.problems}
+        return {
+            "bot": self.bot,
+            "workspace": self.workspace,
+            "reachable": [i.__dict__ | {"used_by": list(i.used_by)} for i in self.items],
+            "unused": [i.id for i in self.unused],
+            "capabilities_needed": {CAPABILITY_NAMES.get(k, k): v for k, v in self.capabilities.items()},
+            "problems": self.problems,
+        }
 
 
 def _title(obj: dict[str, Any]) -> str:

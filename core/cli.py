@@ -46,9 +46,12 @@ class LogFormat(str, Enum):
     json = "json"
 
 
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="config file (default: $NOTION_SYNC_CONFIG or ./notion-sync.toml)",
-    show_default=False)]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="config file (default: $NOTION_SYNC_CONFIG or ./notion-sync.toml)", show_default=False
+    ),
+]
 FormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="text, or json: one JSON object per line")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="print only problems (for cron)")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log what happens, and show tracebacks")]
@@ -61,8 +64,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="print the version and exit")] = False) -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
     """notion-sync keeps external tools in step with Notion databases."""
 
 
@@ -88,11 +94,19 @@ def guarded(out: Output, verbose: bool, fn: Callable[[], T]) -> T:
 @app.command()
 def run(
     config: ConfigOpt = None,
-    mapping: Annotated[list[str] | None, typer.Option("--mapping", "-m", help="run only this mapping (repeatable)")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan; write nothing, to targets or state")] = False,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--mapping", "-m", help="run only this mapping (repeatable)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show the plan; write nothing, to targets or state")
+    ] = False,
     full: Annotated[bool, typer.Option("--full", help="read every row now (finds trashed rows at once)")] = False,
-    allow_mass_delete: Annotated[bool, typer.Option(
-        "--allow-mass-delete", help="let this run remove more than max_delete_fraction of a mapping's items")] = False,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete", help="let this run remove more than max_delete_fraction of a mapping's items"
+        ),
+    ] = False,
     log_format: FormatOpt = LogFormat.text,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -106,8 +120,14 @@ def run(
         options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
         if show_progress:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
-                          TimeElapsedColumn(), transient=True, console=out.err) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed} rows"),
+                TimeElapsedColumn(),
+                transient=True,
+                console=out.err,
+            ) as bar:
                 tasks: dict[str, Any] = {}
 
                 def progress(name: str, rows: int) -> None:
@@ -143,8 +163,15 @@ def connectors(log_format: FormatOpt = LogFormat.text) -> None:
     found = discover()
     if log_format == LogFormat.json:
         for name, cls in sorted(found.connectors.items()):
-            out.json({"connector": name, "origin": found.origins[name], "on_delete": list(cls.on_delete_modes),
-                      "summary": cls.summary, "ok": True})
+            out.json(
+                {
+                    "connector": name,
+                    "origin": found.origins[name],
+                    "on_delete": list(cls.on_delete_modes),
+                    "summary": cls.summary,
+                    "ok": True,
+                }
+            )
         for name, why in sorted(found.broken.items()):
             out.json({"connector": name, "ok": False, "error": why})
     else:
@@ -172,14 +199,19 @@ def history(
     from core.history_view import show_history
 
     out = Output(log_format.value)
-    code = guarded(out, False, lambda: show_history(load_config(config), out, mapping=mapping, since=since,
-                                                    failed=failed, limit=limit))
+    code = guarded(
+        out,
+        False,
+        lambda: show_history(load_config(config), out, mapping=mapping, since=since, failed=failed, limit=limit),
+    )
     raise typer.Exit(code)
 
 
 @app.command()
-def retry(config: ConfigOpt = None,
-          mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None) -> None:
+def retry(
+    config: ConfigOpt = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
+) -> None:
     """Re-queue parked items (failed max_attempts times) so the next run tries them again."""
     from core.history_view import requeue_parked
 
@@ -189,8 +221,11 @@ def retry(config: ConfigOpt = None,
 
 
 @app.command()
-def audit(config: ConfigOpt = None, json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-          verbose: VerboseOpt = False) -> None:
+def audit(
+    config: ConfigOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
     """List everything the token can reach, mark what the config uses, and what to unshare."""
     from core.audit import CAPABILITY_NAMES, run_audit
 
@@ -204,17 +239,25 @@ def audit(config: ConfigOpt = None, json_output: Annotated[bool, typer.Option("-
             return 0
         from rich.table import Table
 
-        out.line(f"integration \"{report.bot}\" in workspace {report.workspace!r} can reach {len(report.items)} object(s):")
+        out.line(
+            f'integration "{report.bot}" in workspace {report.workspace!r} can reach {len(report.items)} object(s):'
+        )
         table = Table("", "type", "title", "id", "used by")
         for item in report.items:
-            table.add_row("✓" if item.used_by else "✗", item.object, item.title, item.id, ", ".join(item.used_by) or "—")
+            table.add_row(
+                "✓" if item.used_by else "✗", item.object, item.title, item.id, ", ".join(item.used_by) or "—"
+            )
         out.show(table)
         if report.unused:
-            out.line(f"{len(report.unused)} object(s) are shared with the integration but no mapping uses them: "
-                     "remove the integration from each (open it in Notion → ••• → Connections).")
-        out.line("capabilities the mappings need: " + "; ".join(
-            f"{CAPABILITY_NAMES.get(k, k)} ({', '.join(v)})" for k, v in report.capabilities.items())
-            + ". Turn the others off on the integration's page.")
+            out.line(
+                f"{len(report.unused)} object(s) are shared with the integration but no mapping uses them: "
+                "remove the integration from each (open it in Notion → ••• → Connections)."
+            )
+        out.line(
+            "capabilities the mappings need: "
+            + "; ".join(f"{CAPABILITY_NAMES.get(k, k)} ({', '.join(v)})" for k, v in report.capabilities.items())
+            + ". Turn the others off on the integration's page."
+        )
         for problem in report.problems:
             out.problem(problem)
         return 3 if report.problems else 0
@@ -257,10 +300,10 @@ def token_rotate(
     raise typer.Exit(guarded(out, verbose, body))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                                "help_option_names": []})
-def auth(ctx: typer.Context,
-         service: Annotated[str, typer.Argument(help="the service to authorize, e.g. google")]) -> None:
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+def auth(
+    ctx: typer.Context, service: Annotated[str, typer.Argument(help="the service to authorize, e.g. google")]
+) -> None:
     """Authorize a service interactively, e.g. `notion-sync auth google --client-secrets FILE`."""
     from importlib.metadata import entry_points
 
@@ -283,8 +326,10 @@ def auth(ctx: typer.Context,
 
 
 @app.command()
-def demo(verbose: VerboseOpt = False,
-         keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None) -> None:
+def demo(
+    verbose: VerboseOpt = False,
+    keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None,
+) -> None:
     """Run a complete sync against local emulators: no network, no credentials needed."""
     from core.demo import run_demo
 
@@ -299,13 +344,20 @@ def schema(
     database: Annotated[str, typer.Argument(help="the database's URL (••• → Copy link) or id")],
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
-    data_source: Annotated[str | None, typer.Option(
-        "--data-source", help="name or id of the data source, if the database has several")] = None,
-    base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="Notion's API address (default: the config's, else https://api.notion.com)",
-        show_default=False)] = None,
-    token_env: Annotated[str, typer.Option(
-        "--token-env", help="environment variable holding the token, when there is no config file")] = "NOTION_TOKEN",
+    data_source: Annotated[
+        str | None, typer.Option("--data-source", help="name or id of the data source, if the database has several")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="Notion's API address (default: the config's, else https://api.notion.com)",
+            show_default=False,
+        ),
+    ] = None,
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="environment variable holding the token, when there is no config file")
+    ] = "NOTION_TOKEN",
     verbose: VerboseOpt = False,
 ) -> None:
     """Show a database's properties, with types and options: what you need to write a mapping."""
@@ -313,8 +365,19 @@ def schema(
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("json" if as_json else "text")
-    code = guarded(out, verbose, lambda: show_schema(out, database, config=config, data_source=data_source,
-                                                     base_url=base_url, token_env=token_env, as_json=as_json))
+    code = guarded(
+        out,
+        verbose,
+        lambda: show_schema(
+            out,
+            database,
+            config=config,
+            data_source=data_source,
+            base_url=base_url,
+            token_env=token_env,
+            as_json=as_json,
+        ),
+    )
     raise typer.Exit(code)
 
 
@@ -326,8 +389,10 @@ class _TyperPrompter:
         from core.errors import ConfigError
 
         # End of input (no terminal, as under cron): say how to run without questions.
-        return ConfigError("no answer to a question of init: give the flags and --yes to run without "
-                           "questions (see notion-sync init --help)")
+        return ConfigError(
+            "no answer to a question of init: give the flags and --yes to run without "
+            "questions (see notion-sync init --help)"
+        )
 
     def ask(self, question: str, default: str | None = None, *, secret: bool = False) -> str:
         try:
@@ -344,23 +409,43 @@ class _TyperPrompter:
 
 @app.command()
 def init(
-    database: Annotated[str | None, typer.Option(
-        "--database", "-d", help="the database's URL (••• → Copy link) or id", show_default=False)] = None,
-    target: Annotated[list[str] | None, typer.Option(
-        "--target", "-t", help="a connector to sync into (repeatable): google_calendar, trello, slack...",
-        show_default=False)] = None,
+    database: Annotated[
+        str | None,
+        typer.Option("--database", "-d", help="the database's URL (••• → Copy link) or id", show_default=False),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="a connector to sync into (repeatable): google_calendar, trello, slack...",
+            show_default=False,
+        ),
+    ] = None,
     out_path: Annotated[Path, typer.Option("--out", "-o", help="the file to write")] = Path("notion-sync.toml"),
-    token_env: Annotated[str, typer.Option(
-        "--token-env", help="environment variable holding the Notion token (written to the file; the token never is)",
-    )] = "NOTION_TOKEN",
-    base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="Notion's API address (default: https://api.notion.com)", show_default=False)] = None,
-    data_source: Annotated[str | None, typer.Option(
-        "--data-source", help="name or id of the data source, if the database has several")] = None,
-    set_values: Annotated[list[str] | None, typer.Option(
-        "--set", help="CONNECTOR.KEY=VALUE (repeatable): a key of the mapping or of the [CONNECTOR] table, "
-        "e.g. trello.board=https://trello.com/b/...; never a secret (use the *_env keys)",
-        show_default=False)] = None,
+    token_env: Annotated[
+        str,
+        typer.Option(
+            "--token-env",
+            help="environment variable holding the Notion token (written to the file; the token never is)",
+        ),
+    ] = "NOTION_TOKEN",
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Notion's API address (default: https://api.notion.com)", show_default=False),
+    ] = None,
+    data_source: Annotated[
+        str | None, typer.Option("--data-source", help="name or id of the data source, if the database has several")
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="CONNECTOR.KEY=VALUE (repeatable): a key of the mapping or of the [CONNECTOR] table, "
+            "e.g. trello.board=https://trello.com/b/...; never a secret (use the *_env keys)",
+            show_default=False,
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: use the flags and the guesses")] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite the file if it exists")] = False,
     verbose: VerboseOpt = False,
@@ -370,9 +455,17 @@ def init(
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("text")
-    options = InitOptions(database=database, targets=list(target or []), out=out_path, token_env=token_env,
-                          base_url=base_url, data_source=data_source, values=list(set_values or []),
-                          yes=yes, force=force)
+    options = InitOptions(
+        database=database,
+        targets=list(target or []),
+        out=out_path,
+        token_env=token_env,
+        base_url=base_url,
+        data_source=data_source,
+        values=list(set_values or []),
+        yes=yes,
+        force=force,
+    )
     code = guarded(out, verbose, lambda: run_init(out, options, prompter=None if yes else _TyperPrompter()))
     raise typer.Exit(code)
 

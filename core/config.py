@@ -56,7 +56,7 @@ def parse_duration(value: str | int | float) -> float:
         return float(value)
     match = _DURATION.match(value)
     if not match:
-        raise ValueError(f"{value!r} is not a duration: write e.g. \"30m\", \"1h\" or \"1d\"")
+        raise ValueError(f'{value!r} is not a duration: write e.g. "30m", "1h" or "1d"')
     number, unit = float(match.group(1)), match.group(2) or "s"
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
@@ -68,7 +68,9 @@ class NotionConfig(BaseModel):
 
     token_env: str | None = Field("NOTION_TOKEN", description="environment variable holding the token")
     token_file: Path | None = Field(None, description="file holding the token (mode 600)")
-    token_keyring: str | None = Field(None, description='OS keyring entry "service/name" (pip install notion-sync[keyring])')
+    token_keyring: str | None = Field(
+        None, description='OS keyring entry "service/name" (pip install notion-sync[keyring])'
+    )
     token: str | None = Field(None, description="the token itself: works, with a warning; prefer token_env")
     rotate_after_days: int = Field(90, ge=1, description="warn on every run once the token is older than this")
     base_url: str = Field("https://api.notion.com", description="a proxy or a local emulator")
@@ -97,12 +99,15 @@ class MappingConfig(BaseModel):
     database: str = Field(description="the Notion database URL or id")
     data_source: str | None = Field(None, description="name or id of the data source, if the database has several")
     filter: dict[str, Any] | None = Field(None, description="a Notion query filter, passed through unchanged")
-    on_delete: str | None = Field(None, description="what to do when a row leaves: delete, archive, keep... (per connector)")
+    on_delete: str | None = Field(
+        None, description="what to do when a row leaves: delete, archive, keep... (per connector)"
+    )
     full_scan_interval: str | float = Field("1h", description="how often a full reconcile runs (finds trashed rows)")
     enabled: bool = Field(True, description="false skips the mapping")
     max_attempts: int = Field(5, ge=1, description="failed writes of an item before it is parked (see `retry`)")
     max_delete_fraction: float = Field(
-        0.5, gt=0, le=1, description="a run that would remove more of the items than this stops (with 10+ items)")
+        0.5, gt=0, le=1, description="a run that would remove more of the items than this stops (with 10+ items)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -115,9 +120,7 @@ class MappingConfig(BaseModel):
     @classmethod
     def _database(cls, v: str) -> str:
         if parse_notion_id(v) is None:
-            raise ValueError(
-                f"{v!r} is not a Notion database URL or id: copy the database's link (••• → Copy link)"
-            )
+            raise ValueError(f"{v!r} is not a Notion database URL or id: copy the database's link (••• → Copy link)")
         return v
 
     @field_validator("full_scan_interval")
@@ -183,9 +186,12 @@ class ResolvedMapping:
 
     def config_hash(self) -> str:
         """Changes when anything that decides the mapping's output changes: forces a full scan."""
-        data = {"core": self.config.model_dump(mode="json", exclude={
-                    "enabled", "full_scan_interval", "max_attempts", "max_delete_fraction"}),
-                "settings": self.settings.model_dump(mode="json")}
+        data = {
+            "core": self.config.model_dump(
+                mode="json", exclude={"enabled", "full_scan_interval", "max_attempts", "max_delete_fraction"}
+            ),
+            "settings": self.settings.model_dump(mode="json"),
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -245,8 +251,9 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def _problems(exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str,
-              also_known: tuple[str, ...] = ()) -> list[ConfigProblem]:
+def _problems(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str, also_known: tuple[str, ...] = ()
+) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -262,7 +269,7 @@ def _problems(exc: ValidationError, prefix: str, model: type[BaseModel] | None, 
         elif err["type"] == "missing":
             message = "this key is required"
         elif message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         line = _line_of(text, str(loc[-1])) if loc and not isinstance(loc[-1], int) else None
         problems.append(ConfigProblem(where + (f" (line {line})" if line else ""), message))
     return problems
@@ -285,8 +292,9 @@ def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str
     return list(current.model_fields) if current is not None and hasattr(current, "model_fields") else []
 
 
-def load_config(path: str | Path | None = None, *, discovery: Discovery | None = None,
-                require_file: bool = True) -> Config:
+def load_config(
+    path: str | Path | None = None, *, discovery: Discovery | None = None, require_file: bool = True
+) -> Config:
     """Read, validate and resolve the configuration. Raises ``ConfigError`` listing every problem."""
     file = config_path(path)
     source = str(file)
@@ -301,14 +309,21 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
             raise ConfigError([ConfigProblem("", f"cannot read the file: {exc.strerror}")], source=source) from None
     elif require_file:
         raise ConfigError(
-            [ConfigProblem("", "the config file does not exist; create it from config.example.toml, "
-                           "or pass --config PATH (or set NOTION_SYNC_CONFIG)")],
+            [
+                ConfigProblem(
+                    "",
+                    "the config file does not exist; create it from config.example.toml, "
+                    "or pass --config PATH (or set NOTION_SYNC_CONFIG)",
+                )
+            ],
             source=source,
         )
 
-    bound = type("_BoundConfig", (_RawConfig,), {
-        "model_config": SettingsConfigDict(**{**_RawConfig.model_config, "toml_file": file if text else None})
-    })
+    bound = type(
+        "_BoundConfig",
+        (_RawConfig,),
+        {"model_config": SettingsConfigDict(**{**_RawConfig.model_config, "toml_file": file if text else None})},
+    )
     try:
         raw = bound()
     except ValidationError as exc:
@@ -325,8 +340,10 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
 
     notion = part(NotionConfig, raw.notion, "notion")
     state = part(StateConfig, raw.state, "state")
-    core_mappings = [part(MappingConfig, data, f"mappings[{i}]" + (f" ({data['name']})" if "name" in data else ""))
-                     for i, data in enumerate(raw.mappings)]
+    core_mappings = [
+        part(MappingConfig, data, f"mappings[{i}]" + (f" ({data['name']})" if "name" in data else ""))
+        for i, data in enumerate(raw.mappings)
+    ]
 
     discovery = discovery or discover()
     services: dict[str, ServiceSettings] = {}
@@ -334,16 +351,21 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
         cls = discovery.connectors.get(key)
         if cls is None:
             if key in discovery.broken:
-                problems.append(ConfigProblem(f"[{key}]", f"the connector {key!r} failed to load: {discovery.broken[key]}"))
+                problems.append(
+                    ConfigProblem(f"[{key}]", f"the connector {key!r} failed to load: {discovery.broken[key]}")
+                )
                 continue
             known = ["notion", "state", "mappings", *discovery.connectors]
             hint = difflib.get_close_matches(key, known, n=1)
             line = _line_of(text, key)
-            problems.append(ConfigProblem(
-                f"[{key}]" + (f" (line {line})" if line else ""),
-                f"unknown section {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + f" (sections: {', '.join(known)})",
-            ))
+            problems.append(
+                ConfigProblem(
+                    f"[{key}]" + (f" (line {line})" if line else ""),
+                    f"unknown section {key!r}"
+                    + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    + f" (sections: {', '.join(known)})",
+                )
+            )
             continue
         if not isinstance(value, dict):
             problems.append(ConfigProblem(key, f"must be a table: [{key}]"))
@@ -365,15 +387,18 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
         if cls is None:
             why = f" (it failed to load: {discovery.broken[m.connector]})" if m.connector in discovery.broken else ""
             installed = ", ".join(sorted(discovery.connectors)) or "none"
-            problems.append(ConfigProblem(f"{label}.connector",
-                                          f"no connector named {m.connector!r}{why}; installed: {installed}"))
+            problems.append(
+                ConfigProblem(f"{label}.connector", f"no connector named {m.connector!r}{why}; installed: {installed}")
+            )
             continue
         if m.connector not in services and m.connector not in (raw.model_extra or {}):
             try:
                 services[m.connector] = cls.Settings.model_validate({})
             except ValidationError as exc:
-                problems.extend(ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
-                                for p in _problems(exc, "", cls.Settings, text))
+                problems.extend(
+                    ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
+                    for p in _problems(exc, "", cls.Settings, text)
+                )
         try:
             settings = cls.MappingSettings.model_validate(m.connector_keys())
         except ValidationError as exc:
@@ -381,10 +406,12 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
             continue
         on_delete = m.on_delete or cls.default_on_delete(settings)
         if on_delete not in cls.on_delete_modes:
-            problems.append(ConfigProblem(
-                f"{label}.on_delete",
-                f"{on_delete!r} is not supported by {m.connector}; use one of: {', '.join(cls.on_delete_modes)}",
-            ))
+            problems.append(
+                ConfigProblem(
+                    f"{label}.on_delete",
+                    f"{on_delete!r} is not supported by {m.connector}; use one of: {', '.join(cls.on_delete_modes)}",
+                )
+            )
             continue
         mappings.append(ResolvedMapping(m, cls, settings, on_delete))
 

@@ -38,9 +38,13 @@ def attribute_docs(cls: type) -> dict[str, str]:
             continue
         statements = body[0].body
         for first, second in zip(statements, statements[1:], strict=False):
-            if (isinstance(first, ast.AnnAssign) and isinstance(first.target, ast.Name)
-                    and isinstance(second, ast.Expr) and isinstance(second.value, ast.Constant)
-                    and isinstance(second.value.value, str)):
+            if (
+                isinstance(first, ast.AnnAssign)
+                and isinstance(first.target, ast.Name)
+                and isinstance(second, ast.Expr)
+                and isinstance(second.value, ast.Constant)
+                and isinstance(second.value.value, str)
+            ):
                 docs[first.target.id] = " ".join(second.value.value.split())
     return docs
 
@@ -116,8 +120,11 @@ def render_reference() -> str:
         "## Core\n",
         _table("[notion]", NotionConfig),
         _table("[state]", StateConfig),
-        _table("[[mappings]]: keys of every mapping", MappingConfig,
-               "A mapping also takes the keys of its connector, listed below."),
+        _table(
+            "[[mappings]]: keys of every mapping",
+            MappingConfig,
+            "A mapping also takes the keys of its connector, listed below.",
+        ),
     ]
     found = discover()
     for name in sorted(found.connectors):
@@ -127,7 +134,7 @@ def render_reference() -> str:
             parts.append(cls.summary + "\n")
         parts.append(f"on_delete: {', '.join(f'`{m}`' for m in cls.on_delete_modes)}\n")
         parts.append(_table(f"[{name}]", cls.Settings))
-        parts.append(_table(f"mapping keys for `connector = \"{name}\"`", cls.MappingSettings))
+        parts.append(_table(f'mapping keys for `connector = "{name}"`', cls.MappingSettings))
     return "\n".join(parts)
 
 

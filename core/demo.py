@@ -16,8 +16,8 @@ from rich.rule import Rule
 
 from core.doctor import run_checks
 from core.engine import RunReport
-from core.history_view import show_history
 from core.errors import EXIT_OK
+from core.history_view import show_history
 from core.output import Output
 from core.sandbox import Sandbox
 
@@ -39,11 +39,11 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
         with Sandbox(workdir) as box:
             assert box.database is not None
             out.show(Rule("notion-sync demo"))
-            out.line(f"Notion emulator: {box.notion.url}, database \"Team tasks\" with "
-                     f"{len(box.database.pages)} rows")
+            out.line(f'Notion emulator: {box.notion.url}, database "Team tasks" with {len(box.database.pages)} rows')
             if not box.targets:
-                out.problem("no installed connector has an emulator: nothing to sync into "
-                            "(see `notion-sync connectors`)")
+                out.problem(
+                    "no installed connector has an emulator: nothing to sync into (see `notion-sync connectors`)"
+                )
                 return 1
             for name in box.targets:
                 out.line(f"target: {name} (emulator), mapping {box.mapping_name(name)!r}")
@@ -67,8 +67,9 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             out.show(Rule("3. edit a row and trash another, then sync again"))
             pages = box.database.pages
             renamed, trashed = "Fix login timeout", "Write onboarding guide"
-            box.notion.update_page(pages[renamed], {"Name": "Fix login timeout (Berlin users)",
-                                                    "Status": "In progress"})
+            box.notion.update_page(
+                pages[renamed], {"Name": "Fix login timeout (Berlin users)", "Status": "In progress"}
+            )
             box.notion.trash_page(pages[trashed])
             out.line(f"edited: {renamed!r} → renamed, status In progress; trashed: {trashed!r}")
             report = box.run(full=True)

@@ -13,20 +13,33 @@ __all__ = ["DEMO_SCHEMA", "DemoDatabase", "demo_rows", "seed_demo_database"]
 
 DEMO_SCHEMA: dict[str, dict[str, Any]] = {
     "Name": {"type": "title"},
-    "Status": {"type": "status", "options": [
-        {"name": "Not started", "color": "default", "group": "To-do"},
-        {"name": "In progress", "color": "blue", "group": "In progress"},
-        {"name": "Done", "color": "green", "group": "Complete"},
-    ]},
+    "Status": {
+        "type": "status",
+        "options": [
+            {"name": "Not started", "color": "default", "group": "To-do"},
+            {"name": "In progress", "color": "blue", "group": "In progress"},
+            {"name": "Done", "color": "green", "group": "Complete"},
+        ],
+    },
     "Due": {"type": "date"},
-    "Tags": {"type": "multi_select", "options": [
-        {"name": "Bug", "color": "red"}, {"name": "Feature", "color": "blue"}, {"name": "Docs", "color": "green"},
-    ]},
+    "Tags": {
+        "type": "multi_select",
+        "options": [
+            {"name": "Bug", "color": "red"},
+            {"name": "Feature", "color": "blue"},
+            {"name": "Docs", "color": "green"},
+        ],
+    },
     "Notes": {"type": "rich_text"},
     "Owner": {"type": "people"},
-    "Priority": {"type": "select", "options": [
-        {"name": "High", "color": "red"}, {"name": "Medium", "color": "yellow"}, {"name": "Low", "color": "gray"},
-    ]},
+    "Priority": {
+        "type": "select",
+        "options": [
+            {"name": "High", "color": "red"},
+            {"name": "Medium", "color": "yellow"},
+            {"name": "Low", "color": "gray"},
+        ],
+    },
     "Urgent": {"type": "checkbox"},
 }
 
@@ -39,21 +52,57 @@ def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
         return (d + timedelta(days=n)).isoformat()
 
     return [
-        {"Name": "Ship the release notes", "Status": "In progress", "Due": day(1), "Tags": ["Docs"],
-         "Notes": "Draft is in the wiki; needs a review from Sam & Lee.", "Owner": [{"name": "Ada", "email": "ada@example.com"}],
-         "Priority": "High", "Urgent": True},
-        {"Name": "Fix login timeout", "Status": "Not started", "Due": f"{day(2)}T09:30:00.000+01:00",
-         "Tags": ["Bug"], "Notes": "Users in Berlin get logged out after 5 minutes.", "Priority": "High"},
-        {"Name": "Customer call: Acme", "Status": "Not started",
-         "Due": (f"{day(3)}T15:00:00.000-05:00", f"{day(3)}T16:00:00.000-05:00"), "Tags": ["Feature"],
-         "Notes": "Agenda: <roadmap>, pricing.", "Owner": [{"name": "Grace", "email": "grace@example.com"}],
-         "Priority": "Medium"},
-        {"Name": "Offsite planning", "Status": "In progress", "Due": (day(7), day(9)), "Tags": ["Feature", "Docs"],
-         "Notes": "Three days, venue TBD.", "Priority": "Low"},
-        {"Name": "Write onboarding guide", "Status": "Done", "Due": day(-2), "Tags": ["Docs"],
-         "Notes": "Published.", "Priority": "Medium"},
-        {"Name": "Triage backlog", "Status": "Not started", "Due": None, "Tags": [],
-         "Notes": "No date yet: calendar mappings skip it.", "Priority": "Low"},
+        {
+            "Name": "Ship the release notes",
+            "Status": "In progress",
+            "Due": day(1),
+            "Tags": ["Docs"],
+            "Notes": "Draft is in the wiki; needs a review from Sam & Lee.",
+            "Owner": [{"name": "Ada", "email": "ada@example.com"}],
+            "Priority": "High",
+            "Urgent": True,
+        },
+        {
+            "Name": "Fix login timeout",
+            "Status": "Not started",
+            "Due": f"{day(2)}T09:30:00.000+01:00",
+            "Tags": ["Bug"],
+            "Notes": "Users in Berlin get logged out after 5 minutes.",
+            "Priority": "High",
+        },
+        {
+            "Name": "Customer call: Acme",
+            "Status": "Not started",
+            "Due": (f"{day(3)}T15:00:00.000-05:00", f"{day(3)}T16:00:00.000-05:00"),
+            "Tags": ["Feature"],
+            "Notes": "Agenda: <roadmap>, pricing.",
+            "Owner": [{"name": "Grace", "email": "grace@example.com"}],
+            "Priority": "Medium",
+        },
+        {
+            "Name": "Offsite planning",
+            "Status": "In progress",
+            "Due": (day(7), day(9)),
+            "Tags": ["Feature", "Docs"],
+            "Notes": "Three days, venue TBD.",
+            "Priority": "Low",
+        },
+        {
+            "Name": "Write onboarding guide",
+            "Status": "Done",
+            "Due": day(-2),
+            "Tags": ["Docs"],
+            "Notes": "Published.",
+            "Priority": "Medium",
+        },
+        {
+            "Name": "Triage backlog",
+            "Status": "Not started",
+            "Due": None,
+            "Tags": [],
+            "Notes": "No date yet: calendar mappings skip it.",
+            "Priority": "Low",
+        },
     ]
 
 
@@ -67,8 +116,9 @@ class DemoDatabase:
     pages: dict[str, str] = field(default_factory=dict)
 
 
-def seed_demo_database(notion: NotionEmulator, rows: list[dict[str, Any]] | None = None,
-                       title: str = "Team tasks") -> DemoDatabase:
+def seed_demo_database(
+    notion: NotionEmulator, rows: list[dict[str, Any]] | None = None, title: str = "Team tasks"
+) -> DemoDatabase:
     db = notion.create_database(title, DEMO_SCHEMA)
     ds = db.data_sources[0].id
     seeded = DemoDatabase(db.id, ds, db.url)

@@ -35,8 +35,13 @@ def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
     age = (datetime.now(UTC) - first).days
     limit = cfg.notion.rotate_after_days
     if age >= limit:
-        return CheckResult("Notion token age", False, f"first seen {age} days ago (rotate_after_days = {limit})",
-                           "regenerate it on the integration's page, then `notion-sync token rotate`", access=False)
+        return CheckResult(
+            "Notion token age",
+            False,
+            f"first seen {age} days ago (rotate_after_days = {limit})",
+            "regenerate it on the integration's page, then `notion-sync token rotate`",
+            access=False,
+        )
     return CheckResult("Notion token age", True, f"first seen {age} day(s) ago; rotate after {limit}")
 
 
@@ -52,16 +57,23 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
         token = notion_token(cfg)
     except ConfigError as exc:
         return [*results, CheckResult("Notion token", False, str(exc), access=False)]
-    source = NotionSource(token, base_url=cfg.notion.base_url, timeout=cfg.notion.timeout,
-                          requests_per_second=cfg.notion.requests_per_second)
+    source = NotionSource(
+        token,
+        base_url=cfg.notion.base_url,
+        timeout=cfg.notion.timeout,
+        requests_per_second=cfg.notion.requests_per_second,
+    )
     try:
         try:
             me = source.me()
         except NotionSyncError as exc:
             return [*results, CheckResult("Notion token", False, f"{token.fingerprint}: {exc}")]
         workspace = (me.get("bot") or {}).get("workspace_name") or "?"
-        results.append(CheckResult("Notion token", True,
-                                   f"{token.fingerprint}: integration \"{source.bot_name}\" in workspace {workspace!r}"))
+        results.append(
+            CheckResult(
+                "Notion token", True, f'{token.fingerprint}: integration "{source.bot_name}" in workspace {workspace!r}'
+            )
+        )
         results.append(_token_age(cfg, token.fingerprint))
         connectors: dict[str, Any] = {}
         for m in cfg.mappings:
@@ -70,17 +82,21 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
                 ds = source.resolve(m.config.database, m.config.data_source, mapping=m.name)
                 schema = {n: p.get("type", "") for n, p in source.schema(ds.id).items()}
             except (ConfigError, AccessError) as exc:
-                results.append(CheckResult(f"{label}: database", False, str(exc),
-                                           access=isinstance(exc, AccessError)))
+                results.append(CheckResult(f"{label}: database", False, str(exc), access=isinstance(exc, AccessError)))
                 continue
             except NotionSyncError as exc:
                 results.append(CheckResult(f"{label}: database", False, str(exc)))
                 continue
             results.append(CheckResult(f"{label}: database", True, f"data source {ds.name!r} ({ds.id})"))
             problems = check_property_uses(m.name, property_uses(m.settings), schema)
-            results.append(CheckResult(f"{label}: properties", not problems,
-                                       "; ".join(str(p) for p in problems) or "every mapped property exists",
-                                       access=False))
+            results.append(
+                CheckResult(
+                    f"{label}: properties",
+                    not problems,
+                    "; ".join(str(p) for p in problems) or "every mapped property exists",
+                    access=False,
+                )
+            )
             cls = m.connector
             if m.config.connector not in connectors:
                 connectors[m.config.connector] = cls(cfg.services[m.config.connector])
@@ -88,8 +104,7 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
             try:
                 checks = connectors[m.config.connector].check(ctx)
             except NotionSyncError as exc:
-                checks = [CheckResult(m.config.connector, False, str(exc),
-                                      access=not isinstance(exc, ConfigError))]
+                checks = [CheckResult(m.config.connector, False, str(exc), access=not isinstance(exc, ConfigError))]
             results.extend(CheckResult(f"{label}: {c.name}", c.ok, c.detail, c.fix, c.access) for c in checks)
         for c in connectors.values():
             c.close()

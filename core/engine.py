@@ -97,8 +97,11 @@ class MappingReport:
 
     @property
     def exit_code(self) -> int:
-        return {"ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK, "config": EXIT_CONFIG,
-                "access": EXIT_ACCESS}.get(self.status, EXIT_ITEMS_FAILED)
+        return {
+            "ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK,
+            "config": EXIT_CONFIG,
+            "access": EXIT_ACCESS,
+        }.get(self.status, EXIT_ITEMS_FAILED)
 
     def summary(self) -> str:
         parts = [f"{self.counts[k]} {k}" for k in COUNTED] + [f"{self.counts[k]} {k}" for k in NOTED if self.counts[k]]
@@ -133,15 +136,21 @@ class RunReport:
 def notion_token(config: Config) -> Secret:
     """The Notion token, from where ``[notion]`` says."""
     n = config.notion
-    token = resolve_secret("notion.token", env=n.token_env if not (n.token_file or n.token) else None,
-                           file=config.resolve_path(n.token_file) if n.token_file else None, inline=n.token,
-                           keyring=n.token_keyring)
+    token = resolve_secret(
+        "notion.token",
+        env=n.token_env if not (n.token_file or n.token) else None,
+        file=config.resolve_path(n.token_file) if n.token_file else None,
+        inline=n.token,
+        keyring=n.token_keyring,
+    )
     assert token is not None
     if n.token and config.path is not None and config.path.stat().st_mode & 0o044:
         log.warning("%s holds the Notion token and other users can read it: chmod 600 %s", config.path, config.path)
     if not token.reveal().startswith(("ntn_", "secret_")):
-        log.warning("the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal "
-                    "integration token?", token.fingerprint)
+        log.warning(
+            "the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal integration token?",
+            token.fingerprint,
+        )
     return token
 
 
@@ -149,8 +158,13 @@ def warn_token_age(state: StateStore, token: Secret, rotate_after_days: int, now
     """Record when a token was first seen; warn once it is older than ``rotate_after_days``. Returns its age."""
     age = (now - state.token_first_seen("notion", token.fingerprint)).days
     if age >= rotate_after_days:
-        log.warning("the Notion token %s was first seen %d days ago (rotate_after_days = %d): rotate it with "
-                    "`notion-sync token rotate`", token.fingerprint, age, rotate_after_days)
+        log.warning(
+            "the Notion token %s was first seen %d days ago (rotate_after_days = %d): rotate it with "
+            "`notion-sync token rotate`",
+            token.fingerprint,
+            age,
+            rotate_after_days,
+        )
     return age
 
 
@@ -160,8 +174,13 @@ Progress = Callable[[str, int], None]
 class Engine:
     """Runs the mappings of a config. One instance per run."""
 
-    def __init__(self, config: Config, *, progress: Progress | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        progress: Progress | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.config = config
         self.progress = progress
         self.now = now
@@ -185,13 +204,17 @@ class Engine:
 
     def run(self, options: RunOptions) -> RunReport:
         """Run the chosen mappings (all enabled ones by default)."""
-        chosen = [self.config.mapping(n) for n in options.mappings] if options.mappings else [
-            m for m in self.config.mappings if m.config.enabled]
+        chosen = (
+            [self.config.mapping(n) for n in options.mappings]
+            if options.mappings
+            else [m for m in self.config.mappings if m.config.enabled]
+        )
         set_base_dir(self.config.base_dir)
         token = notion_token(self.config)
         n = self.config.notion
-        self.source = NotionSource(token, base_url=n.base_url, timeout=n.timeout,
-                                   requests_per_second=n.requests_per_second)
+        self.source = NotionSource(
+            token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second
+        )
         report = RunReport(dry_run=options.dry_run)
         try:
             if options.dry_run:
@@ -203,16 +226,19 @@ class Engine:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
                     report.mappings = self._run_all(chosen, options, state)
-                    state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
-                                     {m.name: dict(m.counts) for m in report.mappings})
+                    state.finish_run(
+                        "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
+                        {m.name: dict(m.counts) for m in report.mappings},
+                    )
                 finally:
                     state.close()
         finally:
             self.close()
         return report
 
-    def _run_all(self, chosen: list[ResolvedMapping], options: RunOptions,
-                 state: StateStore | None) -> list[MappingReport]:
+    def _run_all(
+        self, chosen: list[ResolvedMapping], options: RunOptions, state: StateStore | None
+    ) -> list[MappingReport]:
         """Run the mappings: those of one connector in turn (they share its pacing), different
         connectors side by side, each in its own thread with its own state connection."""
         groups: dict[str, list[ResolvedMapping]] = {}
@@ -256,16 +282,21 @@ class Engine:
             log.error("mapping %r stopped: %s", m.name, rep.error)
         return rep
 
-    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport,
-              count: RequestCount) -> None:
+    def _sync(
+        self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport, count: RequestCount
+    ) -> None:
         assert self.source is not None
         source = self.source
         cursor = state.get_cursor(m.name)
         config_hash = m.config_hash()
         started = self.now()
-        full = (options.full or cursor.watermark is None or cursor.config_hash != config_hash
-                or cursor.last_full_scan is None
-                or (started - cursor.last_full_scan).total_seconds() >= m.config.full_scan_seconds)
+        full = (
+            options.full
+            or cursor.watermark is None
+            or cursor.config_hash != config_hash
+            or cursor.last_full_scan is None
+            or (started - cursor.last_full_scan).total_seconds() >= m.config.full_scan_seconds
+        )
         rep.full_scan = full
 
         same_config = cursor.config_hash == config_hash
@@ -282,8 +313,9 @@ class Engine:
         if problems:
             raise ConfigError(problems)
 
-        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id,
-                                                  data_source_id, schema)
+        ctx: MappingContext[Any] = MappingContext(
+            m.name, m.settings, m.on_delete, m.config.database_id, data_source_id, schema
+        )
         connector = self.connector(m.config.connector)
         connector.prepare(ctx)
         validated = False
@@ -308,8 +340,7 @@ class Engine:
                     problems = check_property_uses(m.name, uses, _types(schema))
                     if problems:
                         raise ConfigError(problems)
-                    ctx = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, data_source_id,
-                                         schema)
+                    ctx = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, data_source_id, schema)
                 validated = True
             rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
             rendered = [self._render(connector, row, ctx) for row in rows]
@@ -317,10 +348,18 @@ class Engine:
             links = state.get_links(m.name, [r.page_id for r in rendered])
             actions = [_unsure_removal(a) if a.page_id in pending else a for a in plan_rows(rendered, links)]
             skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
-            failed = self._execute(actions, connector, ctx, state, options, rep,
-                                   recover_all=linked_at_start == 0, pending=pending,
-                                   max_attempts=m.config.max_attempts,
-                                   edited={row.id: row.last_edited_time for row in rows})
+            failed = self._execute(
+                actions,
+                connector,
+                ctx,
+                state,
+                options,
+                rep,
+                recover_all=linked_at_start == 0,
+                pending=pending,
+                max_attempts=m.config.max_attempts,
+                edited={row.id: row.last_edited_time for row in rows},
+            )
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
@@ -331,14 +370,29 @@ class Engine:
             departures = plan_departures(state.iter_links(m.name), seen)
             live = state.count_links(m.name, live_only=True)
             fraction = m.config.max_delete_fraction
-            if (departures and not options.allow_mass_delete and live >= options.mass_delete_minimum
-                    and len(departures) > fraction * live):
+            if (
+                departures
+                and not options.allow_mass_delete
+                and live >= options.mass_delete_minimum
+                and len(departures) > fraction * live
+            ):
                 raise FatalError(
                     f"this run would remove {len(departures)} of {live} items "
                     f"(more than max_delete_fraction = {fraction:g}); nothing was removed. If the rows really "
-                    "left, run again with --allow-mass-delete")
-            self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set(),
-                          max_attempts=m.config.max_attempts, edited={})
+                    "left, run again with --allow-mass-delete"
+                )
+            self._execute(
+                departures,
+                connector,
+                ctx,
+                state,
+                options,
+                rep,
+                recover_all=False,
+                pending=set(),
+                max_attempts=m.config.max_attempts,
+                edited={},
+            )
 
         if not options.dry_run:
             # A create left in flight by a killed run (or lost in a timeout) whose row now wants no
@@ -354,9 +408,17 @@ class Engine:
         if oldest_failed is not None:
             watermark = min(oldest_failed, watermark)
         if not options.dry_run:
-            state.set_cursor(m.name, Cursor(
-                data_source_id, watermark,
-                started if full else cursor.last_full_scan, config_hash, schema, schema_at))
+            state.set_cursor(
+                m.name,
+                Cursor(
+                    data_source_id,
+                    watermark,
+                    started if full else cursor.last_full_scan,
+                    config_hash,
+                    schema,
+                    schema_at,
+                ),
+            )
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""
@@ -384,10 +446,20 @@ class Engine:
         return Rendered(row.id, row.title, item=item, last_edited=row.last_edited_time)
 
     # -- applying -------------------------------------------------------------
-    def _execute(self, actions: list[Action], connector: Connector[Any, Any], ctx: MappingContext[Any],
-                 state: StateStore, options: RunOptions, rep: MappingReport, *,
-                 recover_all: bool, pending: set[str], max_attempts: int,
-                 edited: dict[str, datetime]) -> set[str]:
+    def _execute(
+        self,
+        actions: list[Action],
+        connector: Connector[Any, Any],
+        ctx: MappingContext[Any],
+        state: StateStore,
+        options: RunOptions,
+        rep: MappingReport,
+        *,
+        recover_all: bool,
+        pending: set[str],
+        max_attempts: int,
+        edited: dict[str, datetime],
+    ) -> set[str]:
         """Apply a list of planned actions; returns the page ids that failed or wait for a retry
         (the watermark is held back so that their rows are read again)."""
         failed: set[str] = set()
@@ -398,8 +470,11 @@ class Engine:
             f = earlier.get(a.page_id)
             # last_edited_time is rounded down to the minute: an edit in the failure's minute counts as newer.
             failed_minute = f.last_at.replace(second=0, microsecond=0) if f else None
-            if f is None or a.kind in ("unchanged", "skip") or (
-                    a.page_id in edited and failed_minute is not None and edited[a.page_id] >= failed_minute):
+            if (
+                f is None
+                or a.kind in ("unchanged", "skip")
+                or (a.page_id in edited and failed_minute is not None and edited[a.page_id] >= failed_minute)
+            ):
                 continue  # never failed, or its row was edited since: try it now
             if f.parked:
                 rep.counts["parked"] += 1
@@ -469,23 +544,36 @@ class Engine:
             state.record_intent(ctx.name, unsure)
         size = max(1, connector.batch_size)
         for start in range(0, len(ops), size):
-            for result in connector.apply(ops[start:start + size], ctx):
+            for result in connector.apply(ops[start : start + size], ctx):
                 self._record(result, ctx, state, rep, failed, max_attempts)
         return failed
 
-    def _remove_unrecorded(self, unwanted: dict[str, tuple[str, bool]], connector: Connector[Any, Any],
-                           ctx: MappingContext[Any], state: StateStore, options: RunOptions, rep: MappingReport,
-                           max_attempts: int) -> None:
+    def _remove_unrecorded(
+        self,
+        unwanted: dict[str, tuple[str, bool]],
+        connector: Connector[Any, Any],
+        ctx: MappingContext[Any],
+        state: StateStore,
+        options: RunOptions,
+        rep: MappingReport,
+        max_attempts: int,
+    ) -> None:
         """Find the items that unresolved creates may have written (page id -> (title, row left)),
         remove those found like any departing item, and forget the intents of the rest."""
         linked = state.get_links(ctx.name, list(unwanted))
-        items = [DesiredItem(ctx.name, pid, "", title, {}) for pid, (title, _) in sorted(unwanted.items())
-                 if pid not in linked]
+        items = [
+            DesiredItem(ctx.name, pid, "", title, {})
+            for pid, (title, _) in sorted(unwanted.items())
+            if pid not in linked
+        ]
         try:
             refs = connector.recover(items, ctx) if items else {}
         except ItemError as exc:
-            log.warning("mapping %r: could not look for items of unfinished creates (%s); "
-                        "the next run looks again", ctx.name, exc)
+            log.warning(
+                "mapping %r: could not look for items of unfinished creates (%s); the next run looks again",
+                ctx.name,
+                exc,
+            )
             return
         actions = []
         for item in items:
@@ -494,16 +582,39 @@ class Engine:
                 state.clear_intent(ctx.name, item.page_id)  # nothing was written
                 continue
             left = unwanted[item.page_id][1]
-            actions.append(Action("delete", item.page_id, item.title, link=Link(item.page_id, ref, None),
-                                  reason="an unfinished create for a row that " + (
-                                      "left" if left else "is now skipped"), left=left))
+            actions.append(
+                Action(
+                    "delete",
+                    item.page_id,
+                    item.title,
+                    link=Link(item.page_id, ref, None),
+                    reason="an unfinished create for a row that " + ("left" if left else "is now skipped"),
+                    left=left,
+                )
+            )
         if actions:
-            self._execute(actions, connector, ctx, state, options, rep, recover_all=False, pending=set(),
-                          max_attempts=max_attempts, edited={})
+            self._execute(
+                actions,
+                connector,
+                ctx,
+                state,
+                options,
+                rep,
+                recover_all=False,
+                pending=set(),
+                max_attempts=max_attempts,
+                edited={},
+            )
 
     @staticmethod
-    def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
-                failed: set[str], max_attempts: int) -> None:
+    def _record(
+        result: OperationResult,
+        ctx: MappingContext[Any],
+        state: StateStore,
+        rep: MappingReport,
+        failed: set[str],
+        max_attempts: int,
+    ) -> None:
         op = result.operation
         if result.error is not None:
             failed.add(op.page_id)
@@ -524,8 +635,9 @@ class Engine:
             return
         assert op.item is not None and result.ref is not None
         rep.counts["created" if op.kind == "create" else "updated"] += 1
-        state.save_link(ctx.name, op.page_id, result.ref, op.item.payload,
-                        action="created" if op.kind == "create" else "updated")
+        state.save_link(
+            ctx.name, op.page_id, result.ref, op.item.payload, action="created" if op.kind == "create" else "updated"
+        )
 
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:
@@ -539,8 +651,15 @@ def _unsure_removal(action: Action) -> Action:
     if action.kind not in ("unchanged", "update") or action.link is None or action.item is None:
         return action
     link = Link(action.link.page_id, action.link.ref, action.link.payload, archived=True)
-    return Action("update", action.page_id, action.title, item=action.item, link=link,
-                  reason="restore after an unfinished removal", changed=action.changed)
+    return Action(
+        "update",
+        action.page_id,
+        action.title,
+        item=action.item,
+        link=link,
+        reason="restore after an unfinished removal",
+        changed=action.changed,
+    )
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:

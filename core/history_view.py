@@ -24,12 +24,15 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--since {value!r}: give a duration such as 2d or 6h, or a date such as 2026-11-01") from None
+        raise ConfigError(
+            f"--since {value!r}: give a duration such as 2d or 6h, or a date such as 2026-11-01"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def show_history(config: Config, out: Output, *, mapping: str | None, since: str | None, failed: bool,
-                 limit: int) -> int:
+def show_history(
+    config: Config, out: Output, *, mapping: str | None, since: str | None, failed: bool, limit: int
+) -> int:
     if mapping:
         config.mapping(mapping)
     if not config.state_path.exists():
@@ -41,14 +44,27 @@ def show_history(config: Config, out: Output, *, mapping: str | None, since: str
             rows = [r for r in state.failures(mapping)]
             if out.fmt == "json":
                 for r in rows:
-                    out.json({"mapping": r["mapping"], "page_id": r["page_id"], "attempts": r["attempts"],
-                              "parked": bool(r["parked"]), "last_at": r["last_at"], "error": r["last_error"]})
+                    out.json(
+                        {
+                            "mapping": r["mapping"],
+                            "page_id": r["page_id"],
+                            "attempts": r["attempts"],
+                            "parked": bool(r["parked"]),
+                            "last_at": r["last_at"],
+                            "error": r["last_error"],
+                        }
+                    )
                 return 0
             table = Table("mapping", "row", "attempts", "state", "last try", "error", title="failed items")
             for r in rows:
-                table.add_row(r["mapping"], r["page_id"], str(r["attempts"]),
-                              "parked (notion-sync retry)" if r["parked"] else "retrying", r["last_at"],
-                              r["last_error"] or "")
+                table.add_row(
+                    r["mapping"],
+                    r["page_id"],
+                    str(r["attempts"]),
+                    "parked (notion-sync retry)" if r["parked"] else "retrying",
+                    r["last_at"],
+                    r["last_error"] or "",
+                )
             out.show(table if rows else "no failed items")
             return 0
         rows = state.history(mapping, limit, since=parse_since(since) if since else None)
@@ -58,8 +74,15 @@ def show_history(config: Config, out: Output, *, mapping: str | None, since: str
             return 0
         table = Table("when", "mapping", "action", "row", "item", "token", "error")
         for r in reversed(rows):
-            table.add_row(r["at"], r["mapping"], r["action"], r["page_id"], r["external_id"] or "",
-                          r["token_fingerprint"] or "", r["error"] or "")
+            table.add_row(
+                r["at"],
+                r["mapping"],
+                r["action"],
+                r["page_id"],
+                r["external_id"] or "",
+                r["token_fingerprint"] or "",
+                r["error"] or "",
+            )
         out.show(table if rows else "nothing recorded for that selection")
         return 0
     finally:

@@ -69,6 +69,7 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # --------------------------------------------------------------------------- schema guesses
 
+
 def title_property(schema: Schema) -> str:
     """The name of the title property (every data source has exactly one)."""
     return next((n for n, p in schema.items() if p.get("type") == "title"), "Name")
@@ -110,17 +111,26 @@ class Starter:
 
 def _google_calendar(schema: Schema) -> Starter:
     date = first_property(schema, "date")
-    notes = {"calendar_id": "\"primary\" is the calendar of the account; or a calendar id "
-                            "(Google Calendar → Settings → Integrate calendar)"}
+    notes = {
+        "calendar_id": '"primary" is the calendar of the account; or a calendar id '
+        "(Google Calendar → Settings → Integrate calendar)"
+    }
     if date:
         notes["fields.start"] = "guessed: the first date property; a row without a date is skipped"
     else:
         notes["fields.start"] = "the data source has no date property: add one in Notion and name it here"
     return Starter(
-        {"calendar_id": "primary",
-         "fields": {"summary": _placeholder(title_property(schema)), "start": date or "<a date property>",
-                    "description": _text_template(schema)}},
-        notes, ("calendar_id", "Google Calendar id (or primary)"))
+        {
+            "calendar_id": "primary",
+            "fields": {
+                "summary": _placeholder(title_property(schema)),
+                "start": date or "<a date property>",
+                "description": _text_template(schema),
+            },
+        },
+        notes,
+        ("calendar_id", "Google Calendar id (or primary)"),
+    )
 
 
 def _trello(schema: Schema) -> Starter:
@@ -132,8 +142,10 @@ def _trello(schema: Schema) -> Starter:
         keys["list_from"] = list_from
         keys["default_list"] = options[0]
         keys["lists"] = {o: o for o in options}
-        notes["list_from"] = (f"guessed: the {schema[list_from]['type']} property; each option's cards go to the "
-                              "list named in [mappings.lists] (edit the list names to your board's)")
+        notes["list_from"] = (
+            f"guessed: the {schema[list_from]['type']} property; each option's cards go to the "
+            "list named in [mappings.lists] (edit the list names to your board's)"
+        )
     else:
         keys["default_list"] = "To Do"
         notes["default_list"] = "the list every card goes to (no status or select property to pick one from)"
@@ -155,9 +167,12 @@ def _slack(schema: Schema) -> Starter:
     text = _placeholder(title_property(schema)) + (f" ({_placeholder(status)})" if status else "")
     return Starter(
         {"channel": "#general", "mode": "mirror", "fields": {"text": text}},
-        {"channel": "a public channel name with its #, or a channel id (C0123ABCD); invite the bot to it",
-         "mode": "mirror: one message per row, edited in place; notify: one message, then threaded replies"},
-        ("channel", "Slack channel (#name or id)"))
+        {
+            "channel": "a public channel name with its #, or a channel id (C0123ABCD); invite the bot to it",
+            "mode": "mirror: one message per row, edited in place; notify: one message, then threaded replies",
+        },
+        ("channel", "Slack channel (#name or id)"),
+    )
 
 
 BUILTIN_STARTERS: dict[str, Callable[[Schema], Starter]] = {
@@ -181,15 +196,22 @@ BUILTIN_STARTERS: dict[str, Callable[[Schema], Starter]] = {
 BUILTIN_SERVICES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "google_calendar": (
         {"credentials_file": "~/.config/notion-sync/google-authorized-user.json"},
-        {"credentials_file": "the file `notion-sync auth google --client-secrets FILE` writes (your own "
-                             "account), or a service-account key (JSON); mode 600"}),
+        {
+            "credentials_file": "the file `notion-sync auth google --client-secrets FILE` writes (your own "
+            "account), or a service-account key (JSON); mode 600"
+        },
+    ),
     "trello": (
         {"api_key_env": "TRELLO_API_KEY", "token_env": "TRELLO_TOKEN"},
-        {"api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
-         "token_env": "export TRELLO_TOKEN=... (the token authorised for that key)"}),
+        {
+            "api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
+            "token_env": "export TRELLO_TOKEN=... (the token authorised for that key)",
+        },
+    ),
     "slack": (
         {"token_env": "SLACK_BOT_TOKEN"},
-        {"token_env": "export SLACK_BOT_TOKEN=xoxb-... (the app's Bot User OAuth Token)"}),
+        {"token_env": "export SLACK_BOT_TOKEN=xoxb-... (the app's Bot User OAuth Token)"},
+    ),
 }
 """The ``[<connector>]`` tables of the built-ins: where their secrets come from, never the secrets."""
 
@@ -239,6 +261,7 @@ def _mapping_keys_comment(cls: type[Connector[Any, Any]] | None, name: str) -> l
 
 
 # --------------------------------------------------------------------------- TOML output
+
 
 def _toml_key(key: str) -> str:
     return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
@@ -291,8 +314,13 @@ class MappingPlan:
     cls: type[Connector[Any, Any]] | None
 
 
-def render_config(*, notion: dict[str, Any], mappings: Sequence[MappingPlan],
-                  services: dict[str, tuple[dict[str, Any], dict[str, str]]], source_name: str) -> str:
+def render_config(
+    *,
+    notion: dict[str, Any],
+    mappings: Sequence[MappingPlan],
+    services: dict[str, tuple[dict[str, Any], dict[str, str]]],
+    source_name: str,
+) -> str:
     """The whole starter file, with comments."""
     today = datetime.now(UTC).date().isoformat()
     lines = [
@@ -305,25 +333,39 @@ def render_config(*, notion: dict[str, Any], mappings: Sequence[MappingPlan],
         "[notion]",
     ]
     token_env = notion["token_env"]
-    lines.extend(_comment(f"the integration token is read from ${token_env} (export {token_env}=ntn_...); "
-                          "never write the token itself here"))
+    lines.extend(
+        _comment(
+            f"the integration token is read from ${token_env} (export {token_env}=ntn_...); "
+            "never write the token itself here"
+        )
+    )
     lines.append(f"token_env = {toml_value(token_env)}")
     if notion.get("base_url") and notion["base_url"] != DEFAULT_BASE_URL:
         lines.append(f"base_url = {toml_value(notion['base_url'])}")
-    lines += ["", "[state]",
-              "# links between rows and items; keep it between runs (a lost file is recovered, see docs/running.md)",
-              'path = "notion-sync.sqlite3"']
+    lines += [
+        "",
+        "[state]",
+        "# links between rows and items; keep it between runs (a lost file is recovered, see docs/running.md)",
+        'path = "notion-sync.sqlite3"',
+    ]
     for name, (keys, notes) in services.items():
         if keys:
             lines += ["", f"[{_toml_key(name)}]", *_key_lines(keys, notes)]
     for m in mappings:
-        lines += ["", "[[mappings]]", f"name = {toml_value(m.name)}", f"connector = {toml_value(m.connector)}",
-                  f"database = {toml_value(m.database)}"]
+        lines += [
+            "",
+            "[[mappings]]",
+            f"name = {toml_value(m.name)}",
+            f"connector = {toml_value(m.connector)}",
+            f"database = {toml_value(m.database)}",
+        ]
         if m.data_source:
             lines.append(f"data_source = {toml_value(m.data_source)}")
         modes = m.cls.on_delete_modes if m.cls is not None else ("delete",)
-        lines.append(f"# on_delete = {toml_value(modes[0])}   # when a row is trashed or leaves the filter"
-                     + (f"; or: {', '.join(modes[1:])}" if len(modes) > 1 else ""))
+        lines.append(
+            f"# on_delete = {toml_value(modes[0])}   # when a row is trashed or leaves the filter"
+            + (f"; or: {', '.join(modes[1:])}" if len(modes) > 1 else "")
+        )
         keys = m.starter.keys
         if not keys:
             lines.extend(_mapping_keys_comment(m.cls, m.connector))
@@ -337,6 +379,7 @@ def render_config(*, notion: dict[str, Any], mappings: Sequence[MappingPlan],
 
 
 # --------------------------------------------------------------------------- the command
+
 
 class Prompter(Protocol):
     """What ``init`` needs to ask questions (typer's ``prompt``/``confirm`` in the CLI)."""
@@ -377,12 +420,20 @@ def _parse_values(values: Sequence[str], targets: Sequence[str]) -> dict[str, di
         connector, dot, name = key.strip().partition(".")
         name = name.strip()
         if not eq or not dot or not name:
-            problems.append(ConfigProblem("--set", f"{key.strip()!r} is not CONNECTOR.KEY=VALUE, "
-                                          "e.g. trello.board=https://trello.com/b/..."))
+            problems.append(
+                ConfigProblem(
+                    "--set", f"{key.strip()!r} is not CONNECTOR.KEY=VALUE, e.g. trello.board=https://trello.com/b/..."
+                )
+            )
         elif _SECRET_KEY.search(name.rsplit(".", 1)[-1]):
             # A secret on the command line ends up in shell history and in the file: refuse it.
-            problems.append(ConfigProblem("--set", f"{connector}.{name} would put a secret in the file; "
-                                          f"set {connector}.{name}_env=VARIABLE (or {name}_file) instead"))
+            problems.append(
+                ConfigProblem(
+                    "--set",
+                    f"{connector}.{name} would put a secret in the file; "
+                    f"set {connector}.{name}_env=VARIABLE (or {name}_file) instead",
+                )
+            )
         elif connector not in targets:
             problems.append(ConfigProblem("--set", f"{connector}.{name} names {connector!r}, which is not a --target"))
         else:
@@ -395,14 +446,21 @@ def _parse_values(values: Sequence[str], targets: Sequence[str]) -> dict[str, di
 def _token(options: InitOptions, prompter: Prompter | None) -> Secret:
     if not _ENV_NAME.match(options.token_env):
         # Someone pasted the token where its variable's name goes: never echo it back.
-        raise ConfigError([ConfigProblem("--token-env", "takes the NAME of an environment variable, such as "
-                                         "NOTION_TOKEN, not the token itself")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "--token-env",
+                    "takes the NAME of an environment variable, such as NOTION_TOKEN, not the token itself",
+                )
+            ]
+        )
     if os.environ.get(options.token_env) is not None or prompter is None:
         token = resolve_secret("notion.token", env=options.token_env)
         assert token is not None
         return token
-    raw = prompter.ask(f"Notion token (${options.token_env} is not set; used now, never written to the file)",
-                       secret=True)
+    raw = prompter.ask(
+        f"Notion token (${options.token_env} is not set; used now, never written to the file)", secret=True
+    )
     REDACTOR.register(raw)
     value, _ = clean_secret(raw)
     if not value:
@@ -431,14 +489,24 @@ def _choose_targets(options: InitOptions, discovery: Discovery, prompter: Prompt
         answer = prompter.ask(f"Targets, comma-separated ({', '.join(installed) or 'none installed'})", default)
         targets = list(dict.fromkeys(t.strip() for t in answer.split(",") if t.strip()))
     if not targets:
-        raise ConfigError([ConfigProblem("--target", "name at least one target connector: "
-                                         f"{', '.join(installed) or 'none is installed'}")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "--target", f"name at least one target connector: {', '.join(installed) or 'none is installed'}"
+                )
+            ]
+        )
     problems = []
     for t in targets:
         if t not in discovery.connectors:
             why = f" (it failed to load: {discovery.broken[t]})" if t in discovery.broken else ""
-            problems.append(ConfigProblem("--target", f"no connector named {t!r}{why}; installed: "
-                                          f"{', '.join(installed) or 'none'} (see `notion-sync connectors`)"))
+            problems.append(
+                ConfigProblem(
+                    "--target",
+                    f"no connector named {t!r}{why}; installed: "
+                    f"{', '.join(installed) or 'none'} (see `notion-sync connectors`)",
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return targets
@@ -465,21 +533,30 @@ def _print_next_steps(out: Output, path: Path, token_env: str, env_lines: list[s
     out.line(f"  notion-sync run{config}")
 
 
-def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = None,
-             discovery: Discovery | None = None) -> int:
+def run_init(
+    out: Output, options: InitOptions, *, prompter: Prompter | None = None, discovery: Discovery | None = None
+) -> int:
     """The body of ``notion-sync init``. ``prompter`` None means non-interactive (``--yes``)."""
     if options.out.exists() and not options.force:
-        raise ConfigError([ConfigProblem(str(options.out), "exists already; init does not overwrite it. Pass --force "
-                                         "to replace it, or --out OTHER.toml")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(options.out),
+                    "exists already; init does not overwrite it. Pass --force to replace it, or --out OTHER.toml",
+                )
+            ]
+        )
     discovery = discovery or discover()
     if options.database is None:
         if prompter is None:
-            raise ConfigError([ConfigProblem("--database", "is required with --yes: the database's URL "
-                                             "(••• → Copy link) or id")])
+            raise ConfigError(
+                [ConfigProblem("--database", "is required with --yes: the database's URL (••• → Copy link) or id")]
+            )
         options.database = prompter.ask("Notion database URL or id (in Notion: ••• → Copy link)").strip()
     token = _token(options, prompter)
-    settings = NotionConfig.model_validate({"token_env": options.token_env,
-                                           "base_url": options.base_url or DEFAULT_BASE_URL})
+    settings = NotionConfig.model_validate(
+        {"token_env": options.token_env, "base_url": options.base_url or DEFAULT_BASE_URL}
+    )
     with open_source(NotionAccess(token, settings, None)) as source:
         view = _resolve(source, options, prompter)
     schema = view.properties
@@ -502,7 +579,8 @@ def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = N
             # A key of the [<connector>] table goes there, anything else to the mapping; a key both
             # have goes to the table while the table still holds a placeholder for it.
             is_service = top in cls.Settings.model_fields and (
-                top not in cls.MappingSettings.model_fields or str(service[0].get(top, "")).startswith("<"))
+                top not in cls.MappingSettings.model_fields or str(service[0].get(top, "")).startswith("<")
+            )
             _nested_set(service[0] if is_service else starter.keys, key, value)
         if prompter is not None and starter.ask is not None and starter.ask[0] not in values.get(name, {}):
             key, question = starter.ask
@@ -510,11 +588,18 @@ def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = N
             # A placeholder is no answer: ask until the user gives one.
             starter.keys[key] = prompter.ask(question, None if not current or current.startswith("<") else current)
         services[name] = service
-        plans.append(MappingPlan(f"{base}-to-{name.replace('_', '-')}", name, options.database,
-                                 options.data_source, starter, cls))
+        plans.append(
+            MappingPlan(
+                f"{base}-to-{name.replace('_', '-')}", name, options.database, options.data_source, starter, cls
+            )
+        )
 
-    text = render_config(notion={"token_env": options.token_env, "base_url": settings.base_url},
-                         mappings=plans, services=services, source_name=view.data_source.name)
+    text = render_config(
+        notion={"token_env": options.token_env, "base_url": settings.base_url},
+        mappings=plans,
+        services=services,
+        source_name=view.data_source.name,
+    )
     if prompter is not None and not options.yes:
         out.line(text)
         if not prompter.confirm(f"Write {options.out}?", True):
@@ -525,8 +610,12 @@ def run_init(out: Output, options: InitOptions, *, prompter: Prompter | None = N
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(text, encoding="utf-8")
 
-    env_lines = [f"export {v}=...   # [{n}] {k}" for n, (keys, _) in services.items()
-                 for k, v in keys.items() if k.endswith("_env") and isinstance(v, str)]
+    env_lines = [
+        f"export {v}=...   # [{n}] {k}"
+        for n, (keys, _) in services.items()
+        for k, v in keys.items()
+        if k.endswith("_env") and isinstance(v, str)
+    ]
     try:
         load_config(options.out, discovery=discovery)
     except ConfigError as exc:

@@ -33,14 +33,16 @@ class RunLock:
             os.close(fd)
             raise LockedError(
                 f"another notion-sync run (pid {holder}) is using {self.path.with_suffix('')}; "
-                "this run exits without doing anything") from None
+                "this run exits without doing anything"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

@@ -34,14 +34,23 @@ from core.pacing import Pacer
 from core.retry import call_with_retry
 from core.secrets import Secret
 
-__all__ = ["DataSource", "NotionSource", "RequestCount", "classify_notion_error", "check_property_uses", "NOTION_VERSION"]
+__all__ = [
+    "DataSource",
+    "NotionSource",
+    "RequestCount",
+    "classify_notion_error",
+    "check_property_uses",
+    "NOTION_VERSION",
+]
 
 NOTION_VERSION = "2025-09-03"
 PAGE_SIZE = 100
 INLINE_LIMIT = 25
 log = logging.getLogger(__name__)
 
-_TOKEN_HELP = "the Notion token is invalid or was revoked: copy it again from the integration's page (notion.so/my-integrations)"
+_TOKEN_HELP = (
+    "the Notion token is invalid or was revoked: copy it again from the integration's page (notion.so/my-integrations)"
+)
 
 
 @dataclass
@@ -84,8 +93,8 @@ def classify_notion_error(exc: Exception, *, bot_name: str = "your integration",
             )
         if status == 404:
             return AccessError(
-                f"{what or 'the object'} was not found, or is not shared with integration \"{bot_name}\": "
-                f"open it in Notion → ••• → Connections → add \"{bot_name}\""
+                f'{what or "the object"} was not found, or is not shared with integration "{bot_name}": '
+                f'open it in Notion → ••• → Connections → add "{bot_name}"'
             )
         return FatalError(f"Notion rejected the request ({status} {code}): {message}")
     if isinstance(exc, HTTPResponseError):
@@ -108,10 +117,15 @@ def check_property_uses(mapping: str, uses: list[PropertyUse], schema: dict[str,
         where = f"mapping {mapping!r}, {use.path}"
         if kind is None:
             shown = f"{{{use.property}}}" if use.template else repr(use.property)
-            problems.append(ConfigProblem(where, f"the data source has no property {shown}; its properties are: {names}"))
+            problems.append(
+                ConfigProblem(where, f"the data source has no property {shown}; its properties are: {names}")
+            )
         elif use.types and kind not in use.types:
-            problems.append(ConfigProblem(
-                where, f"{use.property!r} is a {kind} property; this key needs one of: {', '.join(use.types)}"))
+            problems.append(
+                ConfigProblem(
+                    where, f"{use.property!r} is a {kind} property; this key needs one of: {', '.join(use.types)}"
+                )
+            )
     return problems
 
 
@@ -122,12 +136,25 @@ PACING_MARGIN = 1.1
 class NotionSource:
     """A paced, retrying reader of one Notion integration's databases."""
 
-    def __init__(self, token: Secret, *, base_url: str = "https://api.notion.com", timeout: float = 60.0,
-                 requests_per_second: float = 3.0) -> None:
+    def __init__(
+        self,
+        token: Secret,
+        *,
+        base_url: str = "https://api.notion.com",
+        timeout: float = 60.0,
+        requests_per_second: float = 3.0,
+    ) -> None:
         quiet = logging.getLogger("notion_sync.notion_client")
         quiet.setLevel(logging.CRITICAL)
-        self.client = Client(auth=token.reveal(), base_url=base_url.rstrip("/"), timeout_ms=int(timeout * 1000),
-                             notion_version=NOTION_VERSION, retry=False, logger=quiet, log_level=logging.CRITICAL)
+        self.client = Client(
+            auth=token.reveal(),
+            base_url=base_url.rstrip("/"),
+            timeout_ms=int(timeout * 1000),
+            notion_version=NOTION_VERSION,
+            retry=False,
+            logger=quiet,
+            log_level=logging.CRITICAL,
+        )
         limit = max(1, round(requests_per_second * 2))
         # 10% below the rate: our clock and Notion's see each request at slightly different
         # moments, so pacing at exactly the rate is over it now and then (Trello's default keeps
@@ -165,8 +192,11 @@ class NotionSource:
             return fn(**kwargs)
 
         try:
-            return call_with_retry(once, classify=lambda e: classify_notion_error(e, bot_name=self.bot_name, what=what),
-                                   what=f"Notion: {what}")
+            return call_with_retry(
+                once,
+                classify=lambda e: classify_notion_error(e, bot_name=self.bot_name, what=what),
+                what=f"Notion: {what}",
+            )
         except RetryableError as exc:
             raise FatalError(f"Notion kept failing on {what}: {exc}") from None
         except AccessError as exc:
@@ -190,7 +220,9 @@ class NotionSource:
         """The data source a mapping reads: the database's only one, or the one named."""
         database_id = parse_notion_id(database)
         if database_id is None:
-            raise ConfigError([ConfigProblem(f"mapping {mapping!r}, database", f"{database!r} is not a Notion URL or id")])
+            raise ConfigError(
+                [ConfigProblem(f"mapping {mapping!r}, database", f"{database!r} is not a Notion URL or id")]
+            )
         db = self._call(f"database {database_id}", self.client.databases.retrieve, database_id=database_id)
         sources = db.get("data_sources") or []
         names = ", ".join(f"{s.get('name')!r} ({s.get('id')})" for s in sources)
@@ -199,20 +231,33 @@ class NotionSource:
             for s in sources:
                 if s.get("id") == wanted or s.get("name") == data_source:
                     return DataSource(s["id"], s.get("name", ""), database_id)
-            raise ConfigError([ConfigProblem(f"mapping {mapping!r}, data_source",
-                                             f"the database has no data source {data_source!r}; it has: {names}")])
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        f"mapping {mapping!r}, data_source",
+                        f"the database has no data source {data_source!r}; it has: {names}",
+                    )
+                ]
+            )
         if len(sources) == 1:
             return DataSource(sources[0]["id"], sources[0].get("name", ""), database_id)
         if not sources:
             raise FatalError(f"mapping {mapping!r}: the database {database_id} has no data source")
-        raise ConfigError([ConfigProblem(
-            f"mapping {mapping!r}",
-            f"the database has {len(sources)} data sources; name one with data_source = \"<name or id>\": {names}")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"mapping {mapping!r}",
+                    f"the database has {len(sources)} data sources; "
+                    f'name one with data_source = "<name or id>": {names}',
+                )
+            ]
+        )
 
     def schema(self, data_source_id: str) -> dict[str, Any]:
         """The data source's properties, ``name -> property schema object``."""
-        ds = self._call(f"data source {data_source_id}", self.client.data_sources.retrieve,
-                        data_source_id=data_source_id)
+        ds = self._call(
+            f"data source {data_source_id}", self.client.data_sources.retrieve, data_source_id=data_source_id
+        )
         return dict(ds.get("properties") or {})
 
     @staticmethod
@@ -226,8 +271,9 @@ class NotionSource:
             return {"and": [*filter_["and"], *extra]}
         return {"and": [filter_, *extra]}
 
-    def pages(self, data_source_id: str, *, filter: dict[str, Any] | None = None,
-              since: datetime | None = None) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, data_source_id: str, *, filter: dict[str, Any] | None = None, since: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Stream the rows, one API page (up to 100) at a time. ``since`` makes it incremental."""
         extra: list[dict[str, Any]] = []
         if since is not None:
@@ -239,8 +285,10 @@ class NotionSource:
             window = list(extra)
             if window_start is not None:
                 window.append({"timestamp": "created_time", "created_time": {"on_or_after": window_start}})
-            body: dict[str, Any] = {"page_size": PAGE_SIZE,
-                                    "sorts": [{"timestamp": "created_time", "direction": "ascending"}]}
+            body: dict[str, Any] = {
+                "page_size": PAGE_SIZE,
+                "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
+            }
             combined = self._with(filter, window)
             if combined is not None:
                 body["filter"] = combined
@@ -252,8 +300,12 @@ class NotionSource:
                     body["start_cursor"] = cursor
                 else:
                     body.pop("start_cursor", None)
-                resp = self._call(f"data source {data_source_id}", self.client.data_sources.query,
-                                  data_source_id=data_source_id, **body)
+                resp = self._call(
+                    f"data source {data_source_id}",
+                    self.client.data_sources.query,
+                    data_source_id=data_source_id,
+                    **body,
+                )
                 results = [p for p in resp.get("results", []) if p.get("object", "page") == "page"]
                 fresh = [p for p in results if p["id"] not in boundary]
                 if fresh:
@@ -275,9 +327,13 @@ class NotionSource:
             if capped and not progressed:
                 raise FatalError(
                     f"data source {data_source_id}: more than 10,000 rows share one created_time minute; "
-                    "narrow the mapping's filter so no rows are silently missed")
-            log.info("data source %s: 10,000-row query limit reached; continuing from created_time %s",
-                     data_source_id, window_start)
+                    "narrow the mapping's filter so no rows are silently missed"
+                )
+            log.info(
+                "data source %s: 10,000-row query limit reached; continuing from created_time %s",
+                data_source_id,
+                window_start,
+            )
 
     def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
         """Fetch the whole value of a people/relation property that the page showed only in part."""

@@ -24,8 +24,12 @@ __all__ = ["Output", "setup_logging"]
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
-                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return REDACTOR.redact(json.dumps(data, ensure_ascii=False))
@@ -83,11 +87,20 @@ class Output:
 
     def mapping_summary(self, rep: MappingReport, *, dry_run: bool) -> None:
         if self.fmt == "json":
-            self.json({"event": "mapping", "mapping": rep.name, "connector": rep.connector, "dry_run": dry_run,
-                       "status": rep.status, "full_scan": rep.full_scan, "notion_requests": rep.notion_requests,
-                       **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
-                       "error": rep.error or None,
-                       "failures": [{"page_id": p, "error": e} for p, e in rep.errors]})
+            self.json(
+                {
+                    "event": "mapping",
+                    "mapping": rep.name,
+                    "connector": rep.connector,
+                    "dry_run": dry_run,
+                    "status": rep.status,
+                    "full_scan": rep.full_scan,
+                    "notion_requests": rep.notion_requests,
+                    **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
+                    "error": rep.error or None,
+                    "failures": [{"page_id": p, "error": e} for p, e in rep.errors],
+                }
+            )
             return
         prefix = "dry run: would make " if dry_run else ""
         text = prefix + rep.summary()
@@ -103,8 +116,17 @@ class Output:
     def plan(self, rep: MappingReport) -> None:
         if self.fmt == "json":
             for a in rep.plan:
-                self.json({"event": "plan", "mapping": rep.name, "action": a.kind, "page_id": a.page_id,
-                           "title": a.title, "changed": list(a.changed), "reason": a.reason})
+                self.json(
+                    {
+                        "event": "plan",
+                        "mapping": rep.name,
+                        "action": a.kind,
+                        "page_id": a.page_id,
+                        "title": a.title,
+                        "changed": list(a.changed),
+                        "reason": a.reason,
+                    }
+                )
             return
         if self.quiet or not rep.plan:
             return
@@ -113,8 +135,11 @@ class Output:
         table.add_column("row")
         table.add_column("fields / reason")
         for a in rep.plan:
-            table.add_row(_action_label(a), REDACTOR.redact(a.title or a.page_id),
-                          REDACTOR.redact(", ".join(a.changed) if a.changed else a.reason))
+            table.add_row(
+                _action_label(a),
+                REDACTOR.redact(a.title or a.page_id),
+                REDACTOR.redact(", ".join(a.changed) if a.changed else a.reason),
+            )
         self.console.print(table)
 
     def run_report(self, report: RunReport) -> None:
@@ -125,5 +150,6 @@ class Output:
 
 
 def _action_label(a: Action) -> str:
-    return {"create": "+ create", "update": "~ update", "delete": "- delete", "skip": "  skip",
-            "fail": "! fail"}.get(a.kind, a.kind)
+    return {"create": "+ create", "update": "~ update", "delete": "- delete", "skip": "  skip", "fail": "! fail"}.get(
+        a.kind, a.kind
+    )

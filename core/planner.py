@@ -63,16 +63,28 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
             actions.append(Action("fail", r.page_id, r.title, reason=r.error))
         elif r.item is None:
             if stored is not None and not stored.link.archived:
-                actions.append(Action("delete", r.page_id, r.title, link=stored.link,
-                                      reason=r.skip_reason or "skipped"))
+                actions.append(
+                    Action("delete", r.page_id, r.title, link=stored.link, reason=r.skip_reason or "skipped")
+                )
             else:
                 actions.append(Action("skip", r.page_id, r.title, reason=r.skip_reason or ""))
         elif stored is None:
-            actions.append(Action("create", r.page_id, r.title, item=r.item, changed=changed_fields(None, r.item.payload)))
+            actions.append(
+                Action("create", r.page_id, r.title, item=r.item, changed=changed_fields(None, r.item.payload))
+            )
         elif stored.link.archived or stored.hash != payload_hash(r.item.payload):
             reason = "restore" if stored.link.archived else ""
-            actions.append(Action("update", r.page_id, r.title, item=r.item, link=stored.link, reason=reason,
-                                  changed=changed_fields(stored.link.payload, r.item.payload)))
+            actions.append(
+                Action(
+                    "update",
+                    r.page_id,
+                    r.title,
+                    item=r.item,
+                    link=stored.link,
+                    reason=reason,
+                    changed=changed_fields(stored.link.payload, r.item.payload),
+                )
+            )
         else:
             actions.append(Action("unchanged", r.page_id, r.title, item=r.item, link=stored.link))
     return actions

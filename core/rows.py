@@ -18,10 +18,30 @@ log = logging.getLogger(__name__)
 
 KNOWN_TYPES = frozenset(
     {
-        "title", "rich_text", "number", "select", "status", "multi_select", "date",
-        "people", "files", "checkbox", "url", "email", "phone_number", "formula",
-        "relation", "rollup", "created_time", "last_edited_time", "created_by",
-        "last_edited_by", "unique_id", "verification", "button", "place",
+        "title",
+        "rich_text",
+        "number",
+        "select",
+        "status",
+        "multi_select",
+        "date",
+        "people",
+        "files",
+        "checkbox",
+        "url",
+        "email",
+        "phone_number",
+        "formula",
+        "relation",
+        "rollup",
+        "created_time",
+        "last_edited_time",
+        "created_by",
+        "last_edited_by",
+        "unique_id",
+        "verification",
+        "button",
+        "place",
     }
 )
 _reported_unknown: set[str] = set()

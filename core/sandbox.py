@@ -29,9 +29,14 @@ DEMO_TOKEN = "ntn_demo_emulator_token_not_a_secret_0000"
 class Sandbox:
     """Emulators plus a config in ``workdir``. Use as a context manager."""
 
-    def __init__(self, workdir: Path, *, connectors: Mapping[str, type[Connector[Any, Any]]] | None = None,
-                 rows: list[dict[str, Any]] | None = None,
-                 mapping_overrides: Mapping[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        connectors: Mapping[str, type[Connector[Any, Any]]] | None = None,
+        rows: list[dict[str, Any]] | None = None,
+        mapping_overrides: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         chosen = dict(connectors) if connectors is not None else dict(discover().connectors)
         self.discovery = Discovery(chosen, {}, {n: f"{c.__module__}:{c.__qualname__}" for n, c in chosen.items()})
@@ -83,8 +88,13 @@ class Sandbox:
         mappings = []
         for name, target in self.targets.items():
             data[name] = target.service_settings
-            mapping = {"name": self.mapping_name(name), "connector": name, "database": self.database.url,
-                       **target.mapping, **self.overrides.get(name, {})}
+            mapping = {
+                "name": self.mapping_name(name),
+                "connector": name,
+                "database": self.database.url,
+                **target.mapping,
+                **self.overrides.get(name, {}),
+            }
             mappings.append(mapping)
         data["mappings"] = mappings
         return data

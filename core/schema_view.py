@@ -81,13 +81,13 @@ def _notion_section(path: Path) -> NotionConfig:
     try:
         return NotionConfig.model_validate(section)
     except ValidationError as exc:
-        problems = [ConfigProblem("notion." + ".".join(str(p) for p in err["loc"]), err["msg"])
-                    for err in exc.errors()]
+        problems = [ConfigProblem("notion." + ".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()]
         raise ConfigError(problems, source=source) from None
 
 
-def notion_access(config: Path | None = None, *, base_url: str | None = None,
-                  token_env: str = "NOTION_TOKEN") -> NotionAccess:
+def notion_access(
+    config: Path | None = None, *, base_url: str | None = None, token_env: str = "NOTION_TOKEN"
+) -> NotionAccess:
     """The token and API settings for a one-off read of Notion.
 
     With a config file (``--config``, ``$NOTION_SYNC_CONFIG`` or ``./notion-sync.toml``) its
@@ -101,8 +101,16 @@ def notion_access(config: Path | None = None, *, base_url: str | None = None,
         settings = _notion_section(path)
         file: Path | None = path
     elif explicit:
-        raise ConfigError([ConfigProblem("", "the config file does not exist; pass the right --config PATH, "
-                                         "or leave --config out to use $NOTION_TOKEN")], source=str(path))
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "",
+                    "the config file does not exist; pass the right --config PATH, "
+                    "or leave --config out to use $NOTION_TOKEN",
+                )
+            ],
+            source=str(path),
+        )
     else:
         settings = NotionConfig.model_validate({"token_env": token_env})
         file = None
@@ -117,8 +125,9 @@ def notion_access(config: Path | None = None, *, base_url: str | None = None,
 def open_source(access: NotionAccess) -> Iterator[NotionSource]:
     """A ``NotionSource`` for ``access``, closed afterwards."""
     n = access.settings
-    source = NotionSource(access.token, base_url=n.base_url, timeout=n.timeout,
-                          requests_per_second=n.requests_per_second)
+    source = NotionSource(
+        access.token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second
+    )
     try:
         yield source
     finally:
@@ -139,8 +148,9 @@ def _as_cli_problem(exc: ConfigError) -> ConfigError:
     problems = []
     for p in exc.problems:
         message = p.message.replace('name one with data_source = "<name or id>"', "pick one with --data-source NAME")
-        where = ("--data-source" if p.where.endswith("data_source")
-                 else "DATABASE" if p.where.endswith("database") else "")
+        where = (
+            "--data-source" if p.where.endswith("data_source") else "DATABASE" if p.where.endswith("database") else ""
+        )
         problems.append(ConfigProblem(where, message))
     return ConfigError(problems)
 
@@ -224,8 +234,14 @@ def _options_text(item: dict[str, Any]) -> str:
 def schema_table(view: SchemaView) -> Table:
     """A rich table: property, type, options (status options by group), and how a mapping can use it."""
     ds = view.data_source
-    table = Table("property", "type", "options", "in a mapping", title_justify="left",
-                  title=f"data source {ds.name!r} ({ds.id}) of database {ds.database_id}")
+    table = Table(
+        "property",
+        "type",
+        "options",
+        "in a mapping",
+        title_justify="left",
+        title=f"data source {ds.name!r} ({ds.id}) of database {ds.database_id}",
+    )
     for item in describe_properties(view.properties):
         options = _options_text(item)
         if not options and "details" in item:
@@ -235,8 +251,16 @@ def schema_table(view: SchemaView) -> Table:
     return table
 
 
-def show_schema(out: Output, database: str, *, config: Path | None = None, data_source: str | None = None,
-                base_url: str | None = None, token_env: str = "NOTION_TOKEN", as_json: bool = False) -> int:
+def show_schema(
+    out: Output,
+    database: str,
+    *,
+    config: Path | None = None,
+    data_source: str | None = None,
+    base_url: str | None = None,
+    token_env: str = "NOTION_TOKEN",
+    as_json: bool = False,
+) -> int:
     """The body of ``notion-sync schema``. Raises ``ConfigError`` (exit 2) or ``AccessError`` (exit 3)."""
     access = notion_access(config, base_url=base_url, token_env=token_env)
     with open_source(access) as source:

@@ -19,8 +19,19 @@ from pathlib import Path
 from core.errors import ConfigError, ConfigProblem
 
 __all__ = [
-    "REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter", "clean_secret",
-    "read_keyring", "write_keyring", "write_secret_file", "secret_setting", "set_base_dir", "config_relative",
+    "REDACTOR",
+    "Redactor",
+    "Secret",
+    "fingerprint",
+    "resolve_secret",
+    "RedactingFilter",
+    "clean_secret",
+    "read_keyring",
+    "write_keyring",
+    "write_secret_file",
+    "secret_setting",
+    "set_base_dir",
+    "config_relative",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,7 +140,7 @@ def _read_file(path: Path, where: str) -> str:
 def _keyring_parts(entry: str, where: str) -> tuple[str, str]:
     service, sep, name = entry.partition("/")
     if not sep or not service or not name:
-        raise ConfigError([ConfigProblem(f"{where}_keyring", f"{entry!r} must look like \"service/name\"")])
+        raise ConfigError([ConfigProblem(f"{where}_keyring", f'{entry!r} must look like "service/name"')])
     return service, name
 
 
@@ -137,8 +148,13 @@ def _keyring_module(where: str):  # type: ignore[no-untyped-def]
     try:
         import keyring
     except ImportError:
-        raise ConfigError([ConfigProblem(
-            f"{where}_keyring", "the keyring support is not installed: pip install 'notion-sync[keyring]'")]) from None
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"{where}_keyring", "the keyring support is not installed: pip install 'notion-sync[keyring]'"
+                )
+            ]
+        ) from None
     return keyring
 
 
@@ -150,8 +166,14 @@ def read_keyring(entry: str, where: str) -> str:
     except Exception as exc:  # noqa: BLE001 - keyring backends raise their own types
         raise ConfigError([ConfigProblem(f"{where}_keyring", f"the keyring could not be read: {exc}")]) from None
     if value is None:
-        raise ConfigError([ConfigProblem(
-            f"{where}_keyring", f"the keyring has no entry {entry!r}; store it with: keyring set {service} {name}")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"{where}_keyring",
+                    f"the keyring has no entry {entry!r}; store it with: keyring set {service} {name}",
+                )
+            ]
+        )
     return str(value)
 
 
@@ -202,8 +224,9 @@ def secret_setting(settings: object, prefix: str, where: str, *, default_env: st
     inline = getattr(settings, prefix, None)
     if not (env or file or keyring or inline):
         env = default_env
-    secret = resolve_secret(where, env=env if not (file or keyring or inline) else None, file=file,
-                            inline=inline, keyring=keyring)
+    secret = resolve_secret(
+        where, env=env if not (file or keyring or inline) else None, file=file, inline=inline, keyring=keyring
+    )
     assert secret is not None
     return secret
 
@@ -244,9 +267,7 @@ def resolve_secret(
     if raw is None and inline is not None:
         raw = inline
         source = "the config file"
-        log.warning(
-            "%s is written inline in the config file; move it to %s_env or %s_file", where, where, where
-        )
+        log.warning("%s is written inline in the config file; move it to %s_env or %s_file", where, where, where)
     if raw is None:
         if not required:
             return None

@@ -212,8 +212,14 @@ class StateStore:
         return int(self.conn.execute(sql, (mapping,)).fetchone()[0])
 
     def save_link(
-        self, mapping: str, page_id: str, ref: ExternalRef, payload: dict[str, Any] | None, *,
-        archived: bool = False, action: str,
+        self,
+        mapping: str,
+        page_id: str,
+        ref: ExternalRef,
+        payload: dict[str, Any] | None,
+        *,
+        archived: bool = False,
+        action: str,
     ) -> None:
         """Record a successful write, its history line, and clear the intent and failure, in one commit."""
         digest = payload_hash(payload) if payload is not None else None
@@ -223,9 +229,16 @@ class StateStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, page_id) DO UPDATE SET"
                 " external_id = excluded.external_id, extra = excluded.extra, payload = excluded.payload,"
                 " hash = excluded.hash, archived = excluded.archived, updated_at = excluded.updated_at",
-                (mapping, page_id, ref.id, json.dumps(ref.extra, sort_keys=True),
-                 json.dumps(payload, sort_keys=True, default=str) if payload is not None else None,
-                 digest, int(archived), _now()),
+                (
+                    mapping,
+                    page_id,
+                    ref.id,
+                    json.dumps(ref.extra, sort_keys=True),
+                    json.dumps(payload, sort_keys=True, default=str) if payload is not None else None,
+                    digest,
+                    int(archived),
+                    _now(),
+                ),
             )
             self._clear(db, mapping, page_id)
             self._history(db, mapping, page_id, action, ref.id, None)
@@ -292,8 +305,12 @@ class StateStore:
             for row in self.conn.execute(
                 f"SELECT * FROM failures WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
             ):
-                found[row["page_id"]] = Failure(int(row["attempts"]), datetime.fromisoformat(row["last_at"]),
-                                                bool(row["parked"]), row["last_error"] or "")
+                found[row["page_id"]] = Failure(
+                    int(row["attempts"]),
+                    datetime.fromisoformat(row["last_at"]),
+                    bool(row["parked"]),
+                    row["last_error"] or "",
+                )
         return found
 
     def requeue(self, mapping: str | None = None) -> int:
@@ -315,16 +332,24 @@ class StateStore:
         db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
         db.execute("DELETE FROM failures WHERE mapping = ? AND page_id = ?", (mapping, page_id))
 
-    def _history(self, db: sqlite3.Connection, mapping: str, page_id: str, action: str,
-                 external_id: str | None, error: str | None) -> None:
+    def _history(
+        self,
+        db: sqlite3.Connection,
+        mapping: str,
+        page_id: str,
+        action: str,
+        external_id: str | None,
+        error: str | None,
+    ) -> None:
         db.execute(
             "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (self.run_id, mapping, page_id, action, external_id, _now(), error, self.token_fingerprint),
         )
 
-    def history(self, mapping: str | None = None, limit: int = 100, *, since: datetime | None = None,
-                failed_only: bool = False) -> list[sqlite3.Row]:
+    def history(
+        self, mapping: str | None = None, limit: int = 100, *, since: datetime | None = None, failed_only: bool = False
+    ) -> list[sqlite3.Row]:
         clauses, args = [], []
         if mapping:
             clauses.append("mapping = ?")
@@ -340,34 +365,40 @@ class StateStore:
     # -- tokens ---------------------------------------------------------------
     def token_first_seen(self, name: str, fingerprint: str, *, record: bool = True) -> datetime:
         """When this token was first seen (recording it now if new and ``record``)."""
-        row = self.conn.execute("SELECT first_seen FROM tokens WHERE name = ? AND fingerprint = ?",
-                                (name, fingerprint)).fetchone()
+        row = self.conn.execute(
+            "SELECT first_seen FROM tokens WHERE name = ? AND fingerprint = ?", (name, fingerprint)
+        ).fetchone()
         if row is not None:
             return datetime.fromisoformat(row[0])
         now = _now()
         if record and not self.readonly:
             with self.transaction() as db:
-                db.execute("INSERT INTO tokens (name, fingerprint, first_seen) VALUES (?, ?, ?)",
-                           (name, fingerprint, now))
+                db.execute(
+                    "INSERT INTO tokens (name, fingerprint, first_seen) VALUES (?, ?, ?)", (name, fingerprint, now)
+                )
         return datetime.fromisoformat(now)
 
     def set_token_identity(self, name: str, fingerprint: str, identity: str) -> None:
         """Remember whose token this is (bot and workspace ids), so a rotation can be checked."""
         self.token_first_seen(name, fingerprint)
         with self.transaction() as db:
-            db.execute("UPDATE tokens SET identity = ? WHERE name = ? AND fingerprint = ?",
-                       (identity, name, fingerprint))
+            db.execute(
+                "UPDATE tokens SET identity = ? WHERE name = ? AND fingerprint = ?", (identity, name, fingerprint)
+            )
 
     def token_identity(self, name: str) -> str | None:
-        row = self.conn.execute("SELECT identity FROM tokens WHERE name = ? AND identity IS NOT NULL"
-                                " ORDER BY first_seen DESC LIMIT 1", (name,)).fetchone()
+        row = self.conn.execute(
+            "SELECT identity FROM tokens WHERE name = ? AND identity IS NOT NULL ORDER BY first_seen DESC LIMIT 1",
+            (name,),
+        ).fetchone()
         return row[0] if row else None
 
     def retire_token(self, name: str, fingerprint: str) -> None:
         self.token_first_seen(name, fingerprint)
         with self.transaction() as db:
-            db.execute("UPDATE tokens SET retired_at = ? WHERE name = ? AND fingerprint = ?",
-                       (_now(), name, fingerprint))
+            db.execute(
+                "UPDATE tokens SET retired_at = ? WHERE name = ? AND fingerprint = ?", (_now(), name, fingerprint)
+            )
 
     def tokens(self) -> list[sqlite3.Row]:
         return list(self.conn.execute("SELECT * FROM tokens ORDER BY first_seen"))
@@ -377,27 +408,37 @@ class StateStore:
         row = self.conn.execute("SELECT * FROM cursors WHERE mapping = ?", (mapping,)).fetchone()
         if row is None:
             return Cursor()
-        return Cursor(row["data_source_id"], _parse_time(row["watermark"]),
-                      _parse_time(row["last_full_scan"]), row["config_hash"],
-                      json.loads(row["schema"]) if row["schema"] else None, _parse_time(row["schema_at"]))
+        return Cursor(
+            row["data_source_id"],
+            _parse_time(row["watermark"]),
+            _parse_time(row["last_full_scan"]),
+            row["config_hash"],
+            json.loads(row["schema"]) if row["schema"] else None,
+            _parse_time(row["schema_at"]),
+        )
 
     def set_cursor(self, mapping: str, cursor: Cursor) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash,"
                 " schema, schema_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (mapping, cursor.data_source_id,
-                 cursor.watermark.isoformat() if cursor.watermark else None,
-                 cursor.last_full_scan.isoformat() if cursor.last_full_scan else None, cursor.config_hash,
-                 json.dumps(cursor.schema, sort_keys=True) if cursor.schema is not None else None,
-                 cursor.schema_at.isoformat() if cursor.schema_at else None),
+                (
+                    mapping,
+                    cursor.data_source_id,
+                    cursor.watermark.isoformat() if cursor.watermark else None,
+                    cursor.last_full_scan.isoformat() if cursor.last_full_scan else None,
+                    cursor.config_hash,
+                    json.dumps(cursor.schema, sort_keys=True) if cursor.schema is not None else None,
+                    cursor.schema_at.isoformat() if cursor.schema_at else None,
+                ),
             )
 
     # -- runs -----------------------------------------------------------------
     def start_run(self, token_fingerprint: str | None) -> int:
         with self.transaction() as db:
-            cur = db.execute("INSERT INTO runs (started_at, token_fingerprint) VALUES (?, ?)",
-                             (_now(), token_fingerprint))
+            cur = db.execute(
+                "INSERT INTO runs (started_at, token_fingerprint) VALUES (?, ?)", (_now(), token_fingerprint)
+            )
             self.token_fingerprint = token_fingerprint
             self.run_id = int(cur.lastrowid or 0)
         return self.run_id
@@ -406,5 +447,7 @@ class StateStore:
         if self.run_id is None:
             return
         with self.transaction() as db:
-            db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-                       (_now(), status, json.dumps(summary, sort_keys=True), self.run_id))
+            db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (_now(), status, json.dumps(summary, sort_keys=True), self.run_id),
+            )

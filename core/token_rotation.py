@@ -46,13 +46,26 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
     """Verify ``raw_new`` and store it where the config reads the token from."""
     n = config.notion
     if n.token:
-        raise ConfigError([ConfigProblem("notion.token", "the token is written in the config file; move it to "
-                                         "token_file or token_keyring first, then rotate")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "notion.token",
+                    "the token is written in the config file; move it to "
+                    "token_file or token_keyring first, then rotate",
+                )
+            ]
+        )
     if not (n.token_file or n.token_keyring):
-        raise ConfigError([ConfigProblem(
-            "notion.token_env", f"the token comes from the environment variable {n.token_env}; set {n.token_env} "
-            "to the new token where it is defined (crontab, systemd unit, CI secret), or switch to token_file "
-            "so that `token rotate` can store it")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "notion.token_env",
+                    f"the token comes from the environment variable {n.token_env}; set {n.token_env} "
+                    "to the new token where it is defined (crontab, systemd unit, CI secret), or switch to token_file "
+                    "so that `token rotate` can store it",
+                )
+            ]
+        )
     value, notes = clean_secret(raw_new)
     if not value:
         raise ConfigError("the new token is empty")
@@ -92,8 +105,9 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
             identity = _identity(me)
             if expected and identity != expected:
                 raise AccessError(
-                    f"the new token belongs to another integration or workspace (\"{source.bot_name}\"); "
-                    "copy the secret of the same integration")
+                    f'the new token belongs to another integration or workspace ("{source.bot_name}"); '
+                    "copy the secret of the same integration"
+                )
             missing = []
             for m in config.mappings:
                 try:
@@ -101,8 +115,10 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
                 except NotionSyncError as exc:
                     missing.append(f"{m.name}: {exc}")
             if missing:
-                raise AccessError("the new token cannot reach every mapped database, so nothing was changed:\n  "
-                                  + "\n  ".join(missing))
+                raise AccessError(
+                    "the new token cannot reach every mapped database, so nothing was changed:\n  "
+                    + "\n  ".join(missing)
+                )
         finally:
             source.close()
 

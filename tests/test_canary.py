@@ -15,8 +15,16 @@ from core.sandbox import NOTION_TOKEN_ENV, Sandbox
 
 runner = CliRunner()
 COMMANDS = (
-    ["run"], ["run", "-v"], ["run", "--dry-run"], ["run", "--log-format", "json", "-v"], ["check"],
-    ["check", "--log-format", "json"], ["audit"], ["audit", "--json"], ["history"], ["history", "--failed"],
+    ["run"],
+    ["run", "-v"],
+    ["run", "--dry-run"],
+    ["run", "--log-format", "json", "-v"],
+    ["check"],
+    ["check", "--log-format", "json"],
+    ["audit"],
+    ["audit", "--json"],
+    ["history"],
+    ["history", "--failed"],
     ["connectors"],
 )
 
@@ -49,8 +57,11 @@ def test_no_canary_in_any_output_or_file(box, monkeypatch):
         with monkeypatch.context() as m:
             m.setenv(env, f"  Bearer {secret}\n")
             for args in COMMANDS:
-                result = runner.invoke(app, [*args, "--config", str(box.config_path)] if args != ["connectors"]
-                                       else args, catch_exceptions=False)
+                result = runner.invoke(
+                    app,
+                    [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
+                    catch_exceptions=False,
+                )
                 for text in (result.stdout, result.stderr):
                     if secret in text or secret[-16:] in text:
                         leaks.append((env, args, text[:300]))

@@ -34,8 +34,10 @@ def test_run_prints_one_summary_line_per_mapping_and_exits_0(box):
     result = cli("run", "--config", str(box.config_path))
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert lines == [f"tasks-to-memo → memo: {len(box.database.pages)} created, 0 updated, 0 deleted, "
-                     "0 unchanged, 0 skipped, 0 failed"]
+    assert lines == [
+        f"tasks-to-memo → memo: {len(box.database.pages)} created, 0 updated, 0 deleted, "
+        "0 unchanged, 0 skipped, 0 failed"
+    ]
 
 
 def test_quiet_prints_nothing_when_all_is_well(box):
@@ -74,7 +76,9 @@ def test_config_error_exits_2_with_the_file_and_key(box):
     box.config_path.write_text(box.config_path.read_text().replace("[state]", "[state]\npth = 'x'"))
     result = cli("run", "--config", str(box.config_path))
     assert result.exit_code == 2
-    assert "notion-sync.toml" in result.stderr and "state.pth" in result.stderr and "did you mean 'path'" in result.stderr
+    assert (
+        "notion-sync.toml" in result.stderr and "state.pth" in result.stderr and "did you mean 'path'" in result.stderr
+    )
     assert "Traceback" not in result.output
 
 

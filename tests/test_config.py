@@ -59,9 +59,11 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
 
 
 def test_every_problem_is_reported_at_once_with_paths_lines_and_hints(tmp_path):
-    bad = GOOD.replace('token_env = "NOTION_TOKEN"', 'tokn_env = "NOTION_TOKEN"').replace(
-        'on_delete = "archive"', 'on_delete = "archive"\nfull_scan_intervall = "1h"').replace(
-        'fields = { text', 'fields = { txt')
+    bad = (
+        GOOD.replace('token_env = "NOTION_TOKEN"', 'tokn_env = "NOTION_TOKEN"')
+        .replace('on_delete = "archive"', 'on_delete = "archive"\nfull_scan_intervall = "1h"')
+        .replace("fields = { text", "fields = { txt")
+    )
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, bad), discovery=DISCOVERY)
     text = str(info.value)
@@ -80,13 +82,19 @@ def test_connector_keys_typos_are_errors(tmp_path):
     assert "mappings[0] (deadlines).fields.txt" in text and "did you mean 'text'" in text
 
 
-@pytest.mark.parametrize("change, expected", [
-    (('connector = "memo"', 'connector = "memoo"'), "no connector named 'memoo'; installed: memo"),
-    (('on_delete = "archive"', 'on_delete = "strike"'), "'strike' is not supported by memo; use one of: delete, archive, keep"),
-    ((f'database = "{DB}"', 'database = "not a url"'), "is not a Notion database URL or id"),
-    (("[memo]", "[memo]\n[trelo]"), "unknown section 'trelo'"),
-    (('name = "deadlines"', 'name = "deadlines"\nfull_scan_interval = "soon"'), "is not a duration"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (('connector = "memo"', 'connector = "memoo"'), "no connector named 'memoo'; installed: memo"),
+        (
+            ('on_delete = "archive"', 'on_delete = "strike"'),
+            "'strike' is not supported by memo; use one of: delete, archive, keep",
+        ),
+        ((f'database = "{DB}"', 'database = "not a url"'), "is not a Notion database URL or id"),
+        (("[memo]", "[memo]\n[trelo]"), "unknown section 'trelo'"),
+        (('name = "deadlines"', 'name = "deadlines"\nfull_scan_interval = "soon"'), "is not a duration"),
+    ],
+)
 def test_specific_mistakes_are_named(tmp_path, change, expected):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, GOOD.replace(*change)), discovery=DISCOVERY)
@@ -94,7 +102,7 @@ def test_specific_mistakes_are_named(tmp_path, change, expected):
 
 
 def test_duplicate_mapping_names(tmp_path):
-    text = GOOD + GOOD[GOOD.index("[[mappings]]"):]
+    text = GOOD + GOOD[GOOD.index("[[mappings]]") :]
     with pytest.raises(ConfigError, match="used by two mappings"):
         load_config(write(tmp_path, text), discovery=DISCOVERY)
 

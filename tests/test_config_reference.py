@@ -9,7 +9,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 def test_committed_reference_matches_the_models():
     assert DOC.read_text() == render_reference(), (
-        "docs/configuration.md is stale: run `python -m core.config_reference > docs/configuration.md`")
+        "docs/configuration.md is stale: run `python -m core.config_reference > docs/configuration.md`"
+    )
 
 
 def test_reference_lists_every_section_and_templates():

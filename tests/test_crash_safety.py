@@ -73,10 +73,18 @@ def target(box: Sandbox) -> Any:
 
 
 def run_killed_at(box: Sandbox, point: str, *args: str) -> int:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "NOTION_SYNC_RETRY_SCALE": "0.001"}
-    proc = subprocess.run([sys.executable, "-c", KILLER, point, str(box.config_path), *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "NOTION_SYNC_RETRY_SCALE": "0.001",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, point, str(box.config_path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode
 
 

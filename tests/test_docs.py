@@ -49,6 +49,7 @@ def check_command(name: str, args: list[str]) -> None:
 
 # --------------------------------------------------------------------------- running.md
 
+
 def test_every_command_in_running_md_exists_with_its_flags():
     found = []
     for lang in ("bash", "cron", "ini", "yaml"):
@@ -67,8 +68,12 @@ def test_the_exit_code_table_matches_the_code():
 
 
 def test_crontab_lines_have_five_schedule_fields_and_a_real_command():
-    lines = [line for body in blocks(RUNNING, "cron") for line in body.splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line
+        for body in blocks(RUNNING, "cron")
+        for line in body.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert lines
     field = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
     for line in lines:
@@ -134,6 +139,7 @@ def test_the_github_workflow_parses_and_keeps_secrets_and_state_right():
 
 # --------------------------------------------------------------------------- writing-a-connector.md
 
+
 def test_python_snippets_of_the_connector_guide_run(monkeypatch):
     monkeypatch.syspath_prepend(str(EXAMPLE))
     snippets = blocks(WRITING, "python")
@@ -164,6 +170,7 @@ def test_every_file_in_the_guides_tree_exists():
 
 
 # --------------------------------------------------------------------------- the lost state file
+
 
 def test_a_lost_state_file_relinks_and_the_next_run_writes_nothing(box):
     """running.md, "What happens if the state file is lost", step by step, through the CLI."""

@@ -94,10 +94,17 @@ def test_filter_is_passed_through_and_rows_leaving_it_are_deleted(box):
 
 def test_compound_user_filter_keeps_its_nesting_on_incremental_runs(box):
     data = box.config_data()
-    data["mappings"][0]["filter"] = {"and": [
-        {"property": "Status", "status": {"does_not_equal": "Done"}},
-        {"or": [{"property": "Priority", "select": {"equals": "High"}},
-                {"property": "Priority", "select": {"equals": "Low"}}]}]}
+    data["mappings"][0]["filter"] = {
+        "and": [
+            {"property": "Status", "status": {"does_not_equal": "Done"}},
+            {
+                "or": [
+                    {"property": "Priority", "select": {"equals": "High"}},
+                    {"property": "Priority", "select": {"equals": "Low"}},
+                ]
+            },
+        ]
+    }
     box.write_config(data)
     assert only(box.run()).counts["created"] == 4  # not Done, and High or Low
     box.notion.update_page(box.database.pages["Offsite planning"], {"Name": "Offsite"})
@@ -221,7 +228,7 @@ def test_a_failed_row_edited_since_is_retried_at_once(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     rep = only(box.run())
     assert rep.counts["failed"] == 1
-    (failed_page, _), = rep.errors
+    ((failed_page, _),) = rep.errors
     box.notion.update_page(failed_page, {"Notes": "fixed"})
     rep = only(box.run())
     assert rep.counts["created"] == 1 and rep.counts["deferred"] == 0

@@ -58,8 +58,11 @@ def assert_exact(box: Sandbox, rep: Any, count: int) -> None:
 
 def timed_out_and_retried(caplog: pytest.LogCaptureFixture) -> bool:
     """The retry policy logged a retry after a timeout (each client words it its own way)."""
-    return any("retry 1 of" in r.getMessage() and ("time" in r.getMessage().lower())
-               for r in caplog.records if r.name == "core.retry")
+    return any(
+        "retry 1 of" in r.getMessage() and ("time" in r.getMessage().lower())
+        for r in caplog.records
+        if r.name == "core.retry"
+    )
 
 
 @pytest.fixture
@@ -85,13 +88,13 @@ def with_timeouts(box: Sandbox) -> None:
 # -- the targets --------------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["429", "500", "502", "503", "drop"])
 @pytest.mark.parametrize("connector", TARGETS)
-def test_transient_target_faults_on_create_are_retried_without_duplicates(tmp_path: Path, connector: str,
-                                                                          fault: str) -> None:
+def test_transient_target_faults_on_create_are_retried_without_duplicates(
+    tmp_path: Path, connector: str, fault: str
+) -> None:
     with sandbox(tmp_path, connector) as box:
         count = expected(box)
         faults(box).retry_after = 0.0  # Slack's client sleeps Retry-After itself: keep the test fast
-        faults(box).schedule(0 if fault == "drop" else int(fault), count=2, path=CREATE_PATH[connector],
-                             method="POST")
+        faults(box).schedule(0 if fault == "drop" else int(fault), count=2, path=CREATE_PATH[connector], method="POST")
         rep = box.run().mappings[0]
         assert faults(box).injected[fault] == 2
         assert_exact(box, rep, count)
@@ -108,8 +111,9 @@ def test_google_403_rate_limit_is_retried(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("short_timeouts")
 @pytest.mark.parametrize("connector", TARGETS)
-def test_a_timed_out_create_that_landed_is_not_written_twice(tmp_path: Path, connector: str,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_a_timed_out_create_that_landed_is_not_written_twice(
+    tmp_path: Path, connector: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="core.retry")
     caplog.set_level(logging.INFO)
     with sandbox(tmp_path, connector) as box:
@@ -134,8 +138,10 @@ def test_a_rejected_item_fails_alone_with_the_services_message(tmp_path: Path, c
             message = "msg_too_long"
         else:
             faults(box).schedule(400, path=CREATE_PATH[connector], method="POST")
-            message = {"google_calendar": "Google answered 400 invalid: Bad Request",
-                       "trello": "Trello rejected the request (400: error 400)"}[connector]
+            message = {
+                "google_calendar": "Google answered 400 invalid: Bad Request",
+                "trello": "Trello rejected the request (400: error 400)",
+            }[connector]
         report = box.run()
         rep = report.mappings[0]
         assert report.exit_code == 1 and rep.status == "ok"
@@ -193,6 +199,7 @@ def test_a_notion_retry_after_is_what_the_wait_honours(tmp_path: Path, monkeypat
         def recorded(state: Any) -> float:
             waits.append(wait(state))
             return 0.0
+
         return recorded
 
     monkeypatch.setattr(retry, "_waiter", spying)

@@ -18,8 +18,9 @@ from tests.support.memo import MemoConnector
 
 
 def rows(n: int, *, due: bool = False) -> list[dict[str, str]]:
-    return [{"Name": f"Row {i:03}", "Status": "Not started", **({"Due": "2026-03-10"} if due else {})}
-            for i in range(n)]
+    return [
+        {"Name": f"Row {i:03}", "Status": "Not started", **({"Due": "2026-03-10"} if due else {})} for i in range(n)
+    ]
 
 
 def test_notion_reads_average_3_per_second(tmp_path: Path) -> None:

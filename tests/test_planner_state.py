@@ -28,8 +28,15 @@ def test_plan_create_update_unchanged_skip_fail(tmp_path):
     ]
     links = state.get_links("m", [r.page_id for r in rendered])
     kinds = {a.page_id: (a.kind, a.reason) for a in plan_rows(rendered, links)}
-    assert kinds == {"a": ("create", ""), "b": ("update", ""), "c": ("unchanged", ""), "d": ("delete", "no date"),
-                     "e": ("update", "restore"), "f": ("skip", "no date"), "g": ("fail", "end before start")}
+    assert kinds == {
+        "a": ("create", ""),
+        "b": ("update", ""),
+        "c": ("unchanged", ""),
+        "d": ("delete", "no date"),
+        "e": ("update", "restore"),
+        "f": ("skip", "no date"),
+        "g": ("fail", "end before start"),
+    }
 
 
 def test_only_mapped_output_decides_an_update():

@@ -65,10 +65,14 @@ def _data_source_gone(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     box.notion._data_sources.pop(box.database.data_source_id)
 
 
-@pytest.mark.parametrize("make_unreachable", [_revoke, _no_read_capability, _unshare, _data_source_gone],
-                         ids=["401-revoked", "403-no-read", "404-unshared", "data-source-gone"])
-def test_an_unreachable_database_never_counts_as_all_rows_deleted(box: Sandbox, monkeypatch: pytest.MonkeyPatch,
-                                                                  make_unreachable) -> None:
+@pytest.mark.parametrize(
+    "make_unreachable",
+    [_revoke, _no_read_capability, _unshare, _data_source_gone],
+    ids=["401-revoked", "403-no-read", "404-unshared", "data-source-gone"],
+)
+def test_an_unreachable_database_never_counts_as_all_rows_deleted(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch, make_unreachable
+) -> None:
     assert only(box.run()).counts["created"] == len(box.database.pages)
     before_items, before_links = memos(box), links(box)
     make_unreachable(box, monkeypatch)
@@ -113,11 +117,19 @@ def test_max_delete_fraction_is_the_mappings_to_set(tmp_path: Path) -> None:
 # -- overlapping runs, as real processes ----------------------------------------------------------
 def cli_process(box: Sandbox, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    code = ("import sys; from core import plugins; from tests.support.memo import MemoConnector; "
-            "plugins.register(MemoConnector); from core.cli import main; "
-            "sys.argv = ['notion-sync'] + sys.argv[1:]; main()")
-    return subprocess.Popen([sys.executable, "-c", code, "run", "--config", str(box.config_path), *args],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code = (
+        "import sys; from core import plugins; from tests.support.memo import MemoConnector; "
+        "plugins.register(MemoConnector); from core.cli import main; "
+        "sys.argv = ['notion-sync'] + sys.argv[1:]; main()"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "run", "--config", str(box.config_path), *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_lock_holder(box: Sandbox, proc: subprocess.Popen[str]) -> None:
@@ -197,8 +209,10 @@ def parks_and_requeues(box: Sandbox) -> None:
     assert second.exit_code == 0 and "1 parked" in second.stdout  # shown, never dropped silently
     assert len(memos(box)) == len(box.database.pages) - 1
     # Another row's edit moves the watermark past the parked row: an incremental read no longer sees it.
-    box.notion.update_page(box.database.pages["T0"] if memos(box).get(box.database.pages["T0"]) else
-                           box.database.pages["T1"], {"Name": "T edited"})
+    box.notion.update_page(
+        box.database.pages["T0"] if memos(box).get(box.database.pages["T0"]) else box.database.pages["T1"],
+        {"Name": "T edited"},
+    )
     assert "1 updated" in runner.invoke(app, ["run", *cfg], catch_exceptions=False).stdout
     assert "re-queued 1" in runner.invoke(app, ["retry", *cfg], catch_exceptions=False).stdout
     third = runner.invoke(app, ["run", *cfg], catch_exceptions=False)

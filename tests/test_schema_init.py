@@ -65,6 +65,7 @@ def init_args(box: Sandbox, out: Path, *extra: str) -> list[str]:
 
 # --------------------------------------------------------------------------- schema
 
+
 def test_schema_table_shows_types_options_and_status_groups(box):
     result = cli("schema", box.database.url, "--config", str(box.config_path))
     assert result.exit_code == 0, result.output
@@ -142,6 +143,7 @@ def test_several_data_sources_need_data_source(box):
 
 # --------------------------------------------------------------------------- init, from flags
 
+
 def test_init_from_flags_writes_a_config_that_loads(box, env_token, tmp_path):
     out = fresh(tmp_path)
     result = cli(*init_args(box, out, "--target", "memo", "--yes"))
@@ -163,9 +165,19 @@ def test_init_uses_the_connectors_starter_mapping_and_the_result_runs(box, env_t
     out = fresh(tmp_path)
     memo = box.targets["memo"]
     # What only the user knows (where the memo service is), given with --set: it goes to [memo].
-    result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set",
-                            f"memo.base_url={memo.service_settings['base_url']}",
-                            "--set", f"memo.token_env={memo.service_settings['token_env']}"))
+    result = cli(
+        *init_args(
+            box,
+            out,
+            "-t",
+            "memo",
+            "--yes",
+            "--set",
+            f"memo.base_url={memo.service_settings['base_url']}",
+            "--set",
+            f"memo.token_env={memo.service_settings['token_env']}",
+        )
+    )
     assert result.exit_code == 0, result.output
     data = tomllib.loads(out.read_text())
     assert data["mappings"][0]["fields"] == {"text": "{Name} [starter]", "tag": "Status"}
@@ -243,6 +255,7 @@ def test_init_for_a_builtin_connector_loads_when_it_is_installed(box, env_token,
 
 # --------------------------------------------------------------------------- init, interactive
 
+
 def test_interactive_init_asks_and_writes(box, env_token, tmp_path):
     plugins.register(StarterMemo)
     out = fresh(tmp_path)
@@ -285,13 +298,13 @@ def test_interactive_init_without_answers_says_how_to_run_without_questions(box,
 
 def test_interactive_init_writes_nothing_when_declined(box, env_token, tmp_path):
     out = fresh(tmp_path)
-    result = cli("init", "--base-url", box.notion.url, "--out", str(out),
-                 input=f"{box.database.url}\nmemo\nn\n")
+    result = cli("init", "--base-url", box.notion.url, "--out", str(out), input=f"{box.database.url}\nmemo\nn\n")
     assert result.exit_code == 0 and "nothing written" in result.stdout
     assert not out.exists()
 
 
 # --------------------------------------------------------------------------- the guesses
+
 
 def schema_json() -> dict[str, dict[str, Any]]:
     """The demo schema as Notion returns it (read from a running emulator once)."""
@@ -333,11 +346,23 @@ def test_trello_guess_without_status_uses_a_select_then_a_default_list(demo_sche
 def test_rendered_starter_is_valid_toml_with_awkward_names(demo_schema):
     schema = {("Nom de la tâche" if n == "Name" else n): p for n, p in demo_schema.items()}
     schema["Status"]["status"]["options"][0]["name"] = 'À "faire"'
-    plans = [MappingPlan(f"t-{c}", c, "https://www.notion.so/x-0123456789abcdef0123456789abcdef", None,
-                         starter_for(c, None, schema), None)
-             for c in ("google_calendar", "trello", "slack")]
-    text = render_config(notion={"token_env": "NOTION_TOKEN"}, mappings=plans,
-                         services={"trello": ({"token_env": "TRELLO_TOKEN"}, {})}, source_name="Tâches")
+    plans = [
+        MappingPlan(
+            f"t-{c}",
+            c,
+            "https://www.notion.so/x-0123456789abcdef0123456789abcdef",
+            None,
+            starter_for(c, None, schema),
+            None,
+        )
+        for c in ("google_calendar", "trello", "slack")
+    ]
+    text = render_config(
+        notion={"token_env": "NOTION_TOKEN"},
+        mappings=plans,
+        services={"trello": ({"token_env": "TRELLO_TOKEN"}, {})},
+        source_name="Tâches",
+    )
     data = tomllib.loads(text)
     assert data["mappings"][0]["fields"]["summary"] == "{Nom de la tâche}"
     assert data["mappings"][1]["lists"]['À "faire"'] == 'À "faire"'

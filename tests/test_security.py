@@ -58,13 +58,22 @@ def cli(*args, input=None):
     return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
 
-@pytest.mark.parametrize("pasted, notes", [
-    ("  ntn_abc123def456\n", ["removed surrounding whitespace or newlines"]),
-    ('"ntn_abc123def456"', ["removed surrounding quotes"]),
-    ("Bearer ntn_abc123def456", ["removed a pasted 'Bearer ' prefix"]),
-    ("'Bearer ntn_abc123def456'\r\n", ["removed surrounding whitespace or newlines", "removed surrounding quotes",
-                                        "removed a pasted 'Bearer ' prefix"]),
-])
+@pytest.mark.parametrize(
+    "pasted, notes",
+    [
+        ("  ntn_abc123def456\n", ["removed surrounding whitespace or newlines"]),
+        ('"ntn_abc123def456"', ["removed surrounding quotes"]),
+        ("Bearer ntn_abc123def456", ["removed a pasted 'Bearer ' prefix"]),
+        (
+            "'Bearer ntn_abc123def456'\r\n",
+            [
+                "removed surrounding whitespace or newlines",
+                "removed surrounding quotes",
+                "removed a pasted 'Bearer ' prefix",
+            ],
+        ),
+    ],
+)
 def test_pasted_junk_is_stripped_and_said(pasted, notes):
     assert clean_secret(pasted) == ("ntn_abc123def456", notes)
 
@@ -227,8 +236,10 @@ def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inl
     from core.secrets import secret_setting, set_base_dir
 
     memory_keyring.set_password("notion-sync", "slack", "xoxb-from-keyring-000")
-    assert secret_setting(SlackSettings(token_keyring="notion-sync/slack"), "token", "slack.token").reveal() \
+    assert (
+        secret_setting(SlackSettings(token_keyring="notion-sync/slack"), "token", "slack.token").reveal()
         == "xoxb-from-keyring-000"
+    )
     (box.workdir / "trello-key").write_text("key-from-file-0000")
     (box.workdir / "trello-key").chmod(0o600)
     set_base_dir(box.workdir)

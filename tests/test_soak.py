@@ -62,9 +62,15 @@ FILTERS: list[tuple[dict[str, Any] | None, Any]] = [
     ({"property": "Status", "status": {"does_not_equal": "Done"}}, lambda r: r["Status"] != "Done"),
     ({"property": "Priority", "select": {"does_not_equal": "Low"}}, lambda r: r["Priority"] != "Low"),
     ({"property": "Urgent", "checkbox": {"equals": False}}, lambda r: not r["Urgent"]),
-    ({"or": [{"property": "Status", "status": {"equals": "In progress"}},
-             {"property": "Priority", "select": {"equals": "High"}}]},
-     lambda r: r["Status"] == "In progress" or r["Priority"] == "High"),
+    (
+        {
+            "or": [
+                {"property": "Status", "status": {"equals": "In progress"}},
+                {"property": "Priority", "select": {"equals": "High"}},
+            ]
+        },
+        lambda r: r["Status"] == "In progress" or r["Priority"] == "High",
+    ),
 ]
 
 
@@ -134,9 +140,14 @@ class World:
 
     def new_values(self) -> dict[str, Any]:
         self.serial += 1
-        return {"Name": f"Task {self.serial:03} v0", "Status": self.rng.choice(STATUSES),
-                "Priority": self.rng.choice(PRIORITIES), "Urgent": self.rng.random() < 0.3,
-                "Due": self.random_due(), "Tags": self.rng.sample(["Bug", "Feature", "Docs"], self.rng.randint(0, 2))}
+        return {
+            "Name": f"Task {self.serial:03} v0",
+            "Status": self.rng.choice(STATUSES),
+            "Priority": self.rng.choice(PRIORITIES),
+            "Urgent": self.rng.random() < 0.3,
+            "Due": self.random_due(),
+            "Tags": self.rng.sample(["Bug", "Feature", "Docs"], self.rng.randint(0, 2)),
+        }
 
     def seed_rows(self, count: int) -> list[dict[str, Any]]:
         return [self.new_values() for _ in range(count)]
@@ -261,7 +272,8 @@ def set_random_faults(box: Sandbox, rng: random.Random, calm: bool, figures: Fig
     if rng.random() < 0.25:
         name = rng.choice(sorted(CREATE_PATHS))
         box.targets[name].emulator.server.faults.schedule_delay(  # type: ignore[attr-defined]
-            TIMEOUT * 2, count=1, path=CREATE_PATHS[name], method="POST")
+            TIMEOUT * 2, count=1, path=CREATE_PATHS[name], method="POST"
+        )
     if rng.random() < 0.25 and not slack.emulator.lost_answers.get("chat.postMessage"):
         slack.emulator.lose_next_answer("chat.postMessage")
 
@@ -303,9 +315,14 @@ def run_cli(box: Sandbox, *args: str, kill_after: float | None = None, command: 
     env["NOTION_SYNC_RETRY_SCALE"] = "0.001"
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     quiet = ["--quiet"] if command == "run" else []
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", command, "--config", str(box.config_path),
-                             *quiet, *args], cwd=box.workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", command, "--config", str(box.config_path), *quiet, *args],
+        cwd=box.workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         out, _ = proc.communicate(timeout=kill_after if kill_after is not None else RUN_TIMEOUT)
         return proc.returncode, out
@@ -333,7 +350,8 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
         for event in target._live():
             start = event["start"]
             out[event["extendedProperties"]["private"][PAGE_KEY]] = (
-                date.fromisoformat(start["date"]) if "date" in start else datetime.fromisoformat(start["dateTime"]))
+                date.fromisoformat(start["date"]) if "date" in start else datetime.fromisoformat(start["dateTime"])
+            )
     elif connector == "trello":
         from connectors.trello.render import parse_marker
 
@@ -425,8 +443,9 @@ def test_soak_many_runs_under_faults_and_kills_end_in_an_exact_mirror(tmp_path: 
                     figures.discrepancies.append(f"run {round_no} exited 0 but printed: {out.strip()[-500:]}")
         for faults in all_faults(box):
             for kind, n in faults.injected.items():
-                figures.faults[{"drop": "dropped connection", "delay": "timeout (late reply, write done)"}
-                               .get(kind, kind)] += n
+                figures.faults[
+                    {"drop": "dropped connection", "delay": "timeout (late reply, write done)"}.get(kind, kind)
+                ] += n
         set_random_faults(box, rng, calm=True)
         figures.waiting, figures.parked = let_retry_delays_pass(box.state_path)
         if figures.parked:

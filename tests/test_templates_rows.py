@@ -10,28 +10,42 @@ from core.templates import render_template, template_properties
 
 def page(**props):
     return {
-        "object": "page", "id": "0b7c9d3e-1111-4222-8333-444455556666",
+        "object": "page",
+        "id": "0b7c9d3e-1111-4222-8333-444455556666",
         "url": "https://app.notion.com/p/Task-0b7c9d3e111142228333444455556666",
-        "created_time": "2026-07-04T09:09:00.000Z", "last_edited_time": "2026-07-04T10:11:00.000Z",
-        "in_trash": False, "properties": props,
+        "created_time": "2026-07-04T09:09:00.000Z",
+        "last_edited_time": "2026-07-04T10:11:00.000Z",
+        "in_trash": False,
+        "properties": props,
     }
 
 
 def rt(text):
-    return [{"type": "text", "text": {"content": text, "link": None}, "plain_text": text, "href": None,
-             "annotations": {}}]
+    return [
+        {"type": "text", "text": {"content": text, "link": None}, "plain_text": text, "href": None, "annotations": {}}
+    ]
 
 
 def test_template_fills_names_with_spaces_punctuation_and_non_ascii():
-    row = Row.from_page(page(**{
-        "Name": {"id": "title", "type": "title", "title": rt("Ship it")},
-        "Due date (UTC)": {"id": "a", "type": "date", "date": {"start": "2026-03-01", "end": None, "time_zone": None}},
-        "Équipe": {"id": "b", "type": "select", "select": {"id": "x", "name": "Ops", "color": "red"}},
-    }))
+    row = Row.from_page(
+        page(
+            **{
+                "Name": {"id": "title", "type": "title", "title": rt("Ship it")},
+                "Due date (UTC)": {
+                    "id": "a",
+                    "type": "date",
+                    "date": {"start": "2026-03-01", "end": None, "time_zone": None},
+                },
+                "Équipe": {"id": "b", "type": "select", "select": {"id": "x", "name": "Ops", "color": "red"}},
+            }
+        )
+    )
     out = render_template("{Name} – {Due date (UTC)} [{Équipe}] {{literal}} {url} {id} {Missing}", row)
-    assert out == ("Ship it – 2026-03-01 [Ops] {literal} "
-                   "https://app.notion.com/p/Task-0b7c9d3e111142228333444455556666 "
-                   "0b7c9d3e-1111-4222-8333-444455556666 ")
+    assert out == (
+        "Ship it – 2026-03-01 [Ops] {literal} "
+        "https://app.notion.com/p/Task-0b7c9d3e111142228333444455556666 "
+        "0b7c9d3e-1111-4222-8333-444455556666 "
+    )
     assert template_properties("{Name} {url} {Due date (UTC)} {Name} {{x}}") == ["Name", "Due date (UTC)"]
 
 
@@ -47,13 +61,21 @@ ALL_TYPES = {
     "number": ({"number": 3.0}, 3.0, "3"),
     "select": ({"select": {"id": "1", "name": "A", "color": "red"}}, "A", "A"),
     "status": ({"status": {"id": "1", "name": "Done", "color": "green"}}, "Done", "Done"),
-    "multi_select": ({"multi_select": [{"id": "1", "name": "x", "color": "red"}, {"id": "2", "name": "y",
-                                                                                  "color": "blue"}]},
-                     ["x", "y"], "x, y"),
-    "people": ({"people": [{"object": "user", "id": "u1", "name": "Ada", "person": {"email": "a@x.io"}}]},
-               ["Ada"], "Ada"),
-    "files": ({"files": [{"name": "f.pdf", "type": "external", "external": {"url": "https://x/f.pdf"}}]},
-              ["https://x/f.pdf"], "f.pdf"),
+    "multi_select": (
+        {"multi_select": [{"id": "1", "name": "x", "color": "red"}, {"id": "2", "name": "y", "color": "blue"}]},
+        ["x", "y"],
+        "x, y",
+    ),
+    "people": (
+        {"people": [{"object": "user", "id": "u1", "name": "Ada", "person": {"email": "a@x.io"}}]},
+        ["Ada"],
+        "Ada",
+    ),
+    "files": (
+        {"files": [{"name": "f.pdf", "type": "external", "external": {"url": "https://x/f.pdf"}}]},
+        ["https://x/f.pdf"],
+        "f.pdf",
+    ),
     "checkbox": ({"checkbox": True}, True, "Yes"),
     "url": ({"url": "https://example.com"}, "https://example.com", "https://example.com"),
     "email": ({"email": "a@b.c"}, "a@b.c", "a@b.c"),
@@ -61,18 +83,30 @@ ALL_TYPES = {
     "formula": ({"formula": {"type": "number", "number": 42}}, 42, "42"),
     "relation": ({"relation": [{"id": "r1"}, {"id": "r2"}], "has_more": False}, ["r1", "r2"], "r1, r2"),
     "rollup": ({"rollup": {"type": "number", "number": 7, "function": "sum"}}, 7, "7"),
-    "created_time": ({"created_time": "2026-07-04T09:09:00.000Z"},
-                     datetime(2026, 7, 4, 9, 9, tzinfo=UTC), "2026-07-04T09:09:00.000Z"),
-    "last_edited_time": ({"last_edited_time": "2026-07-04T09:10:00.000Z"},
-                         datetime(2026, 7, 4, 9, 10, tzinfo=UTC), "2026-07-04T09:10:00.000Z"),
+    "created_time": (
+        {"created_time": "2026-07-04T09:09:00.000Z"},
+        datetime(2026, 7, 4, 9, 9, tzinfo=UTC),
+        "2026-07-04T09:09:00.000Z",
+    ),
+    "last_edited_time": (
+        {"last_edited_time": "2026-07-04T09:10:00.000Z"},
+        datetime(2026, 7, 4, 9, 10, tzinfo=UTC),
+        "2026-07-04T09:10:00.000Z",
+    ),
     "created_by": ({"created_by": {"object": "user", "id": "u1", "name": "Ada"}}, "Ada", "Ada"),
     "last_edited_by": ({"last_edited_by": {"object": "user", "id": "u2"}}, "u2", "u2"),
     "unique_id": ({"unique_id": {"prefix": "TASK", "number": 12}}, "TASK-12", "TASK-12"),
-    "verification": ({"verification": {"state": "verified", "date": None, "verified_by": None}}, "verified",
-                     "verified"),
+    "verification": (
+        {"verification": {"state": "verified", "date": None, "verified_by": None}},
+        "verified",
+        "verified",
+    ),
     "button": ({"button": {}}, None, ""),
-    "place": ({"place": {"lat": 52.5, "lon": 13.4, "name": "Berlin"}}, {"lat": 52.5, "lon": 13.4, "name": "Berlin"},
-              "Berlin"),
+    "place": (
+        {"place": {"lat": 52.5, "lon": 13.4, "name": "Berlin"}},
+        {"lat": 52.5, "lon": 13.4, "name": "Berlin"},
+        "Berlin",
+    ),
 }
 
 
@@ -86,18 +120,35 @@ def test_every_documented_property_type(kind):
 
 
 def test_dates_keep_offsets_and_ranges():
-    all_day = parse_property("D", {"id": "d", "type": "date", "date": {"start": "2026-03-01", "end": None,
-                                                                      "time_zone": None}})
+    all_day = parse_property(
+        "D", {"id": "d", "type": "date", "date": {"start": "2026-03-01", "end": None, "time_zone": None}}
+    )
     assert all_day.value == DateValue(date(2026, 3, 1)) and all_day.value.all_day
-    timed = parse_property("D", {"id": "d", "type": "date", "date": {
-        "start": "2026-03-01T09:00:00.000+01:00", "end": "2026-03-01T10:30:00.000+01:00", "time_zone": None}})
+    timed = parse_property(
+        "D",
+        {
+            "id": "d",
+            "type": "date",
+            "date": {
+                "start": "2026-03-01T09:00:00.000+01:00",
+                "end": "2026-03-01T10:30:00.000+01:00",
+                "time_zone": None,
+            },
+        },
+    )
     assert not timed.value.all_day
     assert timed.value.start.utcoffset() == timedelta(hours=1)
     assert timed.value.end - timed.value.start == timedelta(minutes=90)
     empty = parse_property("D", {"id": "d", "type": "date", "date": None})
     assert empty.value is None and empty.text == ""
-    formula_date = parse_property("F", {"id": "f", "type": "formula", "formula": {
-        "type": "date", "date": {"start": "2026-05-05", "end": None, "time_zone": None}}})
+    formula_date = parse_property(
+        "F",
+        {
+            "id": "f",
+            "type": "formula",
+            "formula": {"type": "date", "date": {"start": "2026-05-05", "end": None, "time_zone": None}},
+        },
+    )
     assert formula_date.value == DateValue(date(2026, 5, 5))
 
 

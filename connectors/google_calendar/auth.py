@@ -41,13 +41,15 @@ def _run_installed_app_flow(client_secrets: Path) -> Any:
     from google_auth_oauthlib.flow import InstalledAppFlow
 
     flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=SCOPES)
-    return flow.run_local_server(port=0, open_browser=True,
-                                 authorization_prompt_message="Open this URL to authorize notion-sync: {url}",
-                                 success_message="notion-sync is authorized; you can close this window.")
+    return flow.run_local_server(
+        port=0,
+        open_browser=True,
+        authorization_prompt_message="Open this URL to authorize notion-sync: {url}",
+        success_message="notion-sync is authorized; you can close this window.",
+    )
 
 
-def authorize(client_secrets: Path, store: Path, *,
-              run_flow: Callable[[Path], Any] = _run_installed_app_flow) -> Path:
+def authorize(client_secrets: Path, store: Path, *, run_flow: Callable[[Path], Any] = _run_installed_app_flow) -> Path:
     """Authorize notion-sync for one Google account and store its credentials at ``store``.
 
     ``client_secrets`` is the OAuth client (type "Desktop app") downloaded from the
@@ -61,17 +63,25 @@ def authorize(client_secrets: Path, store: Path, *,
     except (OSError, ValueError):
         raise ConfigError([ConfigProblem("--client-secrets", f"{client_secrets} is not a JSON file")]) from None
     if not isinstance(data, dict) or "installed" not in data:
-        raise ConfigError([ConfigProblem(
-            "--client-secrets",
-            f"{client_secrets} is not a desktop OAuth client; in the Google Cloud console create "
-            "an OAuth client ID of type 'Desktop app' and download its JSON",
-        )])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "--client-secrets",
+                    f"{client_secrets} is not a desktop OAuth client; in the Google Cloud console create "
+                    "an OAuth client ID of type 'Desktop app' and download its JSON",
+                )
+            ]
+        )
     try:
         credentials = run_flow(client_secrets)
     except Exception as exc:  # noqa: BLE001 - oauthlib raises many kinds; none may carry a secret to the user
-        raise AccessError(f"Google authorization failed ({type(exc).__name__}). Fix: run the command again "
-                          "and accept the consent screen with the account that owns the calendar") from None
+        raise AccessError(
+            f"Google authorization failed ({type(exc).__name__}). Fix: run the command again "
+            "and accept the consent screen with the account that owns the calendar"
+        ) from None
     if not getattr(credentials, "refresh_token", None):
-        raise AccessError("Google gave no refresh token. Fix: remove notion-sync's access at "
-                          "https://myaccount.google.com/permissions and run the command again")
+        raise AccessError(
+            "Google gave no refresh token. Fix: remove notion-sync's access at "
+            "https://myaccount.google.com/permissions and run the command again"
+        )
     return store_credentials(credentials.to_json(), store)

@@ -18,8 +18,12 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 @app.command()
 def google(
-    client_secrets: Annotated[Path, typer.Option(
-        "--client-secrets", help="the OAuth client JSON (type 'Desktop app') from the Google Cloud console")],
+    client_secrets: Annotated[
+        Path,
+        typer.Option(
+            "--client-secrets", help="the OAuth client JSON (type 'Desktop app') from the Google Cloud console"
+        ),
+    ],
     store: Annotated[Path, typer.Option(help="where to write the authorized-user file (mode 600)")] = DEFAULT_STORE,
 ) -> None:
     """Authorize notion-sync for your own Google account (no service account needed)."""

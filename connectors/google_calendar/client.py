@@ -60,8 +60,13 @@ def _read_credentials_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(where, f"the file {path} does not exist")]) from None
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError([ConfigProblem(where, f"{path} holds a private key or token and other users can read it; "
-                                                f"run: chmod 600 {path}")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    where, f"{path} holds a private key or token and other users can read it; run: chmod 600 {path}"
+                )
+            ]
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -95,7 +100,8 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
             from google.oauth2 import service_account
 
             creds: Credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                data, scopes=SCOPES)
+                data, scopes=SCOPES
+            )
             email = str(data.get("client_email", "the service account"))
             if settings.subject:
                 creds = creds.with_subject(settings.subject)  # type: ignore[attr-defined]
@@ -105,18 +111,29 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
             from google.oauth2.credentials import Credentials as UserCredentials
 
             if settings.subject:
-                raise ConfigError([ConfigProblem("google_calendar.subject",
-                                                 "subject only works with a service-account key; remove it")])
-            return (UserCredentials.from_authorized_user_info(data, scopes=SCOPES),  # type: ignore[no-untyped-call]
-                    "the Google account you authorized with `notion-sync auth google`")
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            "google_calendar.subject", "subject only works with a service-account key; remove it"
+                        )
+                    ]
+                )
+            return (
+                UserCredentials.from_authorized_user_info(data, scopes=SCOPES),  # type: ignore[no-untyped-call]
+                "the Google account you authorized with `notion-sync auth google`",
+            )
     except ValueError as exc:
         # The library names the missing fields, never their values.
         raise ConfigError([ConfigProblem(where, f"{settings.credentials_file} is incomplete: {exc}")]) from None
-    raise ConfigError([ConfigProblem(
-        where,
-        f"{settings.credentials_file} has type {kind!r}; use a service-account key (type service_account) "
-        "or the authorized-user file written by `notion-sync auth google`",
-    )])
+    raise ConfigError(
+        [
+            ConfigProblem(
+                where,
+                f"{settings.credentials_file} has type {kind!r}; use a service-account key (type service_account) "
+                "or the authorized-user file written by `notion-sync auth google`",
+            )
+        ]
+    )
 
 
 def build_client(settings: GoogleCalendarSettings) -> CalendarClient:
@@ -124,6 +141,7 @@ def build_client(settings: GoogleCalendarSettings) -> CalendarClient:
     credentials, identity = load_credentials(settings)
     api_endpoint, batch_uri = endpoints(settings.api_endpoint)
     options = {"api_endpoint": api_endpoint} if settings.api_endpoint else None
-    service = build("calendar", "v3", credentials=credentials, client_options=options,
-                    static_discovery=True, cache_discovery=False)
+    service = build(
+        "calendar", "v3", credentials=credentials, client_options=options, static_discovery=True, cache_discovery=False
+    )
     return CalendarClient(service, batch_uri, identity)

@@ -131,9 +131,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if fields.end:
             end_prop = row.get(fields.end)
             end = as_date_value(end_prop.value) if end_prop else None
-        begin, finish = event_times(start, end, time_zone=self._zone(mapping) if not start.all_day else "UTC",
-                                    duration_minutes=fields.duration_minutes,
-                                    start_name=fields.start, end_name=fields.end or "end")
+        begin, finish = event_times(
+            start,
+            end,
+            time_zone=self._zone(mapping) if not start.all_day else "UTC",
+            duration_minutes=fields.duration_minutes,
+            start_name=fields.start,
+            end_name=fields.end or "end",
+        )
         payload: dict[str, Any] = {"summary": render_template(fields.summary, row), "start": begin, "end": finish}
         if fields.description is not None:
             payload["description"] = render_template(fields.description, row)
@@ -201,8 +206,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             except HttpError as exc:
                 if http_status(exc) not in (404, 409, 410):
                     raise
-                log.info("event %s of page %s cannot be restored (%s); using a new id", eid, item.page_id,
-                         error_message(exc))
+                log.info(
+                    "event %s of page %s cannot be restored (%s); using a new id", eid, item.page_id, error_message(exc)
+                )
         event = yield self._events.insert(calendarId=calendar, body=body)
         return self._ref(event, calendar)
 
@@ -268,22 +274,25 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     # -- writes -----------------------------------------------------------------------
     def create(self, item: DesiredItem, mapping: Mapping) -> ExternalRef:
         """Insert the event under its deterministic id (adopting or restoring it on 409)."""
-        ref = self._run(self._create_flow(item, mapping), f"create event for {item.page_id}",
-                        mapping.settings.calendar_id)
+        ref = self._run(
+            self._create_flow(item, mapping), f"create event for {item.page_id}", mapping.settings.calendar_id
+        )
         assert ref is not None
         return ref
 
     def update(self, link: Link, item: DesiredItem, mapping: Mapping) -> ExternalRef:
         """Patch the fields the mapping owns (and restore the event if it was deleted)."""
-        ref = self._run(self._update_flow(link, item, mapping), f"update event {link.ref.id}",
-                        mapping.settings.calendar_id)
+        ref = self._run(
+            self._update_flow(link, item, mapping), f"update event {link.ref.id}", mapping.settings.calendar_id
+        )
         assert ref is not None
         return ref
 
     def delete(self, link: Link, mode: str, mapping: Mapping) -> ExternalRef | None:
         """Delete the event (``delete``) or leave it (``keep``). Already gone counts as done."""
-        return self._run(self._delete_flow(link, mode, mapping), f"delete event {link.ref.id}",
-                         mapping.settings.calendar_id)
+        return self._run(
+            self._delete_flow(link, mode, mapping), f"delete event {link.ref.id}", mapping.settings.calendar_id
+        )
 
     def apply(self, operations: Sequence[Operation], mapping: Mapping) -> Iterator[OperationResult]:
         """Run the operations side by side, each round of calls as one batch request.
@@ -344,8 +353,11 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 step(i, lambda f=flow, e=thrown: f.throw(e))  # type: ignore[misc]
             if retried and fatal is None:
                 rounds += 1
-                wait = (min(max(retry_after), policy.max_retry_after) if retry_after
-                        else random.uniform(0, min(policy.max_wait, policy.initial * 2 ** rounds))) * policy.scale
+                wait = (
+                    min(max(retry_after), policy.max_retry_after)
+                    if retry_after
+                    else random.uniform(0, min(policy.max_wait, policy.initial * 2**rounds))
+                ) * policy.scale
                 log.info("%d Google calls failed and are retried in %.1fs", retried, wait)
                 time.sleep(wait)
         for i in range(len(operations)):
@@ -354,12 +366,13 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if fatal is not None:
             raise fatal
 
-    def _send_round(self, pending: dict[int, HttpRequest],
-                    policy: core.retry.RetryPolicy) -> dict[int, tuple[Any, Exception | None]]:
+    def _send_round(
+        self, pending: dict[int, HttpRequest], policy: core.retry.RetryPolicy
+    ) -> dict[int, tuple[Any, Exception | None]]:
         """Send the pending calls (one batch request if more than one); per-call reply or error."""
         replies: dict[int, tuple[Any, Exception | None]] = {}
         if len(pending) == 1:
-            (i, request), = pending.items()
+            ((i, request),) = pending.items()
             try:
                 self._pacer.wait()
                 replies[i] = (request.execute(num_retries=0), None)
@@ -380,8 +393,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             batch.execute()
 
         try:
-            call_with_retry(send, classify=self._retryable_only, what=f"batch of {len(pending)} Google calls",
-                            policy=policy)
+            call_with_retry(
+                send, classify=self._retryable_only, what=f"batch of {len(pending)} Google calls", policy=policy
+            )
         except Exception as exc:  # noqa: BLE001 - the whole batch failed: every call has that error
             for i in pending:
                 replies[i] = (None, exc)
@@ -426,8 +440,13 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def _list(self, calendar: str, constraints: list[str]) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
-            request = self._events.list(calendarId=calendar, privateExtendedProperty=constraints,
-                                        showDeleted=False, maxResults=2500, pageToken=token)
+            request = self._events.list(
+                calendarId=calendar,
+                privateExtendedProperty=constraints,
+                showDeleted=False,
+                maxResults=2500,
+                pageToken=token,
+            )
             try:
                 page = self._call(request, f"list events of {calendar}")
             except Exception as exc:
@@ -445,8 +464,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         ``calendar.events``; ``events.list`` does not.
         """
         calendar = mapping.settings.calendar_id
-        request = self._events.list(calendarId=calendar, maxResults=1,
-                                    privateExtendedProperty=[f"{MAPPING_KEY}={mapping.name}"])
+        request = self._events.list(
+            calendarId=calendar, maxResults=1, privateExtendedProperty=[f"{MAPPING_KEY}={mapping.name}"]
+        )
         return dict(self._call(request, f"read calendar {calendar}"))
 
     def _missing_calendar(self, mapping: Mapping) -> AccessError:
@@ -485,17 +505,27 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         try:
             client = self.client
         except ConfigError as exc:
-            return [CheckResult("Google credentials", False, str(exc),
-                                fix="set google_calendar.credentials_file to a service-account key or the file "
-                                    "written by `notion-sync auth google`", access=False)]
+            return [
+                CheckResult(
+                    "Google credentials",
+                    False,
+                    str(exc),
+                    fix="set google_calendar.credentials_file to a service-account key or the file "
+                    "written by `notion-sync auth google`",
+                    access=False,
+                )
+            ]
         try:
             info = self._calendar_info(mapping)
         except HttpError as exc:
             if http_status(exc) == 404:
                 error = self._missing_calendar(mapping)
-                return [CheckResult("Google credentials", True, f"accepted for {client.identity}"),
-                        CheckResult(f"calendar {calendar}", False, "not found or not shared",
-                                    fix=str(error).split("Fix: ", 1)[-1])]
+                return [
+                    CheckResult("Google credentials", True, f"accepted for {client.identity}"),
+                    CheckResult(
+                        f"calendar {calendar}", False, "not found or not shared", fix=str(error).split("Fix: ", 1)[-1]
+                    ),
+                ]
             return [self._failed_check(exc, calendar)]
         except Exception as exc:  # noqa: BLE001 - every failure becomes a check line
             return [self._failed_check(exc, calendar)]
@@ -508,8 +538,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if role in WRITE_ROLES:
             results.append(CheckResult(f"write events to {calendar}", True, f"access role {role}"))
         else:
-            results.append(CheckResult(f"write events to {calendar}", False, f"access role {role or 'unknown'}",
-                                       fix=f"share the calendar with {client.identity} with 'Make changes to events'"))
+            results.append(
+                CheckResult(
+                    f"write events to {calendar}",
+                    False,
+                    f"access role {role or 'unknown'}",
+                    fix=f"share the calendar with {client.identity} with 'Make changes to events'",
+                )
+            )
         return results
 
     def _failed_check(self, exc: BaseException, calendar: str) -> CheckResult:

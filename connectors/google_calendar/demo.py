@@ -17,10 +17,17 @@ DEMO_TIME_ZONE = "Europe/Berlin"
 
 # Google's event colours (colorId → name and a terminal colour close to it).
 _COLORS = {
-    "1": ("Lavender", "#7986cb"), "2": ("Sage", "#33b679"), "3": ("Grape", "#8e24aa"),
-    "4": ("Flamingo", "#e67c73"), "5": ("Banana", "#f6bf26"), "6": ("Tangerine", "#f4511e"),
-    "7": ("Peacock", "#039be5"), "8": ("Graphite", "#616161"), "9": ("Blueberry", "#3f51b5"),
-    "10": ("Basil", "#0b8043"), "11": ("Tomato", "#d50000"),
+    "1": ("Lavender", "#7986cb"),
+    "2": ("Sage", "#33b679"),
+    "3": ("Grape", "#8e24aa"),
+    "4": ("Flamingo", "#e67c73"),
+    "5": ("Banana", "#f6bf26"),
+    "6": ("Tangerine", "#f4511e"),
+    "7": ("Peacock", "#039be5"),
+    "8": ("Graphite", "#616161"),
+    "9": ("Blueberry", "#3f51b5"),
+    "10": ("Basil", "#0b8043"),
+    "11": ("Tomato", "#d50000"),
 }
 
 
@@ -45,8 +52,11 @@ class EmulatedCalendar(EmulatedTarget):
         self.env: dict[str, str] = {}
 
     def _live(self) -> list[dict[str, Any]]:
-        return [e for e in self.emulator.events(self.calendar_id)
-                if ((e.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)]
+        return [
+            e
+            for e in self.emulator.events(self.calendar_id)
+            if ((e.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)
+        ]
 
     def items(self) -> dict[str, str]:
         """Page id (from the event's marker) → summary, for events that are not cancelled."""

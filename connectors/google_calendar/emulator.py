@@ -77,11 +77,15 @@ def event_schema_fields() -> frozenset[str]:
     return frozenset(_discovery()["schemas"]["Event"]["properties"])
 
 
-def google_error(status: int, reason: str, message: str, *, domain: str = "global",
-                 **extra: str) -> dict[str, Any]:
+def google_error(status: int, reason: str, message: str, *, domain: str = "global", **extra: str) -> dict[str, Any]:
     """Google's error body for one error."""
-    return {"error": {"errors": [{"domain": domain, "reason": reason, "message": message, **extra}],
-                      "code": status, "message": message}}
+    return {
+        "error": {
+            "errors": [{"domain": domain, "reason": reason, "message": message, **extra}],
+            "code": status,
+            "message": message,
+        }
+    }
 
 
 class _Fail(Exception):
@@ -157,8 +161,9 @@ class GoogleCalendarEmulator:
         self._lock = threading.RLock()
         self._etags = itertools.count(1)
         self._generated_ids = itertools.count(1)
-        self.app = Starlette(routes=[Route("/{path:path}", self._endpoint,
-                                           methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
+        )
         self.server = EmulatorServer(self.app, fault_response=self.fault_response, faults=faults)
 
     # -- running ----------------------------------------------------------------
@@ -204,13 +209,21 @@ class GoogleCalendarEmulator:
         self.server.faults.injected.clear()
         self.server.requests.clear()
 
-    def add_calendar(self, calendar_id: str, *, summary: str | None = None, time_zone: str = "UTC",
-                     access_role: str = "owner", description: str = "") -> None:
+    def add_calendar(
+        self,
+        calendar_id: str,
+        *,
+        summary: str | None = None,
+        time_zone: str = "UTC",
+        access_role: str = "owner",
+        description: str = "",
+    ) -> None:
         """Create a calendar the caller can reach with ``access_role`` (``none`` hides it: 404)."""
         ZoneInfo(time_zone)
         with self._lock:
-            self.calendars[calendar_id] = _Calendar(calendar_id, summary or calendar_id, time_zone,
-                                                    access_role, description)
+            self.calendars[calendar_id] = _Calendar(
+                calendar_id, summary or calendar_id, time_zone, access_role, description
+            )
 
     def set_access(self, calendar_id: str, access_role: str) -> None:
         """Change the caller's role on a calendar (owner, writer, reader, freeBusyReader, none)."""
@@ -220,8 +233,11 @@ class GoogleCalendarEmulator:
     def events(self, calendar_id: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Copies of a calendar's events, in creation order; cancelled ones only if asked."""
         with self._lock:
-            return [copy.deepcopy(e) for e in self.calendars[calendar_id].events.values()
-                    if include_deleted or e["status"] != "cancelled"]
+            return [
+                copy.deepcopy(e)
+                for e in self.calendars[calendar_id].events.values()
+                if include_deleted or e["status"] != "cancelled"
+            ]
 
     def event(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
         """A copy of one event (cancelled too), or None."""
@@ -255,8 +271,11 @@ class GoogleCalendarEmulator:
         if status == 403:
             return status, google_error(403, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits"), {}
         if status == 401:
-            return status, google_error(401, "authError", "Invalid Credentials", locationType="header",
-                                        location="Authorization"), {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
+            return (
+                status,
+                google_error(401, "authError", "Invalid Credentials", locationType="header", location="Authorization"),
+                {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
         if status >= 500:
             return status, google_error(status, "backendError", "Backend Error"), {}
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -271,8 +290,9 @@ class GoogleCalendarEmulator:
         status, body, headers = reply
         if body is None:
             return Response(status_code=status, headers=headers)
-        return Response(json.dumps(body), status_code=status, headers=headers,
-                        media_type="application/json; charset=UTF-8")
+        return Response(
+            json.dumps(body), status_code=status, headers=headers, media_type="application/json; charset=UTF-8"
+        )
 
     # -- HTTP ------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> Response:
@@ -282,8 +302,7 @@ class GoogleCalendarEmulator:
         if path.rstrip("/") == "/token" and request.method == "POST":
             return self._token(body)
         if path.rstrip("/") == "/batch/calendar/v3":
-            return self._batch(request.headers.get("content-type", ""), body,
-                               request.headers.get("authorization"))
+            return self._batch(request.headers.get("content-type", ""), body, request.headers.get("authorization"))
         query = parse_qsl(request.url.query, keep_blank_values=True)
         return self._response(self.handle(request.method, path, query, body, request.headers.get("authorization")))
 
@@ -293,19 +312,32 @@ class GoogleCalendarEmulator:
         with self._lock:
             self.grants.append(form)
             if self.revoked or form.get("grant_type") not in (
-                    "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"):
-                return Response(json.dumps({"error": "invalid_grant",
-                                            "error_description": "Token has been expired or revoked."}),
-                                status_code=400, media_type="application/json")
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            ):
+                return Response(
+                    json.dumps({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}),
+                    status_code=400,
+                    media_type="application/json",
+                )
             token = f"ya29.emulated-{uuid.uuid4().hex}"
             if self.tokens is not None:
                 self.tokens.add(token)
-        return Response(json.dumps({"access_token": token, "expires_in": 3599, "token_type": "Bearer",
-                                    "scope": "https://www.googleapis.com/auth/calendar.events"}),
-                        media_type="application/json")
+        return Response(
+            json.dumps(
+                {
+                    "access_token": token,
+                    "expires_in": 3599,
+                    "token_type": "Bearer",
+                    "scope": "https://www.googleapis.com/auth/calendar.events",
+                }
+            ),
+            media_type="application/json",
+        )
 
-    def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes,
-               authorization: str | None) -> Reply:
+    def handle(
+        self, method: str, path: str, query: list[tuple[str, str]], body: bytes, authorization: str | None
+    ) -> Reply:
         """Answer one API call (a plain request or one part of a batch)."""
         try:
             self._authenticate(authorization)
@@ -390,15 +422,29 @@ class GoogleCalendarEmulator:
 
     @staticmethod
     def _calendar_resource(calendar: _Calendar) -> dict[str, Any]:
-        return {"kind": "calendar#calendar", "etag": f'"{abs(hash(calendar.id)) % 10**12}"', "id": calendar.id,
-                "summary": calendar.summary, "description": calendar.description, "timeZone": calendar.time_zone,
-                "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}}
+        return {
+            "kind": "calendar#calendar",
+            "etag": f'"{abs(hash(calendar.id)) % 10**12}"',
+            "id": calendar.id,
+            "summary": calendar.summary,
+            "description": calendar.description,
+            "timeZone": calendar.time_zone,
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+        }
 
     def _calendar_list_entry(self, calendar: _Calendar) -> dict[str, Any]:
         entry = self._calendar_resource(calendar)
-        entry.update({"kind": "calendar#calendarListEntry", "accessRole": calendar.access_role,
-                      "colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000",
-                      "defaultReminders": [], "selected": True})
+        entry.update(
+            {
+                "kind": "calendar#calendarListEntry",
+                "accessRole": calendar.access_role,
+                "colorId": "14",
+                "backgroundColor": "#9fe1e7",
+                "foregroundColor": "#000000",
+                "defaultReminders": [],
+                "selected": True,
+            }
+        )
         return entry
 
     # -- events ------------------------------------------------------------------
@@ -432,17 +478,19 @@ class GoogleCalendarEmulator:
         event.setdefault("status", "confirmed")
         self._validate(event, calendar)
         now = _now()
-        event.update({
-            "kind": "calendar#event",
-            "htmlLink": "https://www.google.com/calendar/event?eid="
-                        + base64.urlsafe_b64encode(f"{event_id} {calendar.id}".encode()).decode().rstrip("="),
-            "created": now,
-            "creator": {"email": self.owner_email},
-            "organizer": {"email": calendar.id, "displayName": calendar.summary, "self": True},
-            "iCalUID": f"{event_id}@google.com",
-            "sequence": 0,
-            "eventType": "default",
-        })
+        event.update(
+            {
+                "kind": "calendar#event",
+                "htmlLink": "https://www.google.com/calendar/event?eid="
+                + base64.urlsafe_b64encode(f"{event_id} {calendar.id}".encode()).decode().rstrip("="),
+                "created": now,
+                "creator": {"email": self.owner_email},
+                "organizer": {"email": calendar.id, "displayName": calendar.summary, "self": True},
+                "iCalUID": f"{event_id}@google.com",
+                "sequence": 0,
+                "eventType": "default",
+            }
+        )
         event.setdefault("reminders", {"useDefault": True})
         self._touch(event)
         calendar.events[event_id] = event
@@ -485,8 +533,10 @@ class GoogleCalendarEmulator:
         if reminders is not None:
             overrides = reminders.get("overrides", [])
             if reminders.get("useDefault") and overrides:
-                raise _bad("Cannot specify both default reminders and overrides at the same time.",
-                           reason="cannotUseDefaultRemindersAndSpecifyOverride")
+                raise _bad(
+                    "Cannot specify both default reminders and overrides at the same time.",
+                    reason="cannotUseDefaultRemindersAndSpecifyOverride",
+                )
             if len(overrides) > 5:
                 raise _bad("Invalid value for: reminders.overrides")
             for item in overrides:
@@ -568,7 +618,7 @@ class GoogleCalendarEmulator:
                 offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
             except (ValueError, UnicodeDecodeError):
                 raise _bad("Invalid page token value.") from None
-        page = matching[offset:offset + max_results]
+        page = matching[offset : offset + max_results]
         result: dict[str, Any] = {
             "kind": "calendar#events",
             "etag": f'"p{3_000_000_000_000_000 + len(matching)}"',
@@ -591,13 +641,15 @@ class GoogleCalendarEmulator:
         if not content_type.lower().startswith("multipart/mixed"):
             return self._response((400, google_error(400, "badRequest", "Batch requests must be multipart/mixed."), {}))
         message = email.parser.BytesParser().parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
         parts = message.get_payload()
         if not isinstance(parts, list) or not parts:
             return self._response((400, google_error(400, "badRequest", "Bad Request"), {}))
         if len(parts) > MAX_BATCH_CALLS:
-            return self._response((400, google_error(400, "badRequest",
-                                                     f"A batch can hold at most {MAX_BATCH_CALLS} calls."), {}))
+            return self._response(
+                (400, google_error(400, "badRequest", f"A batch can hold at most {MAX_BATCH_CALLS} calls."), {})
+            )
         boundary = f"batch_{uuid.uuid4().hex}"
         out: list[str] = []
         for part in parts:
@@ -635,10 +687,29 @@ class GoogleCalendarEmulator:
             self.server.faults.injected[str(status) if status else "drop"] += 1
             return self.fault_body(status or 503)
         query = parse_qsl(split.query, keep_blank_values=True)
-        return self.handle(method, split.path, query, (body if isinstance(body, str) else "").encode("utf-8"),
-                           inner.get("authorization") or authorization)
+        return self.handle(
+            method,
+            split.path,
+            query,
+            (body if isinstance(body, str) else "").encode("utf-8"),
+            inner.get("authorization") or authorization,
+        )
 
 
-_SERVER_FIELDS = frozenset({"kind", "etag", "id", "htmlLink", "created", "updated", "creator", "organizer",
-                            "iCalUID", "sequence", "eventType", "status"})
+_SERVER_FIELDS = frozenset(
+    {
+        "kind",
+        "etag",
+        "id",
+        "htmlLink",
+        "created",
+        "updated",
+        "creator",
+        "organizer",
+        "iCalUID",
+        "sequence",
+        "eventType",
+        "status",
+    }
+)
 """Fields Google sets itself; a request cannot change them (status excepted, on writes)."""

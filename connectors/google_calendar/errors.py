@@ -97,16 +97,18 @@ def classify(
                 "`notion-sync auth google --client-secrets FILE` again, for a service account create a new key"
             )
         if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
-            return RetryableError(f"Google rate limit ({status} {reason or 'rateLimitExceeded'})",
-                                  retry_after=_retry_after(exc))
+            return RetryableError(
+                f"Google rate limit ({status} {reason or 'rateLimitExceeded'})", retry_after=_retry_after(exc)
+            )
         if status == 403:
             return AccessError(
                 f"Google refused access to {calendar} (403 {reason}: {message}). "
                 f"Fix: share the calendar with {identity} with 'Make changes to events'"
             )
         if status >= 500:
-            return RetryableError(f"Google answered {status} ({reason or 'backendError'}: {message})",
-                                  retry_after=_retry_after(exc))
+            return RetryableError(
+                f"Google answered {status} ({reason or 'backendError'}: {message})", retry_after=_retry_after(exc)
+            )
         return ItemError(f"Google answered {status} {reason}: {message}".replace("  ", " "))
     if isinstance(exc, auth_exceptions.RefreshError):
         if getattr(exc, "retryable", False):

@@ -110,6 +110,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def notion_capabilities(cls, settings: SlackMapping) -> set[str]:
         """Mentions need people's emails: the integration's "Read user information including email"."""
         return {"read_content", "read_user_email"} if settings.mention_people else {"read_content"}
+
     batch_size = 1
     summary = "Slack messages: a live board per channel (mirror) or notifications with threaded changes (notify)"
 
@@ -138,9 +139,11 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             # looked up before posting again (see _post); 429s are safe to repeat.
             # slack-sdk types timeout as int, but hands it to urllib, which takes seconds as a float.
             self._client = WebClient(
-                token=secret.reveal(), base_url=self.settings.base_url,
+                token=secret.reveal(),
+                base_url=self.settings.base_url,
                 timeout=self.settings.timeout,  # type: ignore[arg-type]
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)], logger=_SDK_LOG,
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+                logger=_SDK_LOG,
             )
         return self._client
 
@@ -172,8 +175,10 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             while found is None:
                 response = self._call(
                     lambda cursor=cursor: self.client.conversations_list(  # type: ignore[misc]
-                        types="public_channel", exclude_archived=True, limit=HISTORY_PAGE, cursor=cursor or None),
-                    "conversations.list")
+                        types="public_channel", exclude_archived=True, limit=HISTORY_PAGE, cursor=cursor or None
+                    ),
+                    "conversations.list",
+                )
                 for item in response.get("channels") or []:
                     if str(item.get("name", "")).lower() == name:
                         found = str(item["id"])
@@ -184,7 +189,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             if found is None:
                 raise FatalError(
                     f"slack channel {setting}: no public channel of that name (archived channels are left out); "
-                    "check the mapping's channel, or give a private channel's id (C…) and invite the bot")
+                    "check the mapping's channel, or give a private channel's id (C…) and invite the bot"
+                )
             channel = Channel(found, f"#{name}")
         self._channels[setting] = channel
         return channel
@@ -192,12 +198,14 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def _channel_info(self, channel: Channel) -> dict[str, Any] | None:
         """conversations.info, or None when the token may not read it (private, no groups:read)."""
         try:
-            response = self._call(lambda: self.client.conversations_info(channel=channel.id),
-                                  "conversations.info", channel)
+            response = self._call(
+                lambda: self.client.conversations_info(channel=channel.id), "conversations.info", channel
+            )
         except AccessError as exc:
             if "scope" in str(exc):
-                log.warning("slack channel %s: cannot read its details (%s); membership not checked",
-                            channel.label, exc)
+                log.warning(
+                    "slack channel %s: cannot read its details (%s); membership not checked", channel.label, exc
+                )
                 return None
             raise
         info = response.get("channel") or {}
@@ -299,14 +307,20 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         history = self._history[channel.id]
         bot_id = self.identity().get("bot_id")
         wanted = {(mapping, p) for p in page_ids}
-        while not history.done and not wanted <= history.found.keys() \
-                and history.scanned < self.settings.recover_max_messages:
+        while (
+            not history.done
+            and not wanted <= history.found.keys()
+            and history.scanned < self.settings.recover_max_messages
+        ):
             cursor = history.cursor
             limit = min(HISTORY_PAGE, self.settings.recover_max_messages - history.scanned)
             response = self._call(
                 lambda cursor=cursor, limit=limit: self.client.conversations_history(  # type: ignore[misc]
-                    channel=channel.id, include_all_metadata=True, limit=limit, cursor=cursor or None),
-                "conversations.history", channel)
+                    channel=channel.id, include_all_metadata=True, limit=limit, cursor=cursor or None
+                ),
+                "conversations.history",
+                channel,
+            )
             history.started = True
             for message in response.get("messages") or []:
                 history.scanned += 1
@@ -343,8 +357,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return refs
 
     # -- writes -----------------------------------------------------------------
-    def _post(self, channel: Channel, item: DesiredItem, message: Message,
-              mapping: MappingContext[SlackMapping]) -> ExternalRef:
+    def _post(
+        self, channel: Channel, item: DesiredItem, message: Message, mapping: MappingContext[SlackMapping]
+    ) -> ExternalRef:
         """Post a new top-level message with its marker, exactly once."""
         page_id = normalize_page_id(item.page_id)
         text = self._final_text(message.text)
@@ -360,8 +375,13 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             self._post_pacer.wait(channel.id)
             try:
                 response = self.client.chat_postMessage(
-                    channel=channel.id, text=text, blocks=blocks, metadata=marker(mapping.name, page_id),
-                    unfurl_links=mapping.settings.unfurl_links, unfurl_media=mapping.settings.unfurl_links)
+                    channel=channel.id,
+                    text=text,
+                    blocks=blocks,
+                    metadata=marker(mapping.name, page_id),
+                    unfurl_links=mapping.settings.unfurl_links,
+                    unfurl_media=mapping.settings.unfurl_links,
+                )
             except (URLError, HTTPException, OSError, ValueError):
                 unsure[0] = True
                 raise
@@ -381,12 +401,18 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         self._remember(channel.id, mapping.name, page_id, ts)
         return ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
 
-    def _edit(self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]] | None,
-              metadata: dict[str, Any], channel: Channel) -> None:
+    def _edit(
+        self,
+        channel_id: str,
+        ts: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None,
+        metadata: dict[str, Any],
+        channel: Channel,
+    ) -> None:
         def edit() -> Any:
             self._edit_pacer.wait("chat.update")
-            return self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks or [],
-                                           metadata=metadata)
+            return self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks or [], metadata=metadata)
 
         self._call(edit, "chat.update", channel)
 
@@ -405,8 +431,14 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         if where != channel.id:
             return self._move(link, item, mapping, channel, message)
         try:
-            self._edit(where, link.ref.id, self._final_text(message.text), self._final_blocks(message.blocks),
-                       marker(mapping.name, page_id), channel)
+            self._edit(
+                where,
+                link.ref.id,
+                self._final_text(message.text),
+                self._final_blocks(message.blocks),
+                marker(mapping.name, page_id),
+                channel,
+            )
         except SlackItemError as exc:
             if exc.code != "message_not_found":
                 raise
@@ -414,22 +446,35 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             # went unrecorded is found by its marker).
             found = self._find(channel, mapping.name, {page_id}, fresh=True).get(page_id)
             if found and found != link.ref.id:
-                self._edit(channel.id, found, self._final_text(message.text), self._final_blocks(message.blocks),
-                           marker(mapping.name, page_id), channel)
+                self._edit(
+                    channel.id,
+                    found,
+                    self._final_text(message.text),
+                    self._final_blocks(message.blocks),
+                    marker(mapping.name, page_id),
+                    channel,
+                )
                 return ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
             log.info("slack: the message for %s was deleted in Slack; posting it again", item.title)
             return self._post(channel, item, message, mapping)
         self._remember(where, mapping.name, page_id, link.ref.id)
         return ExternalRef(link.ref.id, {"channel": where, "title": item.title[:200]})
 
-    def _move(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping], channel: Channel,
-              message: Message) -> ExternalRef:
+    def _move(
+        self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping], channel: Channel, message: Message
+    ) -> ExternalRef:
         """The mapping's channel changed: post in the new channel (once), then remove the old message."""
         page_id = normalize_page_id(item.page_id)
         found = self._find(channel, mapping.name, {page_id}).get(page_id)
         if found:
-            self._edit(channel.id, found, self._final_text(message.text), self._final_blocks(message.blocks),
-                       marker(mapping.name, page_id), channel)
+            self._edit(
+                channel.id,
+                found,
+                self._final_text(message.text),
+                self._final_blocks(message.blocks),
+                marker(mapping.name, page_id),
+                channel,
+            )
             ref = ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
         else:
             ref = self._post(channel, item, message, mapping)
@@ -440,8 +485,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             log.info("slack: could not remove the old message in %s after a channel change: %s", old.id, exc)
         return ref
 
-    def _notify_update(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping],
-                       channel: Channel) -> ExternalRef:
+    def _notify_update(
+        self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping], channel: Channel
+    ) -> ExternalRef:
         if link.archived:
             # The row entered the mapping again: that is a new notification.
             return self._post(channel, item, self._message_for(item, mapping), mapping)
@@ -453,8 +499,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
 
             def post_reply() -> Any:
                 self._post_pacer.wait(where)
-                return self.client.chat_postMessage(channel=where, thread_ts=link.ref.id, text=reply,
-                                                    unfurl_links=False, unfurl_media=False)
+                return self.client.chat_postMessage(
+                    channel=where, thread_ts=link.ref.id, text=reply, unfurl_links=False, unfurl_media=False
+                )
 
             self._call(post_reply, "chat.postMessage (thread reply)", channel)
         return link.ref
@@ -505,24 +552,52 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             needed.add("users:read.email")
         if scopes and not needed <= scopes:
             missing = ", ".join(sorted(needed - scopes))
-            results.append(CheckResult("slack scopes", False, f"the app lacks {missing}",
-                                       "add them under OAuth & Permissions and reinstall the app", access=True))
+            results.append(
+                CheckResult(
+                    "slack scopes",
+                    False,
+                    f"the app lacks {missing}",
+                    "add them under OAuth & Permissions and reinstall the app",
+                    access=True,
+                )
+            )
         try:
             channel = self._resolve_channel(mapping.settings.channel)
             info = self._channel_info(channel)
             channel = self._channels[mapping.settings.channel]
         except NotionSyncError as exc:
-            results.append(CheckResult(f"slack channel {mapping.settings.channel}", False, str(exc),
-                                       "set the mapping's channel to an existing channel", access=False))
+            results.append(
+                CheckResult(
+                    f"slack channel {mapping.settings.channel}",
+                    False,
+                    str(exc),
+                    "set the mapping's channel to an existing channel",
+                    access=False,
+                )
+            )
             return results
         results.append(CheckResult(f"slack channel {channel.label}", True, f"id {channel.id}"))
         if info is not None:
             if info.get("is_archived"):
-                results.append(CheckResult(f"slack channel {channel.label}", False, "the channel is archived",
-                                           "unarchive it or choose another channel", access=False))
+                results.append(
+                    CheckResult(
+                        f"slack channel {channel.label}",
+                        False,
+                        "the channel is archived",
+                        "unarchive it or choose another channel",
+                        access=False,
+                    )
+                )
             elif info.get("is_member") is False:
-                results.append(CheckResult(f"bot in {channel.label}", False, "the bot is not a member",
-                                           self._invite_fix(channel), access=True))
+                results.append(
+                    CheckResult(
+                        f"bot in {channel.label}",
+                        False,
+                        "the bot is not a member",
+                        self._invite_fix(channel),
+                        access=True,
+                    )
+                )
             else:
                 results.append(CheckResult(f"bot in {channel.label}", True, "member"))
         return results

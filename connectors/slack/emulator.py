@@ -69,8 +69,7 @@ class EmuMessage:
     replies: list[str] = field(default_factory=list)
 
     def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "message", "text": self.text, "user": self.user, "ts": self.ts,
-                               "team": TEAM_ID}
+        out: dict[str, Any] = {"type": "message", "text": self.text, "user": self.user, "ts": self.ts, "team": TEAM_ID}
         if self.bot_id:
             out["bot_id"] = self.bot_id
         if self.blocks:
@@ -108,12 +107,25 @@ class EmuChannel:
     def to_api(self) -> dict[str, Any]:
         empty = {"value": "", "creator": "", "last_set": 0}
         return {
-            "id": self.id, "name": self.name, "name_normalized": self.name, "created": self.created,
-            "creator": "U0EMUADMIN", "is_archived": self.is_archived, "is_channel": not self.is_private,
-            "is_general": self.name == "general", "is_mpim": False, "is_group": self.is_private,
-            "is_org_shared": False, "is_im": False, "is_shared": False, "is_ext_shared": False,
-            "is_private": self.is_private, "is_member": self.bot_member, "topic": dict(empty),
-            "purpose": dict(empty), "num_members": 2 if self.bot_member else 1,
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "created": self.created,
+            "creator": "U0EMUADMIN",
+            "is_archived": self.is_archived,
+            "is_channel": not self.is_private,
+            "is_general": self.name == "general",
+            "is_mpim": False,
+            "is_group": self.is_private,
+            "is_org_shared": False,
+            "is_im": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_private": self.is_private,
+            "is_member": self.bot_member,
+            "topic": dict(empty),
+            "purpose": dict(empty),
+            "num_members": 2 if self.bot_member else 1,
         }
 
 
@@ -131,8 +143,14 @@ def _flag(value: Any) -> bool:
 class SlackEmulator:
     """One emulated workspace with one bot, served on 127.0.0.1."""
 
-    def __init__(self, *, token: str = "xoxb-emulated-0000-bot-token", bot_name: str = "notion-sync",
-                 scopes: str = DEFAULT_SCOPES, faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-emulated-0000-bot-token",
+        bot_name: str = "notion-sync",
+        scopes: str = DEFAULT_SCOPES,
+        faults: Faults | None = None,
+    ) -> None:
         self.token = token
         self.bot = EmuUser("U0EMUBOT01", bot_name, "", real_name="notion-sync", is_bot=True)
         self.bot_id = "B0EMUBOT01"
@@ -348,8 +366,11 @@ class SlackEmulator:
                 raise _OkFalseError("invalid_metadata_format") from None
         if meta == []:
             return {}
-        if not isinstance(meta, dict) or not isinstance(meta.get("event_type"), str) \
-                or not isinstance(meta.get("event_payload", {}), dict):
+        if (
+            not isinstance(meta, dict)
+            or not isinstance(meta.get("event_type"), str)
+            or not isinstance(meta.get("event_payload", {}), dict)
+        ):
             raise _OkFalseError("invalid_metadata_format")
         if len(json.dumps(meta)) > 8000:
             raise _OkFalseError("metadata_too_large")
@@ -366,14 +387,22 @@ class SlackEmulator:
 
     # -- methods ------------------------------------------------------------------------
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://emulated.slack.com/", "team": TEAM_NAME, "user": self.bot.name,
-                "team_id": TEAM_ID, "user_id": self.bot.id, "bot_id": self.bot_id, "is_enterprise_install": False}
+        return {
+            "url": "https://emulated.slack.com/",
+            "team": TEAM_NAME,
+            "user": self.bot.name,
+            "team_id": TEAM_ID,
+            "user_id": self.bot.id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
         channel = self._channel(args, write=True)
         blocks = self._blocks(args)
-        message = EmuMessage(self._next_ts(), self.bot.id, self._text(args, blocks), self.bot_id, blocks,
-                             self._metadata(args) or None)
+        message = EmuMessage(
+            self._next_ts(), self.bot.id, self._text(args, blocks), self.bot_id, blocks, self._metadata(args) or None
+        )
         thread_ts = args.get("thread_ts")
         if thread_ts:
             parent = channel.find(str(thread_ts))
@@ -450,11 +479,14 @@ class SlackEmulator:
             newest_first = [m for m in newest_first if float(m.ts) > float(args["oldest"])]
         if args.get("latest"):
             newest_first = [m for m in newest_first if float(m.ts) < float(args["latest"])]
-        page = newest_first[offset:offset + limit]
+        page = newest_first[offset : offset + limit]
         has_more = offset + limit < len(newest_first)
         body: dict[str, Any] = {
             "messages": [m.to_api(with_metadata=with_meta) for m in page],
-            "has_more": has_more, "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0,
+            "has_more": has_more,
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
         }
         if has_more:
             body["response_metadata"] = {"next_cursor": self._cursor(offset + limit)}
@@ -463,14 +495,19 @@ class SlackEmulator:
     def _m_conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         offset, limit = self._page(args, 100, 1000)
         types = str(args.get("types") or "public_channel").split(",")
-        found = [c for c in self.channels.values()
-                 if ("private_channel" in types if c.is_private else "public_channel" in types)
-                 and not (c.is_private and not c.bot_member)
-                 and not (_flag(args.get("exclude_archived")) and c.is_archived)]
-        page = found[offset:offset + limit]
+        found = [
+            c
+            for c in self.channels.values()
+            if ("private_channel" in types if c.is_private else "public_channel" in types)
+            and not (c.is_private and not c.bot_member)
+            and not (_flag(args.get("exclude_archived")) and c.is_archived)
+        ]
+        page = found[offset : offset + limit]
         more = offset + limit < len(found)
-        return {"channels": [c.to_api() for c in page],
-                "response_metadata": {"next_cursor": self._cursor(offset + limit) if more else ""}}
+        return {
+            "channels": [c.to_api() for c in page],
+            "response_metadata": {"next_cursor": self._cursor(offset + limit) if more else ""},
+        }
 
     def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's name
         if "users:read.email" not in self.scopes.split(","):
@@ -478,13 +515,32 @@ class SlackEmulator:
         email = str(args.get("email") or "").lower()
         for user in self.users.values():
             if user.email.lower() == email:
-                return {"user": {
-                    "id": user.id, "team_id": TEAM_ID, "name": user.name, "deleted": False,
-                    "real_name": user.real_name, "is_bot": False, "is_app_user": False, "updated": 1700000000,
-                    "profile": {"email": user.email, "real_name": user.real_name, "display_name": user.name,
-                                "real_name_normalized": user.real_name, "display_name_normalized": user.name,
-                                "team": TEAM_ID, "avatar_hash": "", "title": "", "phone": "", "skype": "",
-                                "status_text": "", "status_emoji": "", "status_expiration": 0,
-                                "fields": None},
-                }}
+                return {
+                    "user": {
+                        "id": user.id,
+                        "team_id": TEAM_ID,
+                        "name": user.name,
+                        "deleted": False,
+                        "real_name": user.real_name,
+                        "is_bot": False,
+                        "is_app_user": False,
+                        "updated": 1700000000,
+                        "profile": {
+                            "email": user.email,
+                            "real_name": user.real_name,
+                            "display_name": user.name,
+                            "real_name_normalized": user.real_name,
+                            "display_name_normalized": user.name,
+                            "team": TEAM_ID,
+                            "avatar_hash": "",
+                            "title": "",
+                            "phone": "",
+                            "skype": "",
+                            "status_text": "",
+                            "status_emoji": "",
+                            "status_expiration": 0,
+                            "fields": None,
+                        },
+                    }
+                }
         raise _OkFalseError("users_not_found")

@@ -29,14 +29,29 @@ from core.errors import AccessError, FatalError, ItemError, NotionSyncError, Ret
 
 __all__ = ["SlackItemError", "ErrorContext", "classify", "error_code"]
 
-AUTH_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-    "no_permission", "ekm_access_denied", "not_allowed_token_type", "team_access_not_granted",
-})
-RETRY_ERRORS = frozenset({
-    "ratelimited", "rate_limited", "fatal_error", "internal_error", "request_timeout",
-    "service_unavailable",
-})
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "no_permission",
+        "ekm_access_denied",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+    }
+)
+RETRY_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "fatal_error",
+        "internal_error",
+        "request_timeout",
+        "service_unavailable",
+    }
+)
 
 
 class SlackItemError(ItemError):

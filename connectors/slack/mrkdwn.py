@@ -84,7 +84,7 @@ def truncate(text: str, limit: int = MAX_TEXT) -> str:
         if used + width > budget:
             break
         used += width
-    return text[:_safe_cut(text, end)].rstrip() + ELLIPSIS
+    return text[: _safe_cut(text, end)].rstrip() + ELLIPSIS
 
 
 def strike(text: str) -> str:
@@ -92,8 +92,9 @@ def strike(text: str) -> str:
     lines = []
     for line in text.splitlines() or [""]:
         stripped = line.strip()
-        lines.append(f"~{stripped}~" if stripped and not (stripped.startswith("~") and stripped.endswith("~"))
-                     else line)
+        lines.append(
+            f"~{stripped}~" if stripped and not (stripped.startswith("~") and stripped.endswith("~")) else line
+        )
     return "\n".join(lines)
 
 
@@ -122,7 +123,7 @@ def escape_keeping_mentions(text: str) -> str:
     out: list[str] = []
     pos = 0
     for match in _TOKEN.finditer(text):
-        out.append(escape(text[pos:match.start()]))
+        out.append(escape(text[pos : match.start()]))
         out.append(f"{_OPEN}{match.group(1)}{_SEP}{escape(match.group(2))}{_OPEN}")
         pos = match.end()
     out.append(escape(text[pos:]))

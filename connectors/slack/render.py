@@ -62,8 +62,10 @@ def _view(row: Row, mentions: bool) -> Row:
     props: dict[str, PropertyValue] = {}
     for name, prop in row.properties.items():
         if mentions and prop.type == "people":
-            text = ", ".join(mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
-                             for email, person in _people_emails(prop))
+            text = ", ".join(
+                mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
+                for email, person in _people_emails(prop)
+            )
         elif isinstance(prop.value, DateValue):
             text = _date_text(prop.value)
         else:

@@ -43,8 +43,10 @@ class SlackSettings(ServiceSettings):
     @model_validator(mode="after")
     def _token_source(self) -> SlackSettings:
         if not (self.token_env or self.token_file or self.token_keyring or self.token):
-            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN"), token_file or token_keyring to where the '
-                             "bot token (xoxb-…) is kept")
+            raise ValueError(
+                'set token_env (e.g. "SLACK_BOT_TOKEN"), token_file or token_keyring to where the '
+                "bot token (xoxb-…) is kept"
+            )
         return self
 
     @field_validator("base_url")
@@ -128,8 +130,9 @@ class SlackMapping(MappingSettings):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno}); paste the Block Kit "
-                                 "Builder's blocks array") from None
+                raise ValueError(
+                    f"is not valid JSON ({exc.msg} at line {exc.lineno}); paste the Block Kit Builder's blocks array"
+                ) from None
             if isinstance(value, dict) and "blocks" in value:
                 value = value["blocks"]
         if value is None or isinstance(value, BlockTemplate):

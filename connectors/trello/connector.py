@@ -170,8 +170,9 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         for label in labels:
             if label.get("name"):
                 label_ids.setdefault(str(label["name"]), str(label["id"]))
-        return Board(board_id, str(raw.get("name", "")), str(raw.get("url", "")), raw.get("idOrganization"),
-                     by_name, label_ids)
+        return Board(
+            board_id, str(raw.get("name", "")), str(raw.get("url", "")), raw.get("idOrganization"), by_name, label_ids
+        )
 
     @staticmethod
     def _missing_lists(board: Board, settings: TrelloMapping) -> list[str]:
@@ -218,7 +219,10 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
                     board.missing_labels_reported.add(name)
                     log.warning(
                         "%s: board %r has no label %r; it is left off the cards (add it to the board, "
-                        "or set create_labels = true)", mapping.name, board.name, name,
+                        "or set create_labels = true)",
+                        mapping.name,
+                        board.name,
+                        name,
                     )
                 continue
             ids.append(label_id)
@@ -238,8 +242,12 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
                 if found is not None:
                     return str(found["id"])
             try:
-                created = client.fetch_json(f"boards/{board.id}/labels", http_method="POST", query_params={},
-                                            post_args={"name": name, "color": color})
+                created = client.fetch_json(
+                    f"boards/{board.id}/labels",
+                    http_method="POST",
+                    query_params={},
+                    post_args={"name": name, "color": color},
+                )
             except Exception as exc:
                 if is_ambiguous(exc):
                     maybe_written[0] = True
@@ -279,8 +287,11 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             if maybe_written[0]:
                 found = self._marked_cards(board, mapping.name, {item.page_id})
                 if item.page_id in found:
-                    log.info("%s: the card for %s was created before the failure; not creating it again",
-                             mapping.name, item.page_id)
+                    log.info(
+                        "%s: the card for %s was created before the failure; not creating it again",
+                        mapping.name,
+                        item.page_id,
+                    )
                     return str(found[item.page_id]["id"])
             try:
                 card = client.fetch_json("cards", http_method="POST", query_params={}, post_args=body)
@@ -369,26 +380,42 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         try:
             me = self._call("check token", "members/me", query={"fields": "id,username,fullName"})
         except NotionSyncError as exc:
-            results.append(CheckResult("Trello key and token", False, str(exc),
-                                       fix="Set [trello] api_key_env/token_env to a valid key and token.",
-                                       access=not isinstance(exc, ItemError)))
+            results.append(
+                CheckResult(
+                    "Trello key and token",
+                    False,
+                    str(exc),
+                    fix="Set [trello] api_key_env/token_env to a valid key and token.",
+                    access=not isinstance(exc, ItemError),
+                )
+            )
             return results
         results.append(CheckResult("Trello key and token", True, f"valid, for @{me.get('username')}"))
         try:
             board = self._load_board(mapping.settings)
         except NotionSyncError as exc:
-            results.append(CheckResult(f"board {mapping.settings.board}", False, str(exc),
-                                       fix="Set board to the URL of a board the token's member can open."))
+            results.append(
+                CheckResult(
+                    f"board {mapping.settings.board}",
+                    False,
+                    str(exc),
+                    fix="Set board to the URL of a board the token's member can open.",
+                )
+            )
             return results
         results.append(CheckResult(f"board {board.name!r}", True, board.url))
         missing = self._missing_lists(board, mapping.settings)
         if missing:
-            results.append(CheckResult(
-                "lists", False,
-                f"no list named {', '.join(repr(m) for m in missing)}; the board's lists are: "
-                f"{', '.join(repr(n) for n in board.lists) or '(none)'}",
-                fix="Fix lists/default_list in the mapping, or add the lists to the board.", access=False,
-            ))
+            results.append(
+                CheckResult(
+                    "lists",
+                    False,
+                    f"no list named {', '.join(repr(m) for m in missing)}; the board's lists are: "
+                    f"{', '.join(repr(n) for n in board.lists) or '(none)'}",
+                    fix="Fix lists/default_list in the mapping, or add the lists to the board.",
+                    access=False,
+                )
+            )
         else:
             results.append(CheckResult("lists", True, ", ".join(mapping.settings.list_names())))
         results.append(self._check_write(board, str(me.get("id", ""))))
@@ -401,10 +428,12 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         name = "token can write to the board"
         assert self._token is not None
         try:
-            token = self._call("read token permissions", f"tokens/{self._token.reveal()}",
-                               query={"fields": "permissions"})
-            memberships = self._call("read board memberships", f"boards/{board.id}/memberships",
-                                     query={"filter": "all"})
+            token = self._call(
+                "read token permissions", f"tokens/{self._token.reveal()}", query={"fields": "permissions"}
+            )
+            memberships = self._call(
+                "read board memberships", f"boards/{board.id}/memberships", query={"filter": "all"}
+            )
         except NotionSyncError as exc:
             return CheckResult(name, False, str(exc), fix="Use a token generated with scope=read,write.")
         scopes = {(p.get("modelType"), p.get("idModel")) for p in token.get("permissions", []) if p.get("write")}
@@ -412,15 +441,27 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if board.id_organization:
             granted |= {("organization", "*"), ("organization", board.id_organization)}
         if not scopes & granted:
-            return CheckResult(name, False, "the token was granted read access only",
-                               fix="Generate a new token with scope=read,write and set it in [trello].")
+            return CheckResult(
+                name,
+                False,
+                "the token was granted read access only",
+                fix="Generate a new token with scope=read,write and set it in [trello].",
+            )
         mine = next((m for m in memberships if m.get("idMember") == member_id), None)
         if mine is None:
-            return CheckResult(name, False, "the token's member is not a member of the board",
-                               fix="Add the member to the board (Share > invite).")
+            return CheckResult(
+                name,
+                False,
+                "the token's member is not a member of the board",
+                fix="Add the member to the board (Share > invite).",
+            )
         if mine.get("memberType") == "observer":
-            return CheckResult(name, False, "the token's member is an observer of the board and cannot edit cards",
-                               fix="Make the member a normal board member or an admin.")
+            return CheckResult(
+                name,
+                False,
+                "the token's member is an observer of the board and cannot edit cards",
+                fix="Make the member a normal board member or an admin.",
+            )
         return CheckResult(name, True, f"write scope, board {mine.get('memberType')}")
 
     # -- lifecycle --------------------------------------------------------------------

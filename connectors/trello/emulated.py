@@ -62,8 +62,11 @@ class TrelloEmulatedTarget(EmulatedTarget):
         from rich.table import Table
 
         table = Table(title=f"Trello board {self.board['name']!r}")
-        lists = [x for x in sorted(self.emulator.lists.values(), key=lambda x: x["pos"])
-                 if x["idBoard"] == self.board["id"] and not x["closed"]]
+        lists = [
+            x
+            for x in sorted(self.emulator.lists.values(), key=lambda x: x["pos"])
+            if x["idBoard"] == self.board["id"] and not x["closed"]
+        ]
         columns: list[list[str]] = []
         for item in lists:
             table.add_column(item["name"])

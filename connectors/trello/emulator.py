@@ -189,7 +189,7 @@ class TrelloEmulator:
     def _short_link(self, obj_id: str) -> str:
         digest = hashlib.sha256(obj_id.encode()).hexdigest()
         alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-        return "".join(alphabet[int(digest[i * 2: i * 2 + 2], 16) % len(alphabet)] for i in range(8))
+        return "".join(alphabet[int(digest[i * 2 : i * 2 + 2], 16) % len(alphabet)] for i in range(8))
 
     def add_credentials(self, key: str, token: str, *, username: str = "demo", write: bool = True) -> str:
         """Register an API key and a token for a (new) member; returns the member id."""
@@ -197,9 +197,15 @@ class TrelloEmulator:
             member = next((m for m in self.members.values() if m["username"] == username), None)
             if member is None:
                 member_id = self._new_id()
-                member = {"id": member_id, "username": username, "fullName": username.title(),
-                          "initials": username[:2].upper(), "url": f"https://trello.com/{username}",
-                          "memberType": "normal", "confirmed": True}
+                member = {
+                    "id": member_id,
+                    "username": username,
+                    "fullName": username.title(),
+                    "initials": username[:2].upper(),
+                    "url": f"https://trello.com/{username}",
+                    "memberType": "normal",
+                    "confirmed": True,
+                }
                 self.members[member_id] = member
             self.keys.add(key)
             self.tokens[token] = {"key": key, "idMember": member["id"], "write": write, "id": self._new_id()}
@@ -219,11 +225,21 @@ class TrelloEmulator:
             board_id = self._new_id()
             short = self._short_link(board_id)
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-            board = {"id": board_id, "name": name, "desc": "", "closed": False, "idOrganization": id_organization,
-                     "pinned": False, "url": f"https://trello.com/b/{short}/{slug}",
-                     "shortUrl": f"https://trello.com/b/{short}", "shortLink": short,
-                     "memberships": [{"id": self._new_id(), "idMember": m, "memberType": t, "unconfirmed": False,
-                                      "deactivated": False} for m, t in (members or {}).items()]}
+            board = {
+                "id": board_id,
+                "name": name,
+                "desc": "",
+                "closed": False,
+                "idOrganization": id_organization,
+                "pinned": False,
+                "url": f"https://trello.com/b/{short}/{slug}",
+                "shortUrl": f"https://trello.com/b/{short}",
+                "shortLink": short,
+                "memberships": [
+                    {"id": self._new_id(), "idMember": m, "memberType": t, "unconfirmed": False, "deactivated": False}
+                    for m, t in (members or {}).items()
+                ],
+            }
             self.boards[board_id] = board
             for list_name in lists:
                 self.add_list(board_id, list_name)
@@ -236,8 +252,15 @@ class TrelloEmulator:
         with self._lock:
             pos = max((x["pos"] for x in self.lists.values() if x["idBoard"] == board_id), default=0) + 16384
             list_id = self._new_id()
-            item: dict[str, Any] = {"id": list_id, "name": name, "closed": closed, "idBoard": board_id, "pos": pos,
-                                    "subscribed": False, "softLimit": None}
+            item: dict[str, Any] = {
+                "id": list_id,
+                "name": name,
+                "closed": closed,
+                "idBoard": board_id,
+                "pos": pos,
+                "subscribed": False,
+                "softLimit": None,
+            }
             self.lists[list_id] = item
             return deepcopy(item)
 
@@ -257,9 +280,11 @@ class TrelloEmulator:
     def cards(self, board_id: str | None = None, *, closed: bool | None = None) -> list[dict[str, Any]]:
         """Copies of the cards (of one board; only open or only archived ones if ``closed`` is given)."""
         with self._lock:
-            return [deepcopy(c) for c in self._cards.values()
-                    if (board_id is None or c["idBoard"] == board_id)
-                    and (closed is None or c["closed"] == closed)]
+            return [
+                deepcopy(c)
+                for c in self._cards.values()
+                if (board_id is None or c["idBoard"] == board_id) and (closed is None or c["closed"] == closed)
+            ]
 
     def card(self, card_id: str) -> dict[str, Any] | None:
         """A copy of one card, or None once deleted."""
@@ -343,8 +368,12 @@ class TrelloEmulator:
         return params
 
     def _app(self) -> Starlette:
-        def route(method: str, path: str, spec: str | None,
-                  handler: Callable[[dict[str, Any], dict[str, Any], dict[str, str]], Any]) -> Route:
+        def route(
+            method: str,
+            path: str,
+            spec: str | None,
+            handler: Callable[[dict[str, Any], dict[str, Any], dict[str, str]], Any],
+        ) -> Route:
             async def endpoint(request: Request) -> Response:
                 try:
                     params = await self._params(request)
@@ -380,8 +409,7 @@ class TrelloEmulator:
             route("PUT", "/cards/{id}", "/cards/{id}", h._put_card),
             route("DELETE", "/cards/{id}", "/cards/{id}", h._delete_card),
             route("POST", "/cards/{id}/idLabels", "/cards/{id}/idLabels", h._post_card_label_id),
-            route("DELETE", "/cards/{id}/idLabels/{idLabel}", "/cards/{id}/idLabels/{idLabel}",
-                  h._delete_card_label),
+            route("DELETE", "/cards/{id}/idLabels/{idLabel}", "/cards/{id}/idLabels/{idLabel}", h._delete_card_label),
             route("POST", "/cards/{id}/labels", "/cards/{id}/labels", h._post_card_label),
             route("PUT", "/cards/{id}/{field}", None, h._put_card_field),
         ]
@@ -426,8 +454,11 @@ class TrelloEmulator:
     # -- handlers: members, tokens, boards -------------------------------------------------
     def _get_member(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         ref = path["id"]
-        member = self.members[grant["idMember"]] if ref == "me" else (
-            self.members.get(ref) or next((m for m in self.members.values() if m["username"] == ref), None))
+        member = (
+            self.members[grant["idMember"]]
+            if ref == "me"
+            else (self.members.get(ref) or next((m for m in self.members.values() if m["username"] == ref), None))
+        )
         if member is None:
             raise TrelloReply(404, "model not found")
         return _pick(member, params.get("fields"))
@@ -450,8 +481,14 @@ class TrelloEmulator:
             {"idModel": "*", "modelType": "board", "read": True, "write": target["write"]},
             {"idModel": "*", "modelType": "organization", "read": True, "write": target["write"]},
         ]
-        token = {"id": target["id"], "identifier": "notion-sync", "idMember": target["idMember"],
-                 "dateCreated": "2026-01-01T00:00:00.000Z", "dateExpires": None, "permissions": permissions}
+        token = {
+            "id": target["id"],
+            "identifier": "notion-sync",
+            "idMember": target["idMember"],
+            "dateCreated": "2026-01-01T00:00:00.000Z",
+            "dateExpires": None,
+            "permissions": permissions,
+        }
         return _pick(token, params.get("fields"))
 
     def _get_board(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
@@ -544,8 +581,9 @@ class TrelloEmulator:
         if item is None:
             raise TrelloReply(404, NOT_FOUND)
         self._board(grant, item["idBoard"])
-        cards = sorted((c for c in self._cards.values() if c["idList"] == item["id"] and not c["closed"]),
-                       key=lambda c: c["pos"])
+        cards = sorted(
+            (c for c in self._cards.values() if c["idList"] == item["id"] and not c["closed"]), key=lambda c: c["pos"]
+        )
         return [_pick(self._card_json(c), params.get("fields")) for c in cards]
 
     # -- handlers: cards ---------------------------------------------------------------------
@@ -607,15 +645,45 @@ class TrelloEmulator:
         card_id = self._new_id()
         short = self._short_link(card_id)
         card: dict[str, Any] = {
-            "id": card_id, "badges": {"attachments": 0, "checkItems": 0, "checkItemsChecked": 0, "comments": 0,
-                                      "description": False, "due": None, "start": None, "dueComplete": False,
-                                      "subscribed": False, "viewingMemberVoted": False, "votes": 0},
-            "checkItemStates": [], "closed": False, "dueComplete": False, "dateLastActivity": _now(), "desc": "",
-            "descData": {"emoji": {}}, "due": None, "dueReminder": None, "idBoard": "", "idChecklists": [],
-            "idList": "", "idMembers": [], "idMembersVoted": [], "idShort": 0, "idAttachmentCover": None,
-            "idLabels": [], "manualCoverAttachment": False, "name": "", "pos": 0.0, "shortLink": short,
-            "shortUrl": f"https://trello.com/c/{short}", "start": None, "subscribed": False,
-            "url": f"https://trello.com/c/{short}", "cover": {"idAttachment": None, "color": None, "size": "normal"},
+            "id": card_id,
+            "badges": {
+                "attachments": 0,
+                "checkItems": 0,
+                "checkItemsChecked": 0,
+                "comments": 0,
+                "description": False,
+                "due": None,
+                "start": None,
+                "dueComplete": False,
+                "subscribed": False,
+                "viewingMemberVoted": False,
+                "votes": 0,
+            },
+            "checkItemStates": [],
+            "closed": False,
+            "dueComplete": False,
+            "dateLastActivity": _now(),
+            "desc": "",
+            "descData": {"emoji": {}},
+            "due": None,
+            "dueReminder": None,
+            "idBoard": "",
+            "idChecklists": [],
+            "idList": "",
+            "idMembers": [],
+            "idMembersVoted": [],
+            "idShort": 0,
+            "idAttachmentCover": None,
+            "idLabels": [],
+            "manualCoverAttachment": False,
+            "name": "",
+            "pos": 0.0,
+            "shortLink": short,
+            "shortUrl": f"https://trello.com/c/{short}",
+            "start": None,
+            "subscribed": False,
+            "url": f"https://trello.com/c/{short}",
+            "cover": {"idAttachment": None, "color": None, "size": "normal"},
         }
         self._apply(card, params, creating=True)
         self._short_ids[card["idBoard"]] += 1
@@ -641,8 +709,20 @@ class TrelloEmulator:
     def _put_card_field(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         card = self._card(grant, path["id"], write=True)
         field = path["field"]
-        if field not in ("name", "desc", "closed", "idList", "due", "start", "dueComplete", "pos", "subscribed",
-                         "idLabels", "idMembers", "dueReminder"):
+        if field not in (
+            "name",
+            "desc",
+            "closed",
+            "idList",
+            "due",
+            "start",
+            "dueComplete",
+            "pos",
+            "subscribed",
+            "idLabels",
+            "idMembers",
+            "dueReminder",
+        ):
             raise TrelloReply(404, f"Cannot PUT /1/cards/{path['id']}/{field}")
         if field == "dueReminder":
             card["dueReminder"] = params.get("value")

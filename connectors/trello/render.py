@@ -125,9 +125,7 @@ def _list_for(row: Row, settings: TrelloMapping) -> str:
             return settings.lists[option]
         if settings.default_list:
             return settings.default_list
-        raise ItemError(
-            f"{settings.list_from} is {option!r}, which has no list: add it to lists or set default_list"
-        )
+        raise ItemError(f"{settings.list_from} is {option!r}, which has no list: add it to lists or set default_list")
     assert settings.default_list is not None  # the settings model guarantees one
     return settings.default_list
 
@@ -136,8 +134,12 @@ def complete_options(schema: dict[str, Any], name: str | None) -> frozenset[str]
     """The options of a status property that sit in Notion's "Complete" group."""
     prop = schema.get(name or "") or {}
     status = prop.get("status") or {}
-    ids = {i for g in status.get("groups") or [] if str(g.get("name", "")).lower() in ("complete", "completed")
-           for i in g.get("option_ids") or []}
+    ids = {
+        i
+        for g in status.get("groups") or []
+        if str(g.get("name", "")).lower() in ("complete", "completed")
+        for i in g.get("option_ids") or []
+    }
     return frozenset(o.get("name", "") for o in status.get("options") or [] if o.get("id") in ids)
 
 

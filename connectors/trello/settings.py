@@ -114,9 +114,7 @@ class TrelloMapping(MappingSettings):
         if self.lists and not self.list_from:
             raise ValueError("lists needs list_from: the status or select property whose options the lists map")
         if not self.default_list and not (self.list_from and self.lists):
-            raise ValueError(
-                "no list for the cards: set default_list = \"<list name>\", or list_from and lists"
-            )
+            raise ValueError('no list for the cards: set default_list = "<list name>", or list_from and lists')
         return self
 
     def list_names(self) -> list[str]:

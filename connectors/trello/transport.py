@@ -53,7 +53,7 @@ class TrelloTransport:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, as ``requests.request`` would, to ``base_url`` instead of Trello's."""
         if url.startswith(TRELLO_BASE_URL):
-            url = self.base_url + url[len(TRELLO_BASE_URL):]
+            url = self.base_url + url[len(TRELLO_BASE_URL) :]
         params = dict(kwargs.pop("params", None) or {})
         key, token = params.pop("key", None), params.pop("token", None)
         if key is not None and token is not None:

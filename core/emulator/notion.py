@@ -99,14 +99,14 @@ from core.emulator.notion_values import (
 )
 from core.emulator.server import EmulatorServer
 
-__all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database",
-           "NotionEmulator"]
+__all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 
 DEFAULT_TOKEN = "ntn_emulator_token_0000000000000000000000000000"
 DEFAULT_CAPABILITIES = frozenset({"read_content", "update_content", "insert_content"})
 
 
 # ---------------------------------------------------------------- public records
+
 
 @dataclass(frozen=True)
 class DataSource:
@@ -127,6 +127,7 @@ class Database:
 
 # ---------------------------------------------------------------- the emulator
 
+
 class NotionEmulator(NotionHTTP):
     """The Notion API on 127.0.0.1:<random port>, with a Python API to set up its content.
 
@@ -136,13 +137,20 @@ class NotionEmulator(NotionHTTP):
     query_cap: int = 10_000
     """At most this many results per query (following its cursors), like Notion's 10,000."""
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, bot_name: str = "notion-sync demo",
-                 workspace_name: str = "Demo workspace", seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        bot_name: str = "notion-sync demo",
+        workspace_name: str = "Demo workspace",
+        seed: int = 0,
+    ) -> None:
         self._lock = threading.RLock()
         self._identity = (token, bot_name, workspace_name, seed)
         self._init_state()
-        app = Starlette(routes=[Route("/{path:path}", self._asgi_entry,
-                                      methods=["GET", "POST", "PATCH", "DELETE", "PUT"])])
+        app = Starlette(
+            routes=[Route("/{path:path}", self._asgi_entry, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])]
+        )
         self.server = EmulatorServer(app, fault_response=self._fault_response)
 
     def _init_state(self) -> None:
@@ -220,8 +228,15 @@ class NotionEmulator(NotionHTTP):
 
     # ------------------------------------------------------------ tokens and users
 
-    def add_token(self, token: str, *, bot_name: str = "notion-sync demo", workspace_name: str = "Demo workspace",
-                  capabilities: Iterable[str] = DEFAULT_CAPABILITIES, regenerated_from: str | None = None) -> str:
+    def add_token(
+        self,
+        token: str,
+        *,
+        bot_name: str = "notion-sync demo",
+        workspace_name: str = "Demo workspace",
+        capabilities: Iterable[str] = DEFAULT_CAPABILITIES,
+        regenerated_from: str | None = None,
+    ) -> str:
         """Register an integration token; returns its bot user id.
 
         ``regenerated_from``: an existing token of the same integration, as when its secret is
@@ -229,18 +244,26 @@ class NotionEmulator(NotionHTTP):
         with self._lock:
             if regenerated_from is not None:
                 old = self._tokens[regenerated_from]
-                self._tokens[token] = TokenState(token, old.bot_id, old.bot_name, old.workspace_name, old.workspace_id,
-                                                 frozenset(capabilities))
+                self._tokens[token] = TokenState(
+                    token, old.bot_id, old.bot_name, old.workspace_name, old.workspace_id, frozenset(capabilities)
+                )
                 for database in self._databases.values():
                     if regenerated_from in database.shared_with:
                         database.shared_with.add(token)
                 return old.bot_id
             bot_id = new_uuid(self._rng)
             workspace_id = self._workspace_id(workspace_name)
-            self._tokens[token] = TokenState(token, bot_id, bot_name, workspace_name, workspace_id,
-                                         frozenset(capabilities))
-            self._users[bot_id] = {"object": "user", "id": bot_id, "name": bot_name, "avatar_url": None,
-                                   "type": "bot", "bot": {}}
+            self._tokens[token] = TokenState(
+                token, bot_id, bot_name, workspace_name, workspace_id, frozenset(capabilities)
+            )
+            self._users[bot_id] = {
+                "object": "user",
+                "id": bot_id,
+                "name": bot_name,
+                "avatar_url": None,
+                "type": "bot",
+                "bot": {},
+            }
             return bot_id
 
     def _workspace_id(self, workspace_name: str) -> str:
@@ -263,8 +286,14 @@ class NotionEmulator(NotionHTTP):
         if email and email.lower() in self._users_by_email:
             return self._users_by_email[email.lower()]
         user_id = new_uuid(self._rng)
-        user: dict[str, Any] = {"object": "user", "id": user_id, "name": name or (email or "").split("@")[0],
-                                "avatar_url": None, "type": "person", "person": {}}
+        user: dict[str, Any] = {
+            "object": "user",
+            "id": user_id,
+            "name": name or (email or "").split("@")[0],
+            "avatar_url": None,
+            "type": "person",
+            "person": {},
+        }
         if email:
             user["person"] = {"email": email}
             self._users_by_email[email.lower()] = user_id
@@ -273,9 +302,15 @@ class NotionEmulator(NotionHTTP):
 
     # ------------------------------------------------------------ databases and schema
 
-    def create_database(self, title: str, properties: dict[str, dict[str, Any]], *,
-                        data_sources: list[str] | None = None, database_id: str | None = None,
-                        shared_with: list[str] | None = None) -> Database:
+    def create_database(
+        self,
+        title: str,
+        properties: dict[str, dict[str, Any]],
+        *,
+        data_sources: list[str] | None = None,
+        database_id: str | None = None,
+        shared_with: list[str] | None = None,
+    ) -> Database:
         """Create a database with one data source per name in ``data_sources`` (default: one named
         like the title), all with the schema ``properties`` (name -> spec, see the module docs),
         shared with the tokens in ``shared_with`` (default: the default token)."""
@@ -295,8 +330,11 @@ class NotionEmulator(NotionHTTP):
             return self._database_record(state)
 
     def _database_record(self, state: DatabaseState) -> Database:
-        return Database(state.id, slug_url("", state.id),
-                        [DataSource(ds_id, self._data_sources[ds_id].name) for ds_id in state.data_source_ids])
+        return Database(
+            state.id,
+            slug_url("", state.id),
+            [DataSource(ds_id, self._data_sources[ds_id].name) for ds_id in state.data_source_ids],
+        )
 
     def database_of(self, data_source_id: str) -> str:
         """The id of the database that holds a data source."""
@@ -422,7 +460,8 @@ class NotionEmulator(NotionHTTP):
         """The data source's schema properties (name -> JSON, a copy)."""
         with self._lock:
             schema: dict[str, dict[str, Any]] = json.loads(
-                json.dumps(self._data_sources[dashed_id(data_source_id)].properties))
+                json.dumps(self._data_sources[dashed_id(data_source_id)].properties)
+            )
             return schema
 
     # ------------------------------------------------------------ pages
@@ -432,14 +471,12 @@ class NotionEmulator(NotionHTTP):
         with self._lock:
             return self._create_page(self._data_sources[dashed_id(data_source_id)], values, page_id, self.owner_id)
 
-    def _create_page(self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None,
-                     creator: str) -> str:
+    def _create_page(self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None, creator: str) -> str:
         pid = dashed_id(page_id) if page_id else new_uuid(self._rng)
         if pid in self._pages:
             raise ValueError(f"page {pid} exists")
         now = self.now()
-        page = PageState(self, pid, ds.id, self._seq + 1, now, now, creator, creator,
-                         unique_number=ds.next_unique)
+        page = PageState(self, pid, ds.id, self._seq + 1, now, now, creator, creator, unique_number=ds.next_unique)
         self._apply_values(ds, page, values)
         self._seq += 1
         ds.next_unique += 1
@@ -486,8 +523,9 @@ class NotionEmulator(NotionHTTP):
             gone = self._pages.pop(dashed_id(page_id)).id
             for page in self._pages.values():
                 for prop_id, content in page.values.items():
-                    if isinstance(content, list) and any(isinstance(r, dict) and r.keys() == {"id"}
-                                                         and r["id"] == gone for r in content):
+                    if isinstance(content, list) and any(
+                        isinstance(r, dict) and r.keys() == {"id"} and r["id"] == gone for r in content
+                    ):
                         page.values[prop_id] = [r for r in content if not (isinstance(r, dict) and r.get("id") == gone)]
 
     def page_json(self, page_id: str) -> dict[str, Any]:
@@ -512,8 +550,7 @@ class NotionEmulator(NotionHTTP):
         for name, value in values.items():
             prop = find_property(ds.properties, name)
             if prop is None:
-                raise KeyError(f"no property {name!r} in data source {ds.name!r} "
-                               f"(has {', '.join(ds.properties)})")
+                raise KeyError(f"no property {name!r} in data source {ds.name!r} (has {', '.join(ds.properties)})")
             kind = prop["type"]
             if isinstance(value, Mapping) and value.get("type") == kind and kind in value:
                 content: Any = value[kind]
@@ -574,7 +611,9 @@ class NotionEmulator(NotionHTTP):
                 return {"function": function, **value}
             if isinstance(value, list):
                 return {"type": "array", "array": value, "function": function}
-            if isinstance(value, (date, datetime)) or (isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value)):
+            if isinstance(value, (date, datetime)) or (
+                isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value)
+            ):
                 return {"type": "date", "date": parse_date_value(value), "function": function}
             return {"type": "number", "number": value, "function": function}
         if kind == "verification":
@@ -593,8 +632,10 @@ class NotionEmulator(NotionHTTP):
             if option["name"] == wanted:
                 return {"id": option["id"], "name": option["name"], "color": option["color"]}
         if kind == "status":
-            raise ValueError(f"{prop['name']}: no status option {wanted!r} "
-                             f"(has {', '.join(o['name'] for o in options)}); Notion cannot add one through the API")
+            raise ValueError(
+                f"{prop['name']}: no status option {wanted!r} "
+                f"(has {', '.join(o['name'] for o in options)}); Notion cannot add one through the API"
+            )
         # Like Notion, writing an unknown select/multi_select name adds the option.
         option = {"id": new_uuid(self._rng), "name": wanted, "color": "default", "description": None}
         options.append(option)
@@ -614,8 +655,11 @@ class NotionEmulator(NotionHTTP):
 
     def _file(self, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
-            return {"name": value.rstrip("/").rsplit("/", 1)[-1] or value, "type": "external",
-                    "external": {"url": value}}
+            return {
+                "name": value.rstrip("/").rsplit("/", 1)[-1] or value,
+                "type": "external",
+                "external": {"url": value},
+            }
         given: dict[str, Any] = dict(value)
         if "type" in given and given["type"] in given:
             return given

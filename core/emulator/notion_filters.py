@@ -63,6 +63,7 @@ def find_property(schema: Mapping[str, Mapping[str, Any]], key: str) -> Mapping[
 
 # ---------------------------------------------------------------- operators by value family
 
+
 def _text_ops(value: str, op: str, arg: Any) -> bool:
     low, low_arg = value.lower(), str(arg).lower() if arg is not None else ""
     if op == "equals":
@@ -89,19 +90,31 @@ def _number_ops(value: float | None, op: str, arg: Any) -> bool:
         return value is None
     if op == "is_not_empty":
         return value is not None
-    if op in ("equals", "does_not_equal", "greater_than", "less_than", "greater_than_or_equal_to",
-              "less_than_or_equal_to"):
+    if op in (
+        "equals",
+        "does_not_equal",
+        "greater_than",
+        "less_than",
+        "greater_than_or_equal_to",
+        "less_than_or_equal_to",
+    ):
         if not isinstance(arg, (int, float)) or isinstance(arg, bool):
-            raise QueryValidationError(f"body failed validation: body.filter.number.{op} should be a number, "
-                                       f"instead was `{arg!r}`.")
+            raise QueryValidationError(
+                f"body failed validation: body.filter.number.{op} should be a number, instead was `{arg!r}`."
+            )
     else:
         raise KeyError(op)
     if op == "does_not_equal":
         return value != arg
     if value is None:
         return False
-    return {"equals": value == arg, "greater_than": value > arg, "less_than": value < arg,
-            "greater_than_or_equal_to": value >= arg, "less_than_or_equal_to": value <= arg}[op]
+    return {
+        "equals": value == arg,
+        "greater_than": value > arg,
+        "less_than": value < arg,
+        "greater_than_or_equal_to": value >= arg,
+        "less_than_or_equal_to": value <= arg,
+    }[op]
 
 
 def _checkbox_ops(value: bool, op: str, arg: Any) -> bool:
@@ -136,8 +149,14 @@ def _contains_ops(members: list[str], op: str, arg: Any) -> bool:
     raise KeyError(op)
 
 
-_RELATIVE = {"past_week": (-7, 0), "past_month": (-30, 0), "past_year": (-365, 0),
-             "next_week": (0, 7), "next_month": (0, 30), "next_year": (0, 365)}
+_RELATIVE = {
+    "past_week": (-7, 0),
+    "past_month": (-30, 0),
+    "past_year": (-365, 0),
+    "next_week": (0, 7),
+    "next_month": (0, 30),
+    "next_year": (0, 365),
+}
 
 
 def _date_ops(start: str | None, op: str, arg: Any, now: datetime) -> bool:
@@ -161,8 +180,10 @@ def _date_ops(start: str | None, op: str, arg: Any, now: datetime) -> bool:
     try:
         arg_day, arg_moment = date_point(str(arg))
     except ValueError:
-        raise QueryValidationError(f"body failed validation: body.filter.date.{op} should be a valid ISO 8601 "
-                                   f"date string, instead was `{arg!r}`.") from None
+        raise QueryValidationError(
+            f"body failed validation: body.filter.date.{op} should be a valid ISO 8601 "
+            f"date string, instead was `{arg!r}`."
+        ) from None
     left: date | datetime
     right: date | datetime
     if arg_moment is None:
@@ -170,11 +191,17 @@ def _date_ops(start: str | None, op: str, arg: Any, now: datetime) -> bool:
     else:
         left = moment if moment is not None else datetime(day.year, day.month, day.day, tzinfo=UTC)
         right = arg_moment
-    return {"equals": left == right, "before": left < right, "after": left > right,
-            "on_or_before": left <= right, "on_or_after": left >= right}[op]
+    return {
+        "equals": left == right,
+        "before": left < right,
+        "after": left > right,
+        "on_or_before": left <= right,
+        "on_or_after": left >= right,
+    }[op]
 
 
 # ---------------------------------------------------------------- property accessors by type
+
 
 def _text_of(kind: str, value: Any) -> str:
     if kind in ("title", "rich_text"):
@@ -182,13 +209,16 @@ def _text_of(kind: str, value: Any) -> str:
     return value or ""
 
 
-def _leaf(kind: str, prop: Mapping[str, Any] | None, body: Mapping[str, Any],
-          timestamp: str | None, now: datetime) -> Predicate:
+def _leaf(
+    kind: str, prop: Mapping[str, Any] | None, body: Mapping[str, Any], timestamp: str | None, now: datetime
+) -> Predicate:
     """The predicate of one property (or timestamp) filter ``body`` of family ``kind``."""
     if not isinstance(body, Mapping) or len(body) != 1:
-        raise QueryValidationError(f"body failed validation: body.filter.{kind} should be an object with "
-                                   f"exactly one condition, instead was `{body!r}`.")
-    (op, arg), = body.items()
+        raise QueryValidationError(
+            f"body failed validation: body.filter.{kind} should be an object with "
+            f"exactly one condition, instead was `{body!r}`."
+        )
+    ((op, arg),) = body.items()
     ptype = prop["type"] if prop is not None else kind
 
     def get(page: PageView) -> Any:
@@ -240,8 +270,9 @@ def _leaf(kind: str, prop: Mapping[str, Any] | None, body: Mapping[str, Any],
                 raise KeyError(op)
             return check(lambda page: (get(page) or {}).get("state") == arg)
     except KeyError:
-        raise QueryValidationError(f"body failed validation: body.filter.{kind}.{op} is not a valid "
-                                   f"condition for a {kind} filter.") from None
+        raise QueryValidationError(
+            f"body failed validation: body.filter.{kind}.{op} is not a valid condition for a {kind} filter."
+        ) from None
     raise QueryValidationError(f"body failed validation: filtering on a {kind} property is not supported.")
 
 
@@ -251,9 +282,11 @@ def _stamp(page: PageView, which: str) -> str:
 
 def _formula(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) -> Predicate:
     if not isinstance(body, Mapping) or len(body) != 1:
-        raise QueryValidationError("body failed validation: body.filter.formula should have exactly one of "
-                                   "`string`, `checkbox`, `number`, `date`.")
-    (family, condition), = body.items()
+        raise QueryValidationError(
+            "body failed validation: body.filter.formula should have exactly one of "
+            "`string`, `checkbox`, `number`, `date`."
+        )
+    ((family, condition),) = body.items()
     kinds = {"string": "rich_text", "checkbox": "checkbox", "number": "number", "date": "date"}
     if family not in kinds:
         raise QueryValidationError(f"body failed validation: body.filter.formula.{family} is not a formula filter.")
@@ -280,17 +313,20 @@ def _formula(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) ->
 
 def _rollup(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) -> Predicate:
     if not isinstance(body, Mapping) or len(body) != 1:
-        raise QueryValidationError("body failed validation: body.filter.rollup should have exactly one of "
-                                   "`any`, `every`, `none`, `number`, `date`.")
-    (family, condition), = body.items()
+        raise QueryValidationError(
+            "body failed validation: body.filter.rollup should have exactly one of "
+            "`any`, `every`, `none`, `number`, `date`."
+        )
+    ((family, condition),) = body.items()
     if family in ("number", "date"):
         inner = _leaf(family, {"type": family, "id": prop["id"]}, condition, None, now)
         return lambda page: inner(_Proxy(page, (page.value(prop) or {}).get(family)))
     if family in ("any", "every", "none"):
         if not isinstance(condition, Mapping) or len(condition) != 1:
-            raise QueryValidationError(f"body failed validation: body.filter.rollup.{family} should hold one "
-                                       "property filter.")
-        (item_kind, item_body), = condition.items()
+            raise QueryValidationError(
+                f"body failed validation: body.filter.rollup.{family} should hold one property filter."
+            )
+        ((item_kind, item_body),) = condition.items()
         inner = _leaf(item_kind, {"type": item_kind, "id": prop["id"]}, item_body, None, now)
 
         def test(page: PageView) -> bool:
@@ -301,6 +337,7 @@ def _rollup(prop: Mapping[str, Any], body: Mapping[str, Any], now: datetime) -> 
             if family == "every":
                 return all(hits)
             return not any(hits)
+
         return test
     raise QueryValidationError(f"body failed validation: body.filter.rollup.{family} is not a rollup filter.")
 
@@ -321,16 +358,17 @@ class _Proxy:
         return self._page.exact_timestamp(which)
 
 
-def compile_filter(body: Any, schema: Mapping[str, Mapping[str, Any]], now: datetime,
-                   depth: int = 0) -> Predicate:
+def compile_filter(body: Any, schema: Mapping[str, Mapping[str, Any]], now: datetime, depth: int = 0) -> Predicate:
     """A predicate for a query's ``filter`` (raises :class:`QueryValidationError`)."""
     if not isinstance(body, Mapping):
         raise QueryValidationError(f"body failed validation: body.filter should be an object, instead was `{body!r}`.")
     for compound in ("and", "or"):
         if compound in body:
             if depth >= MAX_FILTER_DEPTH:
-                raise QueryValidationError("body failed validation: body.filter compound filters can be nested "
-                                           f"at most {MAX_FILTER_DEPTH} levels deep.")
+                raise QueryValidationError(
+                    "body failed validation: body.filter compound filters can be nested "
+                    f"at most {MAX_FILTER_DEPTH} levels deep."
+                )
             parts = body[compound]
             if not isinstance(parts, list):
                 raise QueryValidationError(f"body failed validation: body.filter.{compound} should be an array.")
@@ -341,30 +379,38 @@ def compile_filter(body: Any, schema: Mapping[str, Mapping[str, Any]], now: date
     if "timestamp" in body:
         which = body["timestamp"]
         if which not in ("created_time", "last_edited_time"):
-            raise QueryValidationError("body failed validation: body.filter.timestamp should be `created_time` or "
-                                       f"`last_edited_time`, instead was `{which!r}`.")
+            raise QueryValidationError(
+                "body failed validation: body.filter.timestamp should be `created_time` or "
+                f"`last_edited_time`, instead was `{which!r}`."
+            )
         if which not in body:
-            raise QueryValidationError(f"body failed validation: body.filter.{which} should be defined, "
-                                       "instead was `undefined`.")
+            raise QueryValidationError(
+                f"body failed validation: body.filter.{which} should be defined, instead was `undefined`."
+            )
         return _leaf(which, None, body[which], which, now)
     if "property" not in body:
-        raise QueryValidationError("body failed validation: body.filter.property should be defined, "
-                                   "instead was `undefined`.")
+        raise QueryValidationError(
+            "body failed validation: body.filter.property should be defined, instead was `undefined`."
+        )
     prop = find_property(schema, str(body["property"]))
     if prop is None:
         raise QueryValidationError(f"Could not find property with name or id: {body['property']}")
     families = [key for key in body if key not in ("property", "type")]
     if len(families) != 1:
-        raise QueryValidationError(f"body failed validation: body.filter should have exactly one filter type "
-                                   f"for property {body['property']}, instead had {families}.")
+        raise QueryValidationError(
+            f"body failed validation: body.filter should have exactly one filter type "
+            f"for property {body['property']}, instead had {families}."
+        )
     family = families[0]
     ptype = prop["type"]
     compatible = {family} | ({"date"} if family == "date" else set())
     if family in ("rich_text", "title") and ptype in ("title", "rich_text"):
         compatible.add(ptype)
     if ptype not in compatible:
-        raise QueryValidationError(f"body failed validation: {prop['name']} is a property of type `{ptype}`, "
-                                   f"it cannot be filtered with a `{family}` filter.")
+        raise QueryValidationError(
+            f"body failed validation: {prop['name']} is a property of type `{ptype}`, "
+            f"it cannot be filtered with a `{family}` filter."
+        )
     if family == "formula":
         return _formula(prop, body[family], now)
     if family == "rollup":
@@ -373,6 +419,7 @@ def compile_filter(body: Any, schema: Mapping[str, Mapping[str, Any]], now: date
 
 
 # ---------------------------------------------------------------- sorts
+
 
 def _sort_value(prop: Mapping[str, Any], value: Any) -> Any:
     kind = prop["type"]
@@ -431,18 +478,23 @@ def compile_sorts(sorts: Any, schema: Mapping[str, Mapping[str, Any]]) -> Callab
             raise QueryValidationError(f"body failed validation: body.sorts[{index}] should be an object.")
         direction = sort.get("direction", "ascending")
         if direction not in ("ascending", "descending"):
-            raise QueryValidationError(f"body failed validation: body.sorts[{index}].direction should be "
-                                       f"`ascending` or `descending`, instead was `{direction!r}`.")
+            raise QueryValidationError(
+                f"body failed validation: body.sorts[{index}].direction should be "
+                f"`ascending` or `descending`, instead was `{direction!r}`."
+            )
         if "timestamp" in sort:
             which = sort["timestamp"]
             if which not in ("created_time", "last_edited_time"):
-                raise QueryValidationError(f"body failed validation: body.sorts[{index}].timestamp should be "
-                                           f"`created_time` or `last_edited_time`, instead was `{which!r}`.")
+                raise QueryValidationError(
+                    f"body failed validation: body.sorts[{index}].timestamp should be "
+                    f"`created_time` or `last_edited_time`, instead was `{which!r}`."
+                )
             keys.append((_timestamp_key(which), direction == "descending"))
             continue
         if "property" not in sort:
-            raise QueryValidationError(f"body failed validation: body.sorts[{index}].property should be defined, "
-                                       "instead was `undefined`.")
+            raise QueryValidationError(
+                f"body failed validation: body.sorts[{index}].property should be defined, instead was `undefined`."
+            )
         prop = find_property(schema, str(sort["property"]))
         if prop is None:
             raise QueryValidationError(f"Could not find sort property with name or id: {sort['property']}")

@@ -74,12 +74,25 @@ ROUTES: tuple[tuple[str, str], ...] = (
 API answer 400 ``invalid_request`` (saying the emulator lacks them); any other path 400
 ``invalid_request_url``, as recorded from the real API."""
 
-_UNSERVED = (r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
-             r"(/[^/]+)*")
+_UNSERVED = (
+    r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
+    r"(/[^/]+)*"
+)
 """Paths of the real API the emulator does not serve: answered ``invalid_request``, not a bad URL."""
 
-READ_ONLY_TYPES = frozenset({"formula", "rollup", "created_time", "created_by", "last_edited_time",
-                             "last_edited_by", "unique_id", "button", "verification"})
+READ_ONLY_TYPES = frozenset(
+    {
+        "formula",
+        "rollup",
+        "created_time",
+        "created_by",
+        "last_edited_time",
+        "last_edited_by",
+        "unique_id",
+        "button",
+        "verification",
+    }
+)
 """Property types a create/update request cannot write."""
 
 MAX_CURSORS = 10_000
@@ -88,13 +101,16 @@ MAX_CURSORS = 10_000
 _ERROR_MESSAGES = {
     429: ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
     500: ("internal_server_error", "Unexpected error occurred."),
-    502: ("bad_gateway", ("Notion encountered an issue while attempting to complete this request. "
-                          "Please try again.")),
-    503: ("service_unavailable", ("Notion is unavailable. This can occur when the time to respond to a "
-                                  "request takes longer than 60 seconds, the maximum request timeout. "
-                                  "Please try again later.")),
-    504: ("gateway_timeout", ("Notion timed out while attempting to complete this request. "
-                              "Please try again later.")),
+    502: ("bad_gateway", ("Notion encountered an issue while attempting to complete this request. Please try again.")),
+    503: (
+        "service_unavailable",
+        (
+            "Notion is unavailable. This can occur when the time to respond to a "
+            "request takes longer than 60 seconds, the maximum request timeout. "
+            "Please try again later."
+        ),
+    ),
+    504: ("gateway_timeout", ("Notion timed out while attempting to complete this request. Please try again later.")),
     529: ("service_overload", "Notion is experiencing high demand. Please try again later."),
 }
 
@@ -115,6 +131,7 @@ class NotionHTTP:
     server: EmulatorServer
 
     if TYPE_CHECKING:
+
         @property
         def url(self) -> str: ...
 
@@ -122,8 +139,9 @@ class NotionHTTP:
 
         def _content(self, page: PageState, prop: Mapping[str, Any]) -> Any: ...
 
-        def _create_page(self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None,
-                         creator: str) -> str: ...
+        def _create_page(
+            self, ds: DataSourceState, values: Mapping[str, Any], page_id: str | None, creator: str
+        ) -> str: ...
 
         def _update_page(self, page: PageState, values: Mapping[str, Any], editor: str) -> None: ...
 
@@ -160,23 +178,38 @@ class NotionHTTP:
             result[kind] = content
         return result
 
-    def _page_json(self, page: PageState, version: str = "2025-09-03", only: list[str] | None = None,
-                   token: TokenState | None = None) -> dict[str, Any]:
+    def _page_json(
+        self,
+        page: PageState,
+        version: str = "2025-09-03",
+        only: list[str] | None = None,
+        token: TokenState | None = None,
+    ) -> dict[str, Any]:
         ds = self._data_sources[page.data_source_id]
         emails = self._sees_emails(token)
-        props = {name: self._property_json(page, prop, emails) for name, prop in ds.properties.items()
-                 if only is None or any(same_property_id(prop["id"], o) for o in only)}
+        props = {
+            name: self._property_json(page, prop, emails)
+            for name, prop in ds.properties.items()
+            if only is None or any(same_property_id(prop["id"], o) for o in only)
+        }
         title_prop = next(p for p in ds.properties.values() if p["type"] == "title")
         title = plain_text(self._content(page, title_prop))
         body: dict[str, Any] = {
-            "object": "page", "id": page.id,
-            "created_time": format_page_time(page.created), "last_edited_time": format_page_time(page.edited),
+            "object": "page",
+            "id": page.id,
+            "created_time": format_page_time(page.created),
+            "last_edited_time": format_page_time(page.edited),
             "created_by": {"object": "user", "id": page.created_by},
             "last_edited_by": {"object": "user", "id": page.edited_by},
-            "cover": page.decoration.get("cover"), "icon": page.decoration.get("icon"),
+            "cover": page.decoration.get("cover"),
+            "icon": page.decoration.get("icon"),
             "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id},
-            "in_trash": page.in_trash, "is_archived": False, "is_locked": False,
-            "properties": props, "url": slug_url(title, page.id), "public_url": None,
+            "in_trash": page.in_trash,
+            "is_archived": False,
+            "is_locked": False,
+            "properties": props,
+            "url": slug_url(title, page.id),
+            "public_url": None,
         }
         if version != "2026-03-11":
             body["archived"] = page.in_trash
@@ -184,12 +217,21 @@ class NotionHTTP:
 
     def _database_json(self, db: DatabaseState, version: str) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "object": "database", "id": db.id, "title": rich_text(db.title), "description": [],
-            "parent": {"type": "page_id", "page_id": db.parent_page_id}, "is_inline": False,
-            "in_trash": db.in_trash, "is_locked": False,
-            "created_time": format_database_time(db.created), "last_edited_time": format_database_time(db.edited),
+            "object": "database",
+            "id": db.id,
+            "title": rich_text(db.title),
+            "description": [],
+            "parent": {"type": "page_id", "page_id": db.parent_page_id},
+            "is_inline": False,
+            "in_trash": db.in_trash,
+            "is_locked": False,
+            "created_time": format_database_time(db.created),
+            "last_edited_time": format_database_time(db.edited),
             "data_sources": [{"id": ds_id, "name": self._data_sources[ds_id].name} for ds_id in db.data_source_ids],
-            "icon": None, "cover": None, "url": slug_url("", db.id), "public_url": None,
+            "icon": None,
+            "cover": None,
+            "url": slug_url("", db.id),
+            "public_url": None,
         }
         if version != "2026-03-11":
             body["archived"] = db.in_trash
@@ -198,16 +240,23 @@ class NotionHTTP:
     def _data_source_json(self, ds: DataSourceState, version: str) -> dict[str, Any]:
         db = self._databases[ds.database_id]
         body: dict[str, Any] = {
-            "object": "data_source", "id": ds.id, "cover": None, "icon": None,
+            "object": "data_source",
+            "id": ds.id,
+            "cover": None,
+            "icon": None,
             "created_time": format_page_time(ds.created),
             "created_by": {"object": "user", "id": self.owner_id},
             "last_edited_by": {"object": "user", "id": self.owner_id},
             "last_edited_time": format_page_time(ds.edited),
-            "title": rich_text(ds.name), "description": [], "is_inline": False,
+            "title": rich_text(ds.name),
+            "description": [],
+            "is_inline": False,
             "properties": json.loads(json.dumps(ds.properties)),
             "parent": {"type": "database_id", "database_id": db.id},
             "database_parent": {"type": "page_id", "page_id": db.parent_page_id},
-            "url": slug_url("", db.id), "public_url": None, "in_trash": ds.in_trash,
+            "url": slug_url("", db.id),
+            "public_url": None,
+            "in_trash": ds.in_trash,
         }
         if version != "2026-03-11":
             body["archived"] = ds.in_trash
@@ -217,12 +266,22 @@ class NotionHTTP:
 
     @staticmethod
     def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        return Response(json.dumps(body, ensure_ascii=False), status_code=status, headers=headers,
-                        media_type="application/json; charset=utf-8")
+        return Response(
+            json.dumps(body, ensure_ascii=False),
+            status_code=status,
+            headers=headers,
+            media_type="application/json; charset=utf-8",
+        )
 
     @classmethod
-    def _error(cls, status: int, code: str, message: str, additional_data: dict[str, Any] | None = None,
-               headers: dict[str, str] | None = None) -> Response:
+    def _error(
+        cls,
+        status: int,
+        code: str,
+        message: str,
+        additional_data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         body: dict[str, Any] = {"object": "error", "status": status, "code": code, "message": message}
         if additional_data is not None:
             body["additional_data"] = additional_data
@@ -247,14 +306,22 @@ class NotionHTTP:
     def _handle(self, request: Request, raw: bytes) -> Response:
         version = request.headers.get("notion-version")
         if not version:
-            raise NotionAPIError(400, "missing_version", "Notion-Version header failed validation: Notion-Version "
-                                 "header should be defined, instead was `undefined`.")
+            raise NotionAPIError(
+                400,
+                "missing_version",
+                "Notion-Version header failed validation: Notion-Version "
+                "header should be defined, instead was `undefined`.",
+            )
         if version not in SUPPORTED_VERSIONS:
-            raise NotionAPIError(400, "validation_error", f"Notion-Version header failed validation: this emulator "
-                                 f"speaks {', '.join(sorted(SUPPORTED_VERSIONS))}, instead was `{version}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"Notion-Version header failed validation: this emulator "
+                f"speaks {', '.join(sorted(SUPPORTED_VERSIONS))}, instead was `{version}`.",
+            )
         auth = request.headers.get("authorization", "")
         with self._lock:
-            token = self._tokens.get(auth[len("Bearer "):]) if auth.startswith("Bearer ") else None
+            token = self._tokens.get(auth[len("Bearer ") :]) if auth.startswith("Bearer ") else None
             if token is None or token.revoked:
                 raise NotionAPIError(401, "unauthorized", "API token is invalid.")
             body: dict[str, Any] = {}
@@ -275,13 +342,13 @@ class NotionHTTP:
             ("GET", "/v1/users/me"): lambda: self._get_me(token),
             ("GET", "/v1/databases/{database_id}"): lambda db: self._get_database(token, version, db),
             ("GET", "/v1/data_sources/{data_source_id}"): lambda ds: self._get_data_source(token, version, ds),
-            ("POST", "/v1/data_sources/{data_source_id}/query"):
-                lambda ds: self._query(token, version, ds, body, only),
+            ("POST", "/v1/data_sources/{data_source_id}/query"): lambda ds: self._query(token, version, ds, body, only),
             ("GET", "/v1/pages/{page_id}"): lambda page: self._get_page(token, version, page, only),
             ("PATCH", "/v1/pages/{page_id}"): lambda page: self._patch_page(token, version, page, body),
             ("POST", "/v1/pages"): lambda: self._create_page_http(token, version, body),
-            ("GET", "/v1/pages/{page_id}/properties/{property_id}"):
-                lambda page, prop: self._get_property(token, page, prop, params),
+            ("GET", "/v1/pages/{page_id}/properties/{property_id}"): lambda page, prop: self._get_property(
+                token, page, prop, params
+            ),
             ("POST", "/v1/search"): lambda: self._search(token, version, body),
         }
         for verb, template in ROUTES:
@@ -291,8 +358,11 @@ class NotionHTTP:
                 result["request_id"] = str(uuid.uuid4())
                 return self._json(result)
         if re.fullmatch(_UNSERVED, path):
-            raise NotionAPIError(400, "invalid_request", f"Unsupported request: {method} {path} is part of the "
-                                 "Notion API but not of this emulator.")
+            raise NotionAPIError(
+                400,
+                "invalid_request",
+                f"Unsupported request: {method} {path} is part of the Notion API but not of this emulator.",
+            )
         raise NotionAPIError(400, "invalid_request_url", "Invalid request URL.")
 
     @staticmethod
@@ -305,17 +375,23 @@ class NotionHTTP:
             raise NotionAPIError(403, "restricted_resource", "Insufficient permissions for this endpoint.")
 
     def _not_found(self, token: TokenState, kind: str, object_id: str) -> NotionAPIError:
-        return NotionAPIError(404, "object_not_found",
-                              f"Could not find {kind} with ID: {object_id}. Make sure the relevant pages and "
-                              f"databases are shared with your integration \"{token.bot_name}\".",
-                              {"integration_id": token.bot_id})
+        return NotionAPIError(
+            404,
+            "object_not_found",
+            f"Could not find {kind} with ID: {object_id}. Make sure the relevant pages and "
+            f'databases are shared with your integration "{token.bot_name}".',
+            {"integration_id": token.bot_id},
+        )
 
     @staticmethod
     def _path_id(raw: str, what: str) -> str:
         value = normalize_id(unquote(raw))
         if value is None:
-            raise NotionAPIError(400, "validation_error", f"path failed validation: path.{what} should be a valid "
-                                 f"uuid, instead was `\"{unquote(raw)}\"`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f'path failed validation: path.{what} should be a valid uuid, instead was `"{unquote(raw)}"`.',
+            )
         return value
 
     def _visible(self, token: TokenState, database_id: str) -> bool:
@@ -324,10 +400,19 @@ class NotionHTTP:
     # ------------------------------------------------------------ handlers
 
     def _get_me(self, token: TokenState) -> dict[str, Any]:
-        return {"object": "user", "id": token.bot_id, "name": token.bot_name, "avatar_url": None, "type": "bot",
-                "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": token.workspace_name,
-                        "workspace_id": token.workspace_id,
-                        "workspace_limits": {"max_file_upload_size_in_bytes": 5242880}}}
+        return {
+            "object": "user",
+            "id": token.bot_id,
+            "name": token.bot_name,
+            "avatar_url": None,
+            "type": "bot",
+            "bot": {
+                "owner": {"type": "workspace", "workspace": True},
+                "workspace_name": token.workspace_name,
+                "workspace_id": token.workspace_id,
+                "workspace_limits": {"max_file_upload_size_in_bytes": 5242880},
+            },
+        }
 
     def _get_database(self, token: TokenState, version: str, raw_id: str) -> dict[str, Any]:
         self._require(token)
@@ -364,15 +449,26 @@ class NotionHTTP:
         self._require(token, "update_content")
         unsupported = [k for k in body if k not in ("in_trash", "archived", "properties", "icon", "cover")]
         if unsupported:
-            raise NotionAPIError(400, "invalid_request", f"Unsupported request: the emulator updates properties, "
-                                 f"icon, cover and in_trash, not {', '.join(unsupported)}.")
+            raise NotionAPIError(
+                400,
+                "invalid_request",
+                f"Unsupported request: the emulator updates properties, "
+                f"icon, cover and in_trash, not {', '.join(unsupported)}.",
+            )
         if "archived" in body and version == "2026-03-11":
-            raise NotionAPIError(400, "validation_error", "body failed validation: body.archived should be not "
-                                 "present, instead was `" + json.dumps(body["archived"]) + "`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                "body failed validation: body.archived should be not "
+                "present, instead was `" + json.dumps(body["archived"]) + "`.",
+            )
         for key in ("in_trash", "archived"):
             if key in body and not isinstance(body[key], bool):
-                raise NotionAPIError(400, "validation_error", f"body failed validation: body.{key} should be a "
-                                     f"boolean, instead was `{json.dumps(body[key])}`.")
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: body.{key} should be a boolean, instead was `{json.dumps(body[key])}`.",
+                )
         ds = self._data_sources[page.data_source_id]
         values = self._request_values(ds, body.get("properties") or {})
         try:
@@ -390,8 +486,11 @@ class NotionHTTP:
     def _create_page_http(self, token: TokenState, version: str, body: dict[str, Any]) -> dict[str, Any]:
         parent = body.get("parent")
         if not isinstance(parent, dict):
-            raise NotionAPIError(400, "validation_error", "body failed validation: body.parent should be defined, "
-                                 "instead was `undefined`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                "body failed validation: body.parent should be defined, instead was `undefined`.",
+            )
         self._require(token, "insert_content")
         if parent.get("data_source_id"):
             ds_id = self._path_id(str(parent["data_source_id"]), "data_source_id")
@@ -404,15 +503,26 @@ class NotionHTTP:
             if db is None or not self._visible(token, db_id):
                 raise self._not_found(token, "database", db_id)
             if len(db.data_source_ids) != 1:
-                raise NotionAPIError(400, "validation_error", "body failed validation: the database has "
-                                     f"{len(db.data_source_ids)} data sources; use parent.data_source_id.")
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    "body failed validation: the database has "
+                    f"{len(db.data_source_ids)} data sources; use parent.data_source_id.",
+                )
             ds = self._data_sources[db.data_source_ids[0]]
         else:
-            raise NotionAPIError(400, "invalid_request", "Unsupported request: the emulator creates pages only "
-                                 "in a data source (parent.data_source_id or parent.database_id).")
+            raise NotionAPIError(
+                400,
+                "invalid_request",
+                "Unsupported request: the emulator creates pages only "
+                "in a data source (parent.data_source_id or parent.database_id).",
+            )
         if body.get("children") or body.get("content") or body.get("markdown") or body.get("template"):
-            raise NotionAPIError(400, "invalid_request", "Unsupported request: the emulator stores no page content "
-                                 "(children, content, markdown, template).")
+            raise NotionAPIError(
+                400,
+                "invalid_request",
+                "Unsupported request: the emulator stores no page content (children, content, markdown, template).",
+            )
         values = self._request_values(ds, body.get("properties") or {})
         try:
             page_id = self._create_page(ds, values, None, token.bot_id)
@@ -427,8 +537,9 @@ class NotionHTTP:
     def _request_values(self, ds: DataSourceState, properties: Any) -> dict[str, Any]:
         """Property values as a create/update request writes them, turned into the emulator's value forms."""
         if not isinstance(properties, dict):
-            raise NotionAPIError(400, "validation_error", "body failed validation: body.properties should be an "
-                                 "object.")
+            raise NotionAPIError(
+                400, "validation_error", "body failed validation: body.properties should be an object."
+            )
         values: dict[str, Any] = {}
         for key, value in properties.items():
             prop = find_property(ds.properties, key)
@@ -436,11 +547,17 @@ class NotionHTTP:
                 raise NotionAPIError(400, "validation_error", f"{key} is not a property that exists.")
             kind = prop["type"]
             if kind in READ_ONLY_TYPES:
-                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key} is a "
-                                     f"{kind} property, which cannot be written.")
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: body.properties.{key} is a {kind} property, which cannot be written.",
+                )
             if not isinstance(value, dict) or kind not in value:
-                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}.{kind} "
-                                     f"should be defined, instead was `undefined`.")
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: body.properties.{key}.{kind} should be defined, instead was `undefined`.",
+                )
             values[prop["name"]] = self._request_value(prop, key, value[kind])
         return values
 
@@ -454,8 +571,12 @@ class NotionHTTP:
                 for option in prop[kind]["options"]:
                     if option["id"] == choice["id"]:
                         return str(option["name"])
-            raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}.{kind} "
-                                 f"should name an option (name or id), instead was `{json.dumps(choice)}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: body.properties.{key}.{kind} "
+                f"should name an option (name or id), instead was `{json.dumps(choice)}`.",
+            )
 
         if kind in ("select", "status"):
             return None if inner is None else option_name(inner)
@@ -465,16 +586,23 @@ class NotionHTTP:
             ids = [str(user.get("id")) if isinstance(user, dict) else "" for user in inner or []]
             unknown = [i for i in ids if i not in self._users]
             if unknown:
-                raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}: no "
-                                     f"user with id `{unknown[0]}`.")
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    f"body failed validation: body.properties.{key}: no user with id `{unknown[0]}`.",
+                )
             return ids
         if kind == "relation":
             refs = []
             for ref in inner or []:
                 ref_id = normalize_id(str(ref.get("id"))) if isinstance(ref, dict) else None
                 if ref_id is None:
-                    raise NotionAPIError(400, "validation_error", f"body failed validation: body.properties.{key}."
-                                         "relation should be a list of `{\"id\": <page id>}`.")
+                    raise NotionAPIError(
+                        400,
+                        "validation_error",
+                        f"body failed validation: body.properties.{key}."
+                        'relation should be a list of `{"id": <page id>}`.',
+                    )
                 refs.append(ref_id)
             return refs
         if kind == "files":
@@ -493,31 +621,51 @@ class NotionHTTP:
         if where == "query" and isinstance(raw, str) and raw.isdigit():
             raw = int(raw)  # a query string carries numbers as text; a JSON body must not
         if isinstance(raw, bool) or not isinstance(raw, int):
-            raise NotionAPIError(400, "validation_error", f"body failed validation: {where}.page_size should be a "
-                                 f"number or `undefined`, instead was `{json.dumps(raw)}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: {where}.page_size should be a "
+                f"number or `undefined`, instead was `{json.dumps(raw)}`.",
+            )
         if raw > MAX_PAGE_SIZE:
-            raise NotionAPIError(400, "validation_error", f"body failed validation: {where}.page_size should be "
-                                 f"less than or equal to `{MAX_PAGE_SIZE}`, instead was `{raw}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: {where}.page_size should be "
+                f"less than or equal to `{MAX_PAGE_SIZE}`, instead was `{raw}`.",
+            )
         if raw < 1:
-            raise NotionAPIError(400, "validation_error", f"body failed validation: {where}.page_size should be "
-                                 f"greater than or equal to `1`, instead was `{raw}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: {where}.page_size should be "
+                f"greater than or equal to `1`, instead was `{raw}`.",
+            )
         return raw
 
     def _default_order(self, pages: Iterable[PageState]) -> list[PageState]:
         return sorted(pages, key=lambda p: (p.created, p.seq), reverse=True)
 
-    def _query(self, token: TokenState, version: str, raw_id: str, body: dict[str, Any],
-               only: list[str] | None) -> dict[str, Any]:
+    def _query(
+        self, token: TokenState, version: str, raw_id: str, body: dict[str, Any], only: list[str] | None
+    ) -> dict[str, Any]:
         ds = self._data_source_for(token, raw_id)
         known = {"filter", "sorts", "start_cursor", "page_size", "archived", "in_trash", "result_type"}
         extra = [k for k in body if k not in known]
         if extra:
-            raise NotionAPIError(400, "validation_error", f"body failed validation: body.{extra[0]} should be not "
-                                 f"present, instead was `{json.dumps(body[extra[0]])}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: body.{extra[0]} should be not "
+                f"present, instead was `{json.dumps(body[extra[0]])}`.",
+            )
         if version == "2026-03-11" and ("in_trash" in body or "archived" in body):
             key = "in_trash" if "in_trash" in body else "archived"
-            raise NotionAPIError(400, "validation_error", f"body failed validation: body.{key} should be not "
-                                 f"present, instead was `{json.dumps(body[key])}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"body failed validation: body.{key} should be not present, instead was `{json.dumps(body[key])}`.",
+            )
         page_size = self._page_size(body.get("page_size"), "body")
         cursor_id = body.get("start_cursor")
         if cursor_id is not None:
@@ -528,8 +676,7 @@ class NotionHTTP:
                 compare = compile_sorts(body.get("sorts"), ds.properties)
             except QueryValidationError as error:
                 raise NotionAPIError(400, "validation_error", str(error)) from None
-            pages = self._default_order(p for p in self._pages.values()
-                                        if p.data_source_id == ds.id and not p.in_trash)
+            pages = self._default_order(p for p in self._pages.values() if p.data_source_id == ds.id and not p.in_trash)
             if predicate is not None:
                 pages = [p for p in pages if predicate(p)]
             pages = sort_pages(pages, compare)
@@ -544,13 +691,20 @@ class NotionHTTP:
                 continue
             results.append(self._page_json(page, version, only, token))
         # Skip rows removed since the first request, so has_more is honest.
-        while position < len(cursor.ids) and (cursor.ids[position] not in self._pages
-                                              or self._pages[cursor.ids[position]].in_trash):
+        while position < len(cursor.ids) and (
+            cursor.ids[position] not in self._pages or self._pages[cursor.ids[position]].in_trash
+        ):
             position += 1
         served = cursor.served + len(results)
         more = position < len(cursor.ids)
-        response: dict[str, Any] = {"object": "list", "results": results, "next_cursor": None, "has_more": False,
-                                    "type": "page_or_data_source", "page_or_data_source": {}}
+        response: dict[str, Any] = {
+            "object": "list",
+            "results": results,
+            "next_cursor": None,
+            "has_more": False,
+            "type": "page_or_data_source",
+            "page_or_data_source": {},
+        }
         if more and served >= self.query_cap:
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
         elif more:
@@ -579,16 +733,22 @@ class NotionHTTP:
         start = 0
         if params.get("start_cursor") is not None:
             start = self._property_cursor(params["start_cursor"], page.id, prop["id"])
-        items = content[start:start + page_size]
+        items = content[start : start + page_size]
         end = start + len(items)
         has_more = end < len(content)
         next_cursor = self._make_property_cursor(page.id, prop["id"], end) if has_more else None
         results = [{"object": "property_item", "type": kind, "id": prop["id"], kind: item} for item in items]
-        next_url = (f"{self.url}/v1/pages/{page.id}/properties/{prop['id']}?start_cursor={next_cursor}"
-                    if has_more else None)
-        return {"object": "list", "results": results, "next_cursor": next_cursor, "has_more": has_more,
-                "type": "property_item", "property_item": {"id": prop["id"], "next_url": next_url, "type": kind,
-                                                           kind: {}}}
+        next_url = (
+            f"{self.url}/v1/pages/{page.id}/properties/{prop['id']}?start_cursor={next_cursor}" if has_more else None
+        )
+        return {
+            "object": "list",
+            "results": results,
+            "next_cursor": next_cursor,
+            "has_more": has_more,
+            "type": "property_item",
+            "property_item": {"id": prop["id"], "next_url": next_url, "type": kind, kind: {}},
+        }
 
     def _store_cursor(self, cursor: CursorState) -> str:
         cursor_id = new_uuid(self._rng)
@@ -606,8 +766,12 @@ class NotionHTTP:
     def _cursor(self, raw: Any, owner: str, where: str) -> CursorState:
         cursor = self._cursors.get(str(raw))
         if cursor is None or cursor.owner != owner:
-            raise NotionAPIError(400, "validation_error", f"{where} failed validation: {where}.start_cursor should "
-                                 f"be a valid cursor, instead was `{json.dumps(raw)}`.")
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"{where} failed validation: {where}.start_cursor should "
+                f"be a valid cursor, instead was `{json.dumps(raw)}`.",
+            )
         return cursor
 
     def _search(self, token: TokenState, version: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -616,17 +780,29 @@ class NotionHTTP:
         wanted = None
         if body.get("filter") is not None:
             flt = body["filter"]
-            if not isinstance(flt, dict) or flt.get("property") != "object" or flt.get("value") not in (
-                    "page", "data_source"):
-                raise NotionAPIError(400, "validation_error", "body failed validation: body.filter.value should be "
-                                     "`\"page\"` or `\"data_source\"`, instead was "
-                                     f"`{json.dumps((flt or {}).get('value') if isinstance(flt, dict) else flt)}`.")
+            if (
+                not isinstance(flt, dict)
+                or flt.get("property") != "object"
+                or flt.get("value") not in ("page", "data_source")
+            ):
+                raise NotionAPIError(
+                    400,
+                    "validation_error",
+                    "body failed validation: body.filter.value should be "
+                    '`"page"` or `"data_source"`, instead was '
+                    f"`{json.dumps((flt or {}).get('value') if isinstance(flt, dict) else flt)}`.",
+                )
             wanted = flt["value"]
         sort = body.get("sort") or {"direction": "descending", "timestamp": "last_edited_time"}
         if sort.get("timestamp", "last_edited_time") != "last_edited_time" or sort.get(
-                "direction", "descending") not in ("ascending", "descending"):
-            raise NotionAPIError(400, "validation_error", "body failed validation: body.sort.timestamp should be "
-                                 "`\"last_edited_time\"` and body.sort.direction `\"ascending\"` or `\"descending\"`.")
+            "direction", "descending"
+        ) not in ("ascending", "descending"):
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                "body failed validation: body.sort.timestamp should be "
+                '`"last_edited_time"` and body.sort.direction `"ascending"` or `"descending"`.',
+            )
         query = str(body.get("query") or "").lower()
         cursor_id = body.get("start_cursor")
         if cursor_id is not None:
@@ -656,8 +832,14 @@ class NotionHTTP:
                 results.append(self._data_source_json(self._data_sources[object_id], version))
             elif kind == "page" and object_id in self._pages and not self._pages[object_id].in_trash:
                 results.append(self._page_json(self._pages[object_id], version, token=token))
-        response: dict[str, Any] = {"object": "list", "results": results, "next_cursor": None, "has_more": False,
-                                    "type": "page_or_data_source", "page_or_data_source": {}}
+        response: dict[str, Any] = {
+            "object": "list",
+            "results": results,
+            "next_cursor": None,
+            "has_more": False,
+            "type": "page_or_data_source",
+            "page_or_data_source": {},
+        }
         if position < len(cursor.ids):
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, 0, cursor.owner))
             response["has_more"] = True

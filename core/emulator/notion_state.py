@@ -9,15 +9,28 @@ from typing import Any, Protocol
 
 from core.emulator.notion_values import floor_minute
 
-__all__ = ["ContentSource", "CursorState", "DataSourceState", "DatabaseState", "NotionAPIError", "PageState",
-           "TokenState"]
+__all__ = [
+    "ContentSource",
+    "CursorState",
+    "DataSourceState",
+    "DatabaseState",
+    "NotionAPIError",
+    "PageState",
+    "TokenState",
+]
 
 
 class NotionAPIError(Exception):
     """Raised inside a handler to answer with Notion's error body."""
 
-    def __init__(self, status: int, code: str, message: str, additional_data: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        additional_data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.additional_data = additional_data

@@ -50,16 +50,22 @@ INLINE_REFERENCE_LIMIT = 25
 PAGINATED_PROPERTY_TYPES = frozenset({"title", "rich_text", "people", "relation"})
 """Property types that ``GET /v1/pages/{id}/properties/{prop}`` returns as a paginated list."""
 
-COMPUTED_TYPES = frozenset({"created_time", "last_edited_time", "created_by", "last_edited_by",
-                            "unique_id", "button"})
+COMPUTED_TYPES = frozenset({"created_time", "last_edited_time", "created_by", "last_edited_by", "unique_id", "button"})
 """Property types whose value the emulator derives from the page itself."""
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 DEFAULT_STATUS_GROUPS = (("To-do", "gray"), ("In progress", "blue"), ("Complete", "green"))
-_GROUP_ALIASES = {"to_do": "To-do", "todo": "To-do", "to-do": "To-do", "in_progress": "In progress",
-                  "in progress": "In progress", "complete": "Complete", "completed": "Complete",
-                  "done": "Complete"}
+_GROUP_ALIASES = {
+    "to_do": "To-do",
+    "todo": "To-do",
+    "to-do": "To-do",
+    "in_progress": "In progress",
+    "in progress": "In progress",
+    "complete": "Complete",
+    "completed": "Complete",
+    "done": "Complete",
+}
 DEFAULT_STATUS_OPTIONS = (
     {"name": "Not started", "color": "default", "group": "To-do"},
     {"name": "In progress", "color": "blue", "group": "In progress"},
@@ -68,6 +74,7 @@ DEFAULT_STATUS_OPTIONS = (
 
 
 # ---------------------------------------------------------------- ids and times
+
 
 def new_uuid(rng: random.Random) -> str:
     """A dashed v4 uuid drawn from ``rng`` (deterministic for a seed)."""
@@ -129,10 +136,17 @@ def slug_url(title: str, object_id: str) -> str:
 
 # ---------------------------------------------------------------- rich text
 
+
 def default_annotations() -> dict[str, Any]:
     """Default rich text annotations."""
-    return {"bold": False, "italic": False, "strikethrough": False, "underline": False,
-            "code": False, "color": "default"}
+    return {
+        "bold": False,
+        "italic": False,
+        "strikethrough": False,
+        "underline": False,
+        "code": False,
+        "color": "default",
+    }
 
 
 def rich_text(text: str | None) -> list[dict[str, Any]]:
@@ -141,9 +155,16 @@ def rich_text(text: str | None) -> list[dict[str, Any]]:
         return []
     items = []
     for start in range(0, len(text), RICH_TEXT_CHUNK):
-        chunk = text[start:start + RICH_TEXT_CHUNK]
-        items.append({"type": "text", "text": {"content": chunk, "link": None},
-                      "annotations": default_annotations(), "plain_text": chunk, "href": None})
+        chunk = text[start : start + RICH_TEXT_CHUNK]
+        items.append(
+            {
+                "type": "text",
+                "text": {"content": chunk, "link": None},
+                "annotations": default_annotations(),
+                "plain_text": chunk,
+                "href": None,
+            }
+        )
     return items
 
 
@@ -176,6 +197,7 @@ def plain_text(items: Iterable[Mapping[str, Any]]) -> str:
 
 # ---------------------------------------------------------------- dates
 
+
 class DateParts:
     """A parsed date property value: ``start``/``end`` as Notion writes them, plus comparables."""
 
@@ -203,8 +225,11 @@ def _format_date_point(value: Any, time_zone: str | None) -> str:
     offset = moment.utcoffset() or timedelta(0)
     sign = "-" if offset < timedelta(0) else "+"
     minutes = abs(int(offset.total_seconds())) // 60
-    return (moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-            + f"{sign}{minutes // 60:02d}:{minutes % 60:02d}")
+    return (
+        moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}"
+        + f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    )
 
 
 def parse_date_value(value: Any) -> dict[str, Any] | None:
@@ -231,13 +256,21 @@ def date_point(text: str) -> tuple[date, datetime | None]:
 
 # ---------------------------------------------------------------- schema
 
-def status_groups(options: list[dict[str, Any]], group_of: Mapping[str, str],
-                  new_id: Callable[[], str]) -> list[dict[str, Any]]:
+
+def status_groups(
+    options: list[dict[str, Any]], group_of: Mapping[str, str], new_id: Callable[[], str]
+) -> list[dict[str, Any]]:
     """Status groups (To-do / In progress / Complete) listing their options' ids."""
     groups = []
     for name, color in DEFAULT_STATUS_GROUPS:
-        groups.append({"id": new_id(), "name": name, "color": color,
-                       "option_ids": [o["id"] for o in options if group_of[o["name"]] == name]})
+        groups.append(
+            {
+                "id": new_id(),
+                "name": name,
+                "color": color,
+                "option_ids": [o["id"] for o in options if group_of[o["name"]] == name],
+            }
+        )
     return groups
 
 
@@ -245,9 +278,14 @@ def _options(raw: Iterable[Any], new_id: Callable[[], str]) -> list[dict[str, An
     options = []
     for option in raw:
         option = {"name": option} if isinstance(option, str) else dict(option)
-        options.append({"id": option.get("id") or new_id(), "name": option["name"],
-                        "color": option.get("color", "default"),
-                        "description": option.get("description")})
+        options.append(
+            {
+                "id": option.get("id") or new_id(),
+                "name": option["name"],
+                "color": option.get("color", "default"),
+                "description": option.get("description"),
+            }
+        )
     return options
 
 
@@ -255,13 +293,17 @@ _DEFAULT_CONFIG: dict[str, Callable[[], dict[str, Any]]] = {
     "number": lambda: {"format": "number"},
     "formula": lambda: {"expression": ""},
     "unique_id": lambda: {"prefix": None},
-    "rollup": lambda: {"function": "count", "relation_property_name": "", "relation_property_id": "",
-                       "rollup_property_name": "", "rollup_property_id": ""},
+    "rollup": lambda: {
+        "function": "count",
+        "relation_property_name": "",
+        "relation_property_id": "",
+        "rollup_property_name": "",
+        "rollup_property_id": "",
+    },
 }
 
 
-def schema_property(name: str, spec: Mapping[str, Any], prop_id: str,
-                    new_id: Callable[[], str]) -> dict[str, Any]:
+def schema_property(name: str, spec: Mapping[str, Any], prop_id: str, new_id: Callable[[], str]) -> dict[str, Any]:
     """A data source schema property from a short spec.
 
     ``spec`` is ``{"type": T, ...}``: ``options`` for select/multi_select/status (names or

@@ -85,8 +85,9 @@ class Faults:
         with self._lock:
             self.scheduled.append(ScheduledFault(status, count, path, method))
 
-    def schedule_delay(self, seconds: float, count: int = 1, path: str | None = None,
-                       method: str | None = None) -> None:
+    def schedule_delay(
+        self, seconds: float, count: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
         """Hold the next ``count`` requests matching ``path`` for ``seconds``, then serve them:
         a client whose timeout is shorter gives up while the server still does the work."""
         with self._lock:
@@ -112,7 +113,8 @@ class Faults:
                         self.scheduled.remove(fault)
                     return fault.status
             if self.rate_limit is not None and (
-                    self.rate_limit_path is None or re.search(self.rate_limit_path, f"{method} {path}")):
+                self.rate_limit_path is None or re.search(self.rate_limit_path, f"{method} {path}")
+            ):
                 limit, window = self.rate_limit
                 now = time.monotonic()
                 self._bucket = [t for t in self._bucket if now - t < window]
@@ -167,8 +169,13 @@ class _FaultMiddleware:
         faults.injected[str(status) if status else "drop"] += 1
         if status == 0:
             # A dropped connection: headers promise a body that never comes.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"{", "more_body": False})
             return
         response = self.server.fault_response(status, Request(scope, receive))
@@ -182,7 +189,9 @@ def _default_fault_response(status: int, request: Request) -> Response:
 class EmulatorServer:
     """Serve an ASGI app on 127.0.0.1:<random port> in a daemon thread."""
 
-    def __init__(self, app: ASGIApp, *, fault_response: FaultResponse | None = None, faults: Faults | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, fault_response: FaultResponse | None = None, faults: Faults | None = None
+    ) -> None:
         self.faults = faults or Faults()
         self.requests: Counter[str] = Counter()
         self.fault_response = fault_response or _default_fault_response
@@ -202,8 +211,9 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Start serving in a daemon thread on a free port; returns once it accepts requests."""
-        config = uvicorn.Config(self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
-                                access_log=False)
+        config = uvicorn.Config(
+            self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="emulator", daemon=True)
         self._thread.start()

@@ -57,8 +57,11 @@ class ConformanceSuite:
     def sandbox(self, tmp_path: Path) -> Iterator[Sandbox]:
         if self.connector.emulated is Connector.emulated:
             pytest.fail(f"{self.connector.__name__} has no emulated() target: the suite needs one")
-        box = Sandbox(tmp_path, connectors={self.connector.name: self.connector},
-                      mapping_overrides={self.connector.name: dict(self.mapping_overrides)})
+        box = Sandbox(
+            tmp_path,
+            connectors={self.connector.name: self.connector},
+            mapping_overrides={self.connector.name: dict(self.mapping_overrides)},
+        )
         with box:
             yield box
 

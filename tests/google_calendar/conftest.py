@@ -16,10 +16,6 @@ from core.rows import Row
 CALENDAR = "team@group.calendar.google.com"
 
 
-
-
-
-
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[GoogleCalendarEmulator]:
     """One emulator process-wide (starting and stopping uvicorn per test is slow)."""
@@ -51,10 +47,17 @@ MakeMapping = Callable[..., MappingContext[GoogleCalendarMapping]]
 def make_mapping() -> MakeMapping:
     """Build a mapping context: ``make_mapping(fields={...}, time_zone=..., name=...)``."""
 
-    def make(*, name: str = "events", calendar_id: str = CALENDAR, time_zone: str | None = None,
-             on_delete: str = "delete", **fields: Any) -> MappingContext[GoogleCalendarMapping]:
+    def make(
+        *,
+        name: str = "events",
+        calendar_id: str = CALENDAR,
+        time_zone: str | None = None,
+        on_delete: str = "delete",
+        **fields: Any,
+    ) -> MappingContext[GoogleCalendarMapping]:
         settings = GoogleCalendarMapping.model_validate(
-            {"calendar_id": calendar_id, "time_zone": time_zone, "fields": {"start": "Due", **fields}})
+            {"calendar_id": calendar_id, "time_zone": time_zone, "fields": {"start": "Due", **fields}}
+        )
         return MappingContext(name=name, settings=settings, on_delete=on_delete)
 
     return make
@@ -67,8 +70,9 @@ def date_prop(start: str | None, end: str | None = None, time_zone: str | None =
     return {"type": "date", "date": {"start": start, "end": end, "time_zone": time_zone}}
 
 
-def make_row(name: str = "Launch", *, due: dict[str, Any] | None = None, page_id: str | None = None,
-             **extra: dict[str, Any]) -> Row:
+def make_row(
+    name: str = "Launch", *, due: dict[str, Any] | None = None, page_id: str | None = None, **extra: dict[str, Any]
+) -> Row:
     """A row as the Notion API would send it (title ``Name``, date ``Due``, and any ``extra`` properties)."""
     page_id = page_id or str(uuid.uuid4())
     properties: dict[str, Any] = {
@@ -76,14 +80,16 @@ def make_row(name: str = "Launch", *, due: dict[str, Any] | None = None, page_id
         "Due": due if due is not None else date_prop("2026-03-10"),
         **extra,
     }
-    return Row.from_page({
-        "id": page_id,
-        "url": f"https://www.notion.so/{name.replace(' ', '-')}-{page_id.replace('-', '')}",
-        "created_time": "2026-01-01T00:00:00.000Z",
-        "last_edited_time": "2026-01-02T00:00:00.000Z",
-        "in_trash": False,
-        "properties": properties,
-    })
+    return Row.from_page(
+        {
+            "id": page_id,
+            "url": f"https://www.notion.so/{name.replace(' ', '-')}-{page_id.replace('-', '')}",
+            "created_time": "2026-01-01T00:00:00.000Z",
+            "last_edited_time": "2026-01-02T00:00:00.000Z",
+            "in_trash": False,
+            "properties": properties,
+        }
+    )
 
 
 def select_prop(name: str | None) -> dict[str, Any]:
@@ -96,6 +102,8 @@ def text_prop(text: str) -> dict[str, Any]:
     return {"type": "rich_text", "rich_text": [{"plain_text": text}] if text else []}
 
 
-def desired(connector: GoogleCalendarConnector, row: Row, mapping: MappingContext[GoogleCalendarMapping]) -> DesiredItem:
+def desired(
+    connector: GoogleCalendarConnector, row: Row, mapping: MappingContext[GoogleCalendarMapping]
+) -> DesiredItem:
     """The item the engine would plan for this row."""
     return DesiredItem(mapping.name, row.id, row.url, row.title, connector.render(row, mapping))

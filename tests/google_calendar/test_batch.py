@@ -50,8 +50,13 @@ def test_only_failed_calls_are_retried(emulator, connector, mapping) -> None:
 
 def test_a_rejected_call_fails_alone(emulator, connector, mapping) -> None:
     ops = creates(connector, mapping, 5)
-    bad = DesiredItem("events", "1" * 32, "", "bad", {"summary": "bad", "start": {"date": "2026-03-10"},
-                                                       "end": {"date": "2026-03-01"}})
+    bad = DesiredItem(
+        "events",
+        "1" * 32,
+        "",
+        "bad",
+        {"summary": "bad", "start": {"date": "2026-03-10"}, "end": {"date": "2026-03-01"}},
+    )
     ops.insert(2, Operation("create", bad.page_id, item=bad))
     results = list(connector.apply(ops, mapping))
     assert [r.error is None for r in results] == [True, True, False, True, True, True]
@@ -61,8 +66,10 @@ def test_a_rejected_call_fails_alone(emulator, connector, mapping) -> None:
 
 def test_rate_limit_that_never_ends_fails_only_those_calls(emulator, connector, mapping) -> None:
     written = list(connector.apply(creates(connector, mapping, 2, prefix="old"), mapping))
-    updates = [Operation("update", r.operation.page_id, item=r.operation.item,
-                         link=Link(r.operation.page_id, r.ref, None)) for r in written]  # type: ignore[arg-type]
+    updates = [
+        Operation("update", r.operation.page_id, item=r.operation.item, link=Link(r.operation.page_id, r.ref, None))
+        for r in written
+    ]  # type: ignore[arg-type]
     emulator.faults.schedule(429, count=1000, method="PATCH")
     results = list(connector.apply([*creates(connector, mapping, 2, prefix="new"), *updates], mapping))
     assert [type(r.error).__name__ for r in results] == ["NoneType", "NoneType", "RetryableError", "RetryableError"]
@@ -75,7 +82,9 @@ def test_mixed_operations_and_trash_restore_in_batches(emulator, connector, mapp
     first = list(connector.apply(ops, mapping))
     links = [Link(r.operation.page_id, r.ref, r.operation.item.payload) for r in first]  # type: ignore[union-attr, arg-type]
     deletes = [Operation("delete", link.page_id, link=link, mode="delete") for link in links[:3]]
-    updates = [Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:], strict=True)]
+    updates = [
+        Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:], strict=True)
+    ]
     emulator.server.requests.clear()
     second = list(connector.apply([*deletes, *updates], mapping))
     assert [r.ref is None for r in second] == [True, True, True, False, False, False]

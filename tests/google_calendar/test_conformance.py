@@ -6,4 +6,3 @@ from core.testing.conformance import ConformanceSuite
 
 class TestGoogleCalendarConformance(ConformanceSuite):
     connector = GoogleCalendarConnector
-

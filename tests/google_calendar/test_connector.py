@@ -28,8 +28,9 @@ def live(emulator: GoogleCalendarEmulator, calendar: str = CALENDAR) -> list[dic
 
 
 def test_create_writes_the_event_with_its_markers(emulator, connector, mapping) -> None:
-    row = make_row("Launch", due=date_prop("2026-03-10T10:00:00.000+01:00"), Notes=text_prop("go"),
-                   Priority=select_prop("High"))
+    row = make_row(
+        "Launch", due=date_prop("2026-03-10T10:00:00.000+01:00"), Notes=text_prop("go"), Priority=select_prop("High")
+    )
     ref = connector.create(desired(connector, row, mapping), mapping)
     assert ref == ExternalRef(event_id("events", row.id), {"calendar_id": CALENDAR})
     (event,) = live(emulator)
@@ -84,8 +85,15 @@ def test_purged_id_moves_to_the_next_generation(emulator, connector, mapping) ->
 
 def test_someone_elses_event_on_our_id_is_left_alone(emulator, connector, mapping) -> None:
     row = make_row("Mine")
-    emulator.put_event(CALENDAR, {"id": event_id("events", row.id), "summary": "not ours",
-                                  "start": {"date": "2026-01-01"}, "end": {"date": "2026-01-02"}})
+    emulator.put_event(
+        CALENDAR,
+        {
+            "id": event_id("events", row.id),
+            "summary": "not ours",
+            "start": {"date": "2026-01-01"},
+            "end": {"date": "2026-01-02"},
+        },
+    )
     ref = connector.create(desired(connector, row, mapping), mapping)
     assert ref.id == event_id("events", row.id, 1)
     assert emulator.event(CALENDAR, event_id("events", row.id))["summary"] == "not ours"
@@ -94,8 +102,15 @@ def test_someone_elses_event_on_our_id_is_left_alone(emulator, connector, mappin
 def test_never_fails_forever_on_409(emulator, connector, mapping) -> None:
     row = make_row("Stubborn")
     for generation in range(MAX_GENERATIONS):
-        emulator.put_event(CALENDAR, {"id": event_id("events", row.id, generation), "summary": "x",
-                                      "start": {"date": "2026-01-01"}, "end": {"date": "2026-01-02"}})
+        emulator.put_event(
+            CALENDAR,
+            {
+                "id": event_id("events", row.id, generation),
+                "summary": "x",
+                "start": {"date": "2026-01-01"},
+                "end": {"date": "2026-01-02"},
+            },
+        )
     ref = connector.create(desired(connector, row, mapping), mapping)
     event = emulator.event(CALENDAR, ref.id)
     assert event["summary"] == "Stubborn" and event["extendedProperties"]["private"][PAGE_KEY] == row.id
@@ -122,8 +137,10 @@ def test_update_switches_between_all_day_and_timed(emulator, connector, mapping)
     ref = connector.create(item, mapping)
     timed = desired(connector, make_row(page_id=row.id, due=date_prop("2026-03-10T09:00:00.000+01:00")), mapping)
     connector.update(Link(row.id, ref, item.payload), timed, mapping)
-    assert emulator.event(CALENDAR, ref.id)["start"] == {"dateTime": "2026-03-10T09:00:00+01:00",
-                                                         "timeZone": "Europe/Berlin"}
+    assert emulator.event(CALENDAR, ref.id)["start"] == {
+        "dateTime": "2026-03-10T09:00:00+01:00",
+        "timeZone": "Europe/Berlin",
+    }
     connector.update(Link(row.id, ref, timed.payload), item, mapping)
     assert emulator.event(CALENDAR, ref.id)["start"] == {"date": "2026-03-10"}
 
@@ -198,7 +215,10 @@ def test_prepare_reads_the_zone_and_refuses_read_only(emulator, connector, make_
         connector.prepare(m)
     emulator.set_access(OTHER, "writer")
     connector.prepare(m)
-    assert connector.render(make_row(due=date_prop("2026-03-10T10:00:00.000+09:00")), m)["start"]["timeZone"] == "Asia/Tokyo"
+    assert (
+        connector.render(make_row(due=date_prop("2026-03-10T10:00:00.000+09:00")), m)["start"]["timeZone"]
+        == "Asia/Tokyo"
+    )
 
 
 def test_prepare_on_a_missing_calendar_says_how_to_fix(connector, make_mapping) -> None:
@@ -249,8 +269,9 @@ def test_rate_limit_that_never_ends_fails_the_item(emulator, connector, mapping)
 
 
 def test_google_rejecting_a_row_is_an_item_error(emulator, connector, mapping) -> None:
-    bad = DesiredItem("events", "0" * 32, "", "x", {"summary": "x", "start": {"date": "2026-03-10"},
-                                                    "end": {"date": "2026-03-10"}})
+    bad = DesiredItem(
+        "events", "0" * 32, "", "x", {"summary": "x", "start": {"date": "2026-03-10"}, "end": {"date": "2026-03-10"}}
+    )
     with pytest.raises(ItemError, match="400.*time range is empty"):
         connector.create(bad, mapping)
 

@@ -26,8 +26,9 @@ REFRESH_TOKEN = "1//0refresh-token-that-must-never-show"
 
 def _pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,18 @@ def write_secret(path: Path, data: dict[str, Any], mode: int = 0o600) -> Path:
 
 
 def service_account(tmp_path: Path, emulator: GoogleCalendarEmulator, pem: str) -> Path:
-    return write_secret(tmp_path / "sa.json", {
-        "type": "service_account", "project_id": "p", "private_key_id": "k1", "private_key": pem,
-        "client_email": "notion-sync@p.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": f"{emulator.url}/token"})
+    return write_secret(
+        tmp_path / "sa.json",
+        {
+            "type": "service_account",
+            "project_id": "p",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "notion-sync@p.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": f"{emulator.url}/token",
+        },
+    )
 
 
 ACCESS_TOKEN = "ya29.a-valid-access-token"
@@ -54,22 +63,41 @@ ACCESS_TOKEN = "ya29.a-valid-access-token"
 def authorized_user(tmp_path: Path, emulator: GoogleCalendarEmulator) -> Path:
     # google-auth always refreshes user tokens at Google (it ignores token_uri on purpose), so the
     # file carries a still-valid access token, as one does right after `notion-sync auth google`.
-    return write_secret(tmp_path / "user.json", {
-        "type": "authorized_user", "client_id": "cid.apps.googleusercontent.com", "client_secret": "GOCSPX-secret",
-        "refresh_token": REFRESH_TOKEN, "token": ACCESS_TOKEN, "expiry": "2999-01-01T00:00:00Z"})
+    return write_secret(
+        tmp_path / "user.json",
+        {
+            "type": "authorized_user",
+            "client_id": "cid.apps.googleusercontent.com",
+            "client_secret": "GOCSPX-secret",
+            "refresh_token": REFRESH_TOKEN,
+            "token": ACCESS_TOKEN,
+            "expiry": "2999-01-01T00:00:00Z",
+        },
+    )
 
 
 def test_endpoints() -> None:
-    assert endpoints(None) == ("https://www.googleapis.com/calendar/v3/", "https://www.googleapis.com/batch/calendar/v3")
-    assert endpoints("http://127.0.0.1:5/") == ("http://127.0.0.1:5/calendar/v3/", "http://127.0.0.1:5/batch/calendar/v3")
-    assert endpoints("http://127.0.0.1:5/calendar/v3") == ("http://127.0.0.1:5/calendar/v3/",
-                                                           "http://127.0.0.1:5/batch/calendar/v3")
+    assert endpoints(None) == (
+        "https://www.googleapis.com/calendar/v3/",
+        "https://www.googleapis.com/batch/calendar/v3",
+    )
+    assert endpoints("http://127.0.0.1:5/") == (
+        "http://127.0.0.1:5/calendar/v3/",
+        "http://127.0.0.1:5/batch/calendar/v3",
+    )
+    assert endpoints("http://127.0.0.1:5/calendar/v3") == (
+        "http://127.0.0.1:5/calendar/v3/",
+        "http://127.0.0.1:5/batch/calendar/v3",
+    )
 
 
 def test_service_account_gets_a_token_and_writes(tmp_path, emulator, pem, make_mapping: MakeMapping) -> None:
     emulator.tokens = set()  # only tokens from /token are accepted
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=service_account(tmp_path, emulator, pem),
-                                                          api_endpoint=emulator.api_endpoint))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(
+            credentials_file=service_account(tmp_path, emulator, pem), api_endpoint=emulator.api_endpoint
+        )
+    )
     mapping = make_mapping()
     conn.prepare(mapping)
     conn.create(desired(conn, make_row("SA"), mapping), mapping)
@@ -80,16 +108,22 @@ def test_service_account_gets_a_token_and_writes(tmp_path, emulator, pem, make_m
 
 
 def test_service_account_with_subject(tmp_path, emulator, pem) -> None:
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=service_account(tmp_path, emulator, pem),
-                                                          subject="ann@example.com", api_endpoint=emulator.api_endpoint))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(
+            credentials_file=service_account(tmp_path, emulator, pem),
+            subject="ann@example.com",
+            api_endpoint=emulator.api_endpoint,
+        )
+    )
     assert conn.client.identity.startswith("ann@example.com")
     assert conn.client.service._http.credentials._subject == "ann@example.com"
 
 
 def test_authorized_user_writes_with_its_token(tmp_path, emulator, make_mapping: MakeMapping) -> None:
     emulator.tokens = {ACCESS_TOKEN}
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator),
-                                                          api_endpoint=emulator.api_endpoint))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator), api_endpoint=emulator.api_endpoint)
+    )
     mapping = make_mapping()
     conn.prepare(mapping)
     conn.create(desired(conn, make_row("Me"), mapping), mapping)
@@ -100,12 +134,15 @@ def test_authorized_user_writes_with_its_token(tmp_path, emulator, make_mapping:
 def test_rejected_token_is_an_access_error_without_secrets(tmp_path, emulator, pem, make_mapping) -> None:
     emulator.tokens = set()
     emulator.revoked = True  # the service account's JWT grant is refused: invalid_grant
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=service_account(tmp_path, emulator, pem),
-                                                          api_endpoint=emulator.api_endpoint))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(
+            credentials_file=service_account(tmp_path, emulator, pem), api_endpoint=emulator.api_endpoint
+        )
+    )
     with pytest.raises(AccessError, match="Fix:") as info:
         conn.prepare(make_mapping())
     assert "PRIVATE KEY" not in str(info.value) and pem[40:80] not in str(info.value)
-    (result, ) = conn.check(make_mapping())
+    (result,) = conn.check(make_mapping())
     assert not result.ok and result.access and "PRIVATE KEY" not in result.detail + result.fix
 
 
@@ -121,8 +158,9 @@ def test_refused_refresh_is_an_access_error_naming_the_fix() -> None:
 def test_secrets_in_the_file_are_registered_for_redaction(tmp_path, emulator) -> None:
     from core.secrets import REDACTOR
 
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator),
-                                                          api_endpoint=emulator.api_endpoint))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator), api_endpoint=emulator.api_endpoint)
+    )
     conn.client  # noqa: B018
     text = REDACTOR.redact(f"oops {REFRESH_TOKEN} and GOCSPX-secret and {ACCESS_TOKEN}")
     assert REFRESH_TOKEN not in text and "GOCSPX-secret" not in text and ACCESS_TOKEN not in text
@@ -136,11 +174,14 @@ def test_readable_credentials_file_is_refused(tmp_path, emulator) -> None:
         conn.client  # noqa: B018
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"type": "external_account"}, "service-account key"),
-    ({"type": "service_account", "private_key": "-----BEGIN"}, "incomplete"),
-    ({"type": "authorized_user", "refresh_token": REFRESH_TOKEN}, "incomplete"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"type": "external_account"}, "service-account key"),
+        ({"type": "service_account", "private_key": "-----BEGIN"}, "incomplete"),
+        ({"type": "authorized_user", "refresh_token": REFRESH_TOKEN}, "incomplete"),
+    ],
+)
 def test_wrong_credentials_files_name_the_key(tmp_path, data, message) -> None:
     path = write_secret(tmp_path / "c.json", data)
     conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=path))
@@ -151,8 +192,9 @@ def test_wrong_credentials_files_name_the_key(tmp_path, data, message) -> None:
 
 
 def test_subject_with_a_user_file_is_refused(tmp_path, emulator) -> None:
-    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator),
-                                                          subject="x@example.com"))
+    conn = GoogleCalendarConnector(
+        GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator), subject="x@example.com")
+    )
     with pytest.raises(ConfigError, match="google_calendar.subject"):
         conn.client  # noqa: B018
 
@@ -167,10 +209,19 @@ class _FakeUserCredentials:
 
 def client_secrets(tmp_path: Path) -> Path:
     path = tmp_path / "client_secret.json"
-    path.write_text(json.dumps({"installed": {"client_id": "cid", "client_secret": "s",
-                                              "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-                                              "token_uri": "https://oauth2.googleapis.com/token",
-                                              "redirect_uris": ["http://localhost"]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "installed": {
+                    "client_id": "cid",
+                    "client_secret": "s",
+                    "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                    "redirect_uris": ["http://localhost"],
+                }
+            }
+        )
+    )
     return path
 
 

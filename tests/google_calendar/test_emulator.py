@@ -24,8 +24,13 @@ ALL_DAY = {"start": {"date": "2026-03-10"}, "end": {"date": "2026-03-11"}}
 
 @pytest.fixture
 def service(emulator: GoogleCalendarEmulator) -> Iterator[Any]:
-    svc = build("calendar", "v3", credentials=AnonymousCredentials(), static_discovery=True,
-                client_options={"api_endpoint": emulator.api_endpoint})
+    svc = build(
+        "calendar",
+        "v3",
+        credentials=AnonymousCredentials(),
+        static_discovery=True,
+        client_options={"api_endpoint": emulator.api_endpoint},
+    )
     yield svc
     svc.close()
 
@@ -67,9 +72,15 @@ def test_error_body_has_googles_shape(service: Any) -> None:
 
 def test_duplicate_id_is_409_even_after_delete(service: Any) -> None:
     insert(service, id="dup0000001")
-    assert status_of(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "dup0000001"}))[:2] == (409, "duplicate")
+    assert status_of(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "dup0000001"}))[:2] == (
+        409,
+        "duplicate",
+    )
     events(service).delete(calendarId=CALENDAR, eventId="dup0000001").execute()
-    assert status_of(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "dup0000001"}))[:2] == (409, "duplicate")
+    assert status_of(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "dup0000001"}))[:2] == (
+        409,
+        "duplicate",
+    )
 
 
 def test_second_delete_is_410_and_get_shows_cancelled(service: Any) -> None:
@@ -94,12 +105,15 @@ def test_bad_ids_are_400(service: Any, bad_id: str) -> None:
     assert (status, body["error"]["message"]) == (400, "Invalid resource id value.")
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    ({"date": "2026-03-10"}, {"date": "2026-03-10"}),
-    ({"date": "2026-03-10"}, {"date": "2026-03-09"}),
-    ({"dateTime": "2026-03-10T10:00:00+01:00"}, {"dateTime": "2026-03-10T09:00:00+01:00"}),
-    ({"dateTime": "2026-03-10T10:00:00+01:00"}, {"dateTime": "2026-03-10T09:00:00Z"}),
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ({"date": "2026-03-10"}, {"date": "2026-03-10"}),
+        ({"date": "2026-03-10"}, {"date": "2026-03-09"}),
+        ({"dateTime": "2026-03-10T10:00:00+01:00"}, {"dateTime": "2026-03-10T09:00:00+01:00"}),
+        ({"dateTime": "2026-03-10T10:00:00+01:00"}, {"dateTime": "2026-03-10T09:00:00Z"}),
+    ],
+)
 def test_empty_time_range_is_400(service: Any, start: dict, end: dict) -> None:
     status, reason, body = status_of(events(service).insert(calendarId=CALENDAR, body={"start": start, "end": end}))
     assert (status, body["error"]["message"]) == (400, "The specified time range is empty.")
@@ -109,18 +123,37 @@ def test_naive_datetime_needs_a_zone(service: Any) -> None:
     body = {"start": {"dateTime": "2026-03-10T10:00:00"}, "end": {"dateTime": "2026-03-10T11:00:00"}}
     status, _, payload = status_of(events(service).insert(calendarId=CALENDAR, body=body))
     assert status == 400 and "time zone" in payload["error"]["message"]
-    body = {"start": {"dateTime": "2026-03-10T10:00:00", "timeZone": "Europe/Berlin"},
-            "end": {"dateTime": "2026-03-10T11:00:00", "timeZone": "Europe/Berlin"}}
+    body = {
+        "start": {"dateTime": "2026-03-10T10:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-03-10T11:00:00", "timeZone": "Europe/Berlin"},
+    }
     assert events(service).insert(calendarId=CALENDAR, body=body).execute()["start"]["timeZone"] == "Europe/Berlin"
 
 
 def test_patch_merges_objects_and_null_removes(service: Any) -> None:
-    insert(service, id="pat0000001", summary="a", description="d", colorId="3",
-           extendedProperties={"private": {"mine": "1", "theirs": "2"}})
-    patched = events(service).patch(calendarId=CALENDAR, eventId="pat0000001", body={
-        "summary": "b", "colorId": None, "extendedProperties": {"private": {"mine": "9"}},
-        "start": {"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin", "date": None},
-        "end": {"dateTime": "2026-03-10T11:00:00+01:00", "timeZone": "Europe/Berlin", "date": None}}).execute()
+    insert(
+        service,
+        id="pat0000001",
+        summary="a",
+        description="d",
+        colorId="3",
+        extendedProperties={"private": {"mine": "1", "theirs": "2"}},
+    )
+    patched = (
+        events(service)
+        .patch(
+            calendarId=CALENDAR,
+            eventId="pat0000001",
+            body={
+                "summary": "b",
+                "colorId": None,
+                "extendedProperties": {"private": {"mine": "9"}},
+                "start": {"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin", "date": None},
+                "end": {"dateTime": "2026-03-10T11:00:00+01:00", "timeZone": "Europe/Berlin", "date": None},
+            },
+        )
+        .execute()
+    )
     assert patched["summary"] == "b" and patched["description"] == "d" and "colorId" not in patched
     assert patched["extendedProperties"]["private"] == {"mine": "9", "theirs": "2"}
     assert patched["start"] == {"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"}
@@ -129,16 +162,22 @@ def test_patch_merges_objects_and_null_removes(service: Any) -> None:
 
 def test_patch_leaving_both_date_forms_is_400(service: Any) -> None:
     insert(service, id="pat0000002")
-    call = events(service).patch(calendarId=CALENDAR, eventId="pat0000002", body={
-        "start": {"dateTime": "2026-03-10T10:00:00+01:00"}, "end": {"dateTime": "2026-03-10T11:00:00+01:00"}})
+    call = events(service).patch(
+        calendarId=CALENDAR,
+        eventId="pat0000002",
+        body={"start": {"dateTime": "2026-03-10T10:00:00+01:00"}, "end": {"dateTime": "2026-03-10T11:00:00+01:00"}},
+    )
     assert status_of(call)[0] == 400
 
 
 def test_update_replaces_and_can_restore_a_cancelled_event(service: Any) -> None:
     insert(service, id="upd0000001", summary="a", description="gone after PUT")
     events(service).delete(calendarId=CALENDAR, eventId="upd0000001").execute()
-    updated = events(service).update(calendarId=CALENDAR, eventId="upd0000001",
-                                     body={**ALL_DAY, "summary": "back", "status": "confirmed"}).execute()
+    updated = (
+        events(service)
+        .update(calendarId=CALENDAR, eventId="upd0000001", body={**ALL_DAY, "summary": "back", "status": "confirmed"})
+        .execute()
+    )
     assert updated["status"] == "confirmed" and "description" not in updated and updated["id"] == "upd0000001"
 
 
@@ -173,13 +212,21 @@ def test_list_pages_and_reports_zone_and_role(service: Any) -> None:
 
 def test_list_time_window(service: Any) -> None:
     insert(service, id="tim0000001", start={"date": "2026-03-10"}, end={"date": "2026-03-11"})
-    insert(service, id="tim0000002", start={"dateTime": "2026-03-12T10:00:00+01:00"},
-           end={"dateTime": "2026-03-12T11:00:00+01:00"})
-    window = lambda a, b: [e["id"] for e in events(service).list(calendarId=CALENDAR, timeMin=a, timeMax=b).execute()["items"]]  # noqa: E731
+    insert(
+        service,
+        id="tim0000002",
+        start={"dateTime": "2026-03-12T10:00:00+01:00"},
+        end={"dateTime": "2026-03-12T11:00:00+01:00"},
+    )
+
+    def window(a: str, b: str) -> list[str]:
+        return [e["id"] for e in events(service).list(calendarId=CALENDAR, timeMin=a, timeMax=b).execute()["items"]]
+
     assert window("2026-03-10T12:00:00Z", "2026-03-12T09:30:00Z") == ["tim0000001", "tim0000002"]
     assert window("2026-03-11T00:00:00+01:00", "2026-03-12T10:00:00+01:00") == []
-    status, _, body = status_of(events(service).list(calendarId=CALENDAR, timeMin="2026-03-12T00:00:00Z",
-                                                     timeMax="2026-03-11T00:00:00Z"))
+    status, _, body = status_of(
+        events(service).list(calendarId=CALENDAR, timeMin="2026-03-12T00:00:00Z", timeMax="2026-03-11T00:00:00Z")
+    )
     assert (status, body["error"]["message"]) == (400, "The specified time range is empty.")
 
 
@@ -201,16 +248,23 @@ def test_reader_cannot_write_and_hidden_calendar_is_404(emulator: GoogleCalendar
 
 def test_bad_credentials_are_401_auth_error(emulator: GoogleCalendarEmulator) -> None:
     emulator.reject_credentials = True
-    svc = build("calendar", "v3", http=httplib2.Http(), static_discovery=True,
-                client_options={"api_endpoint": emulator.api_endpoint})
+    svc = build(
+        "calendar",
+        "v3",
+        http=httplib2.Http(),
+        static_discovery=True,
+        client_options={"api_endpoint": emulator.api_endpoint},
+    )
     status, reason, body = status_of(svc.events().list(calendarId=CALENDAR))
     assert (status, reason) == (401, "authError") and body["error"]["message"] == "Invalid Credentials"
 
 
-@pytest.mark.parametrize(("injected", "reason"), [(403, "rateLimitExceeded"), (429, "rateLimitExceeded"),
-                                                  (503, "backendError")])
-def test_injected_faults_look_like_google(emulator: GoogleCalendarEmulator, service: Any, injected: int,
-                                          reason: str) -> None:
+@pytest.mark.parametrize(
+    ("injected", "reason"), [(403, "rateLimitExceeded"), (429, "rateLimitExceeded"), (503, "backendError")]
+)
+def test_injected_faults_look_like_google(
+    emulator: GoogleCalendarEmulator, service: Any, injected: int, reason: str
+) -> None:
     emulator.faults.schedule(injected)
     status, got, body = status_of(events(service).list(calendarId=CALENDAR))
     assert (status, got) == (injected, reason)
@@ -221,8 +275,10 @@ def test_injected_faults_look_like_google(emulator: GoogleCalendarEmulator, serv
 def test_batch_replies_per_call_in_multipart(emulator: GoogleCalendarEmulator, service: Any) -> None:
     insert(service, id="bat0000001")
     replies: dict[str, tuple[Any, Any]] = {}
-    batch = BatchHttpRequest(callback=lambda rid, resp, exc: replies.__setitem__(rid, (resp, exc)),
-                             batch_uri=f"{emulator.url}/batch/calendar/v3")
+    batch = BatchHttpRequest(
+        callback=lambda rid, resp, exc: replies.__setitem__(rid, (resp, exc)),
+        batch_uri=f"{emulator.url}/batch/calendar/v3",
+    )
     batch.add(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "bat0000002"}), request_id="new")
     batch.add(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": "bat0000001"}), request_id="dup")
     batch.add(events(service).delete(calendarId=CALENDAR, eventId="bat0000001"), request_id="del")
@@ -239,10 +295,13 @@ def test_batch_replies_per_call_in_multipart(emulator: GoogleCalendarEmulator, s
 def test_faults_apply_to_calls_inside_a_batch(emulator: GoogleCalendarEmulator, service: Any) -> None:
     emulator.faults.schedule(429, path=r"/events$", method="POST")
     replies: dict[str, Any] = {}
-    batch = BatchHttpRequest(callback=lambda rid, resp, exc: replies.__setitem__(rid, exc),
-                             batch_uri=f"{emulator.url}/batch/calendar/v3")
+    batch = BatchHttpRequest(
+        callback=lambda rid, resp, exc: replies.__setitem__(rid, exc), batch_uri=f"{emulator.url}/batch/calendar/v3"
+    )
     for i in range(3):
-        batch.add(events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": f"baf000000{i}"}), request_id=str(i))
+        batch.add(
+            events(service).insert(calendarId=CALENDAR, body={**ALL_DAY, "id": f"baf000000{i}"}), request_id=str(i)
+        )
     batch.execute()
     failed = [rid for rid, exc in replies.items() if exc is not None]
     assert len(failed) == 1 and replies[failed[0]].resp.status == 429
@@ -252,19 +311,29 @@ def test_faults_apply_to_calls_inside_a_batch(emulator: GoogleCalendarEmulator, 
 def test_token_endpoint_and_bearer_tokens(emulator: GoogleCalendarEmulator) -> None:
     emulator.tokens = set()
     http = httplib2.Http()
-    resp, content = http.request(f"{emulator.url}/token", "POST", body="grant_type=refresh_token&refresh_token=r",
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    resp, content = http.request(
+        f"{emulator.url}/token",
+        "POST",
+        body="grant_type=refresh_token&refresh_token=r",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     token = json.loads(content)["access_token"]
     assert resp.status == 200 and token in emulator.tokens
-    resp, _ = http.request(f"{emulator.api_endpoint}calendars/{CALENDAR}/events", "GET",
-                           headers={"authorization": f"Bearer {token}"})
+    resp, _ = http.request(
+        f"{emulator.api_endpoint}calendars/{CALENDAR}/events", "GET", headers={"authorization": f"Bearer {token}"}
+    )
     assert resp.status == 200
-    resp, _ = http.request(f"{emulator.api_endpoint}calendars/{CALENDAR}/events", "GET",
-                           headers={"authorization": "Bearer wrong"})
+    resp, _ = http.request(
+        f"{emulator.api_endpoint}calendars/{CALENDAR}/events", "GET", headers={"authorization": "Bearer wrong"}
+    )
     assert resp.status == 401
     emulator.revoked = True
-    resp, content = http.request(f"{emulator.url}/token", "POST", body="grant_type=refresh_token&refresh_token=r",
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    resp, content = http.request(
+        f"{emulator.url}/token",
+        "POST",
+        body="grant_type=refresh_token&refresh_token=r",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert resp.status == 400 and json.loads(content)["error"] == "invalid_grant"
 
 
@@ -304,17 +373,28 @@ def _check(value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: s
 def test_resources_match_the_discovery_document(emulator: GoogleCalendarEmulator, service: Any) -> None:
     doc = _discovery()
     schemas = doc["schemas"]
-    event = insert(service, id="dis0000001", summary="s", description="d", location="l", colorId="4",
-                   reminders={"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]},
-                   source={"title": "Notion", "url": "https://notion.so/x"},
-                   extendedProperties={"private": {"k": "v"}},
-                   start={"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"},
-                   end={"dateTime": "2026-03-10T11:00:00+01:00", "timeZone": "Europe/Berlin"})
+    event = insert(
+        service,
+        id="dis0000001",
+        summary="s",
+        description="d",
+        location="l",
+        colorId="4",
+        reminders={"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]},
+        source={"title": "Notion", "url": "https://notion.so/x"},
+        extendedProperties={"private": {"k": "v"}},
+        start={"dateTime": "2026-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+        end={"dateTime": "2026-03-10T11:00:00+01:00", "timeZone": "Europe/Berlin"},
+    )
     _check(event, schemas["Event"], schemas, "Event")
     _check(events(service).list(calendarId=CALENDAR).execute(), schemas["Events"], schemas, "Events")
     _check(service.calendars().get(calendarId=CALENDAR).execute(), schemas["Calendar"], schemas, "Calendar")
-    _check(service.calendarList().get(calendarId=CALENDAR).execute(), schemas["CalendarListEntry"], schemas,
-           "CalendarListEntry")
+    _check(
+        service.calendarList().get(calendarId=CALENDAR).execute(),
+        schemas["CalendarListEntry"],
+        schemas,
+        "CalendarListEntry",
+    )
     assert event["kind"] == schemas["Event"]["properties"]["kind"]["default"]
 
 
@@ -324,7 +404,9 @@ def test_emulated_paths_are_the_documents(emulator: GoogleCalendarEmulator) -> N
     assert emulator.api_endpoint.endswith("/" + doc["servicePath"])
     methods = doc["resources"]["events"]["methods"]
     assert {methods[m]["path"] for m in ("insert", "list")} == {"calendars/{calendarId}/events"}
-    assert {methods[m]["path"] for m in ("get", "update", "patch", "delete")} == {"calendars/{calendarId}/events/{eventId}"}
+    assert {methods[m]["path"] for m in ("get", "update", "patch", "delete")} == {
+        "calendars/{calendarId}/events/{eventId}"
+    }
     params = methods["list"]["parameters"]
     for name in ("privateExtendedProperty", "showDeleted", "pageToken", "maxResults", "timeMin", "timeMax"):
         assert name in params

@@ -52,11 +52,13 @@ def test_dates_land_right(box: Sandbox) -> None:
     call = events["New York call"]
     assert call["start"]["dateTime"] == "2026-03-08T01:30:00-05:00"
     assert call["start"]["timeZone"] == "Europe/Berlin"  # the calendar's zone, the instant unchanged
-    assert datetime.fromisoformat(call["end"]["dateTime"]) - datetime.fromisoformat(call["start"]["dateTime"]) \
-        == timedelta(hours=1)
+    assert datetime.fromisoformat(call["end"]["dateTime"]) - datetime.fromisoformat(
+        call["start"]["dateTime"]
+    ) == timedelta(hours=1)
     dst = events["Across Berlin DST"]
-    assert datetime.fromisoformat(dst["end"]["dateTime"]) - datetime.fromisoformat(dst["start"]["dateTime"]) \
-        == timedelta(hours=11)
+    assert datetime.fromisoformat(dst["end"]["dateTime"]) - datetime.fromisoformat(
+        dst["start"]["dateTime"]
+    ) == timedelta(hours=11)
 
 
 def test_a_row_that_loses_its_date_loses_its_event(box: Sandbox) -> None:

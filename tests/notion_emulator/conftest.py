@@ -16,17 +16,33 @@ START = datetime(2026, 7, 4, 9, 9, 44, 123000, tzinfo=UTC)
 
 DEMO_SCHEMA = {
     "Name": {"type": "title"},
-    "Status": {"type": "status", "options": [
-        {"name": "Not started", "color": "default", "group": "To-do"},
-        {"name": "In progress", "color": "blue", "group": "In progress"},
-        {"name": "Done", "color": "green", "group": "Complete"}]},
+    "Status": {
+        "type": "status",
+        "options": [
+            {"name": "Not started", "color": "default", "group": "To-do"},
+            {"name": "In progress", "color": "blue", "group": "In progress"},
+            {"name": "Done", "color": "green", "group": "Complete"},
+        ],
+    },
     "Due": {"type": "date"},
-    "Tags": {"type": "multi_select", "options": [
-        {"name": "Bug", "color": "red"}, {"name": "Feature", "color": "blue"}, {"name": "Docs", "color": "green"}]},
+    "Tags": {
+        "type": "multi_select",
+        "options": [
+            {"name": "Bug", "color": "red"},
+            {"name": "Feature", "color": "blue"},
+            {"name": "Docs", "color": "green"},
+        ],
+    },
     "Notes": {"type": "rich_text"},
     "Owner": {"type": "people"},
-    "Priority": {"type": "select", "options": [
-        {"name": "High", "color": "red"}, {"name": "Medium", "color": "yellow"}, {"name": "Low", "color": "gray"}]},
+    "Priority": {
+        "type": "select",
+        "options": [
+            {"name": "High", "color": "red"},
+            {"name": "Medium", "color": "yellow"},
+            {"name": "Low", "color": "gray"},
+        ],
+    },
     "Urgent": {"type": "checkbox"},
     "Estimate": {"type": "number"},
 }

@@ -49,8 +49,9 @@ def test_database_with_two_data_sources(emu: NotionEmulator, client: notion_clie
     assert emu.database(db.id).data_sources[2].id == extra
 
 
-def test_data_source_retrieve_has_schema_with_options_and_groups(demo: Database, ds_id: str,
-                                                                 client: notion_client.Client) -> None:
+def test_data_source_retrieve_has_schema_with_options_and_groups(
+    demo: Database, ds_id: str, client: notion_client.Client
+) -> None:
     ds = client.data_sources.retrieve(ds_id)
     assert ds["object"] == "data_source" and ds["id"] == ds_id
     assert ds["parent"] == {"type": "database_id", "database_id": demo.id}
@@ -61,10 +62,17 @@ def test_data_source_retrieve_has_schema_with_options_and_groups(demo: Database,
     assert [o["name"] for o in status["options"]] == ["Not started", "In progress", "Done"]
     groups = {g["name"]: g["option_ids"] for g in status["groups"]}
     done_id = status["options"][2]["id"]
-    assert groups == {"To-do": [status["options"][0]["id"]], "In progress": [status["options"][1]["id"]],
-                      "Complete": [done_id]}
+    assert groups == {
+        "To-do": [status["options"][0]["id"]],
+        "In progress": [status["options"][1]["id"]],
+        "Complete": [done_id],
+    }
     assert props["Tags"]["multi_select"]["options"][0] == {
-        "id": props["Tags"]["multi_select"]["options"][0]["id"], "name": "Bug", "color": "red", "description": None}
+        "id": props["Tags"]["multi_select"]["options"][0]["id"],
+        "name": "Bug",
+        "color": "red",
+        "description": None,
+    }
     assert props["Estimate"]["number"] == {"format": "number"}
     assert all(p["name"] == name for name, p in props.items())
 
@@ -105,8 +113,9 @@ def test_property_item_title_is_a_list(emu: NotionEmulator, ds_id: str, client: 
     assert [len(r["title"]["plain_text"]) for r in listing["results"]] == [2000, 2000, 500]
 
 
-def test_search_lists_data_sources_and_pages(emu: NotionEmulator, demo: Database, ds_id: str,
-                                             client: notion_client.Client) -> None:
+def test_search_lists_data_sources_and_pages(
+    emu: NotionEmulator, demo: Database, ds_id: str, client: notion_client.Client
+) -> None:
     emu.add_page(ds_id, {"Name": "Alpha"})
     emu.advance(minutes=1)
     emu.add_page(ds_id, {"Name": "Beta"})
@@ -116,8 +125,9 @@ def test_search_lists_data_sources_and_pages(emu: NotionEmulator, demo: Database
     assert [s["id"] for s in sources] == [ds_id]
     pages = client.search(filter={"property": "object", "value": "page"})["results"]
     assert [p["properties"]["Name"]["title"][0]["plain_text"] for p in pages] == ["Beta", "Alpha"]
-    ascending = client.search(filter={"property": "object", "value": "page"},
-                              sort={"direction": "ascending", "timestamp": "last_edited_time"})["results"]
+    ascending = client.search(
+        filter={"property": "object", "value": "page"}, sort={"direction": "ascending", "timestamp": "last_edited_time"}
+    )["results"]
     assert [p["properties"]["Name"]["title"][0]["plain_text"] for p in ascending] == ["Alpha", "Beta"]
     assert [r["object"] for r in client.search(query="alp")["results"]] == ["page"]
 

@@ -43,8 +43,10 @@ def test_unshared_database_is_404_naming_the_integration(emu: NotionEmulator, cl
     db = emu.create_database("Private", {"Name": {"type": "title"}}, shared_with=[])
     error = api_error(client.databases.retrieve, db.id.replace("-", ""))
     assert error.status == 404 and error.code == APIErrorCode.ObjectNotFound
-    assert str(error) == (f"Could not find database with ID: {db.id}. Make sure the relevant pages and databases "
-                          "are shared with your integration \"notion-sync demo\".")
+    assert str(error) == (
+        f"Could not find database with ID: {db.id}. Make sure the relevant pages and databases "
+        'are shared with your integration "notion-sync demo".'
+    )
     assert error.additional_data == {"integration_id": emu.bot_id}
 
 
@@ -52,7 +54,9 @@ def test_unshared_data_source_and_page_are_404(emu: NotionEmulator, client: noti
     db = emu.create_database("Private", {"Name": {"type": "title"}}, shared_with=[])
     ds_id = db.data_sources[0].id
     page_id = emu.add_page(ds_id, {"Name": "hidden"})
-    assert str(api_error(client.data_sources.retrieve, ds_id)).startswith(f"Could not find data_source with ID: {ds_id}.")
+    assert str(api_error(client.data_sources.retrieve, ds_id)).startswith(
+        f"Could not find data_source with ID: {ds_id}."
+    )
     assert str(api_error(client.data_sources.query, ds_id)).startswith("Could not find data_source with ID")
     assert str(api_error(client.pages.retrieve, page_id)).startswith(f"Could not find page with ID: {page_id}.")
     assert api_error(client.pages.properties.retrieve, page_id, "title").status == 404
@@ -67,7 +71,7 @@ def test_a_second_token_sees_only_what_is_shared_with_it(emu: NotionEmulator, de
     emu.add_token("ntn_second", bot_name="Second")
     with notion_client.Client(auth="ntn_second", base_url=emu.url) as second:
         error = api_error(second.databases.retrieve, demo.id)
-        assert "integration \"Second\"" in str(error)
+        assert 'integration "Second"' in str(error)
         emu.share(demo.id, "ntn_second")
         assert second.databases.retrieve(demo.id)["id"] == demo.id
 
@@ -92,8 +96,9 @@ def test_missing_version_is_400(emu: NotionEmulator) -> None:
     reply = httpx.get(f"{emu.url}/v1/users/me", headers={"Authorization": f"Bearer {emu.token}"})
     assert reply.status_code == 400
     assert reply.json()["code"] == "missing_version"
-    assert reply.json()["message"] == ("Notion-Version header failed validation: Notion-Version header should be "
-                                       "defined, instead was `undefined`.")
+    assert reply.json()["message"] == (
+        "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`."
+    )
 
 
 def test_page_size_over_100_is_a_validation_error(ds_id: str, client: notion_client.Client) -> None:
@@ -105,29 +110,40 @@ def test_page_size_over_100_is_a_validation_error(ds_id: str, client: notion_cli
     assert "should be a number" in str(api_error(client.data_sources.query, ds_id, page_size="10"))
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"filter": {"property": "Nope", "checkbox": {"equals": True}}}, "Could not find property with name or id: Nope"),
-    ({"filter": {"property": "Status", "select": {"equals": "Done"}}}, "type `status`"),
-    ({"filter": {"property": "Urgent", "checkbox": {"contains": True}}}, "checkbox"),
-    ({"filter": {"property": "Estimate", "number": {"greater_than": "3"}}}, "number"),
-    ({"filter": {"timestamp": "deleted_time", "deleted_time": {"after": "2026-01-01"}}}, "timestamp"),
-    ({"filter": {"and": [{"or": [{"and": [{"property": "Urgent", "checkbox": {"equals": True}}]}]}]}}, "nested"),
-    ({"sorts": [{"property": "Nope", "direction": "ascending"}]}, "Could not find sort property"),
-    ({"sorts": [{"property": "Name", "direction": "up"}]}, "direction"),
-    ({"start_cursor": "not-a-cursor"}, "start_cursor"),
-    ({"query": "text"}, "body.query should be not present"),
-])
-def test_bad_query_bodies_are_validation_errors(ds_id: str, client: notion_client.Client,
-                                                body: dict[str, Any], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            {"filter": {"property": "Nope", "checkbox": {"equals": True}}},
+            "Could not find property with name or id: Nope",
+        ),
+        ({"filter": {"property": "Status", "select": {"equals": "Done"}}}, "type `status`"),
+        ({"filter": {"property": "Urgent", "checkbox": {"contains": True}}}, "checkbox"),
+        ({"filter": {"property": "Estimate", "number": {"greater_than": "3"}}}, "number"),
+        ({"filter": {"timestamp": "deleted_time", "deleted_time": {"after": "2026-01-01"}}}, "timestamp"),
+        ({"filter": {"and": [{"or": [{"and": [{"property": "Urgent", "checkbox": {"equals": True}}]}]}]}}, "nested"),
+        ({"sorts": [{"property": "Nope", "direction": "ascending"}]}, "Could not find sort property"),
+        ({"sorts": [{"property": "Name", "direction": "up"}]}, "direction"),
+        ({"start_cursor": "not-a-cursor"}, "start_cursor"),
+        ({"query": "text"}, "body.query should be not present"),
+    ],
+)
+def test_bad_query_bodies_are_validation_errors(
+    ds_id: str, client: notion_client.Client, body: dict[str, Any], fragment: str
+) -> None:
     error = api_error(client.request, path=f"data_sources/{ds_id}/query", method="POST", body=body)
     assert error.status == 400 and error.code == APIErrorCode.ValidationError
     assert fragment in str(error)
 
 
-def test_invalid_json_and_unknown_url_and_malformed_id(emu: NotionEmulator, ds_id: str,
-                                                       client: notion_client.Client) -> None:
-    headers = {"Authorization": f"Bearer {emu.token}", "Notion-Version": "2025-09-03",
-               "Content-Type": "application/json"}
+def test_invalid_json_and_unknown_url_and_malformed_id(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {emu.token}",
+        "Notion-Version": "2025-09-03",
+        "Content-Type": "application/json",
+    }
     reply = httpx.post(f"{emu.url}/v1/data_sources/{ds_id}/query", content=b"{nope", headers=headers)
     assert (reply.status_code, reply.json()["code"]) == (400, "invalid_json")
     invalid = api_error(client.request, path="invalid", method="GET")
@@ -142,8 +158,9 @@ def test_unserved_api_paths_say_so(emu: NotionEmulator, ds_id: str, client: noti
     assert error.code == APIErrorCode.InvalidRequest and f"GET /v1/blocks/{page_id}/children" in str(error)
 
 
-def test_expired_cursors_are_rejected(emu: NotionEmulator, ds_id: str, client: notion_client.Client,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_cursors_are_rejected(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("core.emulator.notion_http.MAX_CURSORS", 2)
     for n in range(5):
         emu.add_page(ds_id, {"Name": f"Row {n}"})

@@ -44,8 +44,9 @@ def test_the_token_bucket_answers_notions_429(emu: NotionEmulator, client: notio
     no_retry.close()
 
 
-def test_notion_client_retries_a_429_after_retry_after(emu: NotionEmulator, ds_id: str,
-                                                       client: notion_client.Client) -> None:
+def test_notion_client_retries_a_429_after_retry_after(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     emu.add_page(ds_id, {"Name": "x"})
     emu.server.faults.retry_after = 0  # "0": the client retries at once, so the test stays fast
     emu.server.faults.schedule(429, count=2, path=r"/query$")
@@ -54,8 +55,9 @@ def test_notion_client_retries_a_429_after_retry_after(emu: NotionEmulator, ds_i
     assert emu.server.request_count(r"/query$") == 3
 
 
-def test_a_503_on_query_surfaces_because_posts_are_not_retried(emu: NotionEmulator, ds_id: str,
-                                                              client: notion_client.Client) -> None:
+def test_a_503_on_query_surfaces_because_posts_are_not_retried(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     emu.server.faults.schedule(503, path=r"/query$")
     with pytest.raises(APIResponseError) as caught:
         client.data_sources.query(ds_id)
@@ -66,25 +68,30 @@ def test_a_503_on_query_surfaces_because_posts_are_not_retried(emu: NotionEmulat
 
 def test_a_500_on_a_get_is_retried_by_the_client(emu: NotionEmulator) -> None:
     emu.server.faults.schedule(500, path=r"^/v1/users/me$")
-    fast = notion_client.Client(auth=emu.token, base_url=emu.url,
-                                retry=RetryOptions(max_retries=2, initial_retry_delay_ms=1))
+    fast = notion_client.Client(
+        auth=emu.token, base_url=emu.url, retry=RetryOptions(max_retries=2, initial_retry_delay_ms=1)
+    )
     assert fast.users.me()["type"] == "bot"
     assert emu.server.request_count(r"^GET /v1/users/me$") == 2
     fast.close()
 
 
-@pytest.mark.parametrize(("status", "code", "known"), [
-    (500, "internal_server_error", True),
-    (502, "bad_gateway", False),
-    (503, "service_unavailable", True),
-    (504, "gateway_timeout", True),
-    (529, "service_overload", False),
-])
-def test_server_errors_have_notions_codes(emu: NotionEmulator, ds_id: str, status: int, code: str,
-                                          known: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "known"),
+    [
+        (500, "internal_server_error", True),
+        (502, "bad_gateway", False),
+        (503, "service_unavailable", True),
+        (504, "gateway_timeout", True),
+        (529, "service_overload", False),
+    ],
+)
+def test_server_errors_have_notions_codes(emu: NotionEmulator, ds_id: str, status: int, code: str, known: bool) -> None:
     emu.server.faults.schedule(status, path=r"/query$")
-    with notion_client.Client(auth=emu.token, base_url=emu.url, retry=False) as plain, \
-            pytest.raises(Exception) as caught:
+    with (
+        notion_client.Client(auth=emu.token, base_url=emu.url, retry=False) as plain,
+        pytest.raises(Exception) as caught,
+    ):
         plain.data_sources.query(ds_id)
     error = caught.value
     # notion-client 3.1 knows neither bad_gateway nor service_overload: those become UnknownHTTPResponseError.

@@ -32,8 +32,13 @@ def test_created_time_can_be_given(emu: NotionEmulator, all_types_db: str) -> No
 
 @pytest.fixture
 def all_types_db(emu: NotionEmulator) -> str:
-    return emu.create_database("T", {"Name": {"type": "title"}, "Created": {"type": "created_time"},
-                                     "Status": {"type": "status"}}).data_sources[0].id
+    return (
+        emu.create_database(
+            "T", {"Name": {"type": "title"}, "Created": {"type": "created_time"}, "Status": {"type": "status"}}
+        )
+        .data_sources[0]
+        .id
+    )
 
 
 def test_rename_keeps_the_id_and_values(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
@@ -67,15 +72,19 @@ def test_add_data_source_copies_the_schema(emu: NotionEmulator, demo: Database, 
     assert list(second_schema) == list(first_schema)
     assert [o["name"] for o in second_schema["Status"]["status"]["options"]] == ["Not started", "In progress", "Done"]
     assert {g["name"] for g in second_schema["Status"]["status"]["groups"] if g["option_ids"]} == {
-        "To-do", "In progress", "Complete"}
+        "To-do",
+        "In progress",
+        "Complete",
+    }
     emu.add_page(second, {"Name": "x", "Status": "Done"})
 
 
 def test_explicit_ids_and_undashed_input(emu: NotionEmulator, client: notion_client.Client) -> None:
     db = emu.create_database("Fixed", {"Name": {"type": "title"}}, database_id="0123456789abcdef0123456789abcdef")
     assert db.id == "01234567-89ab-cdef-0123-456789abcdef"
-    page_id = emu.add_page(db.data_sources[0].id.replace("-", ""), {"Name": "p"},
-                           page_id="fedcba98-7654-3210-fedc-ba9876543210")
+    page_id = emu.add_page(
+        db.data_sources[0].id.replace("-", ""), {"Name": "p"}, page_id="fedcba98-7654-3210-fedc-ba9876543210"
+    )
     assert client.pages.retrieve(page_id.replace("-", ""))["id"] == page_id
     with pytest.raises(ValueError):
         emu.add_page(db.data_sources[0].id, {"Name": "again"}, page_id=page_id)
@@ -108,7 +117,8 @@ def test_dates_in_every_input_form(emu: NotionEmulator, ds_id: str) -> None:
     assert due(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))["start"] == "2026-03-01T09:00:00.000+00:00"
     assert due(("2026-03-01", "2026-03-03"))["end"] == "2026-03-03"
     assert due({"start": "2026-07-01T09:00:00", "time_zone": "Europe/Paris"})["start"] == (
-        "2026-07-01T09:00:00.000+02:00")
+        "2026-07-01T09:00:00.000+02:00"
+    )
     assert due(None) is None
 
 

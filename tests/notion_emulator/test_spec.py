@@ -22,6 +22,7 @@ from .conftest import shared_reference
 
 # ---------------------------------------------------------------- helpers
 
+
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
     return json.loads((shared_reference() / "specs" / "notion-openapi-2025-09-03.json").read_text())
@@ -34,17 +35,22 @@ def recorded() -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(folder.glob("*.yaml")):
         cassette = yaml.safe_load(path.read_text())
-        result[path.stem] = [{
-            "method": it["request"]["method"], "uri": it["request"]["uri"],
-            "status": it["response"]["status"]["code"],
-            "headers": {k.lower(): v for k, v in it["response"]["headers"].items()},
-            "body": json.loads(it["response"]["body"]["string"]),
-        } for it in cassette["interactions"]]
+        result[path.stem] = [
+            {
+                "method": it["request"]["method"],
+                "uri": it["request"]["uri"],
+                "status": it["response"]["status"]["code"],
+                "headers": {k.lower(): v for k, v in it["response"]["headers"].items()},
+                "body": json.loads(it["response"]["body"]["string"]),
+            }
+            for it in cassette["interactions"]
+        ]
     return result
 
 
-def find(recorded: dict[str, list[dict[str, Any]]], method: str, uri_pattern: str,
-         status: int | None = None) -> dict[str, Any]:
+def find(
+    recorded: dict[str, list[dict[str, Any]]], method: str, uri_pattern: str, status: int | None = None
+) -> dict[str, Any]:
     for interactions in recorded.values():
         for it in interactions:
             if it["method"] == method and re.search(uri_pattern, it["uri"]) and status in (None, it["status"]):
@@ -67,8 +73,9 @@ def validate(spec: dict[str, Any], schema: dict[str, Any], value: Any, where: st
     errors: list[str] = []
     types = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
     kind = schema.get("type")
-    if kind in types and not (isinstance(value, types[kind]) and not (kind in ("integer", "number")
-                                                                       and isinstance(value, bool))):
+    if kind in types and not (
+        isinstance(value, types[kind]) and not (kind in ("integer", "number") and isinstance(value, bool))
+    ):
         return [f"{where}: expected {kind}, got {type(value).__name__}"]
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{where}: {value!r} not in {schema['enum']}")
@@ -88,11 +95,13 @@ def response_schema(spec: dict[str, Any], method: str, path: str, status: str) -
 
 
 def raw_get(emu: NotionEmulator, path: str) -> httpx.Response:
-    return httpx.get(f"{emu.url}{path}", headers={"Authorization": f"Bearer {emu.token}",
-                                                   "Notion-Version": "2025-09-03"})
+    return httpx.get(
+        f"{emu.url}{path}", headers={"Authorization": f"Bearer {emu.token}", "Notion-Version": "2025-09-03"}
+    )
 
 
 # ---------------------------------------------------------------- the OpenAPI spec
+
 
 def test_every_route_is_in_the_spec(spec: dict[str, Any]) -> None:
     for method, template in ROUTES:
@@ -108,21 +117,29 @@ def test_users_me_matches_the_spec_schema(spec: dict[str, Any], client: notion_c
 
 def test_error_bodies_match_the_spec_schema(spec: dict[str, Any], emu: NotionEmulator, ds_id: str) -> None:
     schema = response_schema(spec, "POST", "/v1/data_sources/{data_source_id}/query", "400")
-    reply = httpx.post(f"{emu.url}/v1/data_sources/{ds_id}/query", json={"page_size": 1000},
-                       headers={"Authorization": f"Bearer {emu.token}", "Notion-Version": "2025-09-03"})
+    reply = httpx.post(
+        f"{emu.url}/v1/data_sources/{ds_id}/query",
+        json={"page_size": 1000},
+        headers={"Authorization": f"Bearer {emu.token}", "Notion-Version": "2025-09-03"},
+    )
     assert reply.status_code == 400
     assert validate(spec, schema, reply.json()) == []
     assert set(schema["properties"]) <= set(reply.json())
 
 
-def test_query_accepts_every_body_key_of_the_spec(spec: dict[str, Any], ds_id: str,
-                                                  client: notion_client.Client) -> None:
+def test_query_accepts_every_body_key_of_the_spec(
+    spec: dict[str, Any], ds_id: str, client: notion_client.Client
+) -> None:
     body_schema = spec["paths"]["/v1/data_sources/{data_source_id}/query"]["post"]["requestBody"]
     keys = set(body_schema["content"]["application/json"]["schema"]["properties"])
     assert keys == {"filter", "sorts", "start_cursor", "page_size", "archived", "in_trash"}
-    body = {"filter": {"property": "Urgent", "checkbox": {"equals": True}},
-            "sorts": [{"property": "Name", "direction": "ascending"}], "page_size": 10,
-            "archived": False, "in_trash": False}
+    body = {
+        "filter": {"property": "Urgent", "checkbox": {"equals": True}},
+        "sorts": [{"property": "Name", "direction": "ascending"}],
+        "page_size": 10,
+        "archived": False,
+        "in_trash": False,
+    }
     sort_schema = spec["components"]["schemas"]["sortObject"]
     assert validate(spec, sort_schema, body["sorts"][0]) == []
     assert client.request(path=f"data_sources/{ds_id}/query", method="POST", body=body)["object"] == "list"
@@ -138,6 +155,7 @@ def test_search_filter_values_are_the_spec_enum(spec: dict[str, Any], client: no
 
 # ---------------------------------------------------------------- the recordings
 
+
 def test_users_me_has_the_recorded_keys(recorded: dict[str, Any], client: notion_client.Client) -> None:
     real = find(recorded, "GET", r"/v1/users/me$")["body"]
     ours = client.users.me()
@@ -147,8 +165,7 @@ def test_users_me_has_the_recorded_keys(recorded: dict[str, Any], client: notion
     assert ours["bot"]["workspace_limits"] == real["bot"]["workspace_limits"]
 
 
-def test_database_has_the_recorded_keys(recorded: dict[str, Any], demo: Database,
-                                        client: notion_client.Client) -> None:
+def test_database_has_the_recorded_keys(recorded: dict[str, Any], demo: Database, client: notion_client.Client) -> None:
     real = find(recorded, "GET", r"/v1/databases/")["body"]
     ours = client.databases.retrieve(demo.id)
     assert list(ours) == list(real)
@@ -159,8 +176,7 @@ def test_database_has_the_recorded_keys(recorded: dict[str, Any], demo: Database
     assert re.sub(r"[0-9a-f]{32}", "X", ours["url"]) == re.sub(r"[0-9a-f]{32}", "X", real["url"])
 
 
-def test_data_source_has_the_recorded_keys(recorded: dict[str, Any], ds_id: str,
-                                           client: notion_client.Client) -> None:
+def test_data_source_has_the_recorded_keys(recorded: dict[str, Any], ds_id: str, client: notion_client.Client) -> None:
     real = find(recorded, "GET", r"/v1/data_sources/[^/]+$")["body"]
     ours = client.data_sources.retrieve(ds_id)
     assert list(ours) == list(real)
@@ -169,8 +185,9 @@ def test_data_source_has_the_recorded_keys(recorded: dict[str, Any], ds_id: str,
     assert ours["created_time"].endswith(":00.000Z") and real["created_time"].endswith(":00.000Z")
 
 
-def test_page_has_the_recorded_keys_and_formats(recorded: dict[str, Any], emu: NotionEmulator, ds_id: str,
-                                                client: notion_client.Client) -> None:
+def test_page_has_the_recorded_keys_and_formats(
+    recorded: dict[str, Any], emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     real = find(recorded, "GET", r"/v1/pages/[0-9a-f-]+$", status=200)["body"]
     title = real["properties"]["title"]["title"][0]["plain_text"]
     page_id = emu.add_page(ds_id, {"Name": title})
@@ -187,8 +204,9 @@ def test_page_has_the_recorded_keys_and_formats(recorded: dict[str, Any], emu: N
         assert ours[key] == real[key], key
 
 
-def test_trashed_then_restored_page_flags(recorded: dict[str, Any], emu: NotionEmulator, ds_id: str,
-                                          client: notion_client.Client) -> None:
+def test_trashed_then_restored_page_flags(
+    recorded: dict[str, Any], emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     real_trashed = find(recorded, "DELETE", r"/v1/blocks/")["body"]  # a trashed block: both flags true
     restored = find(recorded, "PATCH", r"/v1/pages/")["body"]
     page_id = emu.add_page(ds_id, {"Name": "x"})
@@ -196,33 +214,33 @@ def test_trashed_then_restored_page_flags(recorded: dict[str, Any], emu: NotionE
     assert (trashed["in_trash"], trashed["archived"]) == (real_trashed["in_trash"], real_trashed["archived"])
     back = client.pages.update(page_id, archived=False)
     assert (back["in_trash"], back["archived"], back["is_archived"]) == (
-        restored["in_trash"], restored["archived"], restored["is_archived"])
+        restored["in_trash"],
+        restored["archived"],
+        restored["is_archived"],
+    )
 
 
-def test_query_envelope_is_the_recorded_one(recorded: dict[str, Any], ds_id: str,
-                                            client: notion_client.Client) -> None:
+def test_query_envelope_is_the_recorded_one(recorded: dict[str, Any], ds_id: str, client: notion_client.Client) -> None:
     real = find(recorded, "POST", r"/query$")["body"]
     ours = client.data_sources.query(ds_id)
     assert list(ours) == list(real)
-    assert {k: v for k, v in ours.items() if k != "request_id"} == {
-        k: v for k, v in real.items() if k != "request_id"}
+    assert {k: v for k, v in ours.items() if k != "request_id"} == {k: v for k, v in real.items() if k != "request_id"}
 
 
 def test_search_envelope_is_the_recorded_one(recorded: dict[str, Any], client: notion_client.Client) -> None:
     real = find(recorded, "POST", r"/v1/search$")["body"]
     ours = client.search(query="nothing matches this")
-    assert {k: v for k, v in ours.items() if k != "request_id"} == {
-        k: v for k, v in real.items() if k != "request_id"}
+    assert {k: v for k, v in ours.items() if k != "request_id"} == {k: v for k, v in real.items() if k != "request_id"}
 
 
-def test_property_item_list_is_the_recorded_one(recorded: dict[str, Any], emu: NotionEmulator, ds_id: str,
-                                                client: notion_client.Client) -> None:
+def test_property_item_list_is_the_recorded_one(
+    recorded: dict[str, Any], emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     real = find(recorded, "GET", r"/properties/title$")["body"]
     title = real["results"][0]["title"]["plain_text"]
     ours = client.pages.properties.retrieve(emu.add_page(ds_id, {"Name": title}), "title")
     assert list(ours) == list(real)
-    assert {k: v for k, v in ours.items() if k != "request_id"} == {
-        k: v for k, v in real.items() if k != "request_id"}
+    assert {k: v for k, v in ours.items() if k != "request_id"} == {k: v for k, v in real.items() if k != "request_id"}
 
 
 def test_error_bodies_are_the_recorded_ones(recorded: dict[str, Any], emu: NotionEmulator) -> None:
@@ -230,15 +248,18 @@ def test_error_bodies_are_the_recorded_ones(recorded: dict[str, Any], emu: Notio
     ours = raw_get(emu, "/v1/invalid")
     assert ours.status_code == invalid["status"]
     assert {k: v for k, v in ours.json().items() if k != "request_id"} == {
-        k: v for k, v in invalid["body"].items() if k != "request_id"}
+        k: v for k, v in invalid["body"].items() if k != "request_id"
+    }
     assert ours.headers["content-type"] == invalid["headers"]["content-type"][0]
 
     unauthorized = find(recorded, "GET", r"/v1/users$")
-    reply = httpx.get(f"{emu.url}/v1/users/me", headers={"Authorization": "Bearer ntn_wrong",
-                                                         "Notion-Version": "2025-09-03"})
+    reply = httpx.get(
+        f"{emu.url}/v1/users/me", headers={"Authorization": "Bearer ntn_wrong", "Notion-Version": "2025-09-03"}
+    )
     assert reply.status_code == unauthorized["status"] == 401
     assert {k: v for k, v in reply.json().items() if k != "request_id"} == {
-        k: v for k, v in unauthorized["body"].items() if k != "request_id"}
+        k: v for k, v in unauthorized["body"].items() if k != "request_id"
+    }
 
     missing = find(recorded, "GET", r"/v1/pages/00000000-0000-0000-0000-000000000000$")
     reply = raw_get(emu, "/v1/pages/00000000-0000-0000-0000-000000000000")

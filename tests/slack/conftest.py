@@ -21,8 +21,6 @@ from core.rows import Row
 TOKEN_ENV = "TEST_SLACK_BOT_TOKEN"
 
 
-
-
 @pytest.fixture(scope="session")
 def _running_emulator() -> Iterator[SlackEmulator]:
     emulator = SlackEmulator().start()
@@ -60,27 +58,48 @@ def _rich(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": {"content": text}, "plain_text": text}] if text else []
 
 
-def make_row(name: str, *, page_id: str | None = None, status: str | None = "Not started", notes: str = "",
-             owners: list[tuple[str, str]] | None = None, tags: list[str] | None = None,
-             due: tuple[str, str | None] | None = None) -> Row:
+def make_row(
+    name: str,
+    *,
+    page_id: str | None = None,
+    status: str | None = "Not started",
+    notes: str = "",
+    owners: list[tuple[str, str]] | None = None,
+    tags: list[str] | None = None,
+    due: tuple[str, str | None] | None = None,
+) -> Row:
     """A Notion page of the demo database, as the API returns it."""
     pid = page_id or str(uuid.uuid4())
     props: dict[str, Any] = {
         "Name": {"id": "title", "type": "title", "title": _rich(name)},
         "Status": {"id": "s", "type": "status", "status": {"name": status} if status else None},
         "Notes": {"id": "n", "type": "rich_text", "rich_text": _rich(notes)},
-        "Owner": {"id": "o", "type": "people", "people": [
-            {"object": "user", "id": str(uuid.uuid4()), "name": who, "person": {"email": email} if email else {}}
-            for who, email in owners or []]},
+        "Owner": {
+            "id": "o",
+            "type": "people",
+            "people": [
+                {"object": "user", "id": str(uuid.uuid4()), "name": who, "person": {"email": email} if email else {}}
+                for who, email in owners or []
+            ],
+        },
         "Tags": {"id": "t", "type": "multi_select", "multi_select": [{"name": t} for t in tags or []]},
-        "Due": {"id": "d", "type": "date",
-                "date": {"start": due[0], "end": due[1], "time_zone": None} if due else None},
+        "Due": {
+            "id": "d",
+            "type": "date",
+            "date": {"start": due[0], "end": due[1], "time_zone": None} if due else None,
+        },
     }
-    return Row.from_page({
-        "object": "page", "id": pid, "url": f"https://www.notion.so/{pid.replace('-', '')}",
-        "created_time": "2026-01-01T00:00:00.000Z", "last_edited_time": "2026-01-01T00:00:00.000Z",
-        "in_trash": False, "properties": props,
-    })
+    return Row.from_page(
+        {
+            "object": "page",
+            "id": pid,
+            "url": f"https://www.notion.so/{pid.replace('-', '')}",
+            "created_time": "2026-01-01T00:00:00.000Z",
+            "last_edited_time": "2026-01-01T00:00:00.000Z",
+            "in_trash": False,
+            "properties": props,
+        }
+    )
 
 
 def digest(payload: dict[str, Any]) -> str:

@@ -14,7 +14,11 @@ from typing import Any
 from tests.support.shared import spec
 
 _TYPES = {
-    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
+    "string": str,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+    "null": type(None),
 }
 
 

@@ -25,8 +25,10 @@ def test_mirror_posts_then_edits_in_place(emu, channel, connector):
     engine.run([row])
     [message] = emu.messages(channel)
     assert message.text == "*Ship it* is In progress"
-    assert message.metadata == {"event_type": "notion_sync_row",
-                                "event_payload": {"mapping": "tasks", "page_id": row.id}}
+    assert message.metadata == {
+        "event_type": "notion_sync_row",
+        "event_payload": {"mapping": "tasks", "page_id": row.id},
+    }
 
     engine.run([make_row("Ship it", page_id=row.id, status="Done")])
     [edited] = emu.messages(channel)
@@ -108,8 +110,10 @@ def test_card_layout_links_the_title_and_shows_fields(emu, channel, connector):
 
 
 def test_custom_blocks_fill_placeholders(emu, channel, connector):
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "{Name}"}},
-              {"type": "section", "text": {"type": "mrkdwn", "text": "*Status:* {Status} <{url}|open>"}}]
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "{Name}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Status:* {Status} <{url}|open>"}},
+    ]
     engine = MiniEngine(connector, mapping(blocks=blocks))
     row = make_row("A & B", status="Done")
     engine.run([row])
@@ -202,8 +206,12 @@ def test_long_text_is_cut_under_the_limit_without_splitting_an_escape(emu, chann
 def test_timed_dates_show_in_each_readers_time_zone(emu, channel, connector):
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": "{Name} {Due}"}}]
     engine = MiniEngine(connector, mapping(fields={"text": "{Name}: {Due}"}, blocks=blocks))
-    engine.run([make_row("Call", due=("2026-11-27T09:30:00.000+01:00", None)),
-                make_row("Trip", due=("2026-12-02", "2026-12-04"))])
+    engine.run(
+        [
+            make_row("Call", due=("2026-11-27T09:30:00.000+01:00", None)),
+            make_row("Trip", due=("2026-12-02", "2026-12-04")),
+        ]
+    )
     call, trip = emu.messages(channel)
     assert call.text == "Call: <!date^1795768200^{date_short_pretty} {time}|2026-11-27 09:30 +0100>"
     assert call.blocks[0]["text"]["text"] == "Call 2026-11-27 09:30 +0100"  # plain text: the fallback
@@ -258,14 +266,16 @@ def test_recover_reads_history_in_pages_and_stops_when_all_are_found(emu, channe
 
 def test_recover_is_bounded(emu, channel, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, emu.token)
-    conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url=emu.api_url, pacing_scale=1000.0,
-                                        recover_max_messages=50))
+    conn = SlackConnector(
+        SlackSettings(token_env=TOKEN_ENV, base_url=emu.api_url, pacing_scale=1000.0, recover_max_messages=50)
+    )
     ctx = mapping()
     old = DesiredItem("tasks", make_row("old").id, "", "old", {"text": "old"})
     conn.create(old, ctx)
     for i in range(120):
         emu.channels[channel].messages.append(
-            type(emu.channels[channel].messages[0])(f"{1900000000 + i}.000000", "U0HUMAN01", f"chatter {i}"))
+            type(emu.channels[channel].messages[0])(f"{1900000000 + i}.000000", "U0HUMAN01", f"chatter {i}")
+        )
     assert SlackConnector(conn.settings).recover([old], ctx) == {}
     assert emu.server.request_count("conversations.history") == 1
 
@@ -276,8 +286,7 @@ def test_recover_ignores_other_mappings_and_other_bots(emu, channel, connector):
     MiniEngine(connector, mapping(name="other")).run([row])
     emu.channels[channel].messages[0].bot_id = "B0SOMEONE9"
     MiniEngine(connector, mapping(name="other2")).run([row])
-    assert SlackConnector(connector.settings).recover(
-        [DesiredItem("tasks", row.id, "", "Mine", {})], ctx) == {}
+    assert SlackConnector(connector.settings).recover([DesiredItem("tasks", row.id, "", "Mine", {})], ctx) == {}
 
 
 def test_lost_answer_to_a_post_is_looked_up_before_posting_again(emu, channel, connector):

@@ -46,8 +46,12 @@ def test_success_responses_match_the_spec(spec, emu, client):
     channel = emu.add_channel("general")
     emu.add_user("ada@example.com", "ada", "Ada Lovelace")
     conforms(spec, "auth.test", client.auth_test().data)
-    posted = client.chat_postMessage(channel=channel, text="hi", blocks=[{"type": "divider"}],
-                                     metadata={"event_type": "e", "event_payload": {"k": "v"}})
+    posted = client.chat_postMessage(
+        channel=channel,
+        text="hi",
+        blocks=[{"type": "divider"}],
+        metadata={"event_type": "e", "event_payload": {"k": "v"}},
+    )
     conforms(spec, "chat.postMessage", posted.data)
     client.chat_postMessage(channel=channel, text="reply", thread_ts=posted["ts"])
     conforms(spec, "chat.update", client.chat_update(channel=channel, ts=posted["ts"], text="edited").data)
@@ -85,8 +89,10 @@ def test_error_responses_match_the_spec(spec, emu, client):
     emu.set_member(channel, True)
     ts = client.chat_postMessage(channel=channel, text="x")["ts"]
     client.chat_delete(channel=channel, ts=ts)
-    for method, call in [("chat.delete", lambda: client.chat_delete(channel=channel, ts=ts)),
-                         ("chat.update", lambda: client.chat_update(channel=channel, ts=ts, text="y"))]:
+    for method, call in [
+        ("chat.delete", lambda: client.chat_delete(channel=channel, ts=ts)),
+        ("chat.update", lambda: client.chat_update(channel=channel, ts=ts, text="y")),
+    ]:
         body = error_of(call)
         assert body["error"] == "message_not_found"
         conforms(spec, method, body, ok=False)
@@ -117,12 +123,18 @@ def raw_post(emu: SlackEmulator, method: str, body: bytes, content_type: str, be
 
 def test_json_and_form_bodies_and_token_argument(emu):
     channel = emu.add_channel("general")
-    as_json = raw_post(emu, "chat.postMessage", json.dumps({"channel": channel, "text": "j"}).encode(),
-                       "application/json; charset=utf-8")
-    as_form = raw_post(emu, "chat.postMessage", f"channel={channel}&text=f+%26+g".encode(),
-                       "application/x-www-form-urlencoded")
-    with_token = raw_post(emu, "auth.test", f"token={emu.token}".encode(), "application/x-www-form-urlencoded",
-                          bearer=False)
+    as_json = raw_post(
+        emu,
+        "chat.postMessage",
+        json.dumps({"channel": channel, "text": "j"}).encode(),
+        "application/json; charset=utf-8",
+    )
+    as_form = raw_post(
+        emu, "chat.postMessage", f"channel={channel}&text=f+%26+g".encode(), "application/x-www-form-urlencoded"
+    )
+    with_token = raw_post(
+        emu, "auth.test", f"token={emu.token}".encode(), "application/x-www-form-urlencoded", bearer=False
+    )
     assert as_json["ok"] and as_form["ok"] and with_token["ok"]
     assert [m.text for m in emu.messages(channel)] == ["j", "f & g"]
     assert raw_post(emu, "chat.postMessage", b"{not json", "application/json")["error"] == "invalid_json"
@@ -197,8 +209,9 @@ def test_429_is_slacks_ratelimited_with_retry_after(emu):
     emu.faults.schedule(429, path="auth.test")
     body = error_of(lambda: WebClient(token=emu.token, base_url=emu.api_url, retry_handlers=[]).auth_test())
     assert body == {"ok": False, "error": "ratelimited"}
-    request = urllib.request.Request(emu.api_url + "auth.test", data=b"", method="POST",
-                                     headers={"Authorization": f"Bearer {emu.token}"})
+    request = urllib.request.Request(
+        emu.api_url + "auth.test", data=b"", method="POST", headers={"Authorization": f"Bearer {emu.token}"}
+    )
     emu.faults.schedule(429, path="auth.test")
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request)

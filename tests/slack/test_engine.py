@@ -18,8 +18,13 @@ def sandbox(tmp_path: Path, **mapping: Any) -> Sandbox:
 
 @pytest.fixture
 def notify(tmp_path: Path) -> Iterator[Sandbox]:
-    with sandbox(tmp_path, mode="notify", notify_on=["Status"], on_delete="keep",
-                 fields={"text": "New task: *{Name}* ({Status}), owner {Owner}"}) as box:
+    with sandbox(
+        tmp_path,
+        mode="notify",
+        notify_on=["Status"],
+        on_delete="keep",
+        fields={"text": "New task: *{Name}* ({Status}), owner {Owner}"},
+    ) as box:
         yield box
 
 

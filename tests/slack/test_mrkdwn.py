@@ -49,6 +49,7 @@ def test_values_cannot_forge_mention_tokens():
 
 def test_mentions_resolve_or_fall_back_to_the_escaped_name():
     text = mrkdwn.escape_keeping_mentions(
-        mrkdwn.mention_token("a@x.io", "Ann") + ", " + mrkdwn.mention_token("b@x.io", "B&B"))
+        mrkdwn.mention_token("a@x.io", "Ann") + ", " + mrkdwn.mention_token("b@x.io", "B&B")
+    )
     assert mrkdwn.resolve_mentions(text, {"a@x.io": "U1"}.get) == "<@U1>, B&amp;B"
     assert mrkdwn.plain(text) == "Ann, B&B"

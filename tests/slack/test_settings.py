@@ -43,21 +43,40 @@ def test_blocks_accept_json_text_and_check_their_shape():
 
 
 def test_the_core_sees_every_property_the_mapping_names():
-    mapping = SlackMapping.model_validate({
-        "channel": "#a", "mode": "notify", "fields": {"text": "{Name} {Due}"}, "notify_on": ["Status"],
-        "layout": "card", "card_properties": ["Owner"]})
+    mapping = SlackMapping.model_validate(
+        {
+            "channel": "#a",
+            "mode": "notify",
+            "fields": {"text": "{Name} {Due}"},
+            "notify_on": ["Status"],
+            "layout": "card",
+            "card_properties": ["Owner"],
+        }
+    )
     assert {(u.path, u.property) for u in property_uses(mapping)} == {
-        ("fields.text", "Name"), ("fields.text", "Due"), ("notify_on[0]", "Status"), ("card_properties[0]", "Owner")}
+        ("fields.text", "Name"),
+        ("fields.text", "Due"),
+        ("notify_on[0]", "Status"),
+        ("card_properties[0]", "Owner"),
+    }
 
 
 def test_the_core_sees_placeholders_inside_blocks():
-    blocks = [{"type": "divider"},
-              {"type": "section", "text": {"type": "mrkdwn", "text": "{Severity} <{url}|open>"},
-               "fields": [{"type": "plain_text", "text": "{Owner}"}]}]
+    blocks = [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "{Severity} <{url}|open>"},
+            "fields": [{"type": "plain_text", "text": "{Owner}"}],
+        },
+    ]
     mapping = SlackMapping.model_validate({"channel": "#a", "blocks": blocks})
     assert mapping.block_list == blocks
     assert {(u.path, u.property) for u in property_uses(mapping)} == {
-        ("fields.text", "Name"), ("blocks[1].texts[0]", "Severity"), ("blocks[1].texts[1]", "Owner")}
+        ("fields.text", "Name"),
+        ("blocks[1].texts[0]", "Severity"),
+        ("blocks[1].texts[1]", "Owner"),
+    }
 
 
 def test_service_settings():

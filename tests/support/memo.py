@@ -44,14 +44,20 @@ class MemoEmulator:
         self.token = token
         self.memos: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
-        app = Starlette(routes=[
-            Route("/memos", self._create, methods=["POST"]),
-            Route("/memos", self._list, methods=["GET"]),
-            Route("/memos/{id}", self._update, methods=["PUT"]),
-            Route("/memos/{id}", self._delete, methods=["DELETE"]),
-        ])
-        self.server = EmulatorServer(app, fault_response=lambda status, _: JSONResponse(
-            {"error": "injected", "status": status}, status_code=status, headers={"Retry-After": "0"}))
+        app = Starlette(
+            routes=[
+                Route("/memos", self._create, methods=["POST"]),
+                Route("/memos", self._list, methods=["GET"]),
+                Route("/memos/{id}", self._update, methods=["PUT"]),
+                Route("/memos/{id}", self._delete, methods=["DELETE"]),
+            ]
+        )
+        self.server = EmulatorServer(
+            app,
+            fault_response=lambda status, _: JSONResponse(
+                {"error": "injected", "status": status}, status_code=status, headers={"Retry-After": "0"}
+            ),
+        )
 
     def _auth(self, request: Request) -> JSONResponse | None:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -140,8 +146,9 @@ class MemoConnector(Connector[MemoSettings, MemoMapping]):
         if self._client is None:
             token = resolve_secret("memo.token", env=self.settings.token_env)
             assert token is not None
-            self._client = httpx.Client(base_url=self.settings.base_url,
-                                        headers={"Authorization": f"Bearer {token.reveal()}"})
+            self._client = httpx.Client(
+                base_url=self.settings.base_url, headers={"Authorization": f"Bearer {token.reveal()}"}
+            )
         return self._client
 
     def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
@@ -149,6 +156,7 @@ class MemoConnector(Connector[MemoSettings, MemoMapping]):
             response = self.client.request(method, url, **kwargs)
             response.raise_for_status()
             return response.json()
+
         return call_with_retry(once, classify=classify, what=what)
 
     def render(self, row: Row, mapping: MappingContext[MemoMapping]) -> dict[str, Any]:
@@ -161,8 +169,9 @@ class MemoConnector(Connector[MemoSettings, MemoMapping]):
 
     def create(self, item: DesiredItem, mapping: MappingContext[MemoMapping]) -> ExternalRef:
         self.writes += 1
-        memo = self._call("POST", "/memos", "create memo",
-                          json={**item.payload, "mapping": mapping.name, "page_id": item.page_id})
+        memo = self._call(
+            "POST", "/memos", "create memo", json={**item.payload, "mapping": mapping.name, "page_id": item.page_id}
+        )
         return ExternalRef(memo["id"])
 
     def update(self, link: Link, item: DesiredItem, mapping: MappingContext[MemoMapping]) -> ExternalRef:

@@ -29,8 +29,10 @@ def shared_reference() -> Path:
     for path in candidates:
         if path.is_dir():
             return path
-    pytest.skip(f"reference material not found at {candidates[-1 if len(candidates) > 1 else 0]}: "
-                "the official specs and recordings live outside the project, on the team's machines and in CI")
+    pytest.skip(
+        f"reference material not found at {candidates[-1 if len(candidates) > 1 else 0]}: "
+        "the official specs and recordings live outside the project, on the team's machines and in CI"
+    )
 
 
 def spec(name: str) -> Path:

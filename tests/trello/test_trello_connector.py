@@ -107,9 +107,15 @@ def test_due_and_due_complete(world: World) -> None:
     ref = conn.create(item, ctx)
     card = world.emu.card(ref.id)
     assert (card["start"], card["due"], card["dueComplete"]) == (
-        "2026-03-01T23:00:00.000Z", "2026-03-04T22:59:00.000Z", False)
-    done = desired(conn, page("Dated", page_id=row.id, status="Done",
-                              due={"start": "2026-03-05T10:00:00.000+00:00", "end": None}), ctx)
+        "2026-03-01T23:00:00.000Z",
+        "2026-03-04T22:59:00.000Z",
+        False,
+    )
+    done = desired(
+        conn,
+        page("Dated", page_id=row.id, status="Done", due={"start": "2026-03-05T10:00:00.000+00:00", "end": None}),
+        ctx,
+    )
     conn.update(Link(row.id, ref, item.payload), done, ctx)
     card = world.emu.card(ref.id)
     assert (card["start"], card["due"], card["dueComplete"]) == (None, "2026-03-05T10:00:00.000Z", True)

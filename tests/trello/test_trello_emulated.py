@@ -30,9 +30,11 @@ def test_emulated_settings_drive_the_connector_and_items_show_live_cards(target:
     conn = TrelloConnector(TrelloSettings.model_validate(target.service_settings))
     ctx = MappingContext("demo", TrelloMapping.model_validate(target.mapping), "archive")
     assert all(r.ok for r in conn.check(ctx))
-    rows = [page("Plan", status="Not started", tags=[("Feature", "blue")]),
-            page("Build", status="In progress", due={"start": "2026-12-01", "end": None}),
-            page("Ship", status="Done", tags=[("Bug", "red")])]
+    rows = [
+        page("Plan", status="Not started", tags=[("Feature", "blue")]),
+        page("Build", status="In progress", due={"start": "2026-12-01", "end": None}),
+        page("Ship", status="Done", tags=[("Bug", "red")]),
+    ]
     items = [desired(conn, r, ctx) for r in rows]
     refs = [conn.create(i, ctx) for i in items]
     assert target.items() == {r.id: r.title for r in rows}

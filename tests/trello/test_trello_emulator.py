@@ -59,8 +59,7 @@ def test_every_served_route_is_in_the_spec(spec: dict[str, Any]) -> None:
 
 def test_connector_sends_only_parameters_the_spec_knows(spec: dict[str, Any], world: World) -> None:
     conn, ctx = world.connector(), world.mapping(create_labels=True)
-    row = page("Spec", status="In progress", due={"start": "2026-01-01", "end": "2026-01-02"},
-               tags=[("Docs", "green")])
+    row = page("Spec", status="In progress", due={"start": "2026-01-01", "end": "2026-01-02"}, tags=[("Docs", "green")])
     item = desired(conn, row, ctx)
     ref = conn.create(item, ctx)
     conn.recover([item], ctx)

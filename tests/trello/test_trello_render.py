@@ -124,11 +124,24 @@ def test_a_status_in_notions_complete_group_marks_the_card_complete(tmp_path):
     from core.demo_data import DEMO_SCHEMA
     from core.sandbox import Sandbox
 
-    with Sandbox(tmp_path, connectors={"trello": TrelloConnector}, rows=[],
-                 mapping_overrides={"trello": {"complete_statuses": []}}) as box:
+    with Sandbox(
+        tmp_path,
+        connectors={"trello": TrelloConnector},
+        rows=[],
+        mapping_overrides={"trello": {"complete_statuses": []}},
+    ) as box:
         ds = box.database.data_source_id
-        box.notion.add_property(ds, "Stage", {"type": "status", "options": [
-            *DEMO_SCHEMA["Status"]["options"], {"name": "Shipped", "color": "purple", "group": "Complete"}]})
+        box.notion.add_property(
+            ds,
+            "Stage",
+            {
+                "type": "status",
+                "options": [
+                    *DEMO_SCHEMA["Status"]["options"],
+                    {"name": "Shipped", "color": "purple", "group": "Complete"},
+                ],
+            },
+        )
         box.notion.add_page(ds, {"Name": "Released", "Stage": "Shipped"})
         box.notion.add_page(ds, {"Name": "Pending", "Stage": "In progress"})
         data = box.config_data()

@@ -18,8 +18,6 @@ from core.rows import Row
 _counter = itertools.count(1)
 
 
-
-
 @pytest.fixture
 def emulator() -> Iterator[TrelloEmulator]:
     emu = TrelloEmulator().start()
@@ -52,8 +50,7 @@ class World:
             "lists": {"Not started": "To do", "In progress": "Doing", "Done": "Done"},
             "default_list": "To do",
             "time_zone": "Europe/Paris",
-            "fields": {"name": "{Name}", "desc": "{Notes}", "due": "Due", "due_complete": "Status",
-                       "labels": "Tags"},
+            "fields": {"name": "{Name}", "desc": "{Notes}", "due": "Due", "due_complete": "Status", "labels": "Tags"},
         }
         fields = keys.pop("fields", {})
         base.update(keys)
@@ -73,8 +70,9 @@ def world(emulator: TrelloEmulator, monkeypatch: pytest.MonkeyPatch) -> World:
     key = f"test-key-{uuid.uuid4().hex}"
     token = f"test-token-{uuid.uuid4().hex}{uuid.uuid4().hex}"
     member = emulator.add_credentials(key, token, username=f"tester{n}")
-    board = emulator.add_board("Tasks", lists=["To do", "Doing", "Done"], labels=[("Bug", "red")],
-                               members={member: "admin"})
+    board = emulator.add_board(
+        "Tasks", lists=["To do", "Doing", "Done"], labels=[("Bug", "red")], members={member: "admin"}
+    )
     monkeypatch.setenv("TEST_TRELLO_KEY", key)
     monkeypatch.setenv("TEST_TRELLO_TOKEN", token)
     return World(emulator, board, member, key, token, "TEST_TRELLO_KEY", "TEST_TRELLO_TOKEN")
@@ -101,15 +99,27 @@ def page(
         "last_edited_time": "2026-11-02T10:00:00.000Z",
         "in_trash": in_trash,
         "properties": {
-            "Name": {"id": "title", "type": "title",
-                     "title": [{"type": "text", "plain_text": name, "text": {"content": name}}]},
-            "Status": {"id": "st", "type": "status",
-                       "status": {"id": "s1", "name": status, "color": "blue"} if status else None},
+            "Name": {
+                "id": "title",
+                "type": "title",
+                "title": [{"type": "text", "plain_text": name, "text": {"content": name}}],
+            },
+            "Status": {
+                "id": "st",
+                "type": "status",
+                "status": {"id": "s1", "name": status, "color": "blue"} if status else None,
+            },
             "Due": {"id": "du", "type": "date", "date": due},
-            "Tags": {"id": "tg", "type": "multi_select",
-                     "multi_select": [{"id": f"t{i}", "name": t, "color": c} for i, (t, c) in enumerate(tags)]},
-            "Notes": {"id": "no", "type": "rich_text", "rich_text": (
-                [{"type": "text", "plain_text": notes, "text": {"content": notes}}] if notes else [])},
+            "Tags": {
+                "id": "tg",
+                "type": "multi_select",
+                "multi_select": [{"id": f"t{i}", "name": t, "color": c} for i, (t, c) in enumerate(tags)],
+            },
+            "Notes": {
+                "id": "no",
+                "type": "rich_text",
+                "rich_text": ([{"type": "text", "plain_text": notes, "text": {"content": notes}}] if notes else []),
+            },
             "Urgent": {"id": "ur", "type": "checkbox", "checkbox": urgent},
         },
     }

@@ -57,8 +57,9 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
     def client(self) -> httpx.Client:
         """The HTTP client, made on first use (the token is read only then)."""
         if self._client is None:
-            token = resolve_secret("webhook.token", env=self.settings.token_env, file=self.settings.token_file,
-                                   required=False)
+            token = resolve_secret(
+                "webhook.token", env=self.settings.token_env, file=self.settings.token_file, required=False
+            )
             headers = {"Accept": "application/json", "User-Agent": "notion-sync-webhook/0.1"}
             if token is not None:
                 headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -85,11 +86,15 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         if fields.date is not None:
             prop = row.get(fields.date)
             value = prop.value if prop is not None else None
-            payload["date"] = ({"start": _iso(value.start), "end": _iso(value.end), "all_day": value.all_day}
-                               if isinstance(value, DateValue) else None)
+            payload["date"] = (
+                {"start": _iso(value.start), "end": _iso(value.end), "all_day": value.all_day}
+                if isinstance(value, DateValue)
+                else None
+            )
         if fields.properties:
-            payload["properties"] = {name: (p.text if (p := row.get(name)) is not None else "")
-                                     for name in fields.properties}
+            payload["properties"] = {
+                name: (p.text if (p := row.get(name)) is not None else "") for name in fields.properties
+            }
         return payload
 
     @staticmethod
@@ -102,8 +107,10 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         item_id = reply.get("id") if isinstance(reply, dict) else None
         if item_id in (None, ""):
             # Without an id nothing can be updated or deleted later: stop rather than post blind.
-            raise FatalError(f"the webhook at {self._url(mapping)} answered a POST without an \"id\" in its JSON "
-                             "reply; it must return the created item's id")
+            raise FatalError(
+                f'the webhook at {self._url(mapping)} answered a POST without an "id" in its JSON '
+                "reply; it must return the created item's id"
+            )
         return ExternalRef(str(item_id))
 
     def update(self, link: Link, item: DesiredItem, mapping: MappingContext[WebhookMapping]) -> ExternalRef:
@@ -140,8 +147,7 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             self._listings[mapping.name] = found
         return self._listings[mapping.name]
 
-    def recover(self, items: Sequence[DesiredItem],
-                mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
+    def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
         listing = self._listing(mapping)
         return {i.page_id: ExternalRef(listing[i.page_id]) for i in items if i.page_id in listing}
 
@@ -151,8 +157,15 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         try:
             self._call("GET", url, "check", params={"mapping": mapping.name, "limit": 1})
         except NotionSyncError as exc:
-            return [CheckResult("webhook", False, f"{url}: {exc}",
-                                fix="check [webhook] url and the token", access=isinstance(exc, FatalError))]
+            return [
+                CheckResult(
+                    "webhook",
+                    False,
+                    f"{url}: {exc}",
+                    fix="check [webhook] url and the token",
+                    access=isinstance(exc, FatalError),
+                )
+            ]
         return [CheckResult("webhook", True, f"{url} lists this mapping's items")]
 
     def close(self) -> None:

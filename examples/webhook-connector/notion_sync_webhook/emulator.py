@@ -40,12 +40,14 @@ class WebhookEmulator:
         self.items: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        app = Starlette(routes=[
-            Route(PATH, self._create, methods=["POST"]),
-            Route(PATH, self._list, methods=["GET"]),
-            Route(PATH + "/{id}", self._replace, methods=["PUT"]),
-            Route(PATH + "/{id}", self._delete, methods=["DELETE"]),
-        ])
+        app = Starlette(
+            routes=[
+                Route(PATH, self._create, methods=["POST"]),
+                Route(PATH, self._list, methods=["GET"]),
+                Route(PATH + "/{id}", self._replace, methods=["PUT"]),
+                Route(PATH + "/{id}", self._delete, methods=["DELETE"]),
+            ]
+        )
         self.server = EmulatorServer(app, fault_response=self._fault_response)
 
     @property
@@ -118,15 +120,18 @@ class WebhookEmulator:
             return _error(400, "bad_request", "the mapping parameter is required")
         try:
             limit = min(int(request.query_params.get("limit", self.page_size)), self.page_size)
-            start = int(base64.urlsafe_b64decode(request.query_params["cursor"]).decode()) \
-                if "cursor" in request.query_params else 0
+            start = (
+                int(base64.urlsafe_b64decode(request.query_params["cursor"]).decode())
+                if "cursor" in request.query_params
+                else 0
+            )
         except ValueError:
             return _error(400, "bad_request", "invalid limit or cursor")
         if limit < 1:
             return _error(400, "bad_request", "limit must be at least 1")
         with self._lock:
             matching = [i for i in self.items.values() if i.get("mapping") == mapping]
-        page = matching[start:start + limit]
+        page = matching[start : start + limit]
         end = start + len(page)
         cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(matching) else None
         return JSONResponse({"items": page, "next_cursor": cursor})
@@ -139,8 +144,9 @@ class WebhookTarget(EmulatedTarget):
         self.emulator = WebhookEmulator()
         self.emulator.server.start()
         self.service_settings = {"url": self.emulator.url, "token_env": "NOTION_SYNC_DEMO_WEBHOOK_TOKEN"}
-        self.mapping = {"fields": {"title": "{Name}", "body": "{Notes}", "date": "Due",
-                                   "properties": ["Status", "Tags"]}}
+        self.mapping = {
+            "fields": {"title": "{Name}", "body": "{Notes}", "date": "Due", "properties": ["Status", "Tags"]}
+        }
         self.env = {"NOTION_SYNC_DEMO_WEBHOOK_TOKEN": self.emulator.token or ""}
 
     def items(self) -> dict[str, str]:

@@ -35,8 +35,10 @@ def classify(exc: Exception) -> Exception:
         if status == 429 or status >= 500:
             return RetryableError(f"the webhook answered {status}", retry_after=_retry_after(response))
         if status in (401, 403):
-            return AccessError(f"the webhook refused the request ({status}): check the token named by "
-                               "[webhook] token_env or token_file, and that it may write")
+            return AccessError(
+                f"the webhook refused the request ({status}): check the token named by "
+                "[webhook] token_env or token_file, and that it may write"
+            )
         if status in (404, 410):
             return GoneError(f"the webhook says the item is gone ({status})")
         return ItemError(f"the webhook rejected the request ({status}): {_snippet(response)}")

@@ -81,8 +81,9 @@ def test_edits_are_sent_with_put_and_trashed_rows_deleted(box: Sandbox) -> None:
 
 
 def test_keep_leaves_the_item_of_a_trashed_row(tmp_path: Path) -> None:
-    with Sandbox(tmp_path, connectors={"webhook": WebhookConnector},
-                 mapping_overrides={"webhook": {"on_delete": "keep"}}) as box:
+    with Sandbox(
+        tmp_path, connectors={"webhook": WebhookConnector}, mapping_overrides={"webhook": {"on_delete": "keep"}}
+    ) as box:
         box.run()
         box.notion.trash_page(box.database.pages["Triage backlog"])
         rep = box.run(full=True).mappings[0]
@@ -122,8 +123,9 @@ def test_a_reply_without_id_stops_the_mapping(monkeypatch: pytest.MonkeyPatch) -
         c.close()
 
 
-def test_update_of_an_item_removed_remotely_puts_it_back(connector: WebhookConnector,
-                                                         emulator: WebhookEmulator) -> None:
+def test_update_of_an_item_removed_remotely_puts_it_back(
+    connector: WebhookConnector, emulator: WebhookEmulator
+) -> None:
     ref = connector.create(item("1", "One"), MAPPING)
     emulator.items.clear()
     new = connector.update(Link(item("1", "").page_id, ref, None), item("1", "One again"), MAPPING)
@@ -135,8 +137,9 @@ def test_delete_of_an_item_already_gone_is_done(connector: WebhookConnector, emu
     assert emulator.server.request_count("^DELETE") == 1
 
 
-def test_recover_reads_every_page_of_the_listing_once(connector: WebhookConnector, emulator: WebhookEmulator,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recover_reads_every_page_of_the_listing_once(
+    connector: WebhookConnector, emulator: WebhookEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     written = {f"{n}": connector.create(item(str(n), f"Row {n}"), MAPPING).id for n in range(5)}
     other = MappingContext("other", WebhookMapping(), "delete")
     connector.create(item("9", "Elsewhere"), other)
@@ -150,8 +153,9 @@ def test_recover_reads_every_page_of_the_listing_once(connector: WebhookConnecto
     fresh.close()
 
 
-def test_check_passes_and_explains_a_refused_token(connector: WebhookConnector, emulator: WebhookEmulator,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_passes_and_explains_a_refused_token(
+    connector: WebhookConnector, emulator: WebhookEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     [ok] = connector.check(MAPPING)
     assert ok.ok
     monkeypatch.setenv(TOKEN_ENV, "not-the-token")
@@ -179,5 +183,4 @@ def test_access_error_class_for_403() -> None:
     from notion_sync_webhook.errors import classify
 
     response = httpx.Response(403, request=httpx.Request("GET", "https://h.example/x"))
-    assert isinstance(classify(httpx.HTTPStatusError("no", request=response.request, response=response)),
-                      AccessError)
+    assert isinstance(classify(httpx.HTTPStatusError("no", request=response.request, response=response)), AccessError)
