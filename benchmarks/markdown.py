@@ -42,7 +42,7 @@ def render(data: dict[str, Any]) -> str:
                        f"{e['baseline_rss_mb']:.0f} | {e['peak_rss_mb']:.0f} |")
     out += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
     for t in data["targets"]:
-        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {'yes' if t['met'] else '**no**'} |")
+        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {'n/a' if t['met'] is None else 'yes' if t['met'] else '**no**'} |")
     m = data["machine"]
     out += ["", f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['system']}; "
                 f"the suite took {data['duration_s']:.0f} s."]
