@@ -10,7 +10,7 @@ for line in text.splitlines():
     s = line.strip()
     if s.startswith("```"):
         if found and fence:
-            blocks.append(" && ".join(l.strip() for l in body if l.strip() and not l.strip().startswith("#")))
+            blocks.append(" && ".join(ln.strip() for ln in body if ln.strip() and not ln.strip().startswith("#")))
         fence, body = not fence, []
         continue
     if fence:

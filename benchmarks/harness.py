@@ -77,11 +77,11 @@ class BenchFaults(Faults):
             (re.compile(p), n, w, []) for p, n, w in limits]
         self._rule_lock = threading.Lock()
 
-    def delay(self) -> float:
+    def delay(self, method: str = "", path: str = "") -> float:
         # The middleware calls delay() once per HTTP request, and never for a call inside a batch.
         self.http += 1
         _ARRIVAL.set(time.monotonic())  # each request runs in its own asyncio task, with its own context
-        return super().delay()
+        return super().delay(method, path)
 
     def pick(self, method: str, path: str) -> int | None:
         key = f"{method} {path}"

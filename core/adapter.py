@@ -50,6 +50,7 @@ __all__ = [
     "MappingContext",
     "MappingSettings",
     "Operation",
+    "OperationKind",
     "OperationResult",
     "ServiceSettings",
     "SkipItem",
@@ -270,6 +271,21 @@ class Connector(ABC, Generic[S, M]):
 
     def close(self) -> None:
         """Release clients and connections."""
+
+    @classmethod
+    def starter_mapping(cls, schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Guesses for this connector's keys on a new mapping, for ``notion-sync init``. Optional.
+
+        ``schema`` is the data source's properties as Notion returns them (name -> property
+        object with ``type`` and, for select/status/multi_select, the options). Return the
+        mapping keys (``fields`` included) that make a good start, e.g.
+        ``{"channel": "#general", "fields": {"text": "{Name}"}}``; only the connector's own
+        keys, never a secret (name an environment variable in a ``*_env`` key instead).
+
+        The default, ``{}``, makes ``init`` write a comment listing this connector's mapping
+        keys for the user to fill in.
+        """
+        return {}
 
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.exceptions import TyperException
 
 from core import __version__
 from core.config import load_config
@@ -256,6 +257,31 @@ def token_rotate(
     raise typer.Exit(guarded(out, verbose, body))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "help_option_names": []})
+def auth(ctx: typer.Context,
+         service: Annotated[str, typer.Argument(help="the service to authorize, e.g. google")]) -> None:
+    """Authorize a service interactively, e.g. `notion-sync auth google --client-secrets FILE`."""
+    from importlib.metadata import entry_points
+
+    out = Output("text")
+    found = {ep.name: ep for ep in entry_points(group="notion_sync.auth")}
+    if service not in found:
+        out.problem(f"no auth command for {service!r}; available: {', '.join(sorted(found)) or 'none'}")
+        raise typer.Exit(2)
+
+    def body() -> int:
+        command = typer.main.get_command(found[service].load())
+        try:
+            command.main(args=[*ctx.args], prog_name=f"notion-sync auth {service}", standalone_mode=False)
+        except TyperException as exc:  # usage errors of the service's own options
+            out.problem(exc.format_message())
+            return 2
+        return 0
+
+    raise typer.Exit(guarded(out, False, body))
+
+
 @app.command()
 def demo(verbose: VerboseOpt = False,
          keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None) -> None:
@@ -265,6 +291,89 @@ def demo(verbose: VerboseOpt = False,
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("text")
     code = guarded(out, verbose, lambda: run_demo(out, keep))
+    raise typer.Exit(code)
+
+
+@app.command()
+def schema(
+    database: Annotated[str, typer.Argument(help="the database's URL (••• → Copy link) or id")],
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    data_source: Annotated[str | None, typer.Option(
+        "--data-source", help="name or id of the data source, if the database has several")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Notion's API address (default: the config's, else https://api.notion.com)",
+        show_default=False)] = None,
+    token_env: Annotated[str, typer.Option(
+        "--token-env", help="environment variable holding the token, when there is no config file")] = "NOTION_TOKEN",
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show a database's properties, with types and options: what you need to write a mapping."""
+    from core.schema_view import show_schema
+
+    setup_logging("text", quiet=False, verbose=verbose)
+    out = Output("json" if as_json else "text")
+    code = guarded(out, verbose, lambda: show_schema(out, database, config=config, data_source=data_source,
+                                                     base_url=base_url, token_env=token_env, as_json=as_json))
+    raise typer.Exit(code)
+
+
+class _TyperPrompter:
+    """``init``'s questions, asked with typer."""
+
+    @staticmethod
+    def _unanswered() -> NotionSyncError:
+        from core.errors import ConfigError
+
+        # End of input (no terminal, as under cron): say how to run without questions.
+        return ConfigError("no answer to a question of init: give the flags and --yes to run without "
+                           "questions (see notion-sync init --help)")
+
+    def ask(self, question: str, default: str | None = None, *, secret: bool = False) -> str:
+        try:
+            return str(typer.prompt(question, default=default, hide_input=secret, show_default=not secret))
+        except typer.Abort:
+            raise self._unanswered() from None
+
+    def confirm(self, question: str, default: bool = True) -> bool:
+        try:
+            return bool(typer.confirm(question, default=default))
+        except typer.Abort:
+            raise self._unanswered() from None
+
+
+@app.command()
+def init(
+    database: Annotated[str | None, typer.Option(
+        "--database", "-d", help="the database's URL (••• → Copy link) or id", show_default=False)] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", "-t", help="a connector to sync into (repeatable): google_calendar, trello, slack...",
+        show_default=False)] = None,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="the file to write")] = Path("notion-sync.toml"),
+    token_env: Annotated[str, typer.Option(
+        "--token-env", help="environment variable holding the Notion token (written to the file; the token never is)",
+    )] = "NOTION_TOKEN",
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Notion's API address (default: https://api.notion.com)", show_default=False)] = None,
+    data_source: Annotated[str | None, typer.Option(
+        "--data-source", help="name or id of the data source, if the database has several")] = None,
+    set_values: Annotated[list[str] | None, typer.Option(
+        "--set", help="CONNECTOR.KEY=VALUE (repeatable): a key of the mapping or of the [CONNECTOR] table, "
+        "e.g. trello.board=https://trello.com/b/...; never a secret (use the *_env keys)",
+        show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: use the flags and the guesses")] = False,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the file if it exists")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write a starter notion-sync.toml from a database's schema: asks, or runs from flags with --yes."""
+    from core.init_wizard import InitOptions, run_init
+
+    setup_logging("text", quiet=False, verbose=verbose)
+    out = Output("text")
+    options = InitOptions(database=database, targets=list(target or []), out=out_path, token_env=token_env,
+                          base_url=base_url, data_source=data_source, values=list(set_values or []),
+                          yes=yes, force=force)
+    code = guarded(out, verbose, lambda: run_init(out, options, prompter=None if yes else _TyperPrompter()))
     raise typer.Exit(code)
 
 

@@ -173,7 +173,7 @@ class ResolvedMapping:
     """A validated mapping: core keys, its connector class, and the connector's typed settings."""
 
     config: MappingConfig
-    connector: type[Connector]
+    connector: type[Connector[Any, Any]]
     settings: MappingSettings
     on_delete: str
 
@@ -368,7 +368,7 @@ def load_config(path: str | Path | None = None, *, discovery: Discovery | None =
             problems.append(ConfigProblem(f"{label}.connector",
                                           f"no connector named {m.connector!r}{why}; installed: {installed}"))
             continue
-        if m.connector not in services:
+        if m.connector not in services and m.connector not in (raw.model_extra or {}):
             try:
                 services[m.connector] = cls.Settings.model_validate({})
             except ValidationError as exc:

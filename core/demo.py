@@ -14,7 +14,9 @@ from pathlib import Path
 from rich.panel import Panel
 from rich.rule import Rule
 
+from core.doctor import run_checks
 from core.engine import RunReport
+from core.history_view import show_history
 from core.errors import EXIT_OK
 from core.output import Output
 from core.sandbox import Sandbox
@@ -24,7 +26,7 @@ __all__ = ["run_demo"]
 
 def _show_targets(out: Output, box: Sandbox, when: str) -> None:
     for name, target in box.targets.items():
-        out.show(Panel(target.render(), title=f"{name} {when}", title_align="left"))
+        out.show(Panel(target.render(), title=f"{name} {when}", title_align="left", expand=False))
 
 
 def _summaries(out: Output, report: RunReport) -> None:
@@ -46,6 +48,11 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             for name in box.targets:
                 out.line(f"target: {name} (emulator), mapping {box.mapping_name(name)!r}")
             out.line(f"config: {box.config_path}")
+
+            out.show(Rule("0. notion-sync check: token, database, properties, targets (read-only)"))
+            if run_checks(box.config_path, out) != EXIT_OK:
+                out.problem("the checks failed: the demo cannot go on")
+                return 1
 
             out.show(Rule("1. dry run: what would happen (nothing is written)"))
             report = box.run(dry_run=True)
@@ -75,6 +82,9 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             codes.append(report.exit_code)
             writes = sum(m.writes for m in report.mappings)
             out.line(f"writes on the last run: {writes}")
+
+            out.show(Rule("5. notion-sync history: what the runs wrote, and with which token"))
+            show_history(box.config(), out, mapping=None, since=None, failed=False, limit=6)
             if keep:
                 out.line(f"kept: {box.config_path} and {box.state_path}")
     worst = max(codes)

@@ -18,7 +18,7 @@ from core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigEr
 from core.fields import property_uses
 from core.notion_source import NotionSource, check_property_uses
 from core.output import Output
-from core.secrets import REDACTOR
+from core.secrets import REDACTOR, set_base_dir
 from core.state import StateStore
 
 __all__ = ["run_checks"]
@@ -47,6 +47,7 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
     except ConfigError as exc:
         return [CheckResult("config", False, str(exc), access=False)]
     results.append(CheckResult("config", True, f"{cfg.path}: {len(cfg.mappings)} mapping(s)"))
+    set_base_dir(cfg.base_dir)
     try:
         token = notion_token(cfg)
     except ConfigError as exc:

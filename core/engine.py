@@ -10,7 +10,7 @@ Per mapping, one run:
    Notion reads and target writes are interleaved and memory stays flat;
 4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them,
    unless that would remove more than ``max_delete_fraction`` of the items;
-5. move the watermark, held back to the oldest failed row so it is read again.
+5. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
 Every write is recorded in state as soon as it succeeds. Before creates, the intent
 is recorded; the next run asks the connector to ``recover`` such items, so a killed
@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationResult
+from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationKind, OperationResult
 from core.config import Config, ResolvedMapping
 from core.errors import (
     EXIT_ACCESS,
@@ -43,10 +44,11 @@ from core.errors import (
 )
 from core.fields import property_uses
 from core.lock import RunLock
-from core.notion_source import NotionSource, check_property_uses, needs_completion
+from core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from core.planner import Action, Rendered, plan_departures, plan_rows
+from core.prefetch import prefetched
 from core.rows import Row
-from core.secrets import Secret, resolve_secret
+from core.secrets import Secret, resolve_secret, set_base_dir
 from core.state import Cursor, StateStore
 
 __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
@@ -185,6 +187,7 @@ class Engine:
         """Run the chosen mappings (all enabled ones by default)."""
         chosen = [self.config.mapping(n) for n in options.mappings] if options.mappings else [
             m for m in self.config.mappings if m.config.enabled]
+        set_base_dir(self.config.base_dir)
         token = notion_token(self.config)
         n = self.config.notion
         self.source = NotionSource(token, base_url=n.base_url, timeout=n.timeout,
@@ -192,20 +195,14 @@ class Engine:
         report = RunReport(dry_run=options.dry_run)
         try:
             if options.dry_run:
-                state = StateStore.open(self.config.state_path, readonly=True)
-                try:
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
-                finally:
-                    state.close()
+                report.mappings = self._run_all(chosen, options, None)
                 return report
             with RunLock(self.config.state_path):
                 state = StateStore.open(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    for m in chosen:
-                        report.mappings.append(self._run_mapping(m, state, options))
+                    report.mappings = self._run_all(chosen, options, state)
                     state.finish_run("ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
                                      {m.name: dict(m.counts) for m in report.mappings})
                 finally:
@@ -214,25 +211,53 @@ class Engine:
             self.close()
         return report
 
+    def _run_all(self, chosen: list[ResolvedMapping], options: RunOptions,
+                 state: StateStore | None) -> list[MappingReport]:
+        """Run the mappings: those of one connector in turn (they share its pacing), different
+        connectors side by side, each in its own thread with its own state connection."""
+        groups: dict[str, list[ResolvedMapping]] = {}
+        for m in chosen:
+            groups.setdefault(m.config.connector, []).append(m)
+
+        def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
+            store = StateStore.open(self.config.state_path, readonly=options.dry_run)
+            if state is not None:
+                store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
+            try:
+                return [self._run_mapping(m, store, options) for m in mappings]
+            finally:
+                store.close()
+
+        if len(groups) <= 1:
+            done = [run_group(ms) for ms in groups.values()]
+        else:
+            with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="mapping") as pool:
+                futures = [pool.submit(run_group, ms) for ms in groups.values()]
+                done = [f.result() for f in futures]
+        by_name = {rep.name: rep for reports in done for rep in reports}
+        return [by_name[m.name] for m in chosen]
+
     # -- one mapping ----------------------------------------------------------
     def _run_mapping(self, m: ResolvedMapping, state: StateStore, options: RunOptions) -> MappingReport:
         rep = MappingReport(m.name, m.config.connector)
         assert self.source is not None
-        before = self.source.requests
+        count = RequestCount()
+        self.source.count_into(count)
         try:
-            self._sync(m, state, options, rep)
+            self._sync(m, state, options, rep, count)
         except ConfigError as exc:
             rep.status, rep.error = "config", str(exc)
         except AccessError as exc:
             rep.status, rep.error = "access", str(exc)
         except (FatalError, ItemError) as exc:
             rep.status, rep.error = "failed", str(exc)
-        rep.notion_requests = self.source.requests - before
+        rep.notion_requests = count.n
         if rep.status != "ok":
             log.error("mapping %r stopped: %s", m.name, rep.error)
         return rep
 
-    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport) -> None:
+    def _sync(self, m: ResolvedMapping, state: StateStore, options: RunOptions, rep: MappingReport,
+              count: RequestCount) -> None:
         assert self.source is not None
         source = self.source
         cursor = state.get_cursor(m.name)
@@ -265,11 +290,15 @@ class Engine:
         seen: set[str] = set()
         linked_at_start = state.count_links(m.name)
         pending = state.pending_intents(m.name)
-        watermark = cursor.watermark
+        # The next run reads rows edited since this one started (less a minute, in NotionSource),
+        # so a bulk of rows edited in one minute is not read again on every run.
+        watermark = started
         oldest_failed: datetime | None = None
+        skipped: set[tuple[str, str]] = set()
 
         since = None if full else cursor.watermark
-        for pages in source.pages(data_source_id, filter=m.config.filter, since=since):
+        reads = source.pages(data_source_id, filter=m.config.filter, since=since)
+        for pages in prefetched(reads, lambda: source.count_into(count)):
             if not validated:
                 # The rows show the schema as it is now: a property renamed since the schema was
                 # read stops the mapping here, before anything is written.
@@ -286,7 +315,8 @@ class Engine:
             rendered = [self._render(connector, row, ctx) for row in rows]
             seen.update(r.page_id for r in rendered)
             links = state.get_links(m.name, [r.page_id for r in rendered])
-            actions = plan_rows(rendered, links)
+            actions = [_unsure_removal(a) if a.page_id in pending else a for a in plan_rows(rendered, links)]
+            skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
             failed = self._execute(actions, connector, ctx, state, options, rep,
                                    recover_all=linked_at_start == 0, pending=pending,
                                    max_attempts=m.config.max_attempts,
@@ -294,8 +324,6 @@ class Engine:
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
-                elif watermark is None or row.last_edited_time > watermark:
-                    watermark = row.last_edited_time
             if self.progress:
                 self.progress(m.name, len(seen))
 
@@ -311,13 +339,53 @@ class Engine:
                     "left, run again with --allow-mass-delete")
             self._execute(departures, connector, ctx, state, options, rep, recover_all=False, pending=set(),
                           max_attempts=m.config.max_attempts, edited={})
+            if not options.dry_run:
+                self._resolve_orphans(pending - seen, connector, ctx, state, rep)
+
+        if not options.dry_run:
+            # A create left in flight by a killed run (or lost in a timeout) whose row now wants no
+            # item: trashed or filtered out (seen only by a full scan), or now skipped. Nothing
+            # would ever recover it, so it would outlive its row.
+            unsure = state.pending_intents(m.name)
+            unwanted = {pid: (title, False) for pid, title in skipped if pid in unsure}
+            if full:
+                unwanted.update({pid: ("", True) for pid in unsure - seen})
+            if unwanted:
+                self._remove_unrecorded(unwanted, connector, ctx, state, options, rep, m.config.max_attempts)
 
         if oldest_failed is not None:
-            watermark = min(oldest_failed, watermark) if watermark else oldest_failed
+            watermark = min(oldest_failed, watermark)
         if not options.dry_run:
             state.set_cursor(m.name, Cursor(
-                data_source_id, watermark or cursor.watermark or started,
+                data_source_id, watermark,
                 started if full else cursor.last_full_scan, config_hash, schema, schema_at))
+
+    def _resolve_orphans(self, page_ids: set[str], connector: Connector[Any, Any], ctx: MappingContext[Any],
+                         state: StateStore, rep: MappingReport) -> None:
+        """Creates that may have been sent before a crash, for rows that have left since: find
+        and remove what was written, so nothing stale is left behind."""
+        if not page_ids:
+            return
+        items = [DesiredItem(ctx.name, pid, "", "", {}) for pid in sorted(page_ids)]
+        try:
+            found = connector.recover(items, ctx)
+        except ItemError as exc:
+            log.warning("mapping %r: could not look for items written before a crash: %s", ctx.name, exc)
+            return
+        ops = [Operation("delete", pid, link=Link(pid, ref, None), mode=ctx.on_delete)
+               for pid, ref in found.items() if ctx.on_delete != "keep"]
+        for start in range(0, len(ops), max(1, connector.batch_size)):
+            for result in connector.apply(ops[start:start + max(1, connector.batch_size)], ctx):
+                if result.error is None:
+                    rep.counts["deleted"] += 1
+                    if result.ref is not None:
+                        state.save_link(ctx.name, result.operation.page_id, result.ref, None, archived=True,
+                                        action=ctx.on_delete)
+                else:
+                    rep.counts["failed"] += 1
+                    rep.errors.append((result.operation.page_id, str(result.error)))
+        for pid in page_ids:
+            state.clear_intent(ctx.name, pid)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""
@@ -419,16 +487,48 @@ class Engine:
                     continue
                 ops.append(Operation("delete", a.page_id, link=a.link, mode=mode))
             else:
-                ops.append(Operation(a.kind, a.page_id, item=a.item, link=a.link))
+                kind: OperationKind = "create" if a.kind == "create" else "update"
+                ops.append(Operation(kind, a.page_id, item=a.item, link=a.link))
 
-        new = [op.page_id for op in ops if op.kind == "create"]
-        if new:
-            state.record_intent(ctx.name, new)
+        # The intent goes before deletes too: a run that dies after the target removed an item but
+        # before the state says so would keep a live link to it, and a row coming back would then
+        # look unchanged and never get its item back (see _unsure_removal).
+        unsure = [op.page_id for op in ops if op.kind in ("create", "delete")]
+        if unsure:
+            state.record_intent(ctx.name, unsure)
         size = max(1, connector.batch_size)
         for start in range(0, len(ops), size):
             for result in connector.apply(ops[start:start + size], ctx):
                 self._record(result, ctx, state, rep, failed, max_attempts)
         return failed
+
+    def _remove_unrecorded(self, unwanted: dict[str, tuple[str, bool]], connector: Connector[Any, Any],
+                           ctx: MappingContext[Any], state: StateStore, options: RunOptions, rep: MappingReport,
+                           max_attempts: int) -> None:
+        """Find the items that unresolved creates may have written (page id -> (title, row left)),
+        remove those found like any departing item, and forget the intents of the rest."""
+        linked = state.get_links(ctx.name, list(unwanted))
+        items = [DesiredItem(ctx.name, pid, "", title, {}) for pid, (title, _) in sorted(unwanted.items())
+                 if pid not in linked]
+        try:
+            refs = connector.recover(items, ctx) if items else {}
+        except ItemError as exc:
+            log.warning("mapping %r: could not look for items of unfinished creates (%s); "
+                        "the next run looks again", ctx.name, exc)
+            return
+        actions = []
+        for item in items:
+            ref = refs.get(item.page_id)
+            if ref is None:
+                state.clear_intent(ctx.name, item.page_id)  # nothing was written
+                continue
+            left = unwanted[item.page_id][1]
+            actions.append(Action("delete", item.page_id, item.title, link=Link(item.page_id, ref, None),
+                                  reason="an unfinished create for a row that " + (
+                                      "left" if left else "is now skipped"), left=left))
+        if actions:
+            self._execute(actions, connector, ctx, state, options, rep, recover_all=False, pending=set(),
+                          max_attempts=max_attempts, edited={})
 
     @staticmethod
     def _record(result: OperationResult, ctx: MappingContext[Any], state: StateStore, rep: MappingReport,
@@ -439,7 +539,7 @@ class Engine:
             rep.counts["failed"] += 1
             rep.errors.append((op.page_id, str(result.error)))
             state.record_failure(ctx.name, op.page_id, f"{op.kind}: {result.error}", max_attempts=max_attempts)
-            if op.kind == "create" and not isinstance(result.error, RetryableError):
+            if op.kind in ("create", "delete") and not isinstance(result.error, RetryableError):
                 # A plain rejection means nothing was written: no need to look for it next run.
                 state.clear_intent(ctx.name, op.page_id)
             return
@@ -459,6 +559,17 @@ class Engine:
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:
     return {name: str(p.get("type", "")) for name, p in schema.items()}
+
+
+def _unsure_removal(action: Action) -> Action:
+    """A linked row with a pending intent: a removal of its item was sent and never recorded, so
+    the item may be live, archived or gone. Write it again as a restore: every connector's
+    ``update`` restores an archived item and re-creates a deleted one."""
+    if action.kind not in ("unchanged", "update") or action.link is None or action.item is None:
+        return action
+    link = Link(action.link.page_id, action.link.ref, action.link.payload, archived=True)
+    return Action("update", action.page_id, action.title, item=action.item, link=link,
+                  reason="restore after an unfinished removal", changed=action.changed)
 
 
 def _removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:

@@ -27,8 +27,8 @@ def parse_notion_id(text: str) -> str | None:
     path = text.split("?", 1)[0].split("#", 1)[0]
     match = _DASHED.findall(path)
     if match:
-        return match[-1].lower()
+        return str(match[-1]).lower()
     candidates = _HEX32.findall(path.replace("-", "") if not path.startswith("http") else path)
     if candidates:
-        return dashed(candidates[-1])
+        return dashed(str(candidates[-1]))
     return None

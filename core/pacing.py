@@ -26,6 +26,7 @@ class Pacer:
         self.waited = 0.0
 
     def wait(self, key: str = "") -> None:
+        """Block until one more call for ``key`` fits in the window, then count it."""
         while True:
             with self._lock:
                 now = time.monotonic()

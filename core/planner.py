@@ -74,7 +74,7 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
             actions.append(Action("update", r.page_id, r.title, item=r.item, link=stored.link, reason=reason,
                                   changed=changed_fields(stored.link.payload, r.item.payload)))
         else:
-            actions.append(Action("unchanged", r.page_id, r.title))
+            actions.append(Action("unchanged", r.page_id, r.title, item=r.item, link=stored.link))
     return actions
 
 

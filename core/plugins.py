@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any
 
 from core.adapter import Connector
 
@@ -19,15 +20,15 @@ log = logging.getLogger(__name__)
 class Discovery:
     """The connectors found, by name, and the ones that failed to load, with why."""
 
-    connectors: dict[str, type[Connector]] = field(default_factory=dict)
+    connectors: dict[str, type[Connector[Any, Any]]] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
 
 
-_extra: dict[str, type[Connector]] = {}
+_extra: dict[str, type[Connector[Any, Any]]] = {}
 
 
-def register(cls: type[Connector]) -> None:
+def register(cls: type[Connector[Any, Any]]) -> None:
     """Register a connector class directly (tests, embedding). Entry points are the normal way."""
     _extra[cls.name] = cls
 

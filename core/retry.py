@@ -8,11 +8,17 @@ A connector wraps each API call::
 only a ``RetryableError`` is retried, honouring its ``retry_after`` (capped), or
 else with exponential backoff and jitter. When attempts run out, the last
 ``RetryableError`` is raised and fails the item; anything else is raised at once.
+
+``NOTION_SYNC_RETRY_SCALE`` (a number, default 1) multiplies every wait of the default
+policy, Retry-After included. It exists for the soak test, which runs ``notion-sync run``
+as a subprocess under injected faults and needs retries to keep their logic but not
+their waiting; never set it in production.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,7 +27,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from core.errors import RetryableError
 
-__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy", "backoff_delay"]
+__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -35,10 +41,19 @@ class RetryPolicy:
     initial: float = 0.5
     max_wait: float = 30.0
     max_retry_after: float = 120.0
+    scale: float = 1.0
+    """Multiplies every wait (tests only: see ``NOTION_SYNC_RETRY_SCALE``)."""
+
+
+def _env_scale() -> float:
+    try:
+        return max(float(os.environ.get("NOTION_SYNC_RETRY_SCALE", "1")), 0.0)
+    except ValueError:
+        return 1.0
 
 
 DEFAULT_POLICY = RetryPolicy()
-_current = [DEFAULT_POLICY]
+_current = [RetryPolicy(scale=_env_scale())]
 
 
 def set_default_policy(policy: RetryPolicy) -> None:
@@ -51,24 +66,14 @@ def current_policy() -> RetryPolicy:
     return _current[0]
 
 
-def backoff_delay(policy: RetryPolicy, attempt: int, retry_after: float | None = None) -> float:
-    """The wait before retry number ``attempt`` (1-based): Retry-After if given (capped), else
-    exponential backoff with full jitter."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), policy.max_retry_after)
-    state = RetryCallState(None, None, (), {})
-    state.attempt_number = attempt
-    return float(wait_random_exponential(multiplier=policy.initial, max=policy.max_wait)(state))
-
-
 def _waiter(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     backoff = wait_random_exponential(multiplier=policy.initial, max=policy.max_wait)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), policy.max_retry_after)
-        return float(backoff(state))
+            return min(max(exc.retry_after, 0.0), policy.max_retry_after) * policy.scale
+        return float(backoff(state)) * policy.scale
 
     return wait
 

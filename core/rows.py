@@ -48,9 +48,11 @@ class DateValue:
 
     @property
     def all_day(self) -> bool:
+        """True when the start is a date without a time."""
         return not isinstance(self.start, datetime)
 
     def text(self) -> str:
+        """The date as text: ``start`` or ``start → end``, ISO formatted."""
         start = self.start.isoformat()
         return f"{start} → {self.end.isoformat()}" if self.end is not None else start
 
@@ -81,16 +83,19 @@ class Row:
 
     @property
     def title(self) -> str:
+        """The plain text of the row's title property."""
         for prop in self.properties.values():
             if prop.type == "title":
                 return prop.text
         return ""
 
     def get(self, name: str) -> PropertyValue | None:
+        """The property called ``name``, or None."""
         return self.properties.get(name)
 
     @classmethod
     def from_page(cls, page: dict[str, Any]) -> Row:
+        """A row from a page object exactly as the API returns it."""
         props = {name: parse_property(name, raw) for name, raw in page.get("properties", {}).items()}
         return cls(
             id=page["id"],

@@ -20,7 +20,7 @@ from core.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "REDACTOR", "Redactor", "Secret", "fingerprint", "resolve_secret", "RedactingFilter", "clean_secret",
-    "read_keyring", "write_keyring", "write_secret_file",
+    "read_keyring", "write_keyring", "write_secret_file", "secret_setting", "set_base_dir", "config_relative",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,13 @@ class Redactor:
         self._lock = threading.Lock()
 
     def register(self, value: str) -> None:
+        """Redact ``value`` from now on (values shorter than 6 characters are ignored)."""
         if len(value) >= 6:
             with self._lock:
                 self._secrets[value] = f"[secret {fingerprint(value)}]"
 
     def redact(self, text: str) -> str:
+        """The text with every registered secret replaced by its fingerprint."""
         for value, shown in self._secrets.items():
             if value in text:
                 text = text.replace(value, shown)
@@ -63,6 +65,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that scrubs secrets from messages and their arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub the record in place; never drops it."""
         if REDACTOR._secrets:
             record.msg = REDACTOR.redact(record.getMessage())
             record.args = None
@@ -78,10 +81,12 @@ class Secret:
     notes: tuple[str, ...] = ()
 
     def reveal(self) -> str:
+        """The secret itself: only to hand to a client library."""
         return self._value
 
     @property
     def fingerprint(self) -> str:
+        """A safe way to show this secret."""
         return fingerprint(self._value)
 
     def __str__(self) -> str:
@@ -151,6 +156,7 @@ def read_keyring(entry: str, where: str) -> str:
 
 
 def write_keyring(entry: str, value: str, where: str) -> None:
+    """Store a secret in the OS keyring under ``service/name``."""
     service, name = _keyring_parts(entry, where)
     _keyring_module(where).set_password(service, name, value)
 
@@ -167,6 +173,39 @@ def write_secret_file(path: Path, value: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+_base_dir: list[Path | None] = [None]
+
+
+def set_base_dir(path: Path | None) -> None:
+    """Relative secret files are relative to this folder: the config file's (set per run)."""
+    _base_dir[0] = path
+
+
+def config_relative(path: str | Path) -> Path:
+    """A path from the config, with ``~`` expanded and a relative path taken from the config file's folder."""
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute() and _base_dir[0] is not None:
+        resolved = _base_dir[0] / resolved
+    return resolved
+
+
+def secret_setting(settings: object, prefix: str, where: str, *, default_env: str | None = None) -> Secret:
+    """Read the secret a settings model describes with ``<prefix>_env``, ``<prefix>_file``,
+    ``<prefix>_keyring`` and ``<prefix>`` (inline) fields, the same way for every service.
+
+    ``default_env`` is used when none of them is set."""
+    env = getattr(settings, f"{prefix}_env", None)
+    file = getattr(settings, f"{prefix}_file", None)
+    keyring = getattr(settings, f"{prefix}_keyring", None)
+    inline = getattr(settings, prefix, None)
+    if not (env or file or keyring or inline):
+        env = default_env
+    secret = resolve_secret(where, env=env if not (file or keyring or inline) else None, file=file,
+                            inline=inline, keyring=keyring)
+    assert secret is not None
+    return secret
 
 
 def resolve_secret(
@@ -199,7 +238,7 @@ def resolve_secret(
                 [ConfigProblem(f"{where}_env", f"the environment variable {env} is not set; export {env}=<token>")]
             )
     if raw is None and file:
-        path = Path(file).expanduser()
+        path = config_relative(file)
         raw = _read_file(path, f"{where}_file")
         source = f"file {path}"
     if raw is None and inline is not None:

@@ -297,10 +297,17 @@ class StateStore:
         return found
 
     def requeue(self, mapping: str | None = None) -> int:
-        """Un-park parked items so the next run tries them again; returns how many."""
+        """Un-park parked items so the next run tries them again; returns how many.
+
+        Their failure records go (no backoff wait), and their mappings' next run is a full
+        scan: a parked row does not hold the watermark back, so an incremental read would
+        not see it again until it is edited."""
+        where = "WHERE parked = 1" + (" AND mapping = ?" if mapping else "")
+        args = (mapping,) if mapping else ()
         with self.transaction() as db:
-            sql = "UPDATE failures SET parked = 0, attempts = 0 WHERE parked = 1"
-            cur = db.execute(sql + (" AND mapping = ?" if mapping else ""), (mapping,) if mapping else ())
+            mappings = [r[0] for r in db.execute(f"SELECT DISTINCT mapping FROM failures {where}", args)]
+            cur = db.execute(f"DELETE FROM failures {where}", args)
+            db.executemany("UPDATE cursors SET last_full_scan = NULL WHERE mapping = ?", [(m,) for m in mappings])
             return cur.rowcount
 
     @staticmethod

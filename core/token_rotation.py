@@ -9,6 +9,7 @@ It is then stored where the config says (``token_file``, written atomically with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.config import Config
 from core.errors import AccessError, ConfigError, ConfigProblem, NotionSyncError
@@ -29,9 +30,10 @@ class RotationResult:
     notes: tuple[str, ...]
 
 
-def _identity(me: dict[str, object]) -> str:
-    bot = me.get("bot") if isinstance(me.get("bot"), dict) else {}
-    workspace = bot.get("workspace_id") or bot.get("workspace_name") or "?"  # type: ignore[union-attr]
+def _identity(me: dict[str, Any]) -> str:
+    found = me.get("bot")
+    bot: dict[str, Any] = found if isinstance(found, dict) else {}
+    workspace = bot.get("workspace_id") or bot.get("workspace_name") or "?"
     return f"{me.get('id')}@{workspace}"
 
 

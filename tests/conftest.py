@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import pytest
 from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.shared import shared_reference
 
 
 @pytest.fixture(autouse=True)
@@ -23,14 +21,10 @@ def fast_retries() -> Iterator[None]:
     set_default_policy(DEFAULT_POLICY)
 
 
-@pytest.fixture
-def shared_reference() -> Path:
+@pytest.fixture(name="shared_reference")
+def shared_reference_fixture() -> Path:
     """``../shared/reference``: present in the development checkout and CI, absent in users' clones."""
-    override = os.environ.get("NOTION_SYNC_SHARED")
-    path = (Path(override) if override else REPO.parent / "shared") / "reference"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent: the official specs and recordings live outside the project")
-    return path
+    return shared_reference()
 
 
 @pytest.fixture

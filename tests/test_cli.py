@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -34,7 +33,7 @@ def cli(*args: str):
 def test_run_prints_one_summary_line_per_mapping_and_exits_0(box):
     result = cli("run", "--config", str(box.config_path))
     assert result.exit_code == 0, result.output
-    lines = [l for l in result.stdout.splitlines() if l.strip()]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines == [f"tasks-to-memo → memo: {len(box.database.pages)} created, 0 updated, 0 deleted, "
                      "0 unchanged, 0 skipped, 0 failed"]
 
@@ -139,3 +138,11 @@ def test_no_secret_in_any_output_or_file(box, monkeypatch):
 def test_version():
     result = cli("--version")
     assert result.exit_code == 0 and re.match(r"notion-sync \d+\.\d+", result.stdout)
+
+
+def test_auth_dispatches_to_the_service_and_reports_usage_errors(tmp_path):
+    assert cli("auth", "nope").exit_code == 2
+    result = cli("auth", "google", "--client-secrets", str(tmp_path / "missing.json"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    result = cli("auth", "google")
+    assert result.exit_code == 2 and "--client-secrets" in result.stderr

@@ -28,26 +28,28 @@ def test_pagination_over_100_rows(tmp_path):
 
 
 def test_incremental_read_catches_same_minute_edits_and_rewrites_nothing(box):
-    later = datetime.now(UTC).replace(second=10, microsecond=0) + timedelta(days=1)
-    box.notion.set_clock(later)
-    box.notion.update_page(box.database.pages["Offsite planning"], {"Urgent": True})
-    first = only(box.run())
+    # Rows were seeded now; the runs happen ten minutes later, on one frozen clock for
+    # Notion and notion-sync.
+    t1 = datetime.now(UTC).replace(second=10, microsecond=0) + timedelta(minutes=10)
+    first = only(box.run(now=lambda: t1))
     assert first.full_scan and first.counts["created"] == len(box.database.pages)
-    # An edit 30 s later, in the same minute as the newest edit the last run saw: both
-    # last_edited_time values round down to the same minute, so a strict "after" would miss it.
-    box.notion.advance(seconds=30)
+    # An edit 20 s after the run started, in the same minute: its last_edited_time rounds
+    # down to before the run's start, so a strict "after the last run" would miss it.
+    box.notion.set_clock(t1 + timedelta(seconds=20))
     page = box.database.pages["Ship the release notes"]
     box.notion.update_page(page, {"Name": "Ship the release notes v2"})
     queries = box.notion.server.request_count("query")
-    second = only(box.run())
+    second = only(box.run(now=lambda: t1 + timedelta(seconds=50)))
     assert not second.full_scan
     assert second.counts["updated"] == 1 and second.writes == 1
     assert box.notion.server.request_count("query") == queries + 1
     assert memos(box)[page] == "Ship the release notes v2 (In progress)"
-    # Rows edited before the window are not read again; the same-minute row is, unchanged.
-    third = only(box.run())
-    assert third.writes == 0
-    assert third.counts["unchanged"] == 2  # the two rows of that minute, read again and not written
+    # The next run reads that row once more (its minute overlaps the margin), unchanged;
+    # the rows edited before are never read again.
+    third = only(box.run(now=lambda: t1 + timedelta(minutes=5)))
+    assert third.writes == 0 and third.counts["unchanged"] == 1
+    fourth = only(box.run(now=lambda: t1 + timedelta(minutes=10)))
+    assert fourth.writes == 0 and sum(fourth.counts.values()) == 0 and fourth.notion_requests == 1
 
 
 def test_unmapped_property_change_writes_nothing(box):
@@ -258,3 +260,27 @@ def test_people_and_relations_over_25_are_fetched_in_full(box):
     box.write_config(data)
     box.run()
     assert memos(box)[page].count(",") == 29
+
+
+def test_a_create_lost_in_a_crash_whose_row_then_left_is_removed(box, monkeypatch):
+    """Crash after the external create, before the state write; the row is trashed before the
+    next run: the full scan finds the orphan through the connector's marker and removes it."""
+    original = StateStore.save_link
+
+    def crash(self, *args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(StateStore, "save_link", crash)
+    with pytest.raises(KeyboardInterrupt):
+        box.run()
+    monkeypatch.setattr(StateStore, "save_link", original)
+    written = set(memos(box))
+    assert len(written) == 1  # the first create went out, and nothing recorded it
+    (page,) = written
+    box.notion.trash_page(page)
+    rep = only(box.run(full=True))
+    assert rep.status == "ok" and rep.counts["deleted"] == 1
+    assert page not in memos(box) and len(memos(box)) == len(box.database.pages) - 1
+    state = StateStore.open(box.state_path, readonly=True)
+    assert state.pending_intents("tasks-to-memo") == set()
+    state.close()

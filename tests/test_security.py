@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import keyring
@@ -16,7 +14,7 @@ from core import plugins
 from core.cli import app
 from core.errors import ConfigError
 from core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
-from core.secrets import REDACTOR, clean_secret, fingerprint, resolve_secret
+from core.secrets import clean_secret, fingerprint, resolve_secret
 from core.state import StateStore
 from tests.support.memo import MemoConnector
 
@@ -212,11 +210,32 @@ def test_history_and_retry(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     cli("run", "--config", str(box.config_path))
     result = cli("history", "--config", str(box.config_path), "--log-format", "json")
-    lines = [json.loads(l) for l in result.stdout.splitlines()]
-    assert {l["action"] for l in lines} == {"created", "failed"}
-    assert all(l["token_fingerprint"].startswith("ntn_…") for l in lines)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {line["action"] for line in lines} == {"created", "failed"}
+    assert all(line["token_fingerprint"].startswith("ntn_…") for line in lines)
     failed = cli("history", "--config", str(box.config_path), "--failed")
     assert "retrying" in failed.stdout
     assert cli("history", "--config", str(box.config_path), "--since", "1d").exit_code == 0
     assert cli("history", "--config", str(box.config_path), "--since", "yesterday-ish").exit_code == 2
     assert "re-queued 0" in cli("retry", "--config", str(box.config_path)).stdout
+
+
+def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inline(box, memory_keyring, caplog):
+    """Every service secret takes the same sources as the Notion token."""
+    from connectors.slack.settings import SlackSettings
+    from connectors.trello.settings import TrelloSettings
+    from core.secrets import secret_setting, set_base_dir
+
+    memory_keyring.set_password("notion-sync", "slack", "xoxb-from-keyring-000")
+    assert secret_setting(SlackSettings(token_keyring="notion-sync/slack"), "token", "slack.token").reveal() \
+        == "xoxb-from-keyring-000"
+    (box.workdir / "trello-key").write_text("key-from-file-0000")
+    (box.workdir / "trello-key").chmod(0o600)
+    set_base_dir(box.workdir)
+    try:
+        settings = TrelloSettings(api_key_file="trello-key", token="inline-token-00000")
+        assert secret_setting(settings, "api_key", "trello.api_key").reveal() == "key-from-file-0000"
+        assert secret_setting(settings, "token", "trello.token").reveal() == "inline-token-00000"
+    finally:
+        set_base_dir(None)
+    assert "trello.token is written inline in the config file" in caplog.text

@@ -1,6 +1,6 @@
 """Templates and typed rows, from page JSON as Notion sends it."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -62,9 +62,9 @@ ALL_TYPES = {
     "relation": ({"relation": [{"id": "r1"}, {"id": "r2"}], "has_more": False}, ["r1", "r2"], "r1, r2"),
     "rollup": ({"rollup": {"type": "number", "number": 7, "function": "sum"}}, 7, "7"),
     "created_time": ({"created_time": "2026-07-04T09:09:00.000Z"},
-                     datetime(2026, 7, 4, 9, 9, tzinfo=timezone.utc), "2026-07-04T09:09:00.000Z"),
+                     datetime(2026, 7, 4, 9, 9, tzinfo=UTC), "2026-07-04T09:09:00.000Z"),
     "last_edited_time": ({"last_edited_time": "2026-07-04T09:10:00.000Z"},
-                         datetime(2026, 7, 4, 9, 10, tzinfo=timezone.utc), "2026-07-04T09:10:00.000Z"),
+                         datetime(2026, 7, 4, 9, 10, tzinfo=UTC), "2026-07-04T09:10:00.000Z"),
     "created_by": ({"created_by": {"object": "user", "id": "u1", "name": "Ada"}}, "Ada", "Ada"),
     "last_edited_by": ({"last_edited_by": {"object": "user", "id": "u2"}}, "u2", "u2"),
     "unique_id": ({"unique_id": {"prefix": "TASK", "number": 12}}, "TASK-12", "TASK-12"),
@@ -112,4 +112,4 @@ def test_unknown_type_is_kept_raw_and_reported_once(caplog):
 def test_row_fields_and_trash_flag():
     row = Row.from_page({**page(Name={"id": "title", "type": "title", "title": rt("X")}), "in_trash": True})
     assert row.in_trash and row.title == "X"
-    assert row.last_edited_time == datetime(2026, 7, 4, 10, 11, tzinfo=timezone.utc)
+    assert row.last_edited_time == datetime(2026, 7, 4, 10, 11, tzinfo=UTC)

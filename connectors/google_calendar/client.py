@@ -15,7 +15,7 @@ from googleapiclient.discovery import build
 
 from connectors.google_calendar.settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
 from core.errors import ConfigError, ConfigProblem
-from core.secrets import REDACTOR
+from core.secrets import REDACTOR, config_relative
 
 __all__ = ["SCOPES", "CalendarClient", "build_client", "endpoints", "load_credentials"]
 
@@ -54,7 +54,7 @@ def endpoints(api_endpoint: str | None) -> tuple[str, str]:
 
 def _read_credentials_file(path: Path) -> dict[str, Any]:
     where = "google_calendar.credentials_file"
-    path = path.expanduser()
+    path = config_relative(path)
     try:
         info = path.stat()
     except FileNotFoundError:

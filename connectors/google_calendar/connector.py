@@ -345,7 +345,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             if retried and fatal is None:
                 rounds += 1
                 wait = (min(max(retry_after), policy.max_retry_after) if retry_after
-                        else random.uniform(0, min(policy.max_wait, policy.initial * 2 ** rounds)))
+                        else random.uniform(0, min(policy.max_wait, policy.initial * 2 ** rounds))) * policy.scale
                 log.info("%d Google calls failed and are retried in %.1fs", retried, wait)
                 time.sleep(wait)
         for i in range(len(operations)):

@@ -35,7 +35,7 @@ from core.errors import AccessError, ConfigError, FatalError, NotionSyncError
 from core.pacing import Pacer
 from core.retry import call_with_retry
 from core.rows import Row
-from core.secrets import resolve_secret
+from core.secrets import secret_setting
 
 from . import mrkdwn
 from .errors import ErrorContext, SlackItemError, classify
@@ -45,6 +45,10 @@ from .settings import CHANNEL_ID, SlackMapping, SlackSettings
 __all__ = ["SlackConnector", "EVENT_TYPE", "marker"]
 
 log = logging.getLogger(__name__)
+_SDK_LOG = logging.getLogger("notion_sync.slack_sdk")
+# slack-sdk logs every failed request at ERROR before raising it; the error reaches us, is
+# classified and retried, so that line would only alarm cron (--quiet prints errors).
+_SDK_LOG.setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
 EVENT_TYPE = "notion_sync_row"
@@ -118,7 +122,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         self._mentions_off = False
         self._messages: dict[tuple[str, str], Message] = {}
         self._history: dict[str, _History] = {}
-        self._post_pacer = Pacer(1, 1.0, scale=settings.pacing_scale)
+        # 1 post per 1.1 s per channel: 10% below Slack's 1 per second, since Slack's clock and
+        # ours see each post at slightly different moments (exactly 1 s apart is over it now and then).
+        self._post_pacer = Pacer(1, 1.1, scale=settings.pacing_scale)
         # chat.update and chat.delete are Tier 3: about 50 a minute per workspace.
         self._edit_pacer = Pacer(50, 60.0, scale=settings.pacing_scale)
 
@@ -127,13 +133,12 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def client(self) -> WebClient:
         """The slack-sdk client, built on first use."""
         if self._client is None:
-            secret = resolve_secret("slack.token", env=self.settings.token_env, file=self.settings.token_file)
-            assert secret is not None
+            secret = secret_setting(self.settings, "token", "slack.token")
             # No connection-error retry handler: a lost answer to chat.postMessage must be
             # looked up before posting again (see _post); 429s are safe to repeat.
             self._client = WebClient(
-                token=secret.reveal(), base_url=self.settings.base_url, timeout=30,
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+                token=secret.reveal(), base_url=self.settings.base_url, timeout=self.settings.timeout,
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)], logger=_SDK_LOG,
             )
         return self._client
 

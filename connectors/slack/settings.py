@@ -26,19 +26,25 @@ class SlackSettings(ServiceSettings):
     token_env: str | None = None
     """Environment variable holding the bot token (``xoxb-…``)."""
     token_file: str | None = None
-    """File (mode 600) holding the bot token."""
+    """File (mode 600) holding the bot token; relative to the config file."""
+    token_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the bot token (``pip install 'notion-sync[keyring]'``)."""
+    token: str | None = None
+    """The bot token itself: works, with a warning on every run; prefer the others."""
     base_url: str = DEFAULT_BASE_URL
     """The Web API base; only changed to point at an emulator or a proxy."""
     pacing_scale: float = Field(default=1.0, gt=0)
     """Divides the client-side pacing delays (1 message/s/channel); tests and benchmarks raise it."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for one HTTP reply; a timeout is retried (a post only after looking it up)."""
     recover_max_messages: int = Field(default=1000, ge=1, le=100_000)
     """How many recent channel messages recovery reads, at most, looking for its own messages."""
 
     @model_validator(mode="after")
     def _token_source(self) -> SlackSettings:
-        if not self.token_env and not self.token_file:
-            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN") or token_file to where the bot token '
-                             "(xoxb-…) is kept")
+        if not (self.token_env or self.token_file or self.token_keyring or self.token):
+            raise ValueError('set token_env (e.g. "SLACK_BOT_TOKEN"), token_file or token_keyring to where the '
+                             "bot token (xoxb-…) is kept")
         return self
 
     @field_validator("base_url")

@@ -28,7 +28,7 @@ from core.adapter import (
 from core.errors import FatalError, ItemError, NotionSyncError, RetryableError
 from core.retry import call_with_retry
 from core.rows import Row
-from core.secrets import Secret, resolve_secret
+from core.secrets import Secret, secret_setting
 
 from .errors import NotFound, classify, is_ambiguous
 from .render import card_desc, parse_marker, render_card
@@ -87,18 +87,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
     # -- client -----------------------------------------------------------------
     def _secrets(self) -> tuple[Secret, Secret]:
-        s = self.settings
-        key = resolve_secret(
-            "trello.api_key",
-            env=s.api_key_env or (None if s.api_key_file else "TRELLO_API_KEY"),
-            file=s.api_key_file,
-        )
-        token = resolve_secret(
-            "trello.token",
-            env=s.token_env or (None if s.token_file else "TRELLO_TOKEN"),
-            file=s.token_file,
-        )
-        assert key is not None and token is not None  # required=True
+        key = secret_setting(self.settings, "api_key", "trello.api_key", default_env="TRELLO_API_KEY")
+        token = secret_setting(self.settings, "token", "trello.token", default_env="TRELLO_TOKEN")
         return key, token
 
     @property
@@ -210,7 +200,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     # -- render -------------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[TrelloMapping]) -> dict[str, Any]:
         """The card for ``row``: name, description, list, dates, completion and labels."""
-        return render_card(row, mapping.settings)
+        return render_card(row, mapping.settings, mapping.schema)
 
     # -- writes -------------------------------------------------------------------
     def _label_ids(self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]) -> list[str]:

@@ -132,7 +132,16 @@ def _list_for(row: Row, settings: TrelloMapping) -> str:
     return settings.default_list
 
 
-def _due_complete(row: Row, settings: TrelloMapping) -> bool:
+def complete_options(schema: dict[str, Any], name: str | None) -> frozenset[str]:
+    """The options of a status property that sit in Notion's "Complete" group."""
+    prop = schema.get(name or "") or {}
+    status = prop.get("status") or {}
+    ids = {i for g in status.get("groups") or [] if str(g.get("name", "")).lower() in ("complete", "completed")
+           for i in g.get("option_ids") or []}
+    return frozenset(o.get("name", "") for o in status.get("options") or [] if o.get("id") in ids)
+
+
+def _due_complete(row: Row, settings: TrelloMapping, complete: frozenset[str]) -> bool:
     name = settings.fields.due_complete
     if not name:
         return False
@@ -141,7 +150,7 @@ def _due_complete(row: Row, settings: TrelloMapping) -> bool:
         return False
     if isinstance(prop.value, bool):
         return prop.value
-    return str(prop.value) in settings.complete_statuses
+    return str(prop.value) in settings.complete_statuses or str(prop.value) in complete
 
 
 def _labels(row: Row, settings: TrelloMapping) -> tuple[list[str], dict[str, str | None]]:
@@ -171,8 +180,9 @@ def _date_value(row: Row, name: str | None) -> DateValue | None:
     return value if isinstance(value, DateValue) else None
 
 
-def render_card(row: Row, settings: TrelloMapping) -> dict[str, Any]:
-    """The payload of the card for ``row``."""
+def render_card(row: Row, settings: TrelloMapping, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The payload of the card for ``row``; ``schema`` (the data source's properties) tells which
+    status options are in Notion's Complete group."""
     name = render_template(settings.fields.name, row).strip() or "(untitled)"
     if len(name) > MAX_TEXT:
         name = name[: MAX_TEXT - 1] + "…"
@@ -185,7 +195,7 @@ def render_card(row: Row, settings: TrelloMapping) -> dict[str, Any]:
         "list": _list_for(row, settings),
         "due": due,
         "start": start,
-        "due_complete": _due_complete(row, settings),
+        "due_complete": _due_complete(row, settings, complete_options(schema or {}, settings.fields.due_complete)),
         "labels": labels,
     }
     if settings.create_labels and labels:

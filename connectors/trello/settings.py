@@ -23,9 +23,21 @@ class TrelloSettings(ServiceSettings):
     """
 
     api_key_env: str | None = None
+    """Environment variable holding the API key (default ``TRELLO_API_KEY``)."""
     api_key_file: str | None = None
+    """File (mode 600) holding the API key; relative to the config file."""
+    api_key_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the API key."""
+    api_key: str | None = None
+    """The API key itself: works, with a warning on every run."""
     token_env: str | None = None
+    """Environment variable holding the token (default ``TRELLO_TOKEN``)."""
     token_file: str | None = None
+    """File (mode 600) holding the token; relative to the config file."""
+    token_keyring: str | None = None
+    """OS keyring entry ``service/name`` holding the token."""
+    token: str | None = None
+    """The token itself: works, with a warning on every run."""
     base_url: str = TRELLO_BASE_URL
     rate_limit: int = Field(90, ge=1)
     """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
@@ -49,13 +61,14 @@ class CardFields(BaseModel):
 
     name: Template = "{Name}"
     desc: Template = ""
-    due: PropertyRef(("date", "formula", "rollup")) | None = None
+    due: PropertyRef(("date", "formula", "rollup")) | None = None  # type: ignore[valid-type]
     """A date property: a range sets the card's start and due; a date without a time is
     due at the end of that day in the mapping's ``time_zone``."""
-    due_complete: PropertyRef(("checkbox", "status", "select", "formula")) | None = None
+    due_complete: PropertyRef(("checkbox", "status", "select", "formula")) | None = None  # type: ignore[valid-type]
     """A checkbox (ticked = complete), or a status/select property whose value is one of
     the mapping's ``complete_statuses``."""
-    labels: PropertyRef(("multi_select", "select")) | None = None
+    labels: PropertyRef(("multi_select", "select")) | None = None  # type: ignore[valid-type]
+    """A multi-select (or select) property: its options become the card's labels, by name."""
     position: Literal["top", "bottom"] = "bottom"
     """Where a new card, or a card moved to another list, goes in its list."""
 
@@ -65,14 +78,19 @@ class TrelloMapping(MappingSettings):
 
     board: str
     """The board's id, short link or URL (https://trello.com/b/<shortLink>/...)."""
-    list_from: PropertyRef(("status", "select")) | None = None
+    list_from: PropertyRef(("status", "select")) | None = None  # type: ignore[valid-type]
+    """The status or select property whose option picks the card's list."""
     lists: dict[str, str] = Field(default_factory=dict)
     """Option of ``list_from`` -> name of the list its cards go to."""
     default_list: str | None = None
     """The list for rows whose option is not in ``lists`` (or for every row without ``list_from``)."""
     time_zone: str = "UTC"
+    """IANA zone in which a date without a time is due at the end of the day."""
     create_labels: bool = False
+    """Create missing labels, with the Notion option's colour where Trello has one."""
     complete_statuses: list[str] = Field(default_factory=lambda: ["Done", "Complete", "Completed"])
+    """With a status/select ``due_complete``: the options that mean complete. Options in Notion's
+    Complete group count too."""
     fields: CardFields = Field(default_factory=CardFields)
 
     @field_validator("time_zone")

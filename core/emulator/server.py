@@ -4,6 +4,8 @@ Every emulator in the project is built on this:
 
 * ``EmulatorServer(app).start()`` serves on a random free port; ``.url`` is its base.
 * ``server.faults`` injects what real APIs do: a scheduled reply (``schedule(429)``),
+  a scheduled late reply (``schedule_delay(2.0)``: the request is carried out after the
+  delay, as a slow server does, so a client that timed out may find its write done),
   random 429/5xx/dropped connections from a seeded generator, latency, and a
   token-bucket rate limit that answers the way the service does.
 * ``server.requests`` counts requests by ``"METHOD /path"`` for tests and benchmarks.
@@ -43,8 +45,11 @@ class ScheduledFault:
     count: int = 1
     path: str | None = None
     method: str | None = None
+    delay: float = 0.0
+    """For ``schedule_delay``: answer (normally) only after this many seconds."""
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
         if self.method and self.method.upper() != method:
             return False
         return not self.path or re.search(self.path, path) is not None
@@ -62,8 +67,12 @@ class Faults:
     latency_jitter: float = 0.0
     rate_limit: tuple[int, float] | None = None
     """(requests, seconds): a token bucket; over it the service's 429 is returned."""
+    rate_limit_path: str | None = None
+    """Only requests whose ``"METHOD /path"`` matches this regex count against ``rate_limit``
+    (Slack limits ``chat.postMessage`` per channel, not every method together)."""
     retry_after: float = 1.0
     scheduled: list[ScheduledFault] = field(default_factory=list)
+    delayed: list[ScheduledFault] = field(default_factory=list)
     injected: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -76,12 +85,22 @@ class Faults:
         with self._lock:
             self.scheduled.append(ScheduledFault(status, count, path, method))
 
+    def schedule_delay(self, seconds: float, count: int = 1, path: str | None = None,
+                       method: str | None = None) -> None:
+        """Hold the next ``count`` requests matching ``path`` for ``seconds``, then serve them:
+        a client whose timeout is shorter gives up while the server still does the work."""
+        with self._lock:
+            self.delayed.append(ScheduledFault(0, count, path, method, delay=seconds))
+
     def clear(self) -> None:
+        """Remove every scheduled fault, random fault, latency and rate limit; keep the counters."""
         with self._lock:
             self.scheduled.clear()
+            self.delayed.clear()
             self.rate_limit_prob = self.server_error_prob = self.drop_prob = 0.0
             self.latency = self.latency_jitter = 0.0
             self.rate_limit = None
+            self.rate_limit_path = None
 
     def pick(self, method: str, path: str) -> int | None:
         """The fault to inject for this request: a status, 0 for a drop, or None."""
@@ -92,7 +111,8 @@ class Faults:
                     if fault.count == 0:
                         self.scheduled.remove(fault)
                     return fault.status
-            if self.rate_limit is not None:
+            if self.rate_limit is not None and (
+                    self.rate_limit_path is None or re.search(self.rate_limit_path, f"{method} {path}")):
                 limit, window = self.rate_limit
                 now = time.monotonic()
                 self._bucket = [t for t in self._bucket if now - t < window]
@@ -110,10 +130,18 @@ class Faults:
                 return 0
             return None
 
-    def delay(self) -> float:
-        if not self.latency and not self.latency_jitter:
-            return 0.0
+    def delay(self, method: str = "", path: str = "") -> float:
+        """Seconds to hold this request: a scheduled delay if one matches, else latency and jitter."""
         with self._lock:
+            for fault in self.delayed:
+                if fault.count > 0 and fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.delayed.remove(fault)
+                    self.injected["delay"] += 1
+                    return fault.delay
+            if not self.latency and not self.latency_jitter:
+                return 0.0
             return self.latency + self._rng.random() * self.latency_jitter
 
 
@@ -129,7 +157,7 @@ class _FaultMiddleware:
         method, path = scope["method"], scope["path"]
         self.server.requests[f"{method} {path}"] += 1
         faults = self.server.faults
-        wait = faults.delay()
+        wait = faults.delay(method, path)
         if wait:
             await asyncio.sleep(wait)
         status = faults.pick(method, path)
@@ -165,6 +193,7 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
     def request_count(self, pattern: str = "") -> int:
@@ -172,6 +201,7 @@ class EmulatorServer:
         return sum(n for key, n in self.requests.items() if re.search(pattern, key))
 
     def start(self) -> EmulatorServer:
+        """Start serving in a daemon thread on a free port; returns once it accepts requests."""
         config = uvicorn.Config(self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
                                 access_log=False)
         self._server = uvicorn.Server(config)
@@ -186,6 +216,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and wait for the thread."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -67,7 +67,7 @@ class ConformanceSuite:
         return box.targets[self.connector.name]
 
     def live(self, box: Sandbox) -> dict[str, str]:
-        return self.target(box).items()
+        return dict(self.target(box).items())
 
     def count(self, box: Sandbox) -> int:
         return int(self.target(box).item_count())
@@ -172,6 +172,32 @@ class ConformanceSuite:
         assert rep.status == "ok", rep.error
         assert self.count(sandbox) == len(expected), "the crash left a duplicate or a missing item"
         assert set(self.live(sandbox)) == set(expected.values())
+
+    def test_create_lost_in_a_crash_then_row_trashed_leaves_no_stale_item(
+        self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        expected = self.expected_rows(sandbox)
+
+        def crash(self_: StateStore, *args: Any, **kwargs: Any) -> None:
+            raise SimulatedCrash("killed between the external write and the state write")
+
+        original = StateStore.save_link
+        monkeypatch.setattr(StateStore, "save_link", crash)
+        with pytest.raises(SimulatedCrash):
+            sandbox.run()
+        monkeypatch.setattr(StateStore, "save_link", original)
+        written = set(self.live(sandbox))
+        assert written, "the first write did not reach the target"
+        for page_id in written:
+            sandbox.notion.trash_page(page_id)
+        rep = sandbox.run(full=True).mappings[0]
+        assert rep.status == "ok", rep.error
+        mode = sandbox.config().mappings[0].on_delete
+        live = self.live(sandbox)
+        if mode != "keep":
+            assert not written & set(live), "an item written before the crash stayed after its row left"
+        assert set(live) - written == set(expected.values()) - written
+        assert self.count(sandbox) == len(live)
 
     def test_unknown_mapping_key_is_a_clear_config_error(self, sandbox: Sandbox) -> None:
         data = sandbox.config_data()

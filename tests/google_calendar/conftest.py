@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,32 +11,13 @@ import pytest
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
 from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
 from core.adapter import DesiredItem, MappingContext
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 CALENDAR = "team@group.calendar.google.com"
-REPO = Path(__file__).resolve().parents[2]
 
 
-def _shared() -> Path:
-    """``<repo root>/../shared``; in a git worktree, the root of the main checkout counts too."""
-    candidates = [REPO.parent / "shared"]
-    dot_git = REPO / ".git"
-    if dot_git.is_file():
-        gitdir = Path(dot_git.read_text(encoding="utf-8").split("gitdir:", 1)[-1].strip())
-        candidates.append(gitdir.parent.parent.parent.parent / "shared")  # <main>/.git/worktrees/<name>
-    return next((c for c in candidates if c.exists()), candidates[0])
 
 
-SHARED = _shared()
-
-
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    """Retries without real waiting."""
-    set_default_policy(RetryPolicy(attempts=4, initial=0.001, max_wait=0.01, max_retry_after=0.01))
-    yield
-    set_default_policy(DEFAULT_POLICY)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,9 @@ from googleapiclient.http import BatchHttpRequest
 
 from connectors.google_calendar import GoogleCalendarEmulator
 from connectors.google_calendar.errors import error_reason
+from tests.support.shared import spec
 
-from .conftest import CALENDAR, SHARED
+from .conftest import CALENDAR
 
 ALL_DAY = {"start": {"date": "2026-03-10"}, "end": {"date": "2026-03-11"}}
 
@@ -269,10 +270,7 @@ def test_token_endpoint_and_bearer_tokens(emulator: GoogleCalendarEmulator) -> N
 
 # -- against the official discovery document (in ../shared, absent in users' clones) ---------------
 def _discovery() -> dict[str, Any]:
-    path = SHARED / "reference" / "specs" / "google-calendar-v3-discovery.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared reference folder only exists in the project's workspace)")
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return dict(json.loads(spec("google-calendar-v3-discovery.json").read_text(encoding="utf-8")))
 
 
 def _check(value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str) -> None:

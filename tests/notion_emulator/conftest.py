@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import notion_client
 import pytest
 
 from core.emulator.notion import Database, NotionEmulator
+from tests.support.shared import shared_reference  # noqa: F401 - re-exported for the spec tests
 
 START = datetime(2026, 7, 4, 9, 9, 44, 123000, tzinfo=UTC)
 """The frozen clock every test starts at (the minute of the real recordings)."""
@@ -30,26 +30,6 @@ DEMO_SCHEMA = {
     "Urgent": {"type": "checkbox"},
     "Estimate": {"type": "number"},
 }
-
-
-def shared_reference() -> Path:
-    """``<repo root>/../shared/reference``, or skip: it exists on the team's machines, not in clones.
-
-    In a git worktree the repo root's sibling is looked up for the main checkout too (a worktree's
-    ``.git`` file points into ``<main checkout>/.git/worktrees/<name>``).
-    """
-    root = Path(__file__).resolve().parents[2]
-    candidates = [root.parent / "shared" / "reference"]
-    git_file = root / ".git"
-    if git_file.is_file():
-        gitdir = git_file.read_text().partition("gitdir:")[2].strip()
-        if gitdir:
-            main_root = Path(gitdir).resolve().parents[2]
-            candidates.append(main_root.parent / "shared" / "reference")
-    for path in candidates:
-        if path.is_dir():
-            return path
-    pytest.skip(f"reference material not found at {candidates[0]} (only present on the team's machines)")
 
 
 @pytest.fixture(scope="session")

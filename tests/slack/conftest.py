@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,18 +16,11 @@ from connectors.slack import SlackConnector, SlackMapping, SlackSettings
 from connectors.slack.emulator import SlackEmulator
 from core.adapter import DesiredItem, Link, MappingContext
 from core.errors import ItemError, SkipItem
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 TOKEN_ENV = "TEST_SLACK_BOT_TOKEN"
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    set_default_policy(RetryPolicy(attempts=4, initial=0.01, max_wait=0.05, max_retry_after=0.05))
-    yield
-    set_default_policy(DEFAULT_POLICY)
 
 
 @pytest.fixture(scope="session")

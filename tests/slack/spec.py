@@ -9,27 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_FILE = Path("reference") / "specs" / "slack-web-openapi-v2.json"
-
-
-def _shared_dirs() -> list[Path]:
-    """``<repo root>/../shared``; in a git worktree, also next to the main checkout."""
-    dirs = [REPO_ROOT.parent / "shared"]
-    dot_git = REPO_ROOT / ".git"
-    if dot_git.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
-        gitdir = Path(dot_git.read_text(encoding="utf-8").split("gitdir:", 1)[-1].strip())
-        dirs.append(gitdir.parents[2].parent / "shared")
-    return dirs
-
-
-SPEC_PATH = next((d / SPEC_FILE for d in _shared_dirs() if (d / SPEC_FILE).exists()),
-                 REPO_ROOT.parent / "shared" / SPEC_FILE)
+from tests.support.shared import spec
 
 _TYPES = {
     "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
@@ -38,9 +20,7 @@ _TYPES = {
 
 def load_spec() -> dict[str, Any]:
     """The spec, or a skip when ``../shared`` is absent (it is, in users' clones)."""
-    if not SPEC_PATH.exists():
-        pytest.skip(f"the Slack spec is not here ({SPEC_PATH}); it lives in the team's shared reference folder")
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    return json.loads(spec("slack-web-openapi-v2.json").read_text(encoding="utf-8"))
 
 
 def _type_ok(value: Any, name: str) -> bool:

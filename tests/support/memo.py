@@ -19,7 +19,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.adapter import (
-    Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext, MappingSettings, ServiceSettings,
+    Connector,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+    MappingSettings,
+    ServiceSettings,
 )
 from core.emulator.server import EmulatorServer
 from core.errors import AccessError, ItemError, RetryableError

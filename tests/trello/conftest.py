@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from .testkit import emulator, fast_retries, world  # noqa: F401 - fixtures
+from .testkit import emulator, world  # noqa: F401 - fixtures

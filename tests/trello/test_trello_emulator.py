@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +15,9 @@ from connectors.trello.emulator import LABEL_COLORS, LEGACY_ROUTES, SPEC_ROUTES
 from connectors.trello.transport import TrelloTransport
 from core.adapter import Link
 from core.pacing import Pacer
+from tests.support.shared import spec as spec_file
 
 from .testkit import World, desired, page
-
-# <repo root>/../shared; NOTION_SYNC_SHARED overrides it (a git worktree sits elsewhere).
-SHARED = Path(os.environ.get("NOTION_SYNC_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
-SPEC_PATH = SHARED / "reference" / "specs" / "trello-openapi.json"
 
 # Fields real Trello returns on a card that Atlassian's Card schema leaves out (it lists
 # them only under badges, and POST/PUT take them): documented in the API notes.
@@ -40,9 +35,7 @@ _PARAMS_MISSING_FROM_SPEC = {
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"the Trello OpenAPI spec is not at {SPEC_PATH} (../shared is only in the project's workspace)")
-    return json.loads(SPEC_PATH.read_text())
+    return json.loads(spec_file("trello-openapi.json").read_text())
 
 
 def _params(spec: dict[str, Any], method: str, path: str) -> set[str]:

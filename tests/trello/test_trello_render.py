@@ -116,3 +116,24 @@ def test_settings_errors_name_the_key_and_fix() -> None:
         TrelloMapping.model_validate({"board": "x", "default_list": "A", "fields": {"position": "middle"}})
     with pytest.raises(ValidationError, match="extra"):
         TrelloMapping.model_validate({"board": "x", "default_list": "A", "colour": "red"})
+
+
+def test_a_status_in_notions_complete_group_marks_the_card_complete(tmp_path):
+    """The Complete group comes from the data source's schema, read by the engine."""
+    from connectors.trello import TrelloConnector
+    from core.demo_data import DEMO_SCHEMA
+    from core.sandbox import Sandbox
+
+    with Sandbox(tmp_path, connectors={"trello": TrelloConnector}, rows=[],
+                 mapping_overrides={"trello": {"complete_statuses": []}}) as box:
+        ds = box.database.data_source_id
+        box.notion.add_property(ds, "Stage", {"type": "status", "options": [
+            *DEMO_SCHEMA["Status"]["options"], {"name": "Shipped", "color": "purple", "group": "Complete"}]})
+        box.notion.add_page(ds, {"Name": "Released", "Stage": "Shipped"})
+        box.notion.add_page(ds, {"Name": "Pending", "Stage": "In progress"})
+        data = box.config_data()
+        data["mappings"][0]["fields"]["due_complete"] = "Stage"
+        box.write_config(data)
+        assert box.run().mappings[0].counts["created"] == 2
+        cards = {c["name"]: c for c in box.targets["trello"].emulator.cards()}
+        assert cards["Released"]["dueComplete"] is True and cards["Pending"]["dueComplete"] is False

@@ -13,18 +13,11 @@ import pytest
 from connectors.trello import TrelloConnector, TrelloMapping, TrelloSettings
 from connectors.trello.emulator import TrelloEmulator
 from core.adapter import DesiredItem, MappingContext
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from core.rows import Row
 
 _counter = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    """Backoff in milliseconds, so retry tests stay fast."""
-    set_default_policy(RetryPolicy(attempts=6, initial=0.005, max_wait=0.05, max_retry_after=0.05))
-    yield
-    set_default_policy(DEFAULT_POLICY)
 
 
 @pytest.fixture

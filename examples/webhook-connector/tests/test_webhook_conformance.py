@@ -1,0 +1,16 @@
+"""The conformance suite every notion-sync connector passes: a few lines."""
+
+from notion_sync_webhook import WebhookConnector
+
+from core.testing.conformance import ConformanceSuite
+
+
+class TestWebhook(ConformanceSuite):
+    connector = WebhookConnector
+
+
+class TestWebhookKeep(ConformanceSuite):
+    """The same suite with on_delete = "keep": a trashed row's item stays where it is."""
+
+    connector = WebhookConnector
+    mapping_overrides = {"on_delete": "keep"}

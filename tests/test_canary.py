@@ -1,0 +1,69 @@
+"""A canary secret through every command and failure path, then a search of all output and files.
+
+Each secret (Notion's, and each connector's) is replaced in turn by a canary the service
+does not accept, so every run fails on auth, the path where secrets most often leak:
+error messages, tracebacks (-v), JSON logs, dry runs, check, audit, history.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from core.cli import app
+from core.sandbox import NOTION_TOKEN_ENV, Sandbox
+
+runner = CliRunner()
+COMMANDS = (
+    ["run"], ["run", "-v"], ["run", "--dry-run"], ["run", "--log-format", "json", "-v"], ["check"],
+    ["check", "--log-format", "json"], ["audit"], ["audit", "--json"], ["history"], ["history", "--failed"],
+    ["connectors"],
+)
+
+
+def canary(name: str) -> str:
+    return f"canary{name.replace('_', '')}" + "Q7xZ" * 8
+
+
+@pytest.fixture
+def box(tmp_path):
+    with Sandbox(tmp_path) as sandbox:
+        yield sandbox
+
+
+def secret_envs(box: Sandbox) -> list[str]:
+    names = [NOTION_TOKEN_ENV]
+    for target in box.targets.values():
+        names.extend(target.env)
+    return names
+
+
+def test_no_canary_in_any_output_or_file(box, monkeypatch):
+    assert set(box.targets) == {"google_calendar", "trello", "slack"}
+    box.run()  # a working state first, so history has lines
+    envs = secret_envs(box)
+    assert len(envs) >= 3
+    leaks = []
+    for env in envs:
+        secret = canary(env)
+        with monkeypatch.context() as m:
+            m.setenv(env, f"  Bearer {secret}\n")
+            for args in COMMANDS:
+                result = runner.invoke(app, [*args, "--config", str(box.config_path)] if args != ["connectors"]
+                                       else args, catch_exceptions=False)
+                for text in (result.stdout, result.stderr):
+                    if secret in text or secret[-16:] in text:
+                        leaks.append((env, args, text[:300]))
+        for path in box.workdir.rglob("*"):
+            if path.is_file() and secret.encode() in path.read_bytes():
+                leaks.append((env, "file", str(path)))
+    assert leaks == []
+
+
+def test_the_canary_runs_did_fail_on_auth(box, monkeypatch):
+    """The test above is only meaningful if the canaries reached the services and were refused."""
+    for env in secret_envs(box):
+        with monkeypatch.context() as m:
+            m.setenv(env, canary(env))
+            result = runner.invoke(app, ["run", "--config", str(box.config_path)], catch_exceptions=False)
+            assert result.exit_code in (1, 3), (env, result.output)

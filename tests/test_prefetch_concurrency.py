@@ -1,0 +1,85 @@
+"""Read-ahead of Notion pages, and mappings of different connectors run side by side."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.prefetch import prefetched
+from core.sandbox import Sandbox
+from tests.support.memo import MemoConnector
+
+
+def test_prefetched_keeps_order_and_reads_ahead():
+    produced = []
+
+    def source():
+        for i in range(5):
+            produced.append(i)
+            yield i
+
+    out = []
+    for item in prefetched(source()):
+        if item == 0:
+            deadline = time.monotonic() + 2
+            while len(produced) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(produced) >= 2  # the next page was fetched while this one was handled
+        out.append(item)
+    assert out == [0, 1, 2, 3, 4]
+
+
+def test_prefetched_raises_the_sources_error_in_order():
+    def source():
+        yield 1
+        raise ValueError("boom")
+
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for item in prefetched(source()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_prefetched_stops_the_producer_when_the_consumer_stops():
+    produced = []
+
+    def source():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    for item in prefetched(source()):
+        if item == 1:
+            break
+    time.sleep(0.3)
+    assert len(produced) < 10
+
+
+def test_prefetched_runs_setup_in_the_producer_thread():
+    names = []
+    list(prefetched(iter([1]), setup=lambda: names.append(threading.current_thread().name)))
+    assert names == ["prefetch"]
+
+
+class OtherMemoConnector(MemoConnector):
+    name = "memo2"
+
+
+def test_mappings_of_two_connectors_run_side_by_side_with_exact_counts(tmp_path):
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector, "memo2": OtherMemoConnector}, rows=[]) as box:
+        box.notion.set_clock(datetime.now(UTC) - timedelta(minutes=10))  # rows edited before the last run
+        box.notion.add_pages(box.database.data_source_id, [{"Name": f"T{i}"} for i in range(150)])
+        box.notion.set_clock(None)
+        report = box.run()
+        assert [m.name for m in report.mappings] == ["tasks-to-memo", "tasks-to-memo2"]
+        for rep in report.mappings:
+            assert rep.status == "ok" and rep.counts["created"] == 150
+            assert rep.notion_requests == 4  # the database, its schema, two pages of rows
+        assert box.targets["memo"].item_count() == 150 and box.targets["memo2"].item_count() == 150
+        again = box.run()
+        assert [m.writes for m in again.mappings] == [0, 0]
+        assert [m.notion_requests for m in again.mappings] == [1, 1]  # incremental: one query each
