@@ -25,7 +25,7 @@ def render(data: dict[str, Any]) -> str:
         cpu = x["cpu_process"]
         out.append(
             f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
-            f"{x['writes']} | {x['wall']:.2f} | {x['cpu_engine']:.2f} | "
+            f"{x['writes']} | {x['wall']:.2f} | {x['cpu_process']:.2f} | "
             f"{(100 * cpu / x['wall']):.0f} | " if cpu and x["wall"] else
             f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
             f"{x['writes']} | {x['wall']:.2f} | | | ")

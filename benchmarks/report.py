@@ -125,7 +125,7 @@ def print_report(result: dict[str, Any], console: Console | None = None) -> None
         cpu = x.cpu_process if x.cpu_process else None
         table.add_row(
             str(x.n), x.scenario, x.target, str(x.notion), str(x.http), str(x.calls), str(x.writes),
-            f"{x.wall:.2f}", f"{x.cpu_engine:.2f}" if cpu else "", f"{100 * x.cpu_process / x.wall:.0f}" if cpu and x.wall else "",
+            f"{x.wall:.2f}", f"{x.cpu_process:.2f}" if cpu else "", f"{100 * x.cpu_process / x.wall:.0f}" if cpu and x.wall else "",
             f"{x.peak_rss_mb:.0f}", f"{x.floor:.2f}" if x.floor else "—", _ratio(x.wall, x.floor) if x.floor >= 0.05 else "—",
             _ratio(x.wall, x.naive_wall), _ratio(x.requests, x.naive_requests), str(x.limited) if x.limited else "",
         )
