@@ -38,7 +38,7 @@ from core.adapter import Connector
 from core.emulator.server import EmulatorServer, Faults
 import core.engine
 from core.engine import Engine, RunOptions, RunReport
-from core.notion_source import NotionSource
+from core.notion_source import PACING_MARGIN, NotionSource
 from core.pacing import Pacer
 from core.sandbox import Sandbox
 
@@ -121,7 +121,8 @@ def scaled_notion_source(scale: float) -> type[NotionSource]:
     class ScaledNotionSource(NotionSource):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._pacer = Pacer(6, 2.0, scale=scale)
+            limit = round(3.0 * 2)  # as NotionSource builds it for the default 3 requests/s
+            self._pacer = Pacer(limit, PACING_MARGIN * limit / 3.0, scale=scale)
 
     ScaledNotionSource.__name__ = ScaledNotionSource.__qualname__ = "NotionSource"
     return ScaledNotionSource
@@ -161,7 +162,7 @@ class Measure:
 
     wall: float = 0.0
     cpu_engine: float = 0.0
-    """CPU time of the thread running the engine (clients included, emulators excluded)."""
+    """CPU time of the calling thread only (the engine's mapping and read-ahead threads are not in it)."""
     cpu_process: float = 0.0
     """CPU time of the whole process: the engine and the emulators serving it."""
     peak_rss_mb: float = 0.0
@@ -360,13 +361,16 @@ class Bench:
             m.notion_per_mapping[target] = rep.notion_requests
             m.full_scan[target] = rep.full_scan
             m.status[target] = rep.status if rep.status == "ok" else f"{rep.status}: {rep.error}"
-        # Per-mapping wall time: from the previous mapping's last page (or the start) to this one's last.
-        start = t0
+        # Per-mapping wall time. Mappings of different connectors run side by side, those of one
+        # connector one after the other: from the start (or the previous mapping of the same
+        # connector's last page) to this mapping's last page.
+        starts: dict[str, float] = {}
         for name in names:
             ends = [t for n, t in marks if n == name]
+            group = by_name[name]
             if ends:
-                m.spans[by_name[name]] = ends[-1] - start
-                start = ends[-1]
+                m.spans[group] = ends[-1] - starts.get(group, t0)
+                starts[group] = ends[-1]
         return m, report
 
 

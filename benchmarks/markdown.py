@@ -25,7 +25,7 @@ def render(data: dict[str, Any]) -> str:
         cpu = x["cpu_process"]
         out.append(
             f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
-            f"{x['writes']} | {x['wall']:.2f} | {x['cpu_engine']:.2f} | "
+            f"{x['writes']} | {x['wall']:.2f} | {x['cpu_process']:.2f} | "
             f"{(100 * cpu / x['wall']):.0f} | " if cpu and x["wall"] else
             f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
             f"{x['writes']} | {x['wall']:.2f} | | | ")
@@ -42,7 +42,7 @@ def render(data: dict[str, Any]) -> str:
                        f"{e['baseline_rss_mb']:.0f} | {e['peak_rss_mb']:.0f} |")
     out += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
     for t in data["targets"]:
-        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {'yes' if t['met'] else '**no**'} |")
+        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {'n/a' if t['met'] is None else 'yes' if t['met'] else '**no**'} |")
     m = data["machine"]
     out += ["", f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['system']}; "
                 f"the suite took {data['duration_s']:.0f} s."]
