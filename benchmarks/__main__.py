@@ -13,16 +13,25 @@ from benchmarks.suite import Plan, run_suite
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--scale", type=float, default=20.0,
-                        help="divide every rate-limit window, latency and backoff by this (default 20)")
-    parser.add_argument("--quick", action="store_true",
-                        help="CI-sized: N=250 into every target, instead of 1,000 and 10,000")
-    parser.add_argument("--slack-10k", action="store_true",
-                        help="also backfill 10,000 rows into Slack: 10,000 s of real time at 1 post/s "
-                             "(over 8 minutes at scale 20), so left out by default")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=20.0,
+        help="divide every rate-limit window, latency and backoff by this (default 20)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="CI-sized: N=250 into every target, instead of 1,000 and 10,000"
+    )
+    parser.add_argument(
+        "--slack-10k",
+        action="store_true",
+        help="also backfill 10,000 rows into Slack: 10,000 s of real time at 1 post/s "
+        "(over 8 minutes at scale 20), so left out by default",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    parser.add_argument("--rows", type=int, action="append",
-                        help="database size(s) to run instead of the defaults (repeatable)")
+    parser.add_argument(
+        "--rows", type=int, action="append", help="database size(s) to run instead of the defaults (repeatable)"
+    )
     parser.add_argument("--targets", help="comma-separated targets (default: google_calendar,trello,slack)")
     parser.add_argument("--no-engine", action="store_true", help="leave out the engine-alone runs")
     parser.add_argument("--engine-only", action="store_true", help="only the engine-alone runs")

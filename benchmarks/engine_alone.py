@@ -63,8 +63,11 @@ class MemoryConnector(Connector[MemorySettings, MemoryMapping]):
     def render(self, row: Row, mapping: MappingContext[MemoryMapping]) -> dict[str, Any]:
         f = mapping.settings.fields
         due = row.get(f.due)
-        return {"title": render_template(f.title, row), "notes": render_template(f.notes, row),
-                "due": due.text if due else None}
+        return {
+            "title": render_template(f.title, row),
+            "notes": render_template(f.notes, row),
+            "due": due.text if due else None,
+        }
 
     def create(self, item: DesiredItem, mapping: MappingContext[MemoryMapping]) -> ExternalRef:
         return ExternalRef("m" + item.page_id.replace("-", "")[:24])
@@ -117,8 +120,7 @@ class GeneratedSource:
         hexid = f"{i:032x}"
         dashed = f"{hexid[:8]}-{hexid[8:12]}-{hexid[12:16]}-{hexid[16:20]}-{hexid[20:]}"
         stamp = (T0 + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
-        text = (self.template.replace("@@ID@@", dashed).replace("@@HEX@@", hexid)
-                .replace("@@NAME@@", f"Task {i:06d}"))
+        text = self.template.replace("@@ID@@", dashed).replace("@@HEX@@", hexid).replace("@@NAME@@", f"Task {i:06d}")
         page: dict[str, Any] = json.loads(text)
         page["created_time"] = page["last_edited_time"] = stamp
         return page
@@ -166,9 +168,15 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     core.engine.NotionSource = GeneratedSource  # type: ignore[misc,assignment]
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "notion-sync.toml"
-    config_path.write_text(tomli_w.dumps({
-        "notion": {"token_env": TOKEN_ENV}, "state": {"path": str(workdir / "state.sqlite3")},
-        "mappings": [{"name": "bench", "connector": "memory", "database": DATABASE}]}))
+    config_path.write_text(
+        tomli_w.dumps(
+            {
+                "notion": {"token_env": TOKEN_ENV},
+                "state": {"path": str(workdir / "state.sqlite3")},
+                "mappings": [{"name": "bench", "connector": "memory", "database": DATABASE}],
+            }
+        )
+    )
     os.environ[TOKEN_ENV] = "ntn_bench_token_not_a_secret"
     discovery = Discovery({"memory": MemoryConnector}, {}, {"memory": "benchmarks.engine_alone:MemoryConnector"})
     config = load_config(config_path, discovery=discovery)
@@ -186,10 +194,19 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     report = engine.run(RunOptions(full=True))
     cpu, wall = _process_cpu() - c0, time.perf_counter() - t0
     rep = report.mappings[0]
-    return {"rows": rows, "phase": phase, "wall": round(wall, 3), "cpu": round(cpu, 3),
-            "generate_cpu": round(generate, 3), "engine_cpu": round(cpu - generate, 3),
-            "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(_rss_mb(), 1),
-            "counts": {k: v for k, v in rep.counts.items() if v}, "status": rep.status, "error": rep.error}
+    return {
+        "rows": rows,
+        "phase": phase,
+        "wall": round(wall, 3),
+        "cpu": round(cpu, 3),
+        "generate_cpu": round(generate, 3),
+        "engine_cpu": round(cpu - generate, 3),
+        "baseline_rss_mb": round(baseline, 1),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "counts": {k: v for k, v in rep.counts.items() if v},
+        "status": rep.status,
+        "error": rep.error,
+    }
 
 
 if __name__ == "__main__":

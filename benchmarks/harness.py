@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import core.engine
 import core.retry
 from benchmarks.limits import LATENCY, LIMITS, floor_seconds
 from connectors.google_calendar import GoogleCalendarConnector
@@ -36,7 +37,6 @@ from connectors.slack import SlackConnector
 from connectors.trello import TrelloConnector
 from core.adapter import Connector
 from core.emulator.server import EmulatorServer, Faults
-import core.engine
 from core.engine import Engine, RunOptions, RunReport
 from core.notion_source import PACING_MARGIN, NotionSource
 from core.pacing import Pacer
@@ -68,13 +68,15 @@ class BenchFaults(Faults):
     the latency, whose jitter would reorder requests that a client spaced correctly.
     """
 
-    def __init__(self, *, latency: float, jitter: float, retry_after: float,
-                 limits: list[tuple[str, int, float]]) -> None:
+    def __init__(
+        self, *, latency: float, jitter: float, retry_after: float, limits: list[tuple[str, int, float]]
+    ) -> None:
         super().__init__(latency=latency, latency_jitter=jitter, retry_after=retry_after)
         self.http = 0
         self.limited: Counter[str] = Counter()
         self._rules: list[tuple[re.Pattern[str], int, float, list[float]]] = [
-            (re.compile(p), n, w, []) for p, n, w in limits]
+            (re.compile(p), n, w, []) for p, n, w in limits
+        ]
         self._rule_lock = threading.Lock()
 
     def delay(self, method: str = "", path: str = "") -> float:
@@ -92,7 +94,7 @@ class BenchFaults(Faults):
                 if not pattern.search(key):
                     continue
                 if calls and calls[0] < now - 4 * window:
-                    del calls[:bisect.bisect_left(calls, now - 2 * window)]
+                    del calls[: bisect.bisect_left(calls, now - 2 * window)]
                 if bisect.bisect_right(calls, now) - bisect.bisect_right(calls, now - window) >= count:
                     self.limited[key] += 1
                     return 429
@@ -143,9 +145,18 @@ def make_rows(n: int, today: date | None = None) -> list[dict[str, Any]]:
             due = f"{day.isoformat()}T{9 + i % 8:02d}:30:00.000+01:00"
         else:
             due = (f"{day.isoformat()}T14:00:00.000-05:00", f"{day.isoformat()}T15:30:00.000-05:00")
-        rows.append({"Name": f"Task {i:06d}", "Status": statuses[i % 3], "Due": due, "Tags": list(tags[i % 4]),
-                     "Notes": f"Notes for task {i}: check the spec & ask <team>.", "Owner": owners[i % 3],
-                     "Priority": ("High", "Medium", "Low")[i % 3], "Urgent": i % 5 == 0})
+        rows.append(
+            {
+                "Name": f"Task {i:06d}",
+                "Status": statuses[i % 3],
+                "Due": due,
+                "Tags": list(tags[i % 4]),
+                "Notes": f"Notes for task {i}: check the spec & ask <team>.",
+                "Owner": owners[i % 3],
+                "Priority": ("High", "Medium", "Low")[i % 3],
+                "Urgent": i % 5 == 0,
+            }
+        )
     return rows
 
 
@@ -196,15 +207,19 @@ class Bench:
     START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     CRON = timedelta(minutes=10)
 
-    def __init__(self, workdir: Path, n: int, scale: float, *, realistic: bool = True,
-                 targets: tuple[str, ...] = TARGETS) -> None:
+    def __init__(
+        self, workdir: Path, n: int, scale: float, *, realistic: bool = True, targets: tuple[str, ...] = TARGETS
+    ) -> None:
         """``realistic=False``: no latency and no emulator-side limits (counting tests); the clients
         still pace, scaled."""
         self.n = n
         self.scale = scale
         self.realistic = realistic
         available: dict[str, type[Connector[Any, Any]]] = {
-            "google_calendar": scaled_google(scale), "trello": TrelloConnector, "slack": SlackConnector}
+            "google_calendar": scaled_google(scale),
+            "trello": TrelloConnector,
+            "slack": SlackConnector,
+        }
         connectors = {name: available[name] for name in targets}
         self.sandbox = Sandbox(workdir, connectors=connectors, rows=[])
         self.now = self.START
@@ -224,8 +239,9 @@ class Bench:
             lo, hi = LATENCY[service]
             rules = []
             for name, limit in LIMITS[service].items():
-                pattern = {"post": r"chat\.postMessage$", "update": r"chat\.update$",
-                           "delete": r"chat\.delete$"}.get(name, ".")
+                pattern = {"post": r"chat\.postMessage$", "update": r"chat\.update$", "delete": r"chat\.delete$"}.get(
+                    name, "."
+                )
                 rules.append((pattern, limit.count * limit.burst, limit.window * limit.burst * BURST_TOLERANCE / f))
             if not self.realistic:
                 lo = hi = 0.0
@@ -238,8 +254,9 @@ class Bench:
             trello.token_limit = (100, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
             trello.key_limit = (300, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
         core.engine.NotionSource = self.notion_source  # type: ignore[misc]
-        core.retry.set_default_policy(core.retry.RetryPolicy(
-            attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f))
+        core.retry.set_default_policy(
+            core.retry.RetryPolicy(attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f)
+        )
         self._seed()
         data = sb.config_data()
         data["notion"]["requests_per_second"] = 3.0 * f
@@ -323,9 +340,10 @@ class Bench:
                 refused = after[service][3] - before[service][3]
                 m.writes[service] = sum(v for k, v in (req - refused).items() if WRITE_CALLS[service].search(k))
             if service == "slack":
-                per_limit[service] = {name: sum(v for k, v in req.items() if k.endswith(f"chat.{method}"))
-                                      for name, method in (("post", "postMessage"), ("update", "update"),
-                                                           ("delete", "delete"))}
+                per_limit[service] = {
+                    name: sum(v for k, v in req.items() if k.endswith(f"chat.{method}"))
+                    for name, method in (("post", "postMessage"), ("update", "update"), ("delete", "delete"))
+                }
             else:
                 per_limit[service] = {"all": m.calls[service]}
         m.per_limit = per_limit

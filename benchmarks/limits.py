@@ -51,9 +51,11 @@ LIMITS: dict[str, dict[str, Limit]] = {
     "trello": {"all": Limit(100, 10.0, "every request (100/10 s per token)")},
     # Slack: chat.postMessage 1 per second per channel (short bursts tolerated); chat.update and
     # chat.delete are Tier 3, about 50 per minute each. Other methods are not limited here.
-    "slack": {"post": Limit(1, 1.0, "chat.postMessage (1/s per channel)", burst=3),
-              "update": Limit(50, 60.0, "chat.update (Tier 3, 50/min)"),
-              "delete": Limit(50, 60.0, "chat.delete (Tier 3, 50/min)")},
+    "slack": {
+        "post": Limit(1, 1.0, "chat.postMessage (1/s per channel)", burst=3),
+        "update": Limit(50, 60.0, "chat.update (Tier 3, 50/min)"),
+        "delete": Limit(50, 60.0, "chat.delete (Tier 3, 50/min)"),
+    },
 }
 
 

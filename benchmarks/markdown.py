@@ -26,26 +26,40 @@ def render(data: dict[str, Any]) -> str:
         out.append(
             f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
             f"{x['writes']} | {x['wall']:.2f} | {x['cpu_process']:.2f} | "
-            f"{(100 * cpu / x['wall']):.0f} | " if cpu and x["wall"] else
-            f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
-            f"{x['writes']} | {x['wall']:.2f} | | | ")
-        out[-1] += (f"{x['floor']:.2f} | {_ratio(x['wall'], x['floor'], 0.05)} | "
-                    f"{_ratio(x['wall'], x.get('naive_wall'))} | {_ratio(x['requests'], x.get('naive_requests'))} | "
-                    f"{x['limited'] or ''} |")
+            f"{(100 * cpu / x['wall']):.0f} | "
+            if cpu and x["wall"]
+            else f"| {x['n']} | {x['scenario']} | {x['target']} | {x['notion']} | {x['http']} | {x['calls']} | "
+            f"{x['writes']} | {x['wall']:.2f} | | | "
+        )
+        out[-1] += (
+            f"{x['floor']:.2f} | {_ratio(x['wall'], x['floor'], 0.05)} | "
+            f"{_ratio(x['wall'], x.get('naive_wall'))} | {_ratio(x['requests'], x.get('naive_requests'))} | "
+            f"{x['limited'] or ''} |"
+        )
     if data.get("engine_alone"):
-        out += ["", "Engine alone (in-process source and target, no HTTP; a fresh process per line):", "",
-                "| rows | phase | wall s | engine CPU s | making pages CPU s | RSS before MB | peak RSS MB |",
-                "|--:|---|--:|--:|--:|--:|--:|"]
+        out += [
+            "",
+            "Engine alone (in-process source and target, no HTTP; a fresh process per line):",
+            "",
+            "| rows | phase | wall s | engine CPU s | making pages CPU s | RSS before MB | peak RSS MB |",
+            "|--:|---|--:|--:|--:|--:|--:|",
+        ]
         for e in data["engine_alone"]:
             what = {"fill": "fill (first run, N creates)", "plan": "plan (full scan, nothing changed)"}[e["phase"]]
-            out.append(f"| {e['rows']:,} | {what} | {e['wall']:.2f} | {e['engine_cpu']:.2f} | {e['generate_cpu']:.2f} | "
-                       f"{e['baseline_rss_mb']:.0f} | {e['peak_rss_mb']:.0f} |")
+            out.append(
+                f"| {e['rows']:,} | {what} | {e['wall']:.2f} | {e['engine_cpu']:.2f} | {e['generate_cpu']:.2f} | "
+                f"{e['baseline_rss_mb']:.0f} | {e['peak_rss_mb']:.0f} |"
+            )
     out += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
     for t in data["targets"]:
-        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {'n/a' if t['met'] is None else 'yes' if t['met'] else '**no**'} |")
+        verdict = "n/a" if t["met"] is None else "yes" if t["met"] else "**no**"
+        out.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {verdict} |")
     m = data["machine"]
-    out += ["", f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['system']}; "
-                f"the suite took {data['duration_s']:.0f} s."]
+    out += [
+        "",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['system']}; "
+        f"the suite took {data['duration_s']:.0f} s.",
+    ]
     return "\n".join(out)
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.harness import Bench
 from core.adapter import DesiredItem, MappingContext, Operation
 from core.engine import notion_token
 from core.errors import ItemError, SkipItem
 from core.rows import Row
 from core.state import StateStore
-
-from benchmarks.harness import Bench
 
 __all__ = ["naive_run"]
 
@@ -32,14 +31,16 @@ def naive_run(bench: Bench, target: str) -> dict[str, int]:
     cls = config.discovery.connectors[target]
     connector = cls(config.services[target])
     n = config.notion
-    source = bench.notion_source(notion_token(config), base_url=n.base_url, timeout=n.timeout,
-                          requests_per_second=n.requests_per_second)
+    source = bench.notion_source(
+        notion_token(config), base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second
+    )
     state = StateStore.open(config.state_path, readonly=True)
     done = {"ok": 0, "failed": 0}
     try:
         ds = source.resolve(m.config.database, m.config.data_source, mapping=m.name)
-        ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, ds.id,
-                                                  source.schema(ds.id))
+        ctx: MappingContext[Any] = MappingContext(
+            m.name, m.settings, m.on_delete, m.config.database_id, ds.id, source.schema(ds.id)
+        )
         connector.prepare(ctx)
         size = max(1, connector.batch_size)
         for pages in source.pages(ds.id, filter=m.config.filter):
@@ -53,10 +54,13 @@ def naive_run(bench: Bench, target: str) -> dict[str, int]:
                     continue
                 item = DesiredItem(m.name, row.id, row.url, row.title, payload)
                 stored = links.get(row.id)
-                ops.append(Operation("update", row.id, item=item, link=stored.link) if stored
-                           else Operation("create", row.id, item=item))
+                ops.append(
+                    Operation("update", row.id, item=item, link=stored.link)
+                    if stored
+                    else Operation("create", row.id, item=item)
+                )
             for start in range(0, len(ops), size):
-                for result in connector.apply(ops[start:start + size], ctx):
+                for result in connector.apply(ops[start : start + size], ctx):
                     done["ok" if result.error is None else "failed"] += 1
     finally:
         state.close()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import TARGETS, Bench, Measure, measured
+from benchmarks.harness import Bench, Measure, measured
 from benchmarks.limits import floor_seconds
 from benchmarks.naive import naive_run
 
@@ -89,35 +89,69 @@ def _lines(n: int, scenario: str, m: Measure, targets: tuple[str, ...], scale: f
     lines = []
     for t in targets:
         floor, by = _target_floor(m, t, scale)
-        lines.append(Line(n, scenario, t, m.notion_per_mapping.get(t, 0), m.http.get(t, 0), m.calls.get(t, 0),
-                          m.writes.get(t, 0), m.engine_writes.get(t, 0), m.spans.get(t, 0.0), 0.0, 0.0,
-                          m.peak_rss_mb, floor, by, m.limited.get(t, 0), full_scan=m.full_scan.get(t),
-                          status=m.status.get(t, "ok")))
+        lines.append(
+            Line(
+                n,
+                scenario,
+                t,
+                m.notion_per_mapping.get(t, 0),
+                m.http.get(t, 0),
+                m.calls.get(t, 0),
+                m.writes.get(t, 0),
+                m.engine_writes.get(t, 0),
+                m.spans.get(t, 0.0),
+                0.0,
+                0.0,
+                m.peak_rss_mb,
+                floor,
+                by,
+                m.limited.get(t, 0),
+                full_scan=m.full_scan.get(t),
+                status=m.status.get(t, "ok"),
+            )
+        )
     if len(targets) > 1:
-        lines.append(Line(n, scenario, "all", m.http.get("notion", 0), sum(m.http.get(t, 0) for t in targets),
-                          sum(m.calls.get(t, 0) for t in targets), sum(m.writes.get(t, 0) for t in targets),
-                          sum(m.engine_writes.get(t, 0) for t in targets), m.wall, m.cpu_engine, m.cpu_process,
-                          m.peak_rss_mb, m.floor, m.floor_by, sum(m.limited.values())))
+        lines.append(
+            Line(
+                n,
+                scenario,
+                "all",
+                m.http.get("notion", 0),
+                sum(m.http.get(t, 0) for t in targets),
+                sum(m.calls.get(t, 0) for t in targets),
+                sum(m.writes.get(t, 0) for t in targets),
+                sum(m.engine_writes.get(t, 0) for t in targets),
+                m.wall,
+                m.cpu_engine,
+                m.cpu_process,
+                m.peak_rss_mb,
+                m.floor,
+                m.floor_by,
+                sum(m.limited.values()),
+            )
+        )
     else:
         only = lines[0]
         only.wall, only.cpu_engine, only.cpu_process = m.wall, m.cpu_engine, m.cpu_process
     return lines
 
 
-def run_group(n: int, targets: tuple[str, ...], scale: float, workdir: Path,
-              log: Any = print) -> list[Line]:
+def run_group(n: int, targets: tuple[str, ...], scale: float, workdir: Path, log: Any = print) -> list[Line]:
     """Every scenario for N rows into ``targets``; returns the table's lines."""
     lines: list[Line] = []
     naive: dict[str, Measure] = {}
     with Bench(workdir, n, scale, targets=targets) as b:
+
         def step(name: str, **options: Any) -> list[Line]:
             b.tick()
             t0 = time.perf_counter()
             m, _ = b.run(targets, **options)
             got = _lines(n, name, m, targets, scale)
             lines.extend(got)
-            log(f"  N={n:>6} {name:<14} {time.perf_counter() - t0:7.1f}s  writes={sum(m.writes.values())}"
-                f"  requests={sum(m.http.values())}")
+            log(
+                f"  N={n:>6} {name:<14} {time.perf_counter() - t0:7.1f}s  writes={sum(m.writes.values())}"
+                f"  requests={sum(m.http.values())}"
+            )
             return got
 
         step("backfill")
@@ -164,12 +198,19 @@ def run_engine_alone(rows: tuple[int, ...], workdir: Path, log: Any = print) -> 
         where = workdir / f"engine-{n}"
         for phase in ("fill", "plan"):
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "benchmarks.engine_alone", str(n), phase, str(where)],
-                                 check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.engine_alone", str(n), phase, str(where)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(result)
-            log(f"  engine alone N={n:>6} {phase:<5} {time.perf_counter() - t0:6.1f}s  "
-                f"engine CPU {result['engine_cpu']:.2f}s  peak RSS {result['peak_rss_mb']:.0f} MB")
+            log(
+                f"  engine alone N={n:>6} {phase:<5} {time.perf_counter() - t0:6.1f}s  "
+                f"engine CPU {result['engine_cpu']:.2f}s  peak RSS {result['peak_rss_mb']:.0f} MB"
+            )
     return results
 
 
@@ -183,8 +224,15 @@ def run_suite(plan: Plan, log: Any = print) -> dict[str, Any]:
             lines.extend(run_group(n, targets, plan.scale, Path(tmp) / f"n{n}", log))
         log("engine alone (no HTTP)")
         engine = run_engine_alone(plan.engine_rows, Path(tmp), log) if plan.engine_rows else []
-    return {"scale": plan.scale, "quick": plan.quick, "k": K, "d": D, "lines": lines, "engine": engine,
-            "duration": time.perf_counter() - started}
+    return {
+        "scale": plan.scale,
+        "quick": plan.quick,
+        "k": K,
+        "d": D,
+        "lines": lines,
+        "engine": engine,
+        "duration": time.perf_counter() - started,
+    }
 
 
 def ceil_div(a: int, b: int) -> int:

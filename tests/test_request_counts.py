@@ -27,12 +27,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One database of N rows, all three targets, and each scenario's measure, in order."""
     out: dict[str, Any] = {}
     with Bench(tmp_path_factory.mktemp("counts"), N, 1000.0, realistic=False) as b:
+
         def run(name: str, **options: Any) -> None:
             b.tick()
             out[name] = b.run(**options)
 
         run("backfill")
-        out["google_list_calls"] = b.servers["google_calendar"].request_count(r"^GET /calendar/v3/calendars/[^/]+/events$")
+        out["google_list_calls"] = b.servers["google_calendar"].request_count(
+            r"^GET /calendar/v3/calendars/[^/]+/events$"
+        )
         out["trello_board_reads"] = b.servers["trello"].request_count(r"^GET /1/boards/[^/]+/cards/all$")
         run("rerun")
         run("full", full=True)
