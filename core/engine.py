@@ -346,7 +346,10 @@ class Engine:
             rendered = [self._render(connector, row, ctx) for row in rows]
             seen.update(r.page_id for r in rendered)
             links = state.get_links(m.name, [r.page_id for r in rendered])
-            actions = [_unsure_removal(a) if a.page_id in pending else a for a in plan_rows(rendered, links)]
+            actions = [
+                _unsure_removal(a, links[a.page_id].link) if a.page_id in pending and a.page_id in links else a
+                for a in plan_rows(rendered, links)
+            ]
             skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
             failed = self._execute(
                 actions,
@@ -644,13 +647,13 @@ def _types(schema: dict[str, Any]) -> dict[str, str]:
     return {name: str(p.get("type", "")) for name, p in schema.items()}
 
 
-def _unsure_removal(action: Action) -> Action:
+def _unsure_removal(action: Action, stored: Link) -> Action:
     """A linked row with a pending intent: a removal of its item was sent and never recorded, so
     the item may be live, archived or gone. Write it again as a restore: every connector's
     ``update`` restores an archived item and re-creates a deleted one."""
-    if action.kind not in ("unchanged", "update") or action.link is None or action.item is None:
+    if action.kind not in ("unchanged", "update") or action.item is None:
         return action
-    link = Link(action.link.page_id, action.link.ref, action.link.payload, archived=True)
+    link = Link(stored.page_id, stored.ref, stored.payload, archived=True)
     return Action(
         "update",
         action.page_id,

@@ -62,7 +62,7 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
         if r.error is not None:
             actions.append(Action("fail", r.page_id, r.title, reason=r.error))
         elif r.item is None:
-            if stored is not None and not stored.link.archived:
+            if stored is not None and not stored.archived:
                 actions.append(
                     Action("delete", r.page_id, r.title, link=stored.link, reason=r.skip_reason or "skipped")
                 )
@@ -72,8 +72,8 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
             actions.append(
                 Action("create", r.page_id, r.title, item=r.item, changed=changed_fields(None, r.item.payload))
             )
-        elif stored.link.archived or stored.hash != payload_hash(r.item.payload):
-            reason = "restore" if stored.link.archived else ""
+        elif stored.archived or stored.hash != payload_hash(r.item.payload):
+            reason = "restore" if stored.archived else ""
             actions.append(
                 Action(
                     "update",
@@ -86,14 +86,14 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
                 )
             )
         else:
-            actions.append(Action("unchanged", r.page_id, r.title, item=r.item, link=stored.link))
+            actions.append(Action("unchanged", r.page_id, r.title, item=r.item))
     return actions
 
 
 def plan_departures(links: Iterable[StoredLink], seen: set[str]) -> list[Action]:
     """After a full scan: every live link whose row was not seen has left (trashed, deleted, filtered out)."""
     return [
-        Action("delete", s.link.page_id, link=s.link, reason="row left the database or the filter", left=True)
+        Action("delete", s.page_id, link=s.link, reason="row left the database or the filter", left=True)
         for s in links
-        if s.link.page_id not in seen and not s.link.archived
+        if s.page_id not in seen and not s.archived
     ]

@@ -8,11 +8,12 @@ documented property type becomes a ``PropertyValue`` with a Python ``value`` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["DateValue", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
+__all__ = ["DateValue", "LazyProperties", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,33 @@ class PropertyValue:
     """True when Notion sent only part of a people/relation list (over 25 items)."""
 
 
+class LazyProperties(Mapping[str, PropertyValue]):
+    """A page's properties, each parsed the first time it is read: a mapping uses a few of a
+    row's properties, and parsing all of them was most of the cost of planning."""
+
+    __slots__ = ("_raw", "_parsed")
+
+    def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
+        self._raw = raw
+        self._parsed: dict[str, PropertyValue] = {}
+
+    def __getitem__(self, name: str) -> PropertyValue:
+        found = self._parsed.get(name)
+        if found is None:
+            found = self._parsed[name] = parse_property(name, self._raw[name])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def type_of(self, name: str) -> str:
+        """The property's Notion type, without parsing it."""
+        return str(self._raw[name].get("type", ""))
+
+
 @dataclass(frozen=True)
 class Row:
     """A Notion page as notion-sync sees it."""
@@ -99,14 +127,16 @@ class Row:
     created_time: datetime
     last_edited_time: datetime
     in_trash: bool
-    properties: dict[str, PropertyValue]
+    properties: Mapping[str, PropertyValue]
 
     @property
     def title(self) -> str:
         """The plain text of the row's title property."""
-        for prop in self.properties.values():
-            if prop.type == "title":
-                return prop.text
+        props = self.properties
+        for name in props:
+            kind = props.type_of(name) if isinstance(props, LazyProperties) else props[name].type
+            if kind == "title":
+                return props[name].text
         return ""
 
     def get(self, name: str) -> PropertyValue | None:
@@ -116,7 +146,12 @@ class Row:
     @classmethod
     def from_page(cls, page: dict[str, Any]) -> Row:
         """A row from a page object exactly as the API returns it."""
-        props = {name: parse_property(name, raw) for name, raw in page.get("properties", {}).items()}
+        raw: dict[str, dict[str, Any]] = page.get("properties", {})
+        for name, value in raw.items():
+            kind = value.get("type", "")
+            if kind not in KNOWN_TYPES and kind not in _reported_unknown:
+                parse_property(name, value)  # reports the unknown type once, whether the mapping uses it or not
+        props = LazyProperties(raw)
         return cls(
             id=page["id"],
             url=page.get("url", ""),

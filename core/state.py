@@ -105,12 +105,27 @@ class Failure:
     error: str
 
 
-@dataclass(frozen=True)
 class StoredLink:
-    """A link as stored, with the hash of its payload."""
+    """A link as stored: the hash of its payload and its archived flag at once, the ``Link``
+    (whose payload JSON is decoded) only when asked for, as planning rarely needs it."""
 
-    link: Link
-    hash: str | None
+    __slots__ = ("page_id", "hash", "archived", "_row", "_link")
+
+    def __init__(self, row: sqlite3.Row) -> None:
+        self.page_id: str = row["page_id"]
+        self.hash: str | None = row["hash"]
+        self.archived = bool(row["archived"])
+        self._row = row
+        self._link: Link | None = None
+
+    @property
+    def link(self) -> Link:
+        if self._link is None:
+            row = self._row
+            payload = json.loads(row["payload"]) if row["payload"] else None
+            ref = ExternalRef(row["external_id"], json.loads(row["extra"]))
+            self._link = Link(row["page_id"], ref, payload, self.archived)
+        return self._link
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -185,11 +200,6 @@ class StateStore:
         self.conn.execute("COMMIT")
 
     # -- links ----------------------------------------------------------------
-    @staticmethod
-    def _link(row: sqlite3.Row) -> StoredLink:
-        payload = json.loads(row["payload"]) if row["payload"] else None
-        ref = ExternalRef(row["external_id"], json.loads(row["extra"]))
-        return StoredLink(Link(row["page_id"], ref, payload, bool(row["archived"])), row["hash"])
 
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
         ids = list(page_ids)
@@ -200,12 +210,12 @@ class StateStore:
             for row in self.conn.execute(
                 f"SELECT * FROM links WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
             ):
-                found[row["page_id"]] = self._link(row)
+                found[row["page_id"]] = StoredLink(row)
         return found
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
-            yield self._link(row)
+            yield StoredLink(row)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")
