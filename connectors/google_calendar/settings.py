@@ -50,7 +50,7 @@ class GoogleCalendarSettings(ServiceSettings):
     """With a service account: the user to act as (domain-wide delegation)."""
     api_endpoint: str | None = None
     """Another base URL for the API, e.g. a local emulator; default Google's."""
-    max_requests_per_minute: int = Field(500, ge=1)
+    max_requests_per_minute: int = Field(540, ge=1)
     """Client-side pacing; Google allows about 600 per minute per user."""
 
     @model_validator(mode="after")
