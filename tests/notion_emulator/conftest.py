@@ -8,44 +8,14 @@ from datetime import UTC, datetime
 import notion_client
 import pytest
 
+from core.demo_data import DEMO_SCHEMA as DEMO_DATABASE_SCHEMA
 from core.emulator.notion import Database, NotionEmulator
 from tests.support.shared import shared_reference  # noqa: F401 - re-exported for the spec tests
 
 START = datetime(2026, 7, 4, 9, 9, 44, 123000, tzinfo=UTC)
 """The frozen clock every test starts at (the minute of the real recordings)."""
 
-DEMO_SCHEMA = {
-    "Name": {"type": "title"},
-    "Status": {
-        "type": "status",
-        "options": [
-            {"name": "Not started", "color": "default", "group": "To-do"},
-            {"name": "In progress", "color": "blue", "group": "In progress"},
-            {"name": "Done", "color": "green", "group": "Complete"},
-        ],
-    },
-    "Due": {"type": "date"},
-    "Tags": {
-        "type": "multi_select",
-        "options": [
-            {"name": "Bug", "color": "red"},
-            {"name": "Feature", "color": "blue"},
-            {"name": "Docs", "color": "green"},
-        ],
-    },
-    "Notes": {"type": "rich_text"},
-    "Owner": {"type": "people"},
-    "Priority": {
-        "type": "select",
-        "options": [
-            {"name": "High", "color": "red"},
-            {"name": "Medium", "color": "yellow"},
-            {"name": "Low", "color": "gray"},
-        ],
-    },
-    "Urgent": {"type": "checkbox"},
-    "Estimate": {"type": "number"},
-}
+DEMO_SCHEMA = {**DEMO_DATABASE_SCHEMA, "Estimate": {"type": "number"}}
 
 
 @pytest.fixture(scope="session")
