@@ -201,17 +201,18 @@ class StateStore:
 
     # -- links ----------------------------------------------------------------
 
-    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
+    def _rows_for(self, table: str, mapping: str, page_ids: Iterable[str]) -> Iterator[sqlite3.Row]:
         ids = list(page_ids)
-        found: dict[str, StoredLink] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
-                f"SELECT * FROM links WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
-            ):
-                found[row["page_id"]] = StoredLink(row)
-        return found
+            yield from self.conn.execute(
+                f"SELECT * FROM {table} WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+            )
+
+    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
+        """The links recorded for these pages."""
+        return {row["page_id"]: StoredLink(row) for row in self._rows_for("links", mapping, page_ids)}
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
@@ -307,21 +308,16 @@ class StateStore:
         return list(self.conn.execute("SELECT * FROM failures WHERE mapping = ? ORDER BY page_id", (mapping,)))
 
     def failure_map(self, mapping: str, page_ids: Iterable[str]) -> dict[str, Failure]:
-        ids = list(page_ids)
-        found: dict[str, Failure] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
-                f"SELECT * FROM failures WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
-            ):
-                found[row["page_id"]] = Failure(
-                    int(row["attempts"]),
-                    datetime.fromisoformat(row["last_at"]),
-                    bool(row["parked"]),
-                    row["last_error"] or "",
-                )
-        return found
+        """The failures recorded for these pages."""
+        return {
+            row["page_id"]: Failure(
+                int(row["attempts"]),
+                datetime.fromisoformat(row["last_at"]),
+                bool(row["parked"]),
+                row["last_error"] or "",
+            )
+            for row in self._rows_for("failures", mapping, page_ids)
+        }
 
     def requeue(self, mapping: str | None = None) -> int:
         """Un-park parked items so the next run tries them again; returns how many.

@@ -446,19 +446,25 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             # went unrecorded is found by its marker).
             found = self._find(channel, mapping.name, {page_id}, fresh=True).get(page_id)
             if found and found != link.ref.id:
-                self._edit(
-                    channel.id,
-                    found,
-                    self._final_text(message.text),
-                    self._final_blocks(message.blocks),
-                    marker(mapping.name, page_id),
-                    channel,
-                )
-                return ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
+                return self._adopt(channel, found, message, mapping.name, page_id, item)
             log.info("slack: the message for %s was deleted in Slack; posting it again", item.title)
             return self._post(channel, item, message, mapping)
         self._remember(where, mapping.name, page_id, link.ref.id)
         return ExternalRef(link.ref.id, {"channel": where, "title": item.title[:200]})
+
+    def _adopt(
+        self, channel: Channel, ts: str, message: Message, mapping_name: str, page_id: str, item: DesiredItem
+    ) -> ExternalRef:
+        """Take over a message found by its marker: bring it up to date and link to it."""
+        self._edit(
+            channel.id,
+            ts,
+            self._final_text(message.text),
+            self._final_blocks(message.blocks),
+            marker(mapping_name, page_id),
+            channel,
+        )
+        return ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
 
     def _move(
         self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping], channel: Channel, message: Message
@@ -467,15 +473,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         page_id = normalize_page_id(item.page_id)
         found = self._find(channel, mapping.name, {page_id}).get(page_id)
         if found:
-            self._edit(
-                channel.id,
-                found,
-                self._final_text(message.text),
-                self._final_blocks(message.blocks),
-                marker(mapping.name, page_id),
-                channel,
-            )
-            ref = ExternalRef(found, {"channel": channel.id, "title": item.title[:200]})
+            ref = self._adopt(channel, found, message, mapping.name, page_id, item)
         else:
             ref = self._post(channel, item, message, mapping)
         old = Channel(link.ref.extra["channel"], link.ref.extra["channel"])

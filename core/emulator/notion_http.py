@@ -697,14 +697,7 @@ class NotionHTTP:
             position += 1
         served = cursor.served + len(results)
         more = position < len(cursor.ids)
-        response: dict[str, Any] = {
-            "object": "list",
-            "results": results,
-            "next_cursor": None,
-            "has_more": False,
-            "type": "page_or_data_source",
-            "page_or_data_source": {},
-        }
+        response = _list_envelope(results)
         if more and served >= self.query_cap:
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
         elif more:
@@ -832,15 +825,20 @@ class NotionHTTP:
                 results.append(self._data_source_json(self._data_sources[object_id], version))
             elif kind == "page" and object_id in self._pages and not self._pages[object_id].in_trash:
                 results.append(self._page_json(self._pages[object_id], version, token=token))
-        response: dict[str, Any] = {
-            "object": "list",
-            "results": results,
-            "next_cursor": None,
-            "has_more": False,
-            "type": "page_or_data_source",
-            "page_or_data_source": {},
-        }
+        response = _list_envelope(results)
         if position < len(cursor.ids):
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, 0, cursor.owner))
             response["has_more"] = True
         return response
+
+
+def _list_envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The envelope of a query or search page, as Notion sends it (cursor fields filled in later)."""
+    return {
+        "object": "list",
+        "results": results,
+        "next_cursor": None,
+        "has_more": False,
+        "type": "page_or_data_source",
+        "page_or_data_source": {},
+    }
