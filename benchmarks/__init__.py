@@ -2,7 +2,7 @@
 limits scaled down by one common factor. Kept apart from the tests; run it with ``python -m benchmarks``.
 
 * ``limits``: each service's documented limit and latency, the scaling, and the rate-limit floor;
-* ``harness``: a ``core.sandbox.Sandbox`` with N rows, scaled limits, a simulated clock and counters;
+* ``harness``: a ``notion_sync.core.sandbox.Sandbox`` with N rows, scaled limits, a simulated clock and counters;
 * ``naive``: the reference strategy (full scan, one write per row, every run);
 * ``engine_alone``: 100,000 rows through the engine with an in-process source and connector, no HTTP;
 * ``suite`` and ``report``: the scenarios, the table and the JSON.

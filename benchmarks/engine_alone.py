@@ -25,11 +25,19 @@ from typing import Any
 
 import tomli_w
 
-from core.adapter import Connector, DesiredItem, ExternalRef, Link, MappingContext, MappingSettings, ServiceSettings
-from core.fields import PropertyRef, Template
-from core.notion_source import DataSource
-from core.rows import Row
-from core.templates import render_template
+from notion_sync.core.adapter import (
+    Connector,
+    DesiredItem,
+    ExternalRef,
+    Link,
+    MappingContext,
+    MappingSettings,
+    ServiceSettings,
+)
+from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.core.notion_source import DataSource
+from notion_sync.core.rows import Row
+from notion_sync.core.templates import render_template
 
 __all__ = ["GeneratedSource", "MemoryConnector", "measure_engine"]
 
@@ -85,8 +93,8 @@ class MemoryConnector(Connector[MemorySettings, MemoryMapping]):
 def _template() -> tuple[str, dict[str, Any]]:
     """A page as the Notion API returns it (from the emulator, no server needed), with placeholders."""
     from benchmarks.harness import make_rows
-    from core.demo_data import DEMO_SCHEMA
-    from core.emulator.notion import NotionEmulator
+    from notion_sync.core.demo_data import DEMO_SCHEMA
+    from notion_sync.core.emulator.notion import NotionEmulator
 
     emu = NotionEmulator(token="ntn_bench")
     db = emu.create_database("Bench", DEMO_SCHEMA)
@@ -159,13 +167,13 @@ def _current_rss_mb() -> float:
 
 def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     """One engine run in this process; returns its timings and memory."""
-    import core.engine
-    from core.config import load_config
-    from core.engine import Engine, RunOptions
-    from core.plugins import Discovery
+    import notion_sync.core.engine
+    from notion_sync.core.config import load_config
+    from notion_sync.core.engine import Engine, RunOptions
+    from notion_sync.core.plugins import Discovery
 
     GeneratedSource.rows = rows
-    core.engine.NotionSource = GeneratedSource  # type: ignore[misc,assignment]
+    notion_sync.core.engine.NotionSource = GeneratedSource  # type: ignore[misc,assignment]
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "notion-sync.toml"
     config_path.write_text(
@@ -178,7 +186,7 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
         )
     )
     os.environ[TOKEN_ENV] = "ntn_bench_token_not_a_secret"
-    discovery = Discovery({"memory": MemoryConnector}, {}, {"memory": "benchmarks.engine_alone:MemoryConnector"})
+    discovery = Discovery.of([MemoryConnector])
     config = load_config(config_path, discovery=discovery)
     # The cost of making the pages (what JSON decoding costs a real client), to tell it apart.
     probe = GeneratedSource()

@@ -1,6 +1,6 @@
 """A scaled sandbox: the real engine, the four emulators, N rows, a simulated clock and counters.
 
-``Bench`` wraps ``core.sandbox.Sandbox`` and changes only what a benchmark needs:
+``Bench`` wraps ``notion_sync.core.sandbox.Sandbox`` and changes only what a benchmark needs:
 
 * every emulator gets the service's latency and rate limit (``limits.py``), divided by ``scale``;
   limits are token buckets on the emulator side (``BenchFaults``), answered with the service's own
@@ -29,18 +29,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import core.engine
-import core.retry
+import notion_sync.core.engine
+import notion_sync.core.retry
 from benchmarks.limits import LATENCY, LIMITS, floor_seconds
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.slack import SlackConnector
-from connectors.trello import TrelloConnector
-from core.adapter import Connector
-from core.emulator.server import EmulatorServer, Faults
-from core.engine import Engine, RunOptions, RunReport
-from core.notion_source import PACING_MARGIN, NotionSource
-from core.pacing import Pacer
-from core.sandbox import Sandbox
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.connectors.trello.connector import TrelloConnector
+from notion_sync.core.adapter import Connector
+from notion_sync.core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.engine import Engine, RunOptions, RunReport
+from notion_sync.core.notion_source import PACING_MARGIN, NotionSource
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.sandbox import Sandbox
 
 __all__ = ["Bench", "BenchFaults", "Measure", "SERVICES", "TARGETS", "make_rows", "scaled_google"]
 
@@ -225,9 +225,9 @@ class Bench:
         self.now = self.START
         self.page_ids: list[str] = []
         self.servers: dict[str, EmulatorServer] = {}
-        self._saved_policy = core.retry.current_policy()
+        self._saved_policy = notion_sync.core.retry.current_policy()
         self.notion_source = scaled_notion_source(scale)
-        self._saved_source = core.engine.NotionSource
+        self._saved_source = notion_sync.core.engine.NotionSource
 
     # -- setup -----------------------------------------------------------------------
     def start(self) -> Bench:
@@ -253,9 +253,9 @@ class Bench:
             trello.server.faults._rules = []
             trello.token_limit = (100, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
             trello.key_limit = (300, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
-        core.engine.NotionSource = self.notion_source  # type: ignore[misc]
-        core.retry.set_default_policy(
-            core.retry.RetryPolicy(attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f)
+        notion_sync.core.engine.NotionSource = self.notion_source  # type: ignore[misc]
+        notion_sync.core.retry.set_default_policy(
+            notion_sync.core.retry.RetryPolicy(attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f)
         )
         self._seed()
         data = sb.config_data()
@@ -279,8 +279,8 @@ class Bench:
         notion.set_clock(self.now)
 
     def close(self) -> None:
-        core.retry.set_default_policy(self._saved_policy)
-        core.engine.NotionSource = self._saved_source  # type: ignore[misc]
+        notion_sync.core.retry.set_default_policy(self._saved_policy)
+        notion_sync.core.engine.NotionSource = self._saved_source  # type: ignore[misc]
         self.sandbox.close()
 
     def __enter__(self) -> Bench:

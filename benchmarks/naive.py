@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.harness import Bench
-from core.adapter import DesiredItem, MappingContext, Operation
-from core.engine import notion_token
-from core.errors import ItemError, SkipItem
-from core.rows import Row
-from core.state import StateStore
+from notion_sync.core.adapter import CreateOperation, DesiredItem, MappingContext, Operation, UpdateOperation
+from notion_sync.core.engine import notion_token
+from notion_sync.core.errors import ItemError, SkipItem
+from notion_sync.core.rows import Row
+from notion_sync.core.state import StateStore
 
 __all__ = ["naive_run"]
 
@@ -54,11 +54,7 @@ def naive_run(bench: Bench, target: str) -> dict[str, int]:
                     continue
                 item = DesiredItem(m.name, row.id, row.url, row.title, payload)
                 stored = links.get(row.id)
-                ops.append(
-                    Operation("update", row.id, item=item, link=stored.link)
-                    if stored
-                    else Operation("create", row.id, item=item)
-                )
+                ops.append(UpdateOperation(row.id, item, stored.link) if stored else CreateOperation(row.id, item))
             for start in range(0, len(ops), size):
                 for result in connector.apply(ops[start : start + size], ctx):
                     done["ok" if result.error is None else "failed"] += 1

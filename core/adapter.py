@@ -37,8 +37,8 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from core.errors import FatalError, ItemError, SkipItem
-from core.rows import Row
+from notion_sync.core.errors import FatalError, ItemError, SkipItem
+from notion_sync.core.rows import Row
 
 __all__ = [
     "CheckResult",
@@ -49,11 +49,14 @@ __all__ = [
     "Link",
     "MappingContext",
     "MappingSettings",
+    "CreateOperation",
+    "DeleteOperation",
     "Operation",
     "OperationKind",
     "OperationResult",
     "ServiceSettings",
     "SkipItem",
+    "UpdateOperation",
 ]
 
 
@@ -70,7 +73,7 @@ class MappingSettings(BaseModel):
     """Base of the connector's keys on a ``[[mappings]]`` entry.
 
     Subclasses declare ``fields`` (a model of ``Template`` and ``PropertyRef`` fields,
-    see ``core.fields``) and any other keys the connector needs. The core keys (name,
+    see ``notion_sync.core.fields``) and any other keys the connector needs. The core keys (name,
     connector, database, data_source, filter, on_delete, ...) are not repeated here.
     """
 
@@ -138,15 +141,37 @@ OperationKind = Literal["create", "update", "delete"]
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One write the engine asks for. ``item`` is set for create/update, ``link`` for update/delete,
-    ``mode`` is the mapping's on_delete for a delete."""
+class CreateOperation:
+    """Write a new item for ``item``'s row."""
 
-    kind: OperationKind
     page_id: str
-    item: DesiredItem | None = None
-    link: Link | None = None
-    mode: str = "delete"
+    item: DesiredItem
+    kind: ClassVar[Literal["create"]] = "create"
+
+
+@dataclass(frozen=True)
+class UpdateOperation:
+    """Overwrite the item ``link`` points at with ``item`` (restoring it if archived)."""
+
+    page_id: str
+    item: DesiredItem
+    link: Link
+    kind: ClassVar[Literal["update"]] = "update"
+
+
+@dataclass(frozen=True)
+class DeleteOperation:
+    """Carry out on_delete ``mode`` on the item ``link`` points at. ``mode`` is never ``keep``:
+    the engine does not ask a connector to keep an item, it simply leaves it alone."""
+
+    page_id: str
+    link: Link
+    mode: str
+    kind: ClassVar[Literal["delete"]] = "delete"
+
+
+Operation = CreateOperation | UpdateOperation | DeleteOperation
+"""One write the engine asks for: match on the type (``isinstance``) or on ``kind``."""
 
 
 @dataclass(frozen=True)
@@ -255,14 +280,11 @@ class Connector(ABC, Generic[S, M]):
         """
         for op in operations:
             try:
-                if op.kind == "create":
-                    assert op.item is not None
+                if isinstance(op, CreateOperation):
                     yield OperationResult(op, ref=self.create(op.item, mapping))
-                elif op.kind == "update":
-                    assert op.item is not None and op.link is not None
+                elif isinstance(op, UpdateOperation):
                     yield OperationResult(op, ref=self.update(op.link, op.item, mapping))
                 else:
-                    assert op.link is not None
                     yield OperationResult(op, ref=self.delete(op.link, op.mode, mapping))
             except FatalError:
                 raise

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import Config
-from core.engine import notion_token
-from core.errors import NotionSyncError
-from core.notion_source import NotionSource
+from notion_sync.core.config import Config
+from notion_sync.core.engine import notion_token
+from notion_sync.core.errors import NotionSyncError
+from notion_sync.core.notion_source import NotionSource
 
 __all__ = ["AuditItem", "AuditReport", "run_audit"]
 

@@ -12,19 +12,16 @@ import traceback
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.exceptions import TyperException
 
-from core import __version__
-from core.config import load_config
-from core.engine import Engine, RunOptions
-from core.errors import EXIT_ITEMS_FAILED, NotionSyncError
-from core.output import Output, setup_logging
-from core.plugins import discover
-from core.secrets import REDACTOR
+from notion_sync import __version__
+from notion_sync.core.errors import EXIT_ITEMS_FAILED, NotionSyncError
+from notion_sync.core.output import Output, setup_logging
+from notion_sync.core.plugins import discover
+from notion_sync.core.secrets import REDACTOR
 
 __all__ = ["app", "main"]
 
@@ -39,6 +36,16 @@ app = typer.Typer(
 )
 log = logging.getLogger("notion_sync")
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from notion_sync.core.config import Config
+
+
+def load_config(path: Path | None) -> Config:
+    """The config at ``path`` (or the default place), imported here so ``--help`` stays light."""
+    from notion_sync.core.config import load_config as load
+
+    return load(path)
 
 
 class LogFormat(str, Enum):
@@ -116,6 +123,10 @@ def run(
     out = Output(log_format.value, quiet=quiet)
 
     def body() -> int:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from notion_sync.core.engine import Engine, RunOptions
+
         cfg = load_config(config)
         options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
@@ -148,7 +159,7 @@ def run(
 @app.command()
 def check(config: ConfigOpt = None, log_format: FormatOpt = LogFormat.text, verbose: VerboseOpt = False) -> None:
     """Check the config, the Notion token, each database and each target. Read-only."""
-    from core.doctor import run_checks
+    from notion_sync.core.doctor import run_checks
 
     setup_logging(log_format.value, quiet=False, verbose=verbose)
     out = Output(log_format.value)
@@ -162,13 +173,13 @@ def connectors(log_format: FormatOpt = LogFormat.text) -> None:
     out = Output(log_format.value)
     found = discover()
     if log_format == LogFormat.json:
-        for name, cls in sorted(found.connectors.items()):
+        for name, spec in sorted(found.specs.items()):
             out.json(
                 {
                     "connector": name,
                     "origin": found.origins[name],
-                    "on_delete": list(cls.on_delete_modes),
-                    "summary": cls.summary,
+                    "on_delete": list(spec.on_delete_modes),
+                    "summary": spec.summary,
                     "ok": True,
                 }
             )
@@ -178,8 +189,8 @@ def connectors(log_format: FormatOpt = LogFormat.text) -> None:
         from rich.table import Table
 
         table = Table("connector", "on_delete", "from", "what it does")
-        for name, cls in sorted(found.connectors.items()):
-            table.add_row(name, " | ".join(cls.on_delete_modes), found.origins[name], cls.summary)
+        for name, spec in sorted(found.specs.items()):
+            table.add_row(name, " | ".join(spec.on_delete_modes), found.origins[name], spec.summary)
         for name, why in sorted(found.broken.items()):
             table.add_row(f"✗ {name}", "", "failed to load", why)
         out.show(table)
@@ -196,7 +207,7 @@ def history(
     log_format: FormatOpt = LogFormat.text,
 ) -> None:
     """Show what runs did to each item, which token wrote it, and the errors."""
-    from core.history_view import show_history
+    from notion_sync.core.history_view import show_history
 
     out = Output(log_format.value)
     code = guarded(
@@ -213,7 +224,7 @@ def retry(
     mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
 ) -> None:
     """Re-queue parked items (failed max_attempts times) so the next run tries them again."""
-    from core.history_view import requeue_parked
+    from notion_sync.core.history_view import requeue_parked
 
     out = Output("text")
     code = guarded(out, False, lambda: requeue_parked(load_config(config), out, mapping))
@@ -227,7 +238,7 @@ def audit(
     verbose: VerboseOpt = False,
 ) -> None:
     """List everything the token can reach, mark what the config uses, and what to unshare."""
-    from core.audit import CAPABILITY_NAMES, run_audit
+    from notion_sync.core.audit import CAPABILITY_NAMES, run_audit
 
     setup_logging("json" if json_output else "text", quiet=False, verbose=verbose)
     out = Output("json" if json_output else "text")
@@ -277,7 +288,7 @@ def token_rotate(
     verbose: VerboseOpt = False,
 ) -> None:
     """Check a new token (same integration and workspace, reaches every database) and store it."""
-    from core.token_rotation import rotate_token
+    from notion_sync.core.token_rotation import rotate_token
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("text")
@@ -331,7 +342,7 @@ def demo(
     keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None,
 ) -> None:
     """Run a complete sync against local emulators: no network, no credentials needed."""
-    from core.demo import run_demo
+    from notion_sync.core.demo import run_demo
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("text")
@@ -361,7 +372,7 @@ def schema(
     verbose: VerboseOpt = False,
 ) -> None:
     """Show a database's properties, with types and options: what you need to write a mapping."""
-    from core.schema_view import show_schema
+    from notion_sync.core.schema_view import show_schema
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("json" if as_json else "text")
@@ -386,7 +397,7 @@ class _TyperPrompter:
 
     @staticmethod
     def _unanswered() -> NotionSyncError:
-        from core.errors import ConfigError
+        from notion_sync.core.errors import ConfigError
 
         # End of input (no terminal, as under cron): say how to run without questions.
         return ConfigError(
@@ -451,7 +462,7 @@ def init(
     verbose: VerboseOpt = False,
 ) -> None:
     """Write a starter notion-sync.toml from a database's schema: asks, or runs from flags with --yes."""
-    from core.init_wizard import InitOptions, run_init
+    from notion_sync.core.init_wizard import InitOptions, run_init
 
     setup_logging("text", quiet=False, verbose=verbose)
     out = Output("text")

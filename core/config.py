@@ -30,10 +30,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.adapter import Connector, MappingSettings, ServiceSettings
-from core.errors import ConfigError, ConfigProblem
-from core.notion_ids import parse_notion_id
-from core.plugins import Discovery, discover
+from notion_sync.core.adapter import Connector, MappingSettings, ServiceSettings
+from notion_sync.core.errors import ConfigError, ConfigProblem
+from notion_sync.core.notion_ids import parse_notion_id
+from notion_sync.core.plugins import Discovery, discover
 
 __all__ = [
     "Config",

@@ -1,6 +1,6 @@
 """The configuration reference, generated from the settings models so it never drifts.
 
-``python -m core.config_reference > docs/configuration.md`` writes it; a test checks
+``python -m notion_sync.core.config_reference > docs/configuration.md`` writes it; a test checks
 that the committed file matches what the models say.
 """
 
@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from core.config import MappingConfig, NotionConfig, StateConfig
-from core.fields import PropertyMarker, TemplateMarker
-from core.plugins import discover
+from notion_sync.core.config import MappingConfig, NotionConfig, StateConfig
+from notion_sync.core.fields import PropertyMarker, TemplateMarker
+from notion_sync.core.plugins import discover
 
 __all__ = ["render_reference"]
 
@@ -114,7 +114,7 @@ def render_reference() -> str:
     """The whole reference, as Markdown."""
     parts = [
         "# Configuration reference\n",
-        "Generated from the settings models by `python -m core.config_reference`; do not edit by hand. "
+        "Generated from the settings models by `python -m notion_sync.core.config_reference`; do not edit by hand. "
         "Any key can also be set from the environment: `NOTION_SYNC_<SECTION>__<KEY>` "
         "(for example `NOTION_SYNC_STATE__PATH`). An unknown key is an error.\n",
         "## Core\n",

@@ -14,12 +14,12 @@ from pathlib import Path
 from rich.panel import Panel
 from rich.rule import Rule
 
-from core.doctor import run_checks
-from core.engine import RunReport
-from core.errors import EXIT_OK
-from core.history_view import show_history
-from core.output import Output
-from core.sandbox import Sandbox
+from notion_sync.core.doctor import run_checks
+from notion_sync.core.engine import RunReport
+from notion_sync.core.errors import EXIT_OK
+from notion_sync.core.history_view import show_history
+from notion_sync.core.output import Output
+from notion_sync.core.sandbox import Sandbox
 
 __all__ = ["run_demo"]
 

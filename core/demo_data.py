@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.emulator.notion import NotionEmulator
+    from notion_sync.core.emulator.notion import NotionEmulator
 
 __all__ = ["DEMO_SCHEMA", "DemoDatabase", "demo_rows", "seed_demo_database"]
 

@@ -11,15 +11,15 @@ from typing import Any
 
 from rich.table import Table
 
-from core.adapter import CheckResult, MappingContext
-from core.config import Config, load_config
-from core.engine import notion_token
-from core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigError, NotionSyncError
-from core.fields import property_uses
-from core.notion_source import NotionSource, check_property_uses
-from core.output import Output
-from core.secrets import REDACTOR, set_base_dir
-from core.state import StateStore
+from notion_sync.core.adapter import CheckResult, MappingContext
+from notion_sync.core.config import Config, load_config
+from notion_sync.core.engine import notion_token
+from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigError, NotionSyncError
+from notion_sync.core.fields import property_uses
+from notion_sync.core.notion_source import NotionSource, check_property_uses
+from notion_sync.core.output import Output
+from notion_sync.core.secrets import REDACTOR, set_base_dir
+from notion_sync.core.state import StateStore
 
 __all__ = ["run_checks"]
 

@@ -27,9 +27,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.adapter import Connector, DesiredItem, Link, MappingContext, Operation, OperationKind, OperationResult
-from core.config import Config, ResolvedMapping
-from core.errors import (
+from notion_sync.core.adapter import (
+    Connector,
+    CreateOperation,
+    DeleteOperation,
+    DesiredItem,
+    Link,
+    MappingContext,
+    Operation,
+    OperationResult,
+    UpdateOperation,
+)
+from notion_sync.core.config import Config, ResolvedMapping
+from notion_sync.core.errors import (
     EXIT_ACCESS,
     EXIT_CONFIG,
     EXIT_ITEMS_FAILED,
@@ -42,14 +52,14 @@ from core.errors import (
     RetryableError,
     SkipItem,
 )
-from core.fields import property_uses
-from core.lock import RunLock
-from core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
-from core.planner import Action, Rendered, plan_departures, plan_rows
-from core.prefetch import prefetched
-from core.rows import Row
-from core.secrets import Secret, resolve_secret, set_base_dir
-from core.state import Cursor, StateStore
+from notion_sync.core.fields import property_uses
+from notion_sync.core.lock import RunLock
+from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
+from notion_sync.core.planner import Action, Rendered, plan_departures, plan_rows
+from notion_sync.core.prefetch import prefetched
+from notion_sync.core.rows import Row
+from notion_sync.core.secrets import Secret, resolve_secret, set_base_dir
+from notion_sync.core.state import Cursor, StateStore
 
 __all__ = ["Engine", "MappingReport", "RunOptions", "RunReport", "notion_token"]
 
@@ -526,7 +536,8 @@ class Engine:
         ops: list[Operation] = []
         for a in writes:
             if a.kind == "create" and a.page_id in recovered:
-                ops.append(Operation("update", a.page_id, item=a.item, link=recovered[a.page_id]))
+                assert a.item is not None
+                ops.append(UpdateOperation(a.page_id, a.item, recovered[a.page_id]))
             elif a.kind == "delete":
                 assert a.link is not None
                 mode = _removal_mode(a, ctx.on_delete, connector.on_delete_modes)
@@ -534,10 +545,13 @@ class Engine:
                     state.save_link(ctx.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept")
                     rep.counts["unchanged"] += 1
                     continue
-                ops.append(Operation("delete", a.page_id, link=a.link, mode=mode))
+                ops.append(DeleteOperation(a.page_id, a.link, mode))
+            elif a.kind == "create":
+                assert a.item is not None
+                ops.append(CreateOperation(a.page_id, a.item))
             else:
-                kind: OperationKind = "create" if a.kind == "create" else "update"
-                ops.append(Operation(kind, a.page_id, item=a.item, link=a.link))
+                assert a.item is not None and a.link is not None
+                ops.append(UpdateOperation(a.page_id, a.item, a.link))
 
         # The intent goes before deletes too: a run that dies after the target removed an item but
         # before the state says so would keep a live link to it, and a row coming back would then
@@ -628,15 +642,14 @@ class Engine:
                 # A plain rejection means nothing was written: no need to look for it next run.
                 state.clear_intent(ctx.name, op.page_id)
             return
-        if op.kind == "delete":
+        if isinstance(op, DeleteOperation):
             rep.counts["deleted"] += 1
             if result.ref is None:
-                state.remove_link(ctx.name, op.page_id, op.link.ref.id if op.link else None)
+                state.remove_link(ctx.name, op.page_id, op.link.ref.id)
             else:
-                payload = op.link.payload if op.link else None
-                state.save_link(ctx.name, op.page_id, result.ref, payload, archived=True, action=op.mode)
+                state.save_link(ctx.name, op.page_id, result.ref, op.link.payload, archived=True, action=op.mode)
             return
-        assert op.item is not None and result.ref is not None
+        assert result.ref is not None
         rep.counts["created" if op.kind == "create" else "updated"] += 1
         state.save_link(
             ctx.name, op.page_id, result.ref, op.item.payload, action="created" if op.kind == "create" else "updated"

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from core.templates import template_properties
+from notion_sync.core.templates import template_properties
 
 __all__ = ["PropertyRef", "PropertyUse", "Template", "TemplateMarker", "PropertyMarker", "property_uses"]
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from rich.table import Table
 
-from core.config import Config, parse_duration
-from core.errors import ConfigError
-from core.output import Output
-from core.state import StateStore
+from notion_sync.core.config import Config, parse_duration
+from notion_sync.core.errors import ConfigError
+from notion_sync.core.output import Output
+from notion_sync.core.state import StateStore
 
 __all__ = ["parse_since", "show_history", "requeue_parked"]
 

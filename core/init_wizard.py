@@ -12,7 +12,7 @@ writes one mapping per chosen target with sensible guesses:
 
 Where the guesses come from, for each target connector:
 
-1. the connector's own ``Connector.starter_mapping(schema)`` (optional; see ``core.adapter``);
+1. the connector's own ``Connector.starter_mapping(schema)`` (optional; see ``notion_sync.core.adapter``);
 2. if that is empty and the connector is one of the built-ins (``google_calendar``,
    ``trello``, ``slack``), the table ``BUILTIN_STARTERS`` below. It exists only because
    the built-in connectors are developed separately; a connector that implements
@@ -41,14 +41,14 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from core.adapter import Connector
-from core.config import NotionConfig, load_config
-from core.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConfigProblem
-from core.notion_source import NotionSource
-from core.output import Output
-from core.plugins import Discovery, discover
-from core.schema_view import NotionAccess, SchemaView, open_source, read_schema, schema_table
-from core.secrets import REDACTOR, Secret, clean_secret, resolve_secret
+from notion_sync.core.adapter import Connector
+from notion_sync.core.config import NotionConfig, load_config
+from notion_sync.core.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConfigProblem
+from notion_sync.core.notion_source import NotionSource
+from notion_sync.core.output import Output
+from notion_sync.core.plugins import Discovery, discover
+from notion_sync.core.schema_view import NotionAccess, SchemaView, open_source, read_schema, schema_table
+from notion_sync.core.secrets import REDACTOR, Secret, clean_secret, resolve_secret
 
 __all__ = [
     "BUILTIN_SERVICES",

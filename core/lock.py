@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from core.errors import LockedError
+from notion_sync.core.errors import LockedError
 
 __all__ = ["RunLock"]
 

@@ -27,12 +27,12 @@ import httpx
 from notion_client import Client
 from notion_client.errors import APIResponseError, HTTPResponseError, RequestTimeoutError
 
-from core.errors import AccessError, ConfigError, ConfigProblem, FatalError, RetryableError
-from core.fields import PropertyUse
-from core.notion_ids import parse_notion_id
-from core.pacing import Pacer
-from core.retry import call_with_retry
-from core.secrets import Secret
+from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, FatalError, RetryableError
+from notion_sync.core.fields import PropertyUse
+from notion_sync.core.notion_ids import parse_notion_id
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.secrets import Secret
 
 __all__ = [
     "DataSource",

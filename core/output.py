@@ -1,6 +1,6 @@
 """What the CLI prints: readable text on a terminal, one JSON object per line on request.
 
-All of it passes through the one redaction layer in ``core.secrets``, and problems go
+All of it passes through the one redaction layer in ``notion_sync.core.secrets``, and problems go
 to stderr, so ``--quiet`` runs from cron print nothing unless something is wrong.
 """
 
@@ -10,14 +10,16 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from core.engine import MappingReport, RunReport
-from core.planner import Action
-from core.secrets import REDACTOR, RedactingFilter
+from notion_sync.core.secrets import REDACTOR, RedactingFilter
+
+if TYPE_CHECKING:
+    from notion_sync.core.engine import MappingReport, RunReport
+    from notion_sync.core.planner import Action
 
 __all__ = ["Output", "setup_logging"]
 

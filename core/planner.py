@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.adapter import DesiredItem, Link
-from core.state import StoredLink, payload_hash
+from notion_sync.core.adapter import DesiredItem, Link
+from notion_sync.core.state import StoredLink, payload_hash
 
 __all__ = ["Action", "Rendered", "changed_fields", "plan_rows", "plan_departures"]
 

@@ -4,7 +4,7 @@ A connector wraps each API call::
 
     result = call_with_retry(lambda: client.post(...), classify=classify, what="create card")
 
-``classify`` turns the client library's exception into one of ``core.errors``;
+``classify`` turns the client library's exception into one of ``notion_sync.core.errors``;
 only a ``RetryableError`` is retried, honouring its ``retry_after`` (capped), or
 else with exponential backoff and jitter. When attempts run out, the last
 ``RetryableError`` is raised and fails the item; anything else is raised at once.
@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from core.errors import RetryableError
+from notion_sync.core.errors import RetryableError
 
 __all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy"]
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import tomli_w
 
-from core.adapter import Connector, EmulatedTarget
-from core.config import Config, load_config
-from core.demo_data import DemoDatabase, seed_demo_database
-from core.emulator.notion import NotionEmulator
-from core.engine import Engine, RunOptions, RunReport
-from core.plugins import Discovery, discover
+from notion_sync.core.adapter import Connector, EmulatedTarget
+from notion_sync.core.config import Config, load_config
+from notion_sync.core.demo_data import DemoDatabase, seed_demo_database
+from notion_sync.core.emulator.notion import NotionEmulator
+from notion_sync.core.engine import Engine, RunOptions, RunReport
+from notion_sync.core.plugins import Discovery, discover
 
 __all__ = ["Sandbox"]
 
@@ -38,8 +38,8 @@ class Sandbox:
         mapping_overrides: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
-        chosen = dict(connectors) if connectors is not None else dict(discover().connectors)
-        self.discovery = Discovery(chosen, {}, {n: f"{c.__module__}:{c.__qualname__}" for n, c in chosen.items()})
+        chosen = dict(connectors) if connectors is not None else discover().load_all()
+        self.discovery = Discovery.of(chosen.values())
         self.rows = rows
         self.overrides = dict(mapping_overrides or {})
         self.notion = NotionEmulator(token=DEMO_TOKEN)

@@ -23,13 +23,13 @@ from typing import Any
 from pydantic import ValidationError
 from rich.table import Table
 
-from core.config import DEFAULT_CONFIG, Config, NotionConfig, StateConfig, config_path
-from core.engine import notion_token
-from core.errors import EXIT_OK, ConfigError, ConfigProblem
-from core.notion_source import DataSource, NotionSource
-from core.output import Output
-from core.plugins import Discovery
-from core.secrets import Secret
+from notion_sync.core.config import DEFAULT_CONFIG, Config, NotionConfig, StateConfig, config_path
+from notion_sync.core.engine import notion_token
+from notion_sync.core.errors import EXIT_OK, ConfigError, ConfigProblem
+from notion_sync.core.notion_source import DataSource, NotionSource
+from notion_sync.core.output import Output
+from notion_sync.core.plugins import Discovery
+from notion_sync.core.secrets import Secret
 
 __all__ = [
     "NotionAccess",

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import ConfigError, ConfigProblem
+from notion_sync.core.errors import ConfigError, ConfigProblem
 
 __all__ = [
     "REDACTOR",

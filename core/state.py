@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.adapter import ExternalRef, Link
+from notion_sync.core.adapter import ExternalRef, Link
 
 __all__ = ["Cursor", "StateStore", "payload_hash", "SCHEMA_VERSION"]
 

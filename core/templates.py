@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from core.rows import Row
+from notion_sync.core.rows import Row
 
 __all__ = ["PAGE_FIELDS", "render_template", "template_properties"]
 

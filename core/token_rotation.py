@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import Config
-from core.errors import AccessError, ConfigError, ConfigProblem, NotionSyncError
-from core.notion_source import NotionSource
-from core.secrets import REDACTOR, Secret, clean_secret, write_keyring, write_secret_file
-from core.state import StateStore
+from notion_sync.core.config import Config
+from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, NotionSyncError
+from notion_sync.core.notion_source import NotionSource
+from notion_sync.core.secrets import REDACTOR, Secret, clean_secret, write_keyring, write_secret_file
+from notion_sync.core.state import StateStore
 
 __all__ = ["RotationResult", "rotate_token"]
 
@@ -73,7 +73,7 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
     REDACTOR.register(value)
     new = Secret(value, "rotation", tuple(notes))
 
-    from core.engine import notion_token
+    from notion_sync.core.engine import notion_token
 
     old: Secret | None
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
-from core.sandbox import Sandbox
+from notion_sync.core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
+from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 from tests.support.shared import shared_reference
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from core.cli import app
-from core.sandbox import NOTION_TOKEN_ENV, Sandbox
+from notion_sync.core.cli import app
+from notion_sync.core.sandbox import NOTION_TOKEN_ENV, Sandbox
 
 runner = CliRunner()
 COMMANDS = (

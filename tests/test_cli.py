@@ -10,10 +10,10 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from core import plugins
-from core.cli import app
-from core.lock import RunLock
-from core.sandbox import DEMO_TOKEN
+from notion_sync.core import plugins
+from notion_sync.core.cli import app
+from notion_sync.core.lock import RunLock
+from notion_sync.core.sandbox import DEMO_TOKEN
 from tests.support.memo import MemoConnector
 
 runner = CliRunner()
@@ -101,7 +101,10 @@ def test_a_second_run_exits_75_while_the_lock_is_held(box):
 
 
 def test_lock_of_a_dead_process_is_taken_over(box):
-    code = f"from core.lock import RunLock; import os; l = RunLock({str(box.state_path)!r}).__enter__(); os._exit(0)"
+    code = (
+        "from notion_sync.core.lock import RunLock; import os; "
+        f"l = RunLock({str(box.state_path)!r}).__enter__(); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
 

@@ -4,12 +4,12 @@ import textwrap
 
 import pytest
 
-from core.config import load_config, parse_duration
-from core.errors import ConfigError
-from core.plugins import Discovery
+from notion_sync.core.config import load_config, parse_duration
+from notion_sync.core.errors import ConfigError
+from notion_sync.core.plugins import Discovery
 from tests.support.memo import MemoConnector
 
-DISCOVERY = Discovery({"memo": MemoConnector})
+DISCOVERY = Discovery.of([MemoConnector])
 DB = "https://www.notion.so/acme/Deadlines-8a1c2b3d4e5f40718293a4b5c6d7e8f9?v=1234"
 
 GOOD = f"""

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from core.config_reference import render_reference
+from notion_sync.core.config_reference import render_reference
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def test_committed_reference_matches_the_models():
     assert DOC.read_text() == render_reference(), (
-        "docs/configuration.md is stale: run `python -m core.config_reference > docs/configuration.md`"
+        "docs/configuration.md is stale: run `python -m notion_sync.core.config_reference > docs/configuration.md`"
     )
 
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from core.adapter import Connector
-from core.plugins import discover
-from core.sandbox import Sandbox
-from core.state import StateStore
+from notion_sync.core.adapter import Connector
+from notion_sync.core.plugins import discover
+from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.state import StateStore
 
 REPO = Path(__file__).resolve().parents[1]
 CONNECTORS = ("google_calendar", "trello", "slack")
@@ -33,7 +33,7 @@ CONNECTORS = ("google_calendar", "trello", "slack")
 #   history:N    -> on the N-th history insert, inside save_link's open transaction.
 KILLER = """
 import os, signal, sys
-from core.state import StateStore
+from notion_sync.core.state import StateStore
 point, nth = sys.argv[1].split(":")
 nth = int(nth)
 calls = [0]
@@ -51,7 +51,7 @@ elif point == "write":
     StateStore.remove_link = killer(StateStore.remove_link)
 else:
     StateStore._history = killer(StateStore._history)
-from core.cli import main
+from notion_sync.core.cli import main
 sys.argv = ["notion-sync", "run", "--quiet", "--config", sys.argv[2]] + sys.argv[3:]
 main()
 """

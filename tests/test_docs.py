@@ -16,9 +16,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from core import plugins
-from core.cli import app
-from core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK
+from notion_sync.core import plugins
+from notion_sync.core.cli import app
+from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK
 from tests.support.memo import MemoConnector
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.sandbox import Sandbox
-from core.state import StateStore
+from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.state import StateStore
 from tests.conftest import memos
 from tests.support.memo import MemoConnector
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.config import load_config
+from notion_sync.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -89,7 +89,7 @@ def test_pip_installed_the_package_with_its_entry_point(installed: Path) -> None
 
 def test_notion_sync_connectors_finds_it_through_the_entry_point(installed: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "connectors", "--log-format", "json"],
+        [sys.executable, "-m", "notion_sync", "connectors", "--log-format", "json"],
         capture_output=True,
         text=True,
         env=_env(installed),
@@ -135,8 +135,8 @@ def test_its_own_tests_and_the_conformance_suite_pass(installed: Path, tmp_path:
 
 
 def test_init_offers_it_with_its_own_starter_mapping(installed: Path, tmp_path: Path) -> None:
-    from core.demo_data import seed_demo_database
-    from core.emulator.notion import NotionEmulator
+    from notion_sync.core.demo_data import seed_demo_database
+    from notion_sync.core.emulator.notion import NotionEmulator
 
     token = "ntn_example_connector_test_token_000000"
     out = tmp_path / "notion-sync.toml"
@@ -146,7 +146,7 @@ def test_init_offers_it_with_its_own_starter_mapping(installed: Path, tmp_path: 
             [
                 sys.executable,
                 "-m",
-                "core.cli",
+                "notion_sync",
                 "init",
                 "--database",
                 db.url,

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from core.plugins import discover
-from core.sandbox import Sandbox
+from notion_sync.core.plugins import discover
+from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 
 TARGETS = ("google_calendar", "trello", "slack")
@@ -61,7 +61,7 @@ def timed_out_and_retried(caplog: pytest.LogCaptureFixture) -> bool:
     return any(
         "retry 1 of" in r.getMessage() and ("time" in r.getMessage().lower())
         for r in caplog.records
-        if r.name == "core.retry"
+        if r.name == "notion_sync.core.retry"
     )
 
 
@@ -114,7 +114,7 @@ def test_google_403_rate_limit_is_retried(tmp_path: Path) -> None:
 def test_a_timed_out_create_that_landed_is_not_written_twice(
     tmp_path: Path, connector: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="core.retry")
+    caplog.set_level(logging.INFO, logger="notion_sync.core.retry")
     caplog.set_level(logging.INFO)
     with sandbox(tmp_path, connector) as box:
         with_timeouts(box)
@@ -164,7 +164,7 @@ def test_notion_server_errors_on_the_query_post_are_retried(tmp_path: Path, stat
 
 @pytest.mark.usefixtures("short_timeouts")
 def test_a_notion_timeout_is_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="core.retry")
+    caplog.set_level(logging.INFO, logger="notion_sync.core.retry")
     with sandbox(tmp_path, "memo") as box:
         with_timeouts(box)
         box.notion.server.faults.schedule_delay(TIMEOUT * 3, path="/query", method="POST")
@@ -188,7 +188,7 @@ def test_a_notion_rejection_stops_the_mapping_with_notions_message_and_deletes_n
 
 def test_a_notion_retry_after_is_what_the_wait_honours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Notion's 429 says Retry-After: 2; the wait before the retry is those 2 s (times the test's scale)."""
-    import core.retry as retry
+    import notion_sync.core.retry as retry
 
     waits: list[float] = []
     real = retry._waiter

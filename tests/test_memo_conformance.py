@@ -1,6 +1,6 @@
 """The conformance suite, on a connector the core knows nothing of (tests/support/memo.py)."""
 
-from core.testing.conformance import ConformanceSuite
+from notion_sync.core.testing.conformance import ConformanceSuite
 from tests.support.memo import MemoConnector
 
 

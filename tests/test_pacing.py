@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.engine import Engine, RunOptions
-from core.plugins import discover
-from core.sandbox import Sandbox
+from notion_sync.core.engine import Engine, RunOptions
+from notion_sync.core.plugins import discover
+from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 
 

@@ -2,9 +2,9 @@
 
 import sqlite3
 
-from core.adapter import DesiredItem, ExternalRef
-from core.planner import Rendered, changed_fields, plan_departures, plan_rows
-from core.state import SCHEMA_VERSION, StateStore, payload_hash
+from notion_sync.core.adapter import DesiredItem, ExternalRef
+from notion_sync.core.planner import Rendered, changed_fields, plan_departures, plan_rows
+from notion_sync.core.state import SCHEMA_VERSION, StateStore, payload_hash
 
 
 def item(pid, **payload):

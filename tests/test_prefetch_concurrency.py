@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.prefetch import prefetched
-from core.sandbox import Sandbox
+from notion_sync.core.prefetch import prefetched
+from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core import plugins
-from core.cli import app
-from core.sandbox import NOTION_TOKEN_ENV, Sandbox
-from core.state import StateStore
+from notion_sync.core import plugins
+from notion_sync.core.cli import app
+from notion_sync.core.sandbox import NOTION_TOKEN_ENV, Sandbox
+from notion_sync.core.state import StateStore
 from tests.conftest import memos
 from tests.support.memo import MemoConnector
 
@@ -118,8 +118,8 @@ def test_max_delete_fraction_is_the_mappings_to_set(tmp_path: Path) -> None:
 def cli_process(box: Sandbox, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     code = (
-        "import sys; from core import plugins; from tests.support.memo import MemoConnector; "
-        "plugins.register(MemoConnector); from core.cli import main; "
+        "import sys; from notion_sync.core import plugins; from tests.support.memo import MemoConnector; "
+        "plugins.register(MemoConnector); from notion_sync.core.cli import main; "
         "sys.argv = ['notion-sync'] + sys.argv[1:]; main()"
     )
     return subprocess.Popen(

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from core import plugins
-from core.cli import app
-from core.config import load_config
-from core.demo_data import DEMO_SCHEMA
-from core.init_wizard import MappingPlan, Starter, render_config, starter_for
-from core.plugins import discover
-from core.sandbox import DEMO_TOKEN, Sandbox
+from notion_sync.core import plugins
+from notion_sync.core.cli import app
+from notion_sync.core.config import load_config
+from notion_sync.core.demo_data import DEMO_SCHEMA
+from notion_sync.core.init_wizard import MappingPlan, Starter, render_config, starter_for
+from notion_sync.core.plugins import discover
+from notion_sync.core.sandbox import DEMO_TOKEN, Sandbox
 from tests.support.memo import MemoConnector
 
 runner = CliRunner()
@@ -308,7 +308,7 @@ def test_interactive_init_writes_nothing_when_declined(box, env_token, tmp_path)
 
 def schema_json() -> dict[str, dict[str, Any]]:
     """The demo schema as Notion returns it (read from a running emulator once)."""
-    from core.emulator.notion import NotionEmulator
+    from notion_sync.core.emulator.notion import NotionEmulator
 
     emulator = NotionEmulator()
     db = emulator.create_database("Team tasks", DEMO_SCHEMA)

@@ -10,12 +10,12 @@ import keyring.backend
 import pytest
 from typer.testing import CliRunner
 
-from core import plugins
-from core.cli import app
-from core.errors import ConfigError
-from core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
-from core.secrets import clean_secret, fingerprint, resolve_secret
-from core.state import StateStore
+from notion_sync.core import plugins
+from notion_sync.core.cli import app
+from notion_sync.core.errors import ConfigError
+from notion_sync.core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
+from notion_sync.core.secrets import clean_secret, fingerprint, resolve_secret
+from notion_sync.core.state import StateStore
 from tests.support.memo import MemoConnector
 
 runner = CliRunner()
@@ -231,9 +231,9 @@ def test_history_and_retry(box):
 
 def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inline(box, memory_keyring, caplog):
     """Every service secret takes the same sources as the Notion token."""
-    from connectors.slack.settings import SlackSettings
-    from connectors.trello.settings import TrelloSettings
-    from core.secrets import secret_setting, set_base_dir
+    from notion_sync.connectors.slack.settings import SlackSettings
+    from notion_sync.connectors.trello.settings import TrelloSettings
+    from notion_sync.core.secrets import secret_setting, set_base_dir
 
     memory_keyring.set_password("notion-sync", "slack", "xoxb-from-keyring-000")
     assert (

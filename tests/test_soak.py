@@ -8,7 +8,7 @@ emulators, in this process. Each round:
 2. sets random 429s, 5xx, dropped connections and latency on all four emulators, and
    sometimes a reply later than the client's timeout (Trello, Slack: the write lands,
    the client hears nothing) or a Slack post answered 500 after it was made;
-3. runs ``python -m core.cli run`` as a subprocess, and in some rounds SIGKILLs it
+3. runs ``python -m notion_sync.core.cli run`` as a subprocess, and in some rounds SIGKILLs it
    after a random delay; after a kill the state file must still open and pass
    SQLite's integrity check.
 
@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from core.sandbox import Sandbox
+from notion_sync.core.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("NOTION_SYNC_SOAK_RUNS", "100"))
@@ -316,7 +316,7 @@ def run_cli(box: Sandbox, *args: str, kill_after: float | None = None, command: 
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     quiet = ["--quiet"] if command == "run" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", command, "--config", str(box.config_path), *quiet, *args],
+        [sys.executable, "-m", "notion_sync", command, "--config", str(box.config_path), *quiet, *args],
         cwd=box.workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -345,7 +345,7 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
     target: Any = box.targets[connector]
     out: dict[str, Any] = {}
     if connector == "google_calendar":
-        from connectors.google_calendar.ids import PAGE_KEY
+        from notion_sync.connectors.google_calendar.ids import PAGE_KEY
 
         for event in target._live():
             start = event["start"]
@@ -353,7 +353,7 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
                 date.fromisoformat(start["date"]) if "date" in start else datetime.fromisoformat(start["dateTime"])
             )
     elif connector == "trello":
-        from connectors.trello.render import parse_marker
+        from notion_sync.connectors.trello.render import parse_marker
 
         for card in target.emulator.cards(target.board["id"], closed=False):
             mark = parse_marker(card["desc"])

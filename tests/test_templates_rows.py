@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from core.rows import DateValue, Row, parse_property
-from core.templates import render_template, template_properties
+from notion_sync.core.rows import DateValue, Row, parse_property
+from notion_sync.core.templates import render_template, template_properties
 
 
 def page(**props):

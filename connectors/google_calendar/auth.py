@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connectors.google_calendar.client import SCOPES
-from core.errors import AccessError, ConfigError, ConfigProblem
+from notion_sync.connectors.google_calendar.client import SCOPES
+from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem
 
 __all__ = ["authorize", "store_credentials"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from connectors.google_calendar.auth import authorize
+from notion_sync.connectors.google_calendar.auth import authorize
 
 __all__ = ["app", "DEFAULT_STORE"]
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from google.auth.credentials import AnonymousCredentials, Credentials
 from googleapiclient.discovery import build
 
-from connectors.google_calendar.settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
-from core.errors import ConfigError, ConfigProblem
-from core.secrets import REDACTOR, config_relative
+from notion_sync.connectors.google_calendar.settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
+from notion_sync.core.errors import ConfigError, ConfigProblem
+from notion_sync.core.secrets import REDACTOR, config_relative
 
 __all__ = ["SCOPES", "CalendarClient", "build_client", "endpoints", "load_credentials"]
 

@@ -19,15 +19,17 @@ from typing import Any
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-import core.retry
-from connectors.google_calendar.client import CalendarClient, build_client
-from connectors.google_calendar.dates import as_date_value, event_times
-from connectors.google_calendar.errors import classify, error_message, http_status
-from connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id, markers
-from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
-from core.adapter import (
+import notion_sync.core.retry
+from notion_sync.connectors.google_calendar import spec
+from notion_sync.connectors.google_calendar.client import CalendarClient, build_client
+from notion_sync.connectors.google_calendar.dates import as_date_value, event_times
+from notion_sync.connectors.google_calendar.errors import classify, error_message, http_status
+from notion_sync.connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id, markers
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
+from notion_sync.core.adapter import (
     CheckResult,
     Connector,
+    CreateOperation,
     DesiredItem,
     EmulatedTarget,
     ExternalRef,
@@ -35,12 +37,21 @@ from core.adapter import (
     MappingContext,
     Operation,
     OperationResult,
+    UpdateOperation,
 )
-from core.errors import AccessError, ConfigError, FatalError, ItemError, NotionSyncError, RetryableError, SkipItem
-from core.pacing import Pacer
-from core.retry import call_with_retry
-from core.rows import Row
-from core.templates import render_template
+from notion_sync.core.errors import (
+    AccessError,
+    ConfigError,
+    FatalError,
+    ItemError,
+    NotionSyncError,
+    RetryableError,
+    SkipItem,
+)
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.rows import Row
+from notion_sync.core.templates import render_template
 
 __all__ = ["GoogleCalendarConnector", "MAX_GENERATIONS"]
 
@@ -59,12 +70,12 @@ Mapping = MappingContext[GoogleCalendarMapping]
 class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMapping]):
     """Mirrors rows into events of one Google Calendar per mapping."""
 
-    name = "google_calendar"
-    Settings = GoogleCalendarSettings
-    MappingSettings = GoogleCalendarMapping
-    on_delete_modes = ("delete", "keep")
+    name = spec.name
+    summary = spec.summary
+    Settings = spec.Settings
+    MappingSettings = spec.MappingSettings
+    on_delete_modes = spec.on_delete_modes
     batch_size = 50
-    summary = "Notion rows as Google Calendar events (all-day or timed), through Google's batch endpoint"
 
     def __init__(self, settings: GoogleCalendarSettings) -> None:
         super().__init__(settings)
@@ -246,13 +257,10 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         yield  # pragma: no cover - makes this a generator even for "keep"
 
     def _flow(self, op: Operation, mapping: Mapping) -> Flow:
-        if op.kind == "create":
-            assert op.item is not None
+        if isinstance(op, CreateOperation):
             return self._create_flow(op.item, mapping)
-        if op.kind == "update":
-            assert op.item is not None and op.link is not None
+        if isinstance(op, UpdateOperation):
             return self._update_flow(op.link, op.item, mapping)
-        assert op.link is not None
         return self._delete_flow(op.link, op.mode, mapping)
 
     def _run(self, flow: Flow, what: str, calendar_id: str) -> ExternalRef | None:
@@ -301,7 +309,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         later round, alone with the other failed ones, after a backoff; the others go on.
         """
         calendar = mapping.settings.calendar_id
-        policy = core.retry.current_policy()
+        policy = notion_sync.core.retry.current_policy()
         flows = {i: self._flow(op, mapping) for i, op in enumerate(operations)}
         results: dict[int, OperationResult] = {}
         pending: dict[int, HttpRequest] = {}
@@ -367,7 +375,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             raise fatal
 
     def _send_round(
-        self, pending: dict[int, HttpRequest], policy: core.retry.RetryPolicy
+        self, pending: dict[int, HttpRequest], policy: notion_sync.core.retry.RetryPolicy
     ) -> dict[int, tuple[Any, Exception | None]]:
         """Send the pending calls (one batch request if more than one); per-call reply or error."""
         replies: dict[int, tuple[Any, Exception | None]] = {}
@@ -567,6 +575,6 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     @classmethod
     def emulated(cls) -> EmulatedTarget:
         """A running Google Calendar emulator with a demo calendar, for the demo and the conformance suite."""
-        from connectors.google_calendar.demo import EmulatedCalendar
+        from notion_sync.connectors.google_calendar.demo import EmulatedCalendar
 
         return EmulatedCalendar()

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.google_calendar.emulator import GoogleCalendarEmulator
-from connectors.google_calendar.ids import PAGE_KEY
-from core.adapter import EmulatedTarget
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.ids import PAGE_KEY
+from notion_sync.core.adapter import EmulatedTarget
 
 __all__ = ["DEMO_CALENDAR", "EmulatedCalendar"]
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.adapter import MappingSettings, ServiceSettings
-from core.fields import PropertyRef, Template
+from notion_sync.core.adapter import MappingSettings, ServiceSettings
+from notion_sync.core.fields import PropertyRef, Template
 
 __all__ = [
     "COLOR_NAMES",

@@ -1,6 +1,19 @@
-"""Slack connector: Notion rows as Slack messages, kept current (mirror) or posted as notifications (notify)."""
+"""Slack connector: Notion rows as Slack messages, kept current (mirror) or posted as notifications (notify).
 
-from .connector import SlackConnector
-from .settings import SlackFields, SlackMapping, SlackSettings
+The entry point ``slack`` names ``spec``, a declaration; the implementation
+(``connector.SlackConnector``, with slack-sdk) is imported only when a command uses it.
+"""
 
-__all__ = ["SlackConnector", "SlackFields", "SlackMapping", "SlackSettings"]
+from notion_sync.connectors.slack.settings import SlackMapping, SlackSettings
+from notion_sync.sdk import ConnectorSpec
+
+__all__ = ["spec"]
+
+spec = ConnectorSpec(
+    name="slack",
+    summary="Slack messages: a live board per channel (mirror) or notifications with threaded changes (notify)",
+    Settings=SlackSettings,
+    MappingSettings=SlackMapping,
+    on_delete_modes=("delete", "strike", "keep"),
+    implementation="notion_sync.connectors.slack.connector:SlackConnector",
+)

@@ -30,12 +30,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from core.adapter import CheckResult, Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext
-from core.errors import AccessError, ConfigError, FatalError, NotionSyncError
-from core.pacing import Pacer
-from core.retry import call_with_retry
-from core.rows import Row
-from core.secrets import secret_setting
+from notion_sync.connectors.slack import spec
+from notion_sync.core.adapter import (
+    CheckResult,
+    Connector,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+)
+from notion_sync.core.errors import AccessError, ConfigError, FatalError, NotionSyncError
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.rows import Row
+from notion_sync.core.secrets import secret_setting
 
 from . import mrkdwn
 from .errors import ErrorContext, SlackItemError, classify
@@ -96,10 +105,11 @@ class _History:
 class SlackConnector(Connector[SlackSettings, SlackMapping]):
     """Writes Notion rows to a Slack channel as messages (mirror) or notifications (notify)."""
 
-    name = "slack"
-    Settings = SlackSettings
-    MappingSettings = SlackMapping
-    on_delete_modes = ("delete", "strike", "keep")
+    name = spec.name
+    summary = spec.summary
+    Settings = spec.Settings
+    MappingSettings = spec.MappingSettings
+    on_delete_modes = spec.on_delete_modes
 
     @classmethod
     def default_on_delete(cls, settings: SlackMapping) -> str:
@@ -112,7 +122,6 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return {"read_content", "read_user_email"} if settings.mention_people else {"read_content"}
 
     batch_size = 1
-    summary = "Slack messages: a live board per channel (mirror) or notifications with threaded changes (notify)"
 
     def __init__(self, settings: SlackSettings) -> None:
         super().__init__(settings)

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.emulator.server import EmulatorServer, Faults
 
 __all__ = ["SlackEmulator", "EmuChannel", "EmuMessage", "EmuUser", "MAX_TEXT"]
 

@@ -2,7 +2,7 @@
 
 Slack answers most errors with HTTP 200 and ``{"ok": false, "error": "<code>"}``;
 slack-sdk raises ``SlackApiError`` for them and for any non-200 status. ``classify``
-turns them into ``core.errors``:
+turns them into ``notion_sync.core.errors``:
 
 =====================================================  ==============================
 ``invalid_auth``, ``not_authed``, ``token_revoked``…    ``AccessError`` (exit 3)
@@ -25,7 +25,7 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from core.errors import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
+from notion_sync.core.errors import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
 
 __all__ = ["SlackItemError", "ErrorContext", "classify", "error_code"]
 

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from core.adapter import EmulatedTarget
+from notion_sync.core.adapter import EmulatedTarget
 
 from . import mrkdwn
 from .emulator import SlackEmulator

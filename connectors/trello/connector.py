@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from trello import TrelloClient
 
-from core.adapter import (
+from notion_sync.connectors.trello import spec
+from notion_sync.core.adapter import (
     CheckResult,
     Connector,
     DesiredItem,
@@ -25,10 +26,10 @@ from core.adapter import (
     Link,
     MappingContext,
 )
-from core.errors import FatalError, ItemError, NotionSyncError, RetryableError
-from core.retry import call_with_retry
-from core.rows import Row
-from core.secrets import Secret, secret_setting
+from notion_sync.core.errors import FatalError, ItemError, NotionSyncError, RetryableError
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.rows import Row
+from notion_sync.core.secrets import Secret, secret_setting
 
 from .errors import NotFound, classify, is_ambiguous
 from .render import card_desc, parse_marker, render_card
@@ -67,14 +68,14 @@ class Board:
 class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     """Mirror Notion rows into Trello cards, through py-trello."""
 
-    name = "trello"
-    Settings = TrelloSettings
-    MappingSettings = TrelloMapping
-    on_delete_modes = ("archive", "delete", "keep")
+    name = spec.name
+    summary = spec.summary
+    Settings = spec.Settings
+    MappingSettings = spec.MappingSettings
+    on_delete_modes = spec.on_delete_modes
     batch_size = 1
     cards_page_size: int = 1000
     """Cards per bulk read in ``recover`` (Trello's maximum)."""
-    summary = "Notion rows as Trello cards, in the list their status picks, with labels and due dates"
 
     def __init__(self, settings: TrelloSettings) -> None:
         super().__init__(settings)

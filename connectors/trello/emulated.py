@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.adapter import EmulatedTarget
+from notion_sync.core.adapter import EmulatedTarget
 
 from .emulator import TrelloEmulator
 from .render import parse_marker

@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.emulator.server import EmulatorServer, Faults
 
 __all__ = ["LABEL_COLORS", "TrelloEmulator", "TrelloReply", "SPEC_ROUTES", "LEGACY_ROUTES"]
 

@@ -27,7 +27,7 @@ import re
 import requests
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from core.errors import (
+from notion_sync.core.errors import (
     AccessError,
     FatalError,
     ItemError,
@@ -85,7 +85,7 @@ def is_ambiguous(exc: BaseException) -> bool:
 
 
 def classify(exc: Exception) -> Exception:
-    """Turn an exception from py-trello or requests into one of ``core.errors``."""
+    """Turn an exception from py-trello or requests into one of ``notion_sync.core.errors``."""
     if isinstance(exc, NotionSyncError):
         return exc
     if isinstance(exc, Unauthorized):

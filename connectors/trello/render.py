@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.errors import ItemError
-from core.rows import DateValue, Row
-from core.templates import render_template
+from notion_sync.core.errors import ItemError
+from notion_sync.core.rows import DateValue, Row
+from notion_sync.core.templates import render_template
 
 from .settings import TrelloMapping
 

@@ -18,8 +18,8 @@ from typing import Any
 import requests
 from trello import TrelloClient
 
-from core.pacing import Pacer
-from core.secrets import Secret
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.secrets import Secret
 
 from .settings import TRELLO_BASE_URL
 

@@ -83,10 +83,10 @@ from typing import Any, Self
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from core.emulator.notion_filters import find_property
-from core.emulator.notion_http import MAX_CURSORS, ROUTES, SUPPORTED_VERSIONS, NotionHTTP
-from core.emulator.notion_state import CursorState, DatabaseState, DataSourceState, PageState, TokenState
-from core.emulator.notion_values import (
+from notion_sync.core.emulator.notion_filters import find_property
+from notion_sync.core.emulator.notion_http import MAX_CURSORS, ROUTES, SUPPORTED_VERSIONS, NotionHTTP
+from notion_sync.core.emulator.notion_state import CursorState, DatabaseState, DataSourceState, PageState, TokenState
+from notion_sync.core.emulator.notion_values import (
     dashed_id,
     format_page_time,
     make_property_id,
@@ -97,7 +97,7 @@ from core.emulator.notion_values import (
     schema_property,
     slug_url,
 )
-from core.emulator.server import EmulatorServer
+from notion_sync.core.emulator.server import EmulatorServer
 
 __all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from core.emulator.notion_values import date_point, plain_text, same_property_id
+from notion_sync.core.emulator.notion_values import date_point, plain_text, same_property_id
 
 __all__ = ["PageView", "QueryValidationError", "compile_filter", "compile_sorts", "find_property"]
 

@@ -1,6 +1,6 @@
 """The HTTP side of the Notion emulator: routing, auth, Notion's error bodies, the JSON of every object.
 
-:class:`NotionHTTP` is mixed into :class:`core.emulator.notion.NotionEmulator`, which owns the
+:class:`NotionHTTP` is mixed into :class:`notion_sync.core.emulator.notion.NotionEmulator`, which owns the
 state declared here; the handlers run under the emulator's lock.
 """
 
@@ -19,14 +19,14 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.emulator.notion_filters import (
+from notion_sync.core.emulator.notion_filters import (
     QueryValidationError,
     compile_filter,
     compile_sorts,
     find_property,
     sort_pages,
 )
-from core.emulator.notion_state import (
+from notion_sync.core.emulator.notion_state import (
     CursorState,
     DatabaseState,
     DataSourceState,
@@ -34,7 +34,7 @@ from core.emulator.notion_state import (
     PageState,
     TokenState,
 )
-from core.emulator.notion_values import (
+from notion_sync.core.emulator.notion_values import (
     INLINE_REFERENCE_LIMIT,
     PAGINATED_PROPERTY_TYPES,
     format_database_time,
@@ -50,7 +50,7 @@ from core.emulator.notion_values import (
 if TYPE_CHECKING:
     import random
 
-    from core.emulator.server import EmulatorServer
+    from notion_sync.core.emulator.server import EmulatorServer
 
 __all__ = ["MAX_CURSORS", "MAX_PAGE_SIZE", "ROUTES", "SUPPORTED_VERSIONS", "NotionHTTP"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.emulator.notion_values import floor_minute
+from notion_sync.core.emulator.notion_values import floor_minute
 
 __all__ = [
     "ContentSource",

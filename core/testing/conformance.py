@@ -2,7 +2,7 @@
 
 In a connector's test file::
 
-    from core.testing.conformance import ConformanceSuite
+    from notion_sync.core.testing.conformance import ConformanceSuite
     from my_connector import MyConnector
 
     class TestMyConnector(ConformanceSuite):
@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from core.adapter import Connector
-from core.errors import ConfigError
-from core.sandbox import Sandbox
-from core.state import StateStore
+from notion_sync.core.adapter import Connector
+from notion_sync.core.errors import ConfigError
+from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.state import StateStore
 
 __all__ = ["ConformanceSuite", "SimulatedCrash"]
 

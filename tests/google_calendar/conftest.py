@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
-from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
-from core.adapter import DesiredItem, MappingContext
-from core.rows import Row
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
+from notion_sync.core.adapter import DesiredItem, MappingContext
+from notion_sync.core.rows import Row
 
 CALENDAR = "team@group.calendar.google.com"
 

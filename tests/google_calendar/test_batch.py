@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
-from core.adapter import DesiredItem, Link, Operation
-from core.errors import AccessError
-from core.retry import current_policy
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.core.adapter import CreateOperation, DeleteOperation, DesiredItem, Link, Operation, UpdateOperation
+from notion_sync.core.errors import AccessError
+from notion_sync.core.retry import current_policy
 
 from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row
 
@@ -24,7 +25,7 @@ def mapping(connector: GoogleCalendarConnector, make_mapping: MakeMapping):
 
 def creates(connector, mapping, n: int, prefix: str = "row") -> list[Operation]:
     rows = [make_row(f"{prefix} {i}", due=date_prop(f"2026-04-{i % 28 + 1:02d}")) for i in range(n)]
-    return [Operation("create", r.id, item=desired(connector, r, mapping)) for r in rows]
+    return [CreateOperation(r.id, desired(connector, r, mapping)) for r in rows]
 
 
 def test_fifty_creates_are_one_batch_request(emulator: GoogleCalendarEmulator, connector, mapping) -> None:
@@ -57,7 +58,7 @@ def test_a_rejected_call_fails_alone(emulator, connector, mapping) -> None:
         "bad",
         {"summary": "bad", "start": {"date": "2026-03-10"}, "end": {"date": "2026-03-01"}},
     )
-    ops.insert(2, Operation("create", bad.page_id, item=bad))
+    ops.insert(2, CreateOperation(bad.page_id, bad))
     results = list(connector.apply(ops, mapping))
     assert [r.error is None for r in results] == [True, True, False, True, True, True]
     assert "time range is empty" in str(results[2].error)
@@ -67,8 +68,7 @@ def test_a_rejected_call_fails_alone(emulator, connector, mapping) -> None:
 def test_rate_limit_that_never_ends_fails_only_those_calls(emulator, connector, mapping) -> None:
     written = list(connector.apply(creates(connector, mapping, 2, prefix="old"), mapping))
     updates = [
-        Operation("update", r.operation.page_id, item=r.operation.item, link=Link(r.operation.page_id, r.ref, None))
-        for r in written
+        UpdateOperation(r.operation.page_id, r.operation.item, Link(r.operation.page_id, r.ref, None)) for r in written
     ]  # type: ignore[arg-type]
     emulator.faults.schedule(429, count=1000, method="PATCH")
     results = list(connector.apply([*creates(connector, mapping, 2, prefix="new"), *updates], mapping))
@@ -81,10 +81,8 @@ def test_mixed_operations_and_trash_restore_in_batches(emulator, connector, mapp
     ops = creates(connector, mapping, 6)
     first = list(connector.apply(ops, mapping))
     links = [Link(r.operation.page_id, r.ref, r.operation.item.payload) for r in first]  # type: ignore[union-attr, arg-type]
-    deletes = [Operation("delete", link.page_id, link=link, mode="delete") for link in links[:3]]
-    updates = [
-        Operation("update", link.page_id, item=op.item, link=link) for link, op in zip(links[3:], ops[3:], strict=True)
-    ]
+    deletes = [DeleteOperation(link.page_id, link, "delete") for link in links[:3]]
+    updates = [UpdateOperation(link.page_id, op.item, link) for link, op in zip(links[3:], ops[3:], strict=True)]
     emulator.server.requests.clear()
     second = list(connector.apply([*deletes, *updates], mapping))
     assert [r.ref is None for r in second] == [True, True, True, False, False, False]
@@ -130,5 +128,5 @@ def test_keep_mode_needs_no_call(emulator, connector, mapping) -> None:
     (created,) = list(connector.apply(creates(connector, mapping, 1), mapping))
     link = Link(created.operation.page_id, created.ref, None)  # type: ignore[arg-type]
     emulator.server.requests.clear()
-    (kept,) = list(connector.apply([Operation("delete", link.page_id, link=link, mode="keep")], mapping))
+    (kept,) = list(connector.apply([DeleteOperation(link.page_id, link, "keep")], mapping))
     assert kept.ref == created.ref and emulator.server.request_count("") == 0

@@ -1,7 +1,7 @@
 """The project's conformance suite against the Google Calendar emulator."""
 
-from connectors.google_calendar import GoogleCalendarConnector
-from core.testing.conformance import ConformanceSuite
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.core.testing.conformance import ConformanceSuite
 
 
 class TestGoogleCalendarConformance(ConformanceSuite):

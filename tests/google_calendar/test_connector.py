@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator
-from connectors.google_calendar.connector import MAX_GENERATIONS
-from connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id
-from connectors.google_calendar.settings import GoogleCalendarSettings
-from core.adapter import DesiredItem, ExternalRef, Link
-from core.errors import AccessError, ItemError, RetryableError
+from notion_sync.connectors.google_calendar.connector import MAX_GENERATIONS, GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
+from notion_sync.core.adapter import DesiredItem, ExternalRef, Link
+from notion_sync.core.errors import AccessError, ItemError, RetryableError
 
 from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row, select_prop, text_prop
 

@@ -13,11 +13,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarEmulator, authorize
-from connectors.google_calendar.auth import store_credentials
-from connectors.google_calendar.client import SCOPES, endpoints
-from connectors.google_calendar.settings import GoogleCalendarSettings
-from core.errors import AccessError, ConfigError
+from notion_sync.connectors.google_calendar.auth import authorize, store_credentials
+from notion_sync.connectors.google_calendar.client import SCOPES, endpoints
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
+from notion_sync.core.errors import AccessError, ConfigError
 
 from .conftest import CALENDAR, MakeMapping, desired, make_row
 
@@ -149,14 +150,14 @@ def test_rejected_token_is_an_access_error_without_secrets(tmp_path, emulator, p
 def test_refused_refresh_is_an_access_error_naming_the_fix() -> None:
     from google.auth.exceptions import RefreshError
 
-    from connectors.google_calendar.errors import classify
+    from notion_sync.connectors.google_calendar.errors import classify
 
     error = classify(RefreshError("invalid_grant: Token has been expired or revoked.", {"error": "invalid_grant"}))
     assert isinstance(error, AccessError) and "notion-sync auth google" in str(error)
 
 
 def test_secrets_in_the_file_are_registered_for_redaction(tmp_path, emulator) -> None:
-    from core.secrets import REDACTOR
+    from notion_sync.core.secrets import REDACTOR
 
     conn = GoogleCalendarConnector(
         GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator), api_endpoint=emulator.api_endpoint)

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from connectors.google_calendar.dates import event_times
-from core.errors import ItemError
-from core.rows import DateValue, parse_notion_time
+from notion_sync.connectors.google_calendar.dates import event_times
+from notion_sync.core.errors import ItemError
+from notion_sync.core.rows import DateValue, parse_notion_time
 
 
 def dv(start: str, end: str | None = None, tz: str | None = None) -> DateValue:

@@ -9,11 +9,11 @@ import pytest
 from googleapiclient.errors import BatchError, HttpError
 from rich.console import Console
 
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.google_calendar.errors import classify
-from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
-from core.adapter import MappingContext
-from core.errors import AccessError, ItemError, RetryableError
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.errors import classify
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
+from notion_sync.core.adapter import MappingContext
+from notion_sync.core.errors import AccessError, ItemError, RetryableError
 
 from .conftest import date_prop, desired, make_row, select_prop
 
@@ -32,7 +32,7 @@ def test_emulated_target_round_trip() -> None:
         ]
         refs = [conn.create(desired(conn, r, mapping), mapping) for r in rows]
         assert target.items() == {r.id: r.title for r in rows}
-        from core.adapter import Link
+        from notion_sync.core.adapter import Link
 
         conn.delete(Link(rows[0].id, refs[0], None), "delete", mapping)
         assert set(target.items()) == {rows[1].id, rows[2].id}

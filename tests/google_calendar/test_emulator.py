@@ -13,8 +13,8 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from connectors.google_calendar import GoogleCalendarEmulator
-from connectors.google_calendar.errors import error_reason
+from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.errors import error_reason
 from tests.support.shared import spec
 
 from .conftest import CALENDAR

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.google_calendar.demo import DEMO_CALENDAR
-from core.sandbox import Sandbox
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.demo import DEMO_CALENDAR
+from notion_sync.core.sandbox import Sandbox
 
 ROWS: list[dict[str, Any]] = [
     {"Name": "All day", "Due": "2026-03-10"},

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
-from core.errors import FatalError, ItemError, SkipItem
-from core.fields import property_uses
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
+from notion_sync.core.errors import FatalError, ItemError, SkipItem
+from notion_sync.core.fields import property_uses
 
 from .conftest import MakeMapping, date_prop, make_row, select_prop, text_prop
 

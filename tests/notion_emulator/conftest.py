@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import notion_client
 import pytest
 
-from core.demo_data import DEMO_SCHEMA as DEMO_DATABASE_SCHEMA
-from core.emulator.notion import Database, NotionEmulator
+from notion_sync.core.demo_data import DEMO_SCHEMA as DEMO_DATABASE_SCHEMA
+from notion_sync.core.emulator.notion import Database, NotionEmulator
 from tests.support.shared import shared_reference  # noqa: F401 - re-exported for the spec tests
 
 START = datetime(2026, 7, 4, 9, 9, 44, 123000, tzinfo=UTC)

@@ -7,7 +7,7 @@ import re
 import notion_client
 from notion_client.helpers import collect_paginated_api
 
-from core.emulator.notion import Database, NotionEmulator
+from notion_sync.core.emulator.notion import Database, NotionEmulator
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -10,7 +10,7 @@ import notion_client
 import pytest
 from notion_client import APIErrorCode, APIResponseError
 
-from core.emulator.notion import Database, NotionEmulator
+from notion_sync.core.emulator.notion import Database, NotionEmulator
 
 
 def api_error(call: Any, *args: Any, **kwargs: Any) -> APIResponseError:
@@ -161,7 +161,7 @@ def test_unserved_api_paths_say_so(emu: NotionEmulator, ds_id: str, client: noti
 def test_expired_cursors_are_rejected(
     emu: NotionEmulator, ds_id: str, client: notion_client.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.emulator.notion_http.MAX_CURSORS", 2)
+    monkeypatch.setattr("notion_sync.core.emulator.notion_http.MAX_CURSORS", 2)
     for n in range(5):
         emu.add_page(ds_id, {"Name": f"Row {n}"})
     first = client.data_sources.query(ds_id, page_size=1)

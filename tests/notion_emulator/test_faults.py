@@ -9,7 +9,7 @@ from notion_client import APIErrorCode, APIResponseError
 from notion_client.client import RetryOptions
 from notion_client.errors import UnknownHTTPResponseError
 
-from core.emulator.notion import NotionEmulator
+from notion_sync.core.emulator.notion import NotionEmulator
 
 HEADERS = {"Notion-Version": "2025-09-03"}
 

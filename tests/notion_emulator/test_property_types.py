@@ -7,7 +7,7 @@ from typing import Any
 import notion_client
 import pytest
 
-from core.emulator.notion import NotionEmulator
+from notion_sync.core.emulator.notion import NotionEmulator
 
 ALL_TYPES: dict[str, dict[str, Any]] = {
     "Name": {"type": "title"},

@@ -8,7 +8,7 @@ import notion_client
 import pytest
 from notion_client import APIResponseError
 
-from core.emulator.notion import Database, NotionEmulator
+from notion_sync.core.emulator.notion import Database, NotionEmulator
 
 from .conftest import START
 

@@ -8,7 +8,7 @@ import notion_client
 import pytest
 from notion_client.helpers import collect_paginated_api, iterate_paginated_api
 
-from core.emulator.notion import NotionEmulator
+from notion_sync.core.emulator.notion import NotionEmulator
 
 
 def names(results: list[dict[str, Any]]) -> list[str]:

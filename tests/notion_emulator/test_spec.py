@@ -15,8 +15,8 @@ import notion_client
 import pytest
 import yaml
 
-from core.emulator.notion import ROUTES, Database, NotionEmulator
-from core.emulator.notion_values import slug_url
+from notion_sync.core.emulator.notion import ROUTES, Database, NotionEmulator
+from notion_sync.core.emulator.notion_values import slug_url
 
 from .conftest import shared_reference
 

@@ -6,7 +6,7 @@ import notion_client
 import pytest
 from notion_client import APIErrorCode, APIResponseError
 
-from core.emulator.notion import Database, NotionEmulator
+from notion_sync.core.emulator.notion import Database, NotionEmulator
 
 
 def test_create_a_row_with_request_shaped_values(

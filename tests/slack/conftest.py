@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from connectors.slack import SlackConnector, SlackMapping, SlackSettings
-from connectors.slack.emulator import SlackEmulator
-from core.adapter import DesiredItem, Link, MappingContext
-from core.errors import ItemError, SkipItem
-from core.rows import Row
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.connectors.slack.emulator import SlackEmulator
+from notion_sync.connectors.slack.settings import SlackMapping, SlackSettings
+from notion_sync.core.adapter import DesiredItem, Link, MappingContext
+from notion_sync.core.errors import ItemError, SkipItem
+from notion_sync.core.rows import Row
 
 TOKEN_ENV = "TEST_SLACK_BOT_TOKEN"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.slack import SlackConnector
-from core.testing.conformance import ConformanceSuite
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.core.testing.conformance import ConformanceSuite
 
 
 class TestSlackMirrorConformance(ConformanceSuite):

@@ -6,10 +6,11 @@ import logging
 
 import pytest
 
-from connectors.slack import SlackConnector, SlackSettings
-from connectors.slack.emulator import SlackEmulator
-from core.adapter import DesiredItem, Link
-from core.errors import AccessError, ConfigError, FatalError, ItemError
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.connectors.slack.emulator import SlackEmulator
+from notion_sync.connectors.slack.settings import SlackSettings
+from notion_sync.core.adapter import DesiredItem, Link
+from notion_sync.core.errors import AccessError, ConfigError, FatalError, ItemError
 
 from .conftest import TOKEN_ENV, MiniEngine, make_row, mapping
 

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.slack.emulator import SlackEmulator
+from notion_sync.connectors.slack.emulator import SlackEmulator
 
 from .spec import load_spec, response_schema, validate
 

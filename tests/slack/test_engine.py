@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.slack import SlackConnector
-from core.sandbox import Sandbox
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.core.sandbox import Sandbox
 
 
 def sandbox(tmp_path: Path, **mapping: Any) -> Sandbox:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.slack import mrkdwn
+from notion_sync.connectors.slack import mrkdwn
 
 
 def test_escape_only_the_three_characters():

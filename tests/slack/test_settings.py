@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.slack import SlackMapping, SlackSettings
-from core.fields import property_uses
+from notion_sync.connectors.slack.settings import SlackMapping, SlackSettings
+from notion_sync.core.fields import property_uses
 
 
 def error(**settings):

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.adapter import (
+from notion_sync.core.adapter import (
     Connector,
     DesiredItem,
     EmulatedTarget,
@@ -28,13 +28,13 @@ from core.adapter import (
     MappingSettings,
     ServiceSettings,
 )
-from core.emulator.server import EmulatorServer
-from core.errors import AccessError, ItemError, RetryableError
-from core.fields import PropertyRef, Template
-from core.retry import call_with_retry
-from core.rows import Row
-from core.secrets import resolve_secret
-from core.templates import render_template
+from notion_sync.core.emulator.server import EmulatorServer
+from notion_sync.core.errors import AccessError, ItemError, RetryableError
+from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.rows import Row
+from notion_sync.core.secrets import resolve_secret
+from notion_sync.core.templates import render_template
 
 
 class MemoEmulator:

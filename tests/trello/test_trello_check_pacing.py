@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from connectors.trello.transport import pacer_for
-from core.errors import ConfigError
-from core.retry import RetryPolicy, set_default_policy
-from core.secrets import RedactingFilter
+from notion_sync.connectors.trello.transport import pacer_for
+from notion_sync.core.errors import ConfigError
+from notion_sync.core.retry import RetryPolicy, set_default_policy
+from notion_sync.core.secrets import RedactingFilter
 
 from .testkit import World, desired, page
 
@@ -95,7 +95,7 @@ def test_secrets_never_reach_urls_logs_or_reprs(world: World, caplog: pytest.Log
 
 def test_check_token_probe_is_scrubbed_by_the_core_filter(world: World, caplog: pytest.LogCaptureFixture) -> None:
     # GET /1/tokens/{token} has the token in its path: the only URL that does. The CLI's
-    # RedactingFilter (core.secrets) scrubs it from log lines like any registered secret.
+    # RedactingFilter (notion_sync.core.secrets) scrubs it from log lines like any registered secret.
     caplog.set_level(logging.DEBUG)
     caplog.handler.addFilter(RedactingFilter())
     results = world.connector().check(world.mapping())

@@ -1,7 +1,7 @@
 """The project's conformance suite, run on the Trello connector and its emulator."""
 
-from connectors.trello import TrelloConnector
-from core.testing.conformance import ConformanceSuite
+from notion_sync.connectors.trello.connector import TrelloConnector
+from notion_sync.core.testing.conformance import ConformanceSuite
 
 
 class TestTrelloConformance(ConformanceSuite):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.adapter import Link
-from core.errors import AccessError, FatalError
+from notion_sync.core.adapter import Link
+from notion_sync.core.errors import AccessError, FatalError
 
 from .testkit import World, desired, page
 

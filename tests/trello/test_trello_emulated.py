@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 
-from connectors.trello import TrelloConnector, TrelloMapping, TrelloSettings
-from connectors.trello.emulated import TrelloEmulatedTarget
-from core.adapter import Link, MappingContext
+from notion_sync.connectors.trello.connector import TrelloConnector
+from notion_sync.connectors.trello.emulated import TrelloEmulatedTarget
+from notion_sync.connectors.trello.settings import TrelloMapping, TrelloSettings
+from notion_sync.core.adapter import Link, MappingContext
 
 from .testkit import desired, page
 

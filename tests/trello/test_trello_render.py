@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.trello import TrelloMapping
-from connectors.trello.render import (
+from notion_sync.connectors.trello.render import (
     MAX_TEXT,
     card_desc,
     parse_marker,
     render_card,
     strip_marker,
 )
-from core.errors import ItemError
+from notion_sync.connectors.trello.settings import TrelloMapping
+from notion_sync.core.errors import ItemError
 
 from .testkit import page
 
@@ -120,9 +120,9 @@ def test_settings_errors_name_the_key_and_fix() -> None:
 
 def test_a_status_in_notions_complete_group_marks_the_card_complete(tmp_path):
     """The Complete group comes from the data source's schema, read by the engine."""
-    from connectors.trello import TrelloConnector
-    from core.demo_data import DEMO_SCHEMA
-    from core.sandbox import Sandbox
+    from notion_sync.connectors.trello.connector import TrelloConnector
+    from notion_sync.core.demo_data import DEMO_SCHEMA
+    from notion_sync.core.sandbox import Sandbox
 
     with Sandbox(
         tmp_path,

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from connectors.trello import TrelloConnector, TrelloMapping, TrelloSettings
-from connectors.trello.emulator import TrelloEmulator
-from core.adapter import DesiredItem, MappingContext
-from core.rows import Row
+from notion_sync.connectors.trello.connector import TrelloConnector
+from notion_sync.connectors.trello.emulator import TrelloEmulator
+from notion_sync.connectors.trello.settings import TrelloMapping, TrelloSettings
+from notion_sync.core.adapter import DesiredItem, MappingContext
+from notion_sync.core.rows import Row
 
 _counter = itertools.count(1)
 

@@ -20,12 +20,20 @@ from typing import Any
 
 import httpx
 
-from core.adapter import CheckResult, Connector, DesiredItem, EmulatedTarget, ExternalRef, Link, MappingContext
-from core.errors import FatalError, NotionSyncError
-from core.retry import call_with_retry
-from core.rows import DateValue, Row
-from core.secrets import resolve_secret
-from core.templates import render_template
+from notion_sync.core.adapter import (
+    CheckResult,
+    Connector,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+)
+from notion_sync.core.errors import FatalError, NotionSyncError
+from notion_sync.core.retry import call_with_retry
+from notion_sync.core.rows import DateValue, Row
+from notion_sync.core.secrets import resolve_secret
+from notion_sync.core.templates import render_template
 from notion_sync_webhook.errors import GoneError, classify
 from notion_sync_webhook.settings import WebhookMapping, WebhookSettings
 

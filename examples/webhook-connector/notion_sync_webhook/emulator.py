@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.adapter import EmulatedTarget
-from core.emulator.server import EmulatorServer
+from notion_sync.core.adapter import EmulatedTarget
+from notion_sync.core.emulator.server import EmulatorServer
 
 __all__ = ["WebhookEmulator", "WebhookTarget"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.adapter import MappingSettings, ServiceSettings
-from core.fields import PropertyRef, Template
+from notion_sync.core.adapter import MappingSettings, ServiceSettings
+from notion_sync.core.fields import PropertyRef, Template
 
 __all__ = ["DATE_TYPES", "WebhookFields", "WebhookMapping", "WebhookSettings"]
 

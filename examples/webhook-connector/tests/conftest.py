@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from notion_sync_webhook.emulator import WebhookEmulator
 
-from core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
+from notion_sync.core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 
 
 @pytest.fixture(autouse=True)

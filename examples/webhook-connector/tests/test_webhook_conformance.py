@@ -2,7 +2,7 @@
 
 from notion_sync_webhook import WebhookConnector
 
-from core.testing.conformance import ConformanceSuite
+from notion_sync.core.testing.conformance import ConformanceSuite
 
 
 class TestWebhook(ConformanceSuite):

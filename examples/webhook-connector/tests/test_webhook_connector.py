@@ -14,11 +14,11 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.adapter import DesiredItem, ExternalRef, Link, MappingContext
-from core.demo_data import DEMO_SCHEMA
-from core.emulator.server import EmulatorServer
-from core.errors import AccessError, FatalError, ItemError
-from core.sandbox import Sandbox
+from notion_sync.core.adapter import DesiredItem, ExternalRef, Link, MappingContext
+from notion_sync.core.demo_data import DEMO_SCHEMA
+from notion_sync.core.emulator.server import EmulatorServer
+from notion_sync.core.errors import AccessError, FatalError, ItemError
+from notion_sync.core.sandbox import Sandbox
 
 TOKEN_ENV = "WEBHOOK_TEST_TOKEN"
 

@@ -1,0 +1,118 @@
+"""The public API for connector authors: everything a connector needs, and nothing else.
+
+A connector imports only from here (plus its own modules)::
+
+    from notion_sync.sdk import Connector, ConnectorSpec, DesiredItem, ExternalRef, MappingContext
+
+The names below are stable across minor releases; everything under ``notion_sync.core``
+is internal. The error classes decide what the engine does with a failure:
+
+* ``RetryableError`` (429, 5xx, a dropped connection): retried now, then on later runs;
+* ``ItemError``: that item alone fails and is retried on later runs; ``SkipItem``: the row
+  has nothing to write;
+* ``FatalError`` / ``AccessError`` / ``ConfigError``: the mapping stops before writing more.
+
+``EmulatorServer``, ``Faults`` and ``ConformanceSuite`` are imported on first use: the first
+two need the emulators' web stack, the last needs pytest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from notion_sync.core.adapter import (
+    CheckResult,
+    Connector,
+    CreateOperation,
+    DeleteOperation,
+    DesiredItem,
+    EmulatedTarget,
+    ExternalRef,
+    Link,
+    MappingContext,
+    MappingSettings,
+    Operation,
+    OperationResult,
+    ServiceSettings,
+    UpdateOperation,
+)
+from notion_sync.core.demo_data import DEMO_SCHEMA
+from notion_sync.core.errors import (
+    AccessError,
+    ConfigError,
+    ConfigProblem,
+    FatalError,
+    ItemError,
+    NotionSyncError,
+    RetryableError,
+    SkipItem,
+)
+from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.core.pacing import Pacer
+from notion_sync.core.plugins import ConnectorSpec
+from notion_sync.core.retry import RetryPolicy, call_with_retry
+from notion_sync.core.rows import DateValue, PropertyValue, Row
+from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
+from notion_sync.core.templates import render_template
+
+if TYPE_CHECKING:
+    from notion_sync.core.emulator.server import EmulatorServer, Faults
+    from notion_sync.core.testing.conformance import ConformanceSuite
+
+__all__ = [
+    "DEMO_SCHEMA",
+    "REDACTOR",
+    "AccessError",
+    "CheckResult",
+    "ConfigError",
+    "ConfigProblem",
+    "ConformanceSuite",
+    "Connector",
+    "ConnectorSpec",
+    "CreateOperation",
+    "DateValue",
+    "DeleteOperation",
+    "DesiredItem",
+    "EmulatedTarget",
+    "EmulatorServer",
+    "ExternalRef",
+    "FatalError",
+    "Faults",
+    "ItemError",
+    "Link",
+    "MappingContext",
+    "MappingSettings",
+    "NotionSyncError",
+    "Operation",
+    "OperationResult",
+    "Pacer",
+    "PropertyRef",
+    "PropertyValue",
+    "RetryPolicy",
+    "RetryableError",
+    "Row",
+    "Secret",
+    "ServiceSettings",
+    "SkipItem",
+    "Template",
+    "UpdateOperation",
+    "call_with_retry",
+    "config_relative",
+    "render_template",
+    "resolve_secret",
+    "secret_setting",
+]
+
+_LAZY = {
+    "EmulatorServer": "notion_sync.core.emulator.server",
+    "Faults": "notion_sync.core.emulator.server",
+    "ConformanceSuite": "notion_sync.core.testing.conformance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'notion_sync.sdk' has no attribute {name!r}")
