@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmarks import startup
 from benchmarks.report import print_report, write_json
 from benchmarks.suite import Plan, run_suite
 
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         plan.groups = []
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)
+    print("\n## Start-up\n")
+    startup.print_table(startup.measure(5 if args.quick else 15))
     if args.json:
         write_json(result, args.json)
     return 0
