@@ -66,7 +66,11 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         """The HTTP client, made on first use (the token is read only then)."""
         if self._client is None:
             token = resolve_secret(
-                "webhook.token", env=self.settings.token_env, file=self.settings.token_file, required=False
+                "webhook.token",
+                env=self.settings.token_env,
+                file=self.settings.token_file,
+                required=False,
+                base_dir=self.settings.base_dir,
             )
             headers = {"Accept": "application/json", "User-Agent": "notion-sync-webhook/0.1"}
             if token is not None:
@@ -83,7 +87,7 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             response.raise_for_status()
             return response.json() if response.content else {}
 
-        return call_with_retry(once, classify=classify, what=f"webhook: {what}")
+        return call_with_retry(once, classify=classify, what=f"webhook: {what}", policy=self.retry_policy)
 
     # -- pure -----------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[WebhookMapping]) -> dict[str, Any]:
