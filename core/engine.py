@@ -1,20 +1,27 @@
 """The sync engine: for each mapping, read rows, render, plan, and apply.
 
-Per mapping, one run:
+Every decision is the planner's (``notion_sync.core.planner``, pure functions of plain data);
+the engine reads what they need, carries out what they decide and records the outcome. Per
+mapping, one run, held in a ``MappingRun``:
 
 1. ``prepare`` the connector (read-only lookups), resolve the data source (cached);
-2. stream rows: incrementally since the watermark, or in full on the first run,
-   ``--full``, a config change, or when ``full_scan_interval`` has passed;
-3. for each page of up to 100 rows: render, check mapped properties on the first
-   page, plan against the links recorded for those rows, and apply at once, so
-   Notion reads and target writes are interleaved and memory stays flat;
-4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them,
-   unless that would remove more than ``max_delete_fraction`` of the items;
-5. move the watermark to the run's start, held back to the oldest failed row so it is read again.
+2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``;
+3. for each page of up to 100 rows: render, check mapped properties on the first page,
+   plan against the links recorded for those rows, hold back items waiting for their retry,
+   record intents, apply, and record the results at once, so Notion reads and target writes
+   are interleaved and memory stays flat;
+4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them, unless the
+   mass-delete guard refuses;
+5. look for the items of unfinished creates whose rows now want none, and remove them;
+6. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
-Every write is recorded in state as soon as it succeeds. Before creates, the intent
-is recorded; the next run asks the connector to ``recover`` such items, so a killed
+Every write is recorded in state as soon as it succeeds. Before creates and deletes, the
+intent is recorded; the next run asks the connector to ``recover`` such items, so a killed
 run never makes a duplicate.
+
+The Notion reader, the state store and the retry policy are handed in (``Engine(notion=...,
+state=..., retry=...)``), defaulting to ``NotionSource``, ``StateStore`` and
+``RetryPolicy.from_env()``.
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ from notion_sync.core.planner import (
 )
 from notion_sync.core.prefetch import prefetched
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.rows import Row
+from notion_sync.core.rows import KNOWN_TYPES, Row
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
 from notion_sync.core.state import Cursor, StateStore
@@ -244,6 +251,7 @@ class Engine:
         self._open_notion = notion
         self._open_state = state
         self._connectors: dict[str, Connector[Any, Any]] = {}
+        self._unknown_types: set[str] = set()
         self.source: NotionReader | None = None
 
     def connector(self, name: str) -> Connector[Any, Any]:
@@ -399,6 +407,7 @@ class Engine:
                 # The rows show the schema as it is now: a property renamed since the schema was
                 # read stops the mapping here, before anything is written.
                 seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
+                self._report_unknown_types(seen_types)
                 if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
                     schema, schema_at = source.schema(data_source_id), started
                     problems = check_property_uses(m.name, uses, _types(schema))
@@ -448,6 +457,13 @@ class Engine:
                     schema_at,
                 ),
             )
+
+    def _report_unknown_types(self, types: dict[str, str]) -> None:
+        """Warn once per run about each property type notion-sync does not know, used or not."""
+        for name, kind in types.items():
+            if kind not in KNOWN_TYPES and kind not in self._unknown_types:
+                self._unknown_types.add(kind)
+                log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""

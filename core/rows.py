@@ -7,7 +7,6 @@ documented property type becomes a ``PropertyValue`` with a Python ``value`` and
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,7 +14,6 @@ from typing import Any
 
 __all__ = ["DateValue", "LazyProperties", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
 
-log = logging.getLogger(__name__)
 
 KNOWN_TYPES = frozenset(
     {
@@ -45,7 +43,6 @@ KNOWN_TYPES = frozenset(
         "place",
     }
 )
-_reported_unknown: set[str] = set()
 
 
 def parse_notion_time(value: str) -> date | datetime:
@@ -147,10 +144,6 @@ class Row:
     def from_page(cls, page: dict[str, Any]) -> Row:
         """A row from a page object exactly as the API returns it."""
         raw: dict[str, dict[str, Any]] = page.get("properties", {})
-        for name, value in raw.items():
-            kind = value.get("type", "")
-            if kind not in KNOWN_TYPES and kind not in _reported_unknown:
-                parse_property(name, value)  # reports the unknown type once, whether the mapping uses it or not
         props = LazyProperties(raw)
         return cls(
             id=page["id"],
@@ -252,8 +245,5 @@ def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
         value = data
         text = (data or {}).get("name") or (data or {}).get("address") or ""
     else:
-        if kind not in _reported_unknown:
-            _reported_unknown.add(kind)
-            log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
         value, text = data, ""
     return PropertyValue(name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)

@@ -52,32 +52,36 @@ def stored(pid: str, *, archived: bool = False, **payload: object) -> StoredLink
 
 
 # -- rows against links ---------------------------------------------------------------
+MIXED_LINKS = {
+    "b": link("b", t="old"),
+    "c": link("c", t="same"),
+    "d": link("d", t="x"),
+    "e": link("e", archived=True, t="x"),
+}
+MIXED_ROWS = (
+    Rendered("a", "A", item=item("a", t="new")),
+    Rendered("b", "B", item=item("b", t="changed")),
+    Rendered("c", "C", item=item("c", t="same")),
+    Rendered("d", "D", skip_reason="no date"),
+    Rendered("e", "E", item=item("e", t="x")),
+    Rendered("f", "F", skip_reason="no date"),
+    Rendered("g", "G", error="end before start"),
+)
+MIXED_PLAN = {
+    "a": ("create", "", ("t",)),
+    "b": ("update", "", ("t",)),
+    "c": ("unchanged", "", ()),
+    "d": ("delete", "no date", ()),
+    "e": ("update", "restore", ()),
+    "f": ("skip", "no date", ()),
+    "g": ("fail", "end before start", ()),
+}
+"""Rows of every kind against their links (``test_planner_state`` plans them from a real state file too)."""
+
+
 def test_rows_plan_create_update_unchanged_delete_skip_fail() -> None:
-    links = {
-        "b": stored("b", t="old"),
-        "c": stored("c", t="same"),
-        "d": stored("d", t="x"),
-        "e": stored("e", archived=True, t="x"),
-    }
-    rendered = [
-        Rendered("a", "A", item=item("a", t="new")),
-        Rendered("b", "B", item=item("b", t="changed")),
-        Rendered("c", "C", item=item("c", t="same")),
-        Rendered("d", "D", skip_reason="no date"),
-        Rendered("e", "E", item=item("e", t="x")),
-        Rendered("f", "F", skip_reason="no date"),
-        Rendered("g", "G", error="end before start"),
-    ]
-    plan = {a.page_id: (a.kind, a.reason, a.changed) for a in plan_rows(rendered, links)}
-    assert plan == {
-        "a": ("create", "", ("t",)),
-        "b": ("update", "", ("t",)),
-        "c": ("unchanged", "", ()),
-        "d": ("delete", "no date", ()),
-        "e": ("update", "restore", ()),
-        "f": ("skip", "no date", ()),
-        "g": ("fail", "end before start", ()),
-    }
+    links = {pid: StoredLink.of(li) for pid, li in MIXED_LINKS.items()}
+    assert {a.page_id: (a.kind, a.reason, a.changed) for a in plan_rows(MIXED_ROWS, links)} == MIXED_PLAN
 
 
 def test_a_linked_row_with_a_pending_intent_is_restored_even_when_unchanged() -> None:
