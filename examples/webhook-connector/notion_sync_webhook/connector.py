@@ -58,7 +58,6 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
     def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
         self._client: httpx.Client | None = None
-        self._listings: dict[str, dict[str, str]] = {}
 
     # -- plumbing -------------------------------------------------------------
     @property
@@ -143,8 +142,8 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         return None
 
     def _listing(self, mapping: MappingContext[WebhookMapping]) -> dict[str, str]:
-        """page id -> item id of the mapping's items, read once per run."""
-        if mapping.name not in self._listings:
+        """page id -> item id of the mapping's items, read once per run (kept in its run cache)."""
+        if "listing" not in mapping.run_cache:
             found: dict[str, str] = {}
             params: dict[str, Any] = {"mapping": mapping.name, "limit": PAGE_LIMIT}
             while True:
@@ -156,8 +155,9 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
                 if not cursor:
                     break
                 params["cursor"] = cursor
-            self._listings[mapping.name] = found
-        return self._listings[mapping.name]
+            mapping.run_cache["listing"] = found
+        listing: dict[str, str] = mapping.run_cache["listing"]
+        return listing
 
     def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
         listing = self._listing(mapping)
