@@ -79,7 +79,7 @@ from notion_sync.core.planner import (
 )
 from notion_sync.core.prefetch import prefetched
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.rows import KNOWN_TYPES, Row
+from notion_sync.core.rows import Row, report_unknown_types
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
 from notion_sync.core.state import Cursor, StateStore
@@ -407,7 +407,7 @@ class Engine:
                 # The rows show the schema as it is now: a property renamed since the schema was
                 # read stops the mapping here, before anything is written.
                 seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
-                self._report_unknown_types(seen_types)
+                report_unknown_types(seen_types, self._unknown_types)  # used or not, once per run
                 if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
                     schema, schema_at = source.schema(data_source_id), started
                     problems = check_property_uses(m.name, uses, _types(schema))
@@ -444,8 +444,6 @@ class Engine:
             unfinished = unfinished_creates(state.pending_intents(m.name), skipped, seen, full=full)
             if unfinished:
                 self._remove_unrecorded(run, unfinished)
-
-        if not options.dry_run:
             state.set_cursor(
                 m.name,
                 Cursor(
@@ -457,13 +455,6 @@ class Engine:
                     schema_at,
                 ),
             )
-
-    def _report_unknown_types(self, types: dict[str, str]) -> None:
-        """Warn once per run about each property type notion-sync does not know, used or not."""
-        for name, kind in types.items():
-            if kind not in KNOWN_TYPES and kind not in self._unknown_types:
-                self._unknown_types.add(kind)
-                log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""

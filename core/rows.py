@@ -7,13 +7,23 @@ documented property type becomes a ``PropertyValue`` with a Python ``value`` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["DateValue", "LazyProperties", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
+__all__ = [
+    "DateValue",
+    "LazyProperties",
+    "PropertyValue",
+    "Row",
+    "KNOWN_TYPES",
+    "parse_notion_time",
+    "report_unknown_types",
+]
 
+log = logging.getLogger(__name__)
 
 KNOWN_TYPES = frozenset(
     {
@@ -43,6 +53,16 @@ KNOWN_TYPES = frozenset(
         "place",
     }
 )
+
+
+def report_unknown_types(types: Mapping[str, str], reported: set[str]) -> None:
+    """Warn about each property type (name -> type) notion-sync does not know, and keeps raw,
+    unless it is in ``reported``, the caller's memory of what it has reported (the engine's,
+    for one run)."""
+    for name, kind in types.items():
+        if kind not in KNOWN_TYPES and kind not in reported:
+            reported.add(kind)
+            log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
 
 
 def parse_notion_time(value: str) -> date | datetime:
