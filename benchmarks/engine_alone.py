@@ -167,13 +167,11 @@ def _current_rss_mb() -> float:
 
 def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     """One engine run in this process; returns its timings and memory."""
-    import notion_sync.core.engine
     from notion_sync.core.config import load_config
     from notion_sync.core.engine import Engine, RunOptions
     from notion_sync.core.plugins import Discovery
 
     GeneratedSource.rows = rows
-    notion_sync.core.engine.NotionSource = GeneratedSource  # type: ignore[misc,assignment]
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "notion-sync.toml"
     config_path.write_text(
@@ -196,7 +194,7 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     generate = _process_cpu() - g0
     baseline = _current_rss_mb()
     now = T0 + timedelta(days=200)
-    engine = Engine(config, now=lambda: now)
+    engine = Engine(config, now=lambda: now, notion=GeneratedSource)
     # Process CPU, not thread CPU: the engine reads pages ahead in a background thread.
     c0, t0 = _process_cpu(), time.perf_counter()
     report = engine.run(RunOptions(full=True))

@@ -29,8 +29,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import notion_sync.core.engine
-import notion_sync.core.retry
 from benchmarks.limits import LATENCY, LIMITS, floor_seconds
 from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
 from notion_sync.connectors.slack.connector import SlackConnector
@@ -40,6 +38,7 @@ from notion_sync.core.emulator.server import EmulatorServer, Faults
 from notion_sync.core.engine import Engine, RunOptions, RunReport
 from notion_sync.core.notion_source import PACING_MARGIN, NotionSource
 from notion_sync.core.pacing import Pacer
+from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.sandbox import Sandbox
 
 __all__ = ["Bench", "BenchFaults", "Measure", "SERVICES", "TARGETS", "make_rows", "scaled_google"]
@@ -225,9 +224,8 @@ class Bench:
         self.now = self.START
         self.page_ids: list[str] = []
         self.servers: dict[str, EmulatorServer] = {}
-        self._saved_policy = notion_sync.core.retry.current_policy()
         self.notion_source = scaled_notion_source(scale)
-        self._saved_source = notion_sync.core.engine.NotionSource
+        self.retry = RetryPolicy(attempts=8, initial=0.5 / scale, max_wait=30.0 / scale, max_retry_after=2.0 / scale)
 
     # -- setup -----------------------------------------------------------------------
     def start(self) -> Bench:
@@ -253,10 +251,6 @@ class Bench:
             trello.server.faults._rules = []
             trello.token_limit = (100, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
             trello.key_limit = (300, 10.0 * BURST_TOLERANCE / f) if self.realistic else None
-        notion_sync.core.engine.NotionSource = self.notion_source  # type: ignore[misc]
-        notion_sync.core.retry.set_default_policy(
-            notion_sync.core.retry.RetryPolicy(attempts=8, initial=0.5 / f, max_wait=30.0 / f, max_retry_after=2.0 / f)
-        )
         self._seed()
         data = sb.config_data()
         data["notion"]["requests_per_second"] = 3.0 * f
@@ -279,8 +273,6 @@ class Bench:
         notion.set_clock(self.now)
 
     def close(self) -> None:
-        notion_sync.core.retry.set_default_policy(self._saved_policy)
-        notion_sync.core.engine.NotionSource = self._saved_source  # type: ignore[misc]
         self.sandbox.close()
 
     def __enter__(self) -> Bench:
@@ -360,7 +352,13 @@ class Bench:
             marks.append((name, time.perf_counter()))
 
         names = [self.mapping(t) for t in targets]
-        engine = Engine(self.sandbox.config(), now=lambda: self.now, progress=progress)
+        engine = Engine(
+            self.sandbox.config(),
+            now=lambda: self.now,
+            progress=progress,
+            notion=self.notion_source,
+            retry=self.retry,
+        )
         before = self.snapshot()
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         c0 = time.thread_time()

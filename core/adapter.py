@@ -31,13 +31,15 @@ It is registered with an entry point in the group ``notion_sync.connectors``::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from notion_sync.core.errors import FatalError, ItemError, SkipItem
+from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row
 
 __all__ = [
@@ -67,6 +69,18 @@ class ServiceSettings(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative secret and credential files are read from: the config file's."""
+        return self._base_dir
+
+    def relative_to(self, base_dir: Path | None) -> Self:
+        """A copy whose relative files are read from ``base_dir`` (config loading sets it)."""
+        copy = self.model_copy()
+        copy._base_dir = base_dir
+        return copy
 
 
 class MappingSettings(BaseModel):
@@ -96,6 +110,10 @@ class MappingContext(Generic[M]):
     schema: dict[str, Any] = field(default_factory=dict)
     """The data source's properties, name -> property object as ``GET /v1/data_sources/{id}``
     returns it (options, status groups...). Refreshed daily and when the rows show it changed."""
+    run_cache: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """This mapping's scratch space for one run, made fresh by the engine for each run: keep
+    what ``recover`` reads here (one listing of the mapping's items, say), not on the connector,
+    since the engine calls ``recover`` once per page of rows and nothing should outlive the run."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +236,9 @@ class Connector(ABC, Generic[S, M]):
 
     def __init__(self, settings: S) -> None:
         self.settings = settings
+        self.retry_policy = RetryPolicy.from_env()
+        """How hard to retry calls (``call_with_retry(..., policy=self.retry_policy)``); the engine
+        sets its own."""
 
     # -- pure -----------------------------------------------------------------
     @abstractmethod
@@ -241,7 +262,10 @@ class Connector(ABC, Generic[S, M]):
     @abstractmethod
     def delete(self, link: Link, mode: str, mapping: MappingContext[M]) -> ExternalRef | None:
         """Carry out ``on_delete`` for a row that left. Return None when the item is gone
-        (already gone counts as done), or its ref when it still exists (archived, struck)."""
+        (already gone counts as done), or its ref when it still exists (archived, struck).
+
+        ``mode`` is never ``keep``: under ``keep`` the engine leaves the item alone and only
+        records it as kept, so a connector needs no ``keep`` branch."""
 
     @abstractmethod
     def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[M]) -> dict[str, ExternalRef]:

@@ -20,7 +20,7 @@ from typer.exceptions import TyperException
 from notion_sync import __version__
 from notion_sync.core.errors import EXIT_ITEMS_FAILED, NotionSyncError
 from notion_sync.core.output import Output, setup_logging
-from notion_sync.core.plugins import discover
+from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.secrets import REDACTOR
 
 __all__ = ["app", "main"]
@@ -41,11 +41,18 @@ if TYPE_CHECKING:
     from notion_sync.core.config import Config
 
 
-def load_config(path: Path | None) -> Config:
+def connectors_of(ctx: typer.Context) -> Discovery:
+    """The connectors of this invocation: the ``Discovery`` handed to ``main(discovery=...)``
+    (the context's ``obj``: tests and embedding add connectors this way), else the installed ones."""
+    given = ctx.find_root().obj
+    return given if isinstance(given, Discovery) else discover()
+
+
+def load_config(path: Path | None, ctx: typer.Context) -> Config:
     """The config at ``path`` (or the default place), imported here so ``--help`` stays light."""
     from notion_sync.core.config import load_config as load
 
-    return load(path)
+    return load(path, discovery=connectors_of(ctx))
 
 
 class LogFormat(str, Enum):
@@ -100,6 +107,7 @@ def guarded(out: Output, verbose: bool, fn: Callable[[], T]) -> T:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     mapping: Annotated[
         list[str] | None, typer.Option("--mapping", "-m", help="run only this mapping (repeatable)")
@@ -127,7 +135,7 @@ def run(
 
         from notion_sync.core.engine import Engine, RunOptions
 
-        cfg = load_config(config)
+        cfg = load_config(config, ctx)
         options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
         if show_progress:
@@ -157,21 +165,23 @@ def run(
 
 
 @app.command()
-def check(config: ConfigOpt = None, log_format: FormatOpt = LogFormat.text, verbose: VerboseOpt = False) -> None:
+def check(
+    ctx: typer.Context, config: ConfigOpt = None, log_format: FormatOpt = LogFormat.text, verbose: VerboseOpt = False
+) -> None:
     """Check the config, the Notion token, each database and each target. Read-only."""
     from notion_sync.core.doctor import run_checks
 
     setup_logging(log_format.value, quiet=False, verbose=verbose)
     out = Output(log_format.value)
-    code = guarded(out, verbose, lambda: run_checks(config, out))
+    code = guarded(out, verbose, lambda: run_checks(config, out, discovery=connectors_of(ctx)))
     raise typer.Exit(code)
 
 
 @app.command()
-def connectors(log_format: FormatOpt = LogFormat.text) -> None:
+def connectors(ctx: typer.Context, log_format: FormatOpt = LogFormat.text) -> None:
     """List the installed connectors, built-in and plugins, and any that failed to load."""
     out = Output(log_format.value)
-    found = discover()
+    found = connectors_of(ctx)
     if log_format == LogFormat.json:
         for name, spec in sorted(found.specs.items()):
             out.json(
@@ -199,6 +209,7 @@ def connectors(log_format: FormatOpt = LogFormat.text) -> None:
 
 @app.command()
 def history(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
     since: Annotated[str | None, typer.Option(help="only since then: 2d, 6h, or a date like 2026-11-01")] = None,
@@ -213,13 +224,14 @@ def history(
     code = guarded(
         out,
         False,
-        lambda: show_history(load_config(config), out, mapping=mapping, since=since, failed=failed, limit=limit),
+        lambda: show_history(load_config(config, ctx), out, mapping=mapping, since=since, failed=failed, limit=limit),
     )
     raise typer.Exit(code)
 
 
 @app.command()
 def retry(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
 ) -> None:
@@ -227,12 +239,13 @@ def retry(
     from notion_sync.core.history_view import requeue_parked
 
     out = Output("text")
-    code = guarded(out, False, lambda: requeue_parked(load_config(config), out, mapping))
+    code = guarded(out, False, lambda: requeue_parked(load_config(config, ctx), out, mapping))
     raise typer.Exit(code)
 
 
 @app.command()
 def audit(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     verbose: VerboseOpt = False,
@@ -244,7 +257,7 @@ def audit(
     out = Output("json" if json_output else "text")
 
     def body() -> int:
-        report = run_audit(load_config(config))
+        report = run_audit(load_config(config, ctx))
         if json_output:
             out.json(report.as_json())
             return 0
@@ -282,6 +295,7 @@ app.add_typer(token_app, name="token")
 
 @token_app.command("rotate")
 def token_rotate(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     from_file: Annotated[Path | None, typer.Option("--from-file", help="read the new token from this file")] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="read the new token from standard input")] = False,
@@ -294,7 +308,7 @@ def token_rotate(
     out = Output("text")
 
     def body() -> int:
-        cfg = load_config(config)
+        cfg = load_config(config, ctx)
         if from_file:
             raw = from_file.expanduser().read_text(encoding="utf-8")
         elif stdin:
@@ -420,6 +434,7 @@ class _TyperPrompter:
 
 @app.command()
 def init(
+    ctx: typer.Context,
     database: Annotated[
         str | None,
         typer.Option("--database", "-d", help="the database's URL (••• → Copy link) or id", show_default=False),
@@ -477,13 +492,17 @@ def init(
         yes=yes,
         force=force,
     )
-    code = guarded(out, verbose, lambda: run_init(out, options, prompter=None if yes else _TyperPrompter()))
+    code = guarded(
+        out,
+        verbose,
+        lambda: run_init(out, options, prompter=None if yes else _TyperPrompter(), discovery=connectors_of(ctx)),
+    )
     raise typer.Exit(code)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main(*, discovery: Discovery | None = None) -> None:
+    """Console-script entry point; ``discovery`` replaces the installed connectors (tests, embedding)."""
+    app(obj=discovery)
 
 
 if __name__ == "__main__":

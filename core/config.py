@@ -418,4 +418,6 @@ def load_config(
     if problems:
         raise ConfigError(problems, source=source)
     inline = ["notion.token"] if notion.token else []
+    base_dir = file.parent if text else None
+    services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline)

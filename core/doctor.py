@@ -18,7 +18,8 @@ from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessErr
 from notion_sync.core.fields import property_uses
 from notion_sync.core.notion_source import NotionSource, check_property_uses
 from notion_sync.core.output import Output
-from notion_sync.core.secrets import REDACTOR, set_base_dir
+from notion_sync.core.plugins import Discovery
+from notion_sync.core.secrets import REDACTOR
 from notion_sync.core.state import StateStore
 
 __all__ = ["run_checks"]
@@ -45,14 +46,13 @@ def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
     return CheckResult("Notion token age", True, f"first seen {age} day(s) ago; rotate after {limit}")
 
 
-def _collect(config_file: Path | None) -> list[CheckResult]:
+def _collect(config_file: Path | None, discovery: Discovery | None) -> list[CheckResult]:
     results: list[CheckResult] = []
     try:
-        cfg = load_config(config_file)
+        cfg = load_config(config_file, discovery=discovery)
     except ConfigError as exc:
         return [CheckResult("config", False, str(exc), access=False)]
     results.append(CheckResult("config", True, f"{cfg.path}: {len(cfg.mappings)} mapping(s)"))
-    set_base_dir(cfg.base_dir)
     try:
         token = notion_token(cfg)
     except ConfigError as exc:
@@ -113,8 +113,10 @@ def _collect(config_file: Path | None) -> list[CheckResult]:
     return results
 
 
-def run_checks(config_file: Path | None, out: Output) -> int:
-    results = _collect(config_file)
+def run_checks(config_file: Path | None, out: Output, *, discovery: Discovery | None = None) -> int:
+    """Run every check of ``notion-sync check`` and show them; returns the exit code.
+    ``discovery``: the connectors to use (by default the installed ones)."""
+    results = _collect(config_file, discovery)
     if out.fmt == "json":
         for r in results:
             out.json({"check": r.name, "ok": r.ok, "detail": r.detail, "fix": r.fix or None})

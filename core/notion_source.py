@@ -31,7 +31,7 @@ from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, Fat
 from notion_sync.core.fields import PropertyUse
 from notion_sync.core.notion_ids import parse_notion_id
 from notion_sync.core.pacing import Pacer
-from notion_sync.core.retry import call_with_retry
+from notion_sync.core.retry import RetryPolicy, call_with_retry
 from notion_sync.core.secrets import Secret
 
 __all__ = [
@@ -143,7 +143,9 @@ class NotionSource:
         base_url: str = "https://api.notion.com",
         timeout: float = 60.0,
         requests_per_second: float = 3.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
+        self.retry = retry or RetryPolicy.from_env()
         quiet = logging.getLogger("notion_sync.notion_client")
         quiet.setLevel(logging.CRITICAL)
         self.client = Client(
@@ -196,6 +198,7 @@ class NotionSource:
                 once,
                 classify=lambda e: classify_notion_error(e, bot_name=self.bot_name, what=what),
                 what=f"Notion: {what}",
+                policy=self.retry,
             )
         except RetryableError as exc:
             raise FatalError(f"Notion kept failing on {what}: {exc}") from None

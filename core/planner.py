@@ -1,22 +1,67 @@
-"""Planning: desired items against recorded links gives create / update / delete / unchanged.
+"""Planning: every decision of a run, as pure functions of plain data.
 
-Pure functions: no I/O, no clock. The engine feeds them one page of rows at a time,
-and the links recorded for those rows, then (after a full scan) the links of rows
-that were not seen.
+No I/O, no clock, no state code: the engine reads the rows, the links, the failures and the
+intents, passes them (and ``now``) in, and carries out what comes back. Per page of rows:
+
+* ``plan_rows``: desired items against recorded links give create / update / delete /
+  unchanged / skip / fail, and a linked row with a pending intent becomes a restore;
+* ``gate_retries``: items that failed wait for their retry (deferred) or are parked;
+* ``to_recover`` and ``plan_writes``: which creates to look for first, a recovered create
+  becoming an update, ``keep`` leaving an item alone, and the on_delete mode of each removal;
+* ``intents_for`` and ``clears_intent``: what to record before a write and forget after it.
+
+Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``
+and the ``mass_delete_refusal`` guard; at the end ``unfinished_creates`` and
+``plan_unrecorded_removals`` for creates left in flight for rows that now want no item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from notion_sync.core.adapter import DesiredItem, Link
-from notion_sync.core.state import StoredLink, payload_hash
+from notion_sync.core.adapter import (
+    CreateOperation,
+    DeleteOperation,
+    DesiredItem,
+    ExternalRef,
+    Link,
+    Operation,
+    OperationResult,
+    UpdateOperation,
+)
+from notion_sync.core.errors import RetryableError
+from notion_sync.core.links import Failure, StoredLink, payload_hash
 
-__all__ = ["Action", "Rendered", "changed_fields", "plan_rows", "plan_departures"]
+__all__ = [
+    "Action",
+    "Gated",
+    "Rendered",
+    "Unfinished",
+    "WritePlan",
+    "changed_fields",
+    "clears_intent",
+    "full_scan_due",
+    "gate_retries",
+    "intents_for",
+    "mass_delete_refusal",
+    "next_watermark",
+    "plan_departures",
+    "plan_rows",
+    "plan_unrecorded_removals",
+    "plan_writes",
+    "removal_mode",
+    "retry_delay",
+    "to_recover",
+    "unfinished_creates",
+]
 
 ActionKind = Literal["create", "update", "delete", "unchanged", "skip", "fail"]
+WRITES = ("create", "update", "delete")
+QUIET = ("unchanged", "skip")
+"""Kinds that write nothing, so a recorded failure does not hold them back."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +99,12 @@ def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[str
     return tuple(sorted(k for k in keys if old.get(k) != new.get(k)))
 
 
-def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> list[Action]:
-    """Plan the rows a query returned, given the links recorded for them."""
+# -- rows against links -----------------------------------------------------------------
+def plan_rows(
+    rendered: Iterable[Rendered], links: Mapping[str, StoredLink], pending: Collection[str] = frozenset()
+) -> list[Action]:
+    """Plan the rows a query returned, given the links recorded for them and the page ids
+    with a pending intent (a write that was sent and never recorded)."""
     actions: list[Action] = []
     for r in rendered:
         stored = links.get(r.page_id)
@@ -72,6 +121,8 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
             actions.append(
                 Action("create", r.page_id, r.title, item=r.item, changed=changed_fields(None, r.item.payload))
             )
+        elif r.page_id in pending:
+            actions.append(_unsure_removal(r.item, r.title, stored))
         elif stored.archived or stored.hash != payload_hash(r.item.payload):
             reason = "restore" if stored.archived else ""
             actions.append(
@@ -90,10 +141,236 @@ def plan_rows(rendered: Iterable[Rendered], links: Mapping[str, StoredLink]) -> 
     return actions
 
 
-def plan_departures(links: Iterable[StoredLink], seen: set[str]) -> list[Action]:
+def _unsure_removal(item: DesiredItem, title: str, stored: StoredLink) -> Action:
+    """A linked row with a pending intent: a removal of its item was sent and never recorded, so
+    the item may be live, archived or gone. Write it again as a restore: every connector's
+    ``update`` restores an archived item and re-creates a deleted one."""
+    link = stored.link
+    return Action(
+        "update",
+        item.page_id,
+        title,
+        item=item,
+        link=Link(link.page_id, link.ref, link.payload, archived=True),
+        reason="restore after an unfinished removal",
+        changed=changed_fields(link.payload, item.payload)
+        if stored.archived or stored.hash != payload_hash(item.payload)
+        else (),
+    )
+
+
+def plan_departures(links: Iterable[StoredLink], seen: Collection[str]) -> list[Action]:
     """After a full scan: every live link whose row was not seen has left (trashed, deleted, filtered out)."""
     return [
         Action("delete", s.page_id, link=s.link, reason="row left the database or the filter", left=True)
         for s in links
         if s.page_id not in seen and not s.archived
     ]
+
+
+# -- retries ----------------------------------------------------------------------------
+def retry_delay(attempts: int) -> timedelta:
+    """How long a failed item waits before the next try: 1, 2, 4... minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def attempted(actions: Iterable[Action]) -> list[str]:
+    """The page ids whose recorded failures matter to ``gate_retries``."""
+    return [a.page_id for a in actions if a.kind not in QUIET]
+
+
+@dataclass(frozen=True)
+class Gated:
+    """Actions split by their earlier failures: to do now, waiting for their retry, or parked."""
+
+    ready: list[Action]
+    deferred: list[Action] = field(default_factory=list)
+    parked: list[Action] = field(default_factory=list)
+
+
+def gate_retries(
+    actions: Sequence[Action], failures: Mapping[str, Failure], edited: Mapping[str, datetime], now: datetime
+) -> Gated:
+    """Hold back the actions of items that failed before, unless their row was edited since:
+    a parked item waits for ``notion-sync retry``, another one for its ``retry_delay``."""
+    ready: list[Action] = []
+    deferred: list[Action] = []
+    parked: list[Action] = []
+    for a in actions:
+        f = failures.get(a.page_id)
+        # last_edited_time is rounded down to the minute: an edit in the failure's minute counts as newer.
+        if f is None or a.kind in QUIET or (a.page_id in edited and edited[a.page_id] >= _minute(f.last_at)):
+            ready.append(a)
+        elif f.parked:
+            parked.append(a)
+        elif now < f.last_at + retry_delay(f.attempts):
+            deferred.append(a)
+        else:
+            ready.append(a)
+    return Gated(ready, deferred, parked)
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+# -- writes -----------------------------------------------------------------------------
+def to_recover(actions: Iterable[Action], *, everything: bool, pending: Collection[str]) -> list[DesiredItem]:
+    """The creates whose item may exist already: all of them when the mapping had no link at
+    the start of the run (a first run, a lost state file), else those with a pending intent."""
+    return [
+        a.item for a in actions if a.kind == "create" and a.item is not None and (everything or a.page_id in pending)
+    ]
+
+
+def removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:
+    """A row that left follows on_delete; a row that is now skipped (lost its date, say) has its
+    item removed even under "keep", since keeping it would leave a stale item."""
+    if action.left or on_delete != "keep":
+        return on_delete
+    return next((m for m in ("delete", "archive") if m in modes), on_delete)
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """The operations to send, and the removals that ``keep`` leaves alone (recorded as kept)."""
+
+    operations: list[Operation]
+    kept: list[Action] = field(default_factory=list)
+
+
+def plan_writes(
+    actions: Iterable[Action], recovered: Mapping[str, ExternalRef], on_delete: str, modes: Sequence[str]
+) -> WritePlan:
+    """Turn the write actions into operations: a create whose item was recovered updates it,
+    and a removal under ``keep`` is never sent (no connector is asked to keep an item)."""
+    ops: list[Operation] = []
+    kept: list[Action] = []
+    for a in actions:
+        if a.kind == "create" and a.page_id in recovered:
+            assert a.item is not None
+            ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, recovered[a.page_id], None)))
+        elif a.kind == "create":
+            assert a.item is not None
+            ops.append(CreateOperation(a.page_id, a.item))
+        elif a.kind == "update":
+            assert a.item is not None and a.link is not None
+            ops.append(UpdateOperation(a.page_id, a.item, a.link))
+        elif a.kind == "delete":
+            assert a.link is not None
+            mode = removal_mode(a, on_delete, modes)
+            if mode == "keep":
+                kept.append(a)
+            else:
+                ops.append(DeleteOperation(a.page_id, a.link, mode))
+    return WritePlan(ops, kept)
+
+
+def intents_for(operations: Iterable[Operation]) -> list[str]:
+    """The page ids to record an intent for before sending: creates, and deletes too. A run that
+    dies after the target removed an item but before the state says so would keep a live link
+    to it, and a row coming back would then look unchanged and never get its item back."""
+    return [op.page_id for op in operations if op.kind in ("create", "delete")]
+
+
+def clears_intent(result: OperationResult) -> bool:
+    """A create or delete that was plainly rejected wrote nothing: no need to look for it next run.
+    (A success clears its intent as it is recorded.)"""
+    return (
+        result.error is not None
+        and result.operation.kind in ("create", "delete")
+        and not isinstance(result.error, RetryableError)
+    )
+
+
+# -- per mapping ------------------------------------------------------------------------
+def full_scan_due(
+    *,
+    forced: bool,
+    watermark: datetime | None,
+    last_full_scan: datetime | None,
+    config_changed: bool,
+    now: datetime,
+    interval_seconds: float,
+) -> bool:
+    """Read every row (not only those edited since the watermark): when asked, on the first run,
+    after a config change, or when ``full_scan_interval`` has passed."""
+    return (
+        forced
+        or watermark is None
+        or config_changed
+        or last_full_scan is None
+        or (now - last_full_scan).total_seconds() >= interval_seconds
+    )
+
+
+def next_watermark(started: datetime, oldest_failed: datetime | None) -> datetime:
+    """The next run reads rows edited since this one started, held back to the oldest failed row
+    so that it is read again."""
+    return started if oldest_failed is None else min(oldest_failed, started)
+
+
+def mass_delete_refusal(departing: int, live: int, *, max_fraction: float, allowed: bool, minimum: int) -> str | None:
+    """Why this full scan's removals must not happen (None when they may): more than
+    ``max_fraction`` of at least ``minimum`` live items would go, without ``--allow-mass-delete``."""
+    if not departing or allowed or live < minimum or departing <= max_fraction * live:
+        return None
+    return (
+        f"this run would remove {departing} of {live} items "
+        f"(more than max_delete_fraction = {max_fraction:g}); nothing was removed. If the rows really "
+        "left, run again with --allow-mass-delete"
+    )
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A create left in flight (its intent is pending) for a row that now wants no item."""
+
+    page_id: str
+    title: str
+    left: bool
+    """The row left (trashed or filtered out), as opposed to being skipped now."""
+
+
+def unfinished_creates(
+    pending: Collection[str], skipped: Mapping[str, str], seen: Collection[str], *, full: bool
+) -> list[Unfinished]:
+    """A create left in flight by a killed run (or lost in a timeout) whose row now wants no item:
+    now skipped (``skipped``: page id -> title), or, seen only by a full scan, trashed or
+    filtered out. Nothing would ever recover its item, so it would outlive its row."""
+    found = {pid: Unfinished(pid, title, False) for pid, title in skipped.items() if pid in pending}
+    if full:
+        found.update({pid: Unfinished(pid, "", True) for pid in pending if pid not in seen})
+    return [found[pid] for pid in sorted(found)]
+
+
+def unrecorded_lookups(mapping: str, unfinished: Iterable[Unfinished], linked: Collection[str]) -> list[DesiredItem]:
+    """What to ask ``recover`` about: the unfinished creates that have no link."""
+    return [DesiredItem(mapping, u.page_id, "", u.title, {}) for u in unfinished if u.page_id not in linked]
+
+
+def plan_unrecorded_removals(
+    unfinished: Iterable[Unfinished], linked: Collection[str], found: Mapping[str, ExternalRef]
+) -> tuple[list[Action], list[str]]:
+    """Remove the items unfinished creates turned out to have written, like any departing item;
+    returns those removals and the page ids whose intent to forget (nothing was written)."""
+    removals: list[Action] = []
+    forget: list[str] = []
+    for u in unfinished:
+        if u.page_id in linked:
+            continue
+        ref = found.get(u.page_id)
+        if ref is None:
+            forget.append(u.page_id)
+            continue
+        removals.append(
+            Action(
+                "delete",
+                u.page_id,
+                u.title,
+                link=Link(u.page_id, ref, None),
+                reason="an unfinished create for a row that " + ("left" if u.left else "is now skipped"),
+                left=u.left,
+            )
+        )
+    return removals, forget

@@ -147,20 +147,10 @@ class Discovery:
         self.connectors._loaded[spec.name] = connector
 
 
-_extra: dict[str, type[Connector[Any, Any]]] = {}
-
-
-def register(cls: type[Connector[Any, Any]]) -> None:
-    """Register a connector class directly (tests, embedding). Entry points are the normal way."""
-    _extra[cls.name] = cls
-
-
-def unregister(name: str) -> None:
-    _extra.pop(name, None)
-
-
 def discover() -> Discovery:
-    """Every connector declared through the ``notion_sync.connectors`` entry point group."""
+    """Every connector declared through the ``notion_sync.connectors`` entry point group.
+    To add one that is not installed (tests, embedding), ``add`` it to the result and pass
+    that on: ``load_config(..., discovery=...)``, ``notion_sync.core.cli.main(discovery=...)``."""
     found = Discovery()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -180,8 +170,6 @@ def discover() -> Discovery:
             continue
         found.specs[ep.name] = spec
         found.origins[ep.name] = ep.value
-    for cls in _extra.values():
-        found.add(cls)
     return found
 
 

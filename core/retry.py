@@ -9,8 +9,11 @@ only a ``RetryableError`` is retried, honouring its ``retry_after`` (capped), or
 else with exponential backoff and jitter. When attempts run out, the last
 ``RetryableError`` is raised and fails the item; anything else is raised at once.
 
-``NOTION_SYNC_RETRY_SCALE`` (a number, default 1) multiplies every wait of the default
-policy, Retry-After included. It exists for the soak test, which runs ``notion-sync run``
+Who makes the calls passes the policy: the engine hands its own to the Notion reader and to
+every connector (``Connector.retry_policy``). Without one, ``RetryPolicy.from_env()`` is used.
+
+``NOTION_SYNC_RETRY_SCALE`` (a number, default 1) multiplies every wait of the policy that
+``RetryPolicy.from_env`` builds, Retry-After included. It exists for the soak test, which runs ``notion-sync run``
 as a subprocess under injected faults and needs retries to keep their logic but not
 their waiting; never set it in production.
 """
@@ -27,7 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from notion_sync.core.errors import RetryableError
 
-__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry", "current_policy", "set_default_policy"]
+__all__ = ["RetryPolicy", "DEFAULT_POLICY", "call_with_retry"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -44,6 +47,11 @@ class RetryPolicy:
     scale: float = 1.0
     """Multiplies every wait (tests only: see ``NOTION_SYNC_RETRY_SCALE``)."""
 
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The standard policy, its waits scaled by ``NOTION_SYNC_RETRY_SCALE`` when that is set."""
+        return cls(scale=_env_scale())
+
 
 def _env_scale() -> float:
     try:
@@ -53,17 +61,6 @@ def _env_scale() -> float:
 
 
 DEFAULT_POLICY = RetryPolicy()
-_current = [RetryPolicy(scale=_env_scale())]
-
-
-def set_default_policy(policy: RetryPolicy) -> None:
-    """Replace the policy used when none is passed (tests use a fast one)."""
-    _current[0] = policy
-
-
-def current_policy() -> RetryPolicy:
-    """The policy used when none is passed: for connectors that retry parts of a batch themselves."""
-    return _current[0]
 
 
 def _waiter(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
@@ -85,8 +82,9 @@ def call_with_retry(
     what: str,
     policy: RetryPolicy | None = None,
 ) -> T:
-    """Call ``fn``, classifying its exceptions and retrying the retryable ones."""
-    policy = policy or _current[0]
+    """Call ``fn``, classifying its exceptions and retrying the retryable ones (by ``policy``,
+    or else ``RetryPolicy.from_env()``)."""
+    policy = policy or RetryPolicy.from_env()
 
     def attempt() -> T:
         try:

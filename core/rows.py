@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["DateValue", "LazyProperties", "PropertyValue", "Row", "KNOWN_TYPES", "parse_notion_time"]
+__all__ = [
+    "DateValue",
+    "LazyProperties",
+    "PropertyValue",
+    "Row",
+    "KNOWN_TYPES",
+    "parse_notion_time",
+    "report_unknown_types",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +53,16 @@ KNOWN_TYPES = frozenset(
         "place",
     }
 )
-_reported_unknown: set[str] = set()
+
+
+def report_unknown_types(types: Mapping[str, str], reported: set[str]) -> None:
+    """Warn about each property type (name -> type) notion-sync does not know, and keeps raw,
+    unless it is in ``reported``, the caller's memory of what it has reported (the engine's,
+    for one run)."""
+    for name, kind in types.items():
+        if kind not in KNOWN_TYPES and kind not in reported:
+            reported.add(kind)
+            log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
 
 
 def parse_notion_time(value: str) -> date | datetime:
@@ -147,10 +164,6 @@ class Row:
     def from_page(cls, page: dict[str, Any]) -> Row:
         """A row from a page object exactly as the API returns it."""
         raw: dict[str, dict[str, Any]] = page.get("properties", {})
-        for name, value in raw.items():
-            kind = value.get("type", "")
-            if kind not in KNOWN_TYPES and kind not in _reported_unknown:
-                parse_property(name, value)  # reports the unknown type once, whether the mapping uses it or not
         props = LazyProperties(raw)
         return cls(
             id=page["id"],
@@ -252,8 +265,5 @@ def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
         value = data
         text = (data or {}).get("name") or (data or {}).get("address") or ""
     else:
-        if kind not in _reported_unknown:
-            _reported_unknown.add(kind)
-            log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
         value, text = data, ""
     return PropertyValue(name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)

@@ -19,6 +19,7 @@ from notion_sync.core.demo_data import DemoDatabase, seed_demo_database
 from notion_sync.core.emulator.notion import NotionEmulator
 from notion_sync.core.engine import Engine, RunOptions, RunReport
 from notion_sync.core.plugins import Discovery, discover
+from notion_sync.core.retry import RetryPolicy
 
 __all__ = ["Sandbox"]
 
@@ -106,9 +107,12 @@ class Sandbox:
     def config(self) -> Config:
         return load_config(self.config_path, discovery=self.discovery)
 
-    def run(self, *, now: Callable[[], datetime] | None = None, **options: Any) -> RunReport:
-        """One ``notion-sync run`` with these RunOptions, in-process (``now``: the engine's clock)."""
-        engine = Engine(self.config(), now=now) if now else Engine(self.config())
+    def run(
+        self, *, now: Callable[[], datetime] | None = None, retry: RetryPolicy | None = None, **options: Any
+    ) -> RunReport:
+        """One ``notion-sync run`` with these RunOptions, in-process (``now``: the engine's clock,
+        ``retry``: its retry policy)."""
+        engine = Engine(self.config(), now=now, retry=retry) if now else Engine(self.config(), retry=retry)
         return engine.run(RunOptions(**options))
 
     def close(self) -> None:

@@ -30,7 +30,6 @@ __all__ = [
     "write_keyring",
     "write_secret_file",
     "secret_setting",
-    "set_base_dir",
     "config_relative",
 ]
 
@@ -197,19 +196,12 @@ def write_secret_file(path: Path, value: str) -> None:
     os.replace(tmp, path)
 
 
-_base_dir: list[Path | None] = [None]
-
-
-def set_base_dir(path: Path | None) -> None:
-    """Relative secret files are relative to this folder: the config file's (set per run)."""
-    _base_dir[0] = path
-
-
-def config_relative(path: str | Path) -> Path:
-    """A path from the config, with ``~`` expanded and a relative path taken from the config file's folder."""
+def config_relative(path: str | Path, base_dir: Path | None = None) -> Path:
+    """A path from the config, with ``~`` expanded and a relative path taken from ``base_dir``
+    (the config file's folder: ``ServiceSettings.base_dir``), else from the working directory."""
     resolved = Path(path).expanduser()
-    if not resolved.is_absolute() and _base_dir[0] is not None:
-        resolved = _base_dir[0] / resolved
+    if not resolved.is_absolute() and base_dir is not None:
+        resolved = base_dir / resolved
     return resolved
 
 
@@ -217,7 +209,8 @@ def secret_setting(settings: object, prefix: str, where: str, *, default_env: st
     """Read the secret a settings model describes with ``<prefix>_env``, ``<prefix>_file``,
     ``<prefix>_keyring`` and ``<prefix>`` (inline) fields, the same way for every service.
 
-    ``default_env`` is used when none of them is set."""
+    ``default_env`` is used when none of them is set. A relative ``<prefix>_file`` is read
+    from the settings' ``base_dir`` (the config file's folder)."""
     env = getattr(settings, f"{prefix}_env", None)
     file = getattr(settings, f"{prefix}_file", None)
     keyring = getattr(settings, f"{prefix}_keyring", None)
@@ -225,7 +218,12 @@ def secret_setting(settings: object, prefix: str, where: str, *, default_env: st
     if not (env or file or keyring or inline):
         env = default_env
     secret = resolve_secret(
-        where, env=env if not (file or keyring or inline) else None, file=file, inline=inline, keyring=keyring
+        where,
+        env=env if not (file or keyring or inline) else None,
+        file=file,
+        inline=inline,
+        keyring=keyring,
+        base_dir=getattr(settings, "base_dir", None),
     )
     assert secret is not None
     return secret
@@ -239,11 +237,13 @@ def resolve_secret(
     inline: str | None = None,
     keyring: str | None = None,
     required: bool = True,
+    base_dir: Path | None = None,
 ) -> Secret | None:
     """Read a secret from the OS keyring (``"service/name"``), a file (mode 600), an
     environment variable, or an inline value, in that order of preference.
 
-    ``where`` names the config key for messages, e.g. ``"notion.token"``.
+    ``where`` names the config key for messages, e.g. ``"notion.token"``; a relative ``file``
+    is taken from ``base_dir``.
     """
     raw: str | None = None
     source = ""
@@ -261,7 +261,7 @@ def resolve_secret(
                 [ConfigProblem(f"{where}_env", f"the environment variable {env} is not set; export {env}=<token>")]
             )
     if raw is None and file:
-        path = config_relative(file)
+        path = config_relative(file, base_dir)
         raw = _read_file(path, f"{where}_file")
         source = f"file {path}"
     if raw is None and inline is not None:

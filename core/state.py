@@ -14,7 +14,6 @@ killed run loses at most the write in flight, which the intent lets the next run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from notion_sync.core.adapter import ExternalRef, Link
+from notion_sync.core.links import Failure, StoredLink, payload_hash
 
-__all__ = ["Cursor", "StateStore", "payload_hash", "SCHEMA_VERSION"]
+__all__ = ["Cursor", "Failure", "StateStore", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -72,12 +72,6 @@ _MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
-    """A stable hash of what a connector writes: the same payload always gives the same hash."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -95,37 +89,14 @@ class Cursor:
     schema_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Failure:
-    """An item that failed: how often in a row, when last, and whether it is parked."""
+def _stored_link(row: sqlite3.Row) -> StoredLink:
+    def load() -> Link:
+        payload = json.loads(row["payload"]) if row["payload"] else None
+        return Link(
+            row["page_id"], ExternalRef(row["external_id"], json.loads(row["extra"])), payload, bool(row["archived"])
+        )
 
-    attempts: int
-    last_at: datetime
-    parked: bool
-    error: str
-
-
-class StoredLink:
-    """A link as stored: the hash of its payload and its archived flag at once, the ``Link``
-    (whose payload JSON is decoded) only when asked for, as planning rarely needs it."""
-
-    __slots__ = ("page_id", "hash", "archived", "_row", "_link")
-
-    def __init__(self, row: sqlite3.Row) -> None:
-        self.page_id: str = row["page_id"]
-        self.hash: str | None = row["hash"]
-        self.archived = bool(row["archived"])
-        self._row = row
-        self._link: Link | None = None
-
-    @property
-    def link(self) -> Link:
-        if self._link is None:
-            row = self._row
-            payload = json.loads(row["payload"]) if row["payload"] else None
-            ref = ExternalRef(row["external_id"], json.loads(row["extra"]))
-            self._link = Link(row["page_id"], ref, payload, self.archived)
-        return self._link
+    return StoredLink(row["page_id"], row["hash"], bool(row["archived"]), load)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -212,11 +183,11 @@ class StateStore:
 
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
         """The links recorded for these pages."""
-        return {row["page_id"]: StoredLink(row) for row in self._rows_for("links", mapping, page_ids)}
+        return {row["page_id"]: _stored_link(row) for row in self._rows_for("links", mapping, page_ids)}
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
-            yield StoredLink(row)
+            yield _stored_link(row)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")

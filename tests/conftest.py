@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from notion_sync.core.retry import DEFAULT_POLICY, RetryPolicy, set_default_policy
 from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
 from tests.support.shared import shared_reference
 
+FAST_RETRY_SCALE = "0.0002"
+"""Backoff of at most 6 ms and a Retry-After of at most 24 ms."""
+
 
 @pytest.fixture(autouse=True)
-def fast_retries() -> Iterator[None]:
-    """Retries keep their logic but not their waiting, so fault tests stay fast."""
-    set_default_policy(RetryPolicy(attempts=5, initial=0.001, max_wait=0.01, max_retry_after=0.01))
-    yield
-    set_default_policy(DEFAULT_POLICY)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries keep their logic but not their waiting, so fault tests stay fast: every policy
+    built from the environment (the engine's, each connector's, the default) scales its waits."""
+    monkeypatch.setenv("NOTION_SYNC_RETRY_SCALE", FAST_RETRY_SCALE)
 
 
 @pytest.fixture(name="shared_reference")

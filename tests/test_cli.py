@@ -7,27 +7,18 @@ import re
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
-from notion_sync.core import plugins
 from notion_sync.core.cli import app
 from notion_sync.core.lock import RunLock
 from notion_sync.core.sandbox import DEMO_TOKEN
-from tests.support.memo import MemoConnector
+from tests.support.memo import with_memo
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def memo_registered():
-    plugins.register(MemoConnector)
-    yield
-    plugins.unregister("memo")
-
-
 def cli(*args: str):
-    return runner.invoke(app, list(args), catch_exceptions=False)
+    return runner.invoke(app, list(args), catch_exceptions=False, obj=with_memo())
 
 
 def test_run_prints_one_summary_line_per_mapping_and_exits_0(box):

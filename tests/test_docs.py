@@ -16,10 +16,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from notion_sync.core import plugins
 from notion_sync.core.cli import app
 from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK
-from tests.support.memo import MemoConnector
+from tests.support.memo import with_memo
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNING = REPO / "docs" / "running.md"
@@ -174,22 +173,19 @@ def test_every_file_in_the_guides_tree_exists():
 
 def test_a_lost_state_file_relinks_and_the_next_run_writes_nothing(box):
     """running.md, "What happens if the state file is lost", step by step, through the CLI."""
-    plugins.register(MemoConnector)
-    try:
-        runner = CliRunner()
-        rows = len(box.database.pages)
-        first = runner.invoke(app, ["run", "--config", str(box.config_path)])
-        assert f"{rows} created" in first.stdout
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{box.state_path}{suffix}").unlink(missing_ok=True)
-        recovery = runner.invoke(app, ["run", "--config", str(box.config_path)])
-        assert recovery.exit_code == 0, recovery.output
-        assert "0 created" in recovery.stdout and f"{rows} updated" in recovery.stdout
-        assert box.targets["memo"].item_count() == rows
-        again = runner.invoke(app, ["run", "--config", str(box.config_path)])
-        assert f"0 created, 0 updated, 0 deleted, {rows} unchanged" in again.stdout
-    finally:
-        plugins.unregister("memo")
+    runner = CliRunner()
+    memo = with_memo()
+    rows = len(box.database.pages)
+    first = runner.invoke(app, ["run", "--config", str(box.config_path)], obj=memo)
+    assert f"{rows} created" in first.stdout
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{box.state_path}{suffix}").unlink(missing_ok=True)
+    recovery = runner.invoke(app, ["run", "--config", str(box.config_path)], obj=memo)
+    assert recovery.exit_code == 0, recovery.output
+    assert "0 created" in recovery.stdout and f"{rows} updated" in recovery.stdout
+    assert box.targets["memo"].item_count() == rows
+    again = runner.invoke(app, ["run", "--config", str(box.config_path)], obj=memo)
+    assert f"0 created, 0 updated, 0 deleted, {rows} unchanged" in again.stdout
 
 
 def test_items_of_rows_trashed_while_the_state_was_lost_stay(box):

@@ -291,3 +291,29 @@ def test_a_create_lost_in_a_crash_whose_row_then_left_is_removed(box, monkeypatc
     state = StateStore.open(box.state_path, readonly=True)
     assert state.pending_intents("tasks-to-memo") == set()
     state.close()
+
+
+def test_the_notion_reader_the_state_store_and_the_retry_policy_are_handed_in(box):
+    """The seams: the engine uses what it is given, so nothing needs patching."""
+    from notion_sync.core.engine import Engine, RunOptions
+    from notion_sync.core.notion_source import NotionSource
+    from notion_sync.core.retry import RetryPolicy
+
+    readers: list[NotionSource] = []
+    opened: list[tuple[str, bool]] = []
+
+    def notion(token, **options):
+        readers.append(NotionSource(token, **options))
+        return readers[-1]
+
+    def state(path, *, readonly=False):
+        opened.append((str(path), readonly))
+        return StateStore.open(path, readonly=readonly)
+
+    policy = RetryPolicy(attempts=2, initial=0.0, max_wait=0.0)
+    engine = Engine(box.config(), notion=notion, state=state, retry=policy)
+    report = engine.run(RunOptions())
+    assert report.mappings[0].counts["created"] == len(box.database.pages) == len(memos(box))
+    assert len(readers) == 1 and readers[0].retry == policy and readers[0].requests > 0
+    assert opened == [(str(box.state_path), False)] * 2  # the run's, and the connector group's
+    assert engine.connector("memo").retry_policy == policy

@@ -203,9 +203,9 @@ def test_a_notion_retry_after_is_what_the_wait_honours(tmp_path: Path, monkeypat
         return recorded
 
     monkeypatch.setattr(retry, "_waiter", spying)
-    retry.set_default_policy(retry.RetryPolicy(attempts=3, initial=0.001, max_wait=0.01, max_retry_after=120))
+    policy = retry.RetryPolicy(attempts=3, initial=0.001, max_wait=0.01, max_retry_after=120)
     with sandbox(tmp_path, "memo") as box:
         box.notion.server.faults.retry_after = 2.0
         box.notion.server.faults.schedule(429, path="/query", method="POST")
-        assert box.run().mappings[0].status == "ok"
+        assert box.run(retry=policy).mappings[0].status == "ok"
     assert waits == [2.0]

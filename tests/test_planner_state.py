@@ -3,8 +3,9 @@
 import sqlite3
 
 from notion_sync.core.adapter import DesiredItem, ExternalRef
-from notion_sync.core.planner import Rendered, changed_fields, plan_departures, plan_rows
+from notion_sync.core.planner import changed_fields, plan_departures, plan_rows
 from notion_sync.core.state import SCHEMA_VERSION, StateStore, payload_hash
+from tests.test_planner import MIXED_LINKS, MIXED_PLAN, MIXED_ROWS
 
 
 def item(pid, **payload):
@@ -13,30 +14,11 @@ def item(pid, **payload):
 
 def test_plan_create_update_unchanged_skip_fail(tmp_path):
     state = StateStore.open(tmp_path / "s.sqlite3")
-    state.save_link("m", "b", ExternalRef("B"), {"t": "old"}, action="created")
-    state.save_link("m", "c", ExternalRef("C"), {"t": "same"}, action="created")
-    state.save_link("m", "d", ExternalRef("D"), {"t": "x"}, action="created")
-    state.save_link("m", "e", ExternalRef("E"), {"t": "x"}, archived=True, action="archive")
-    rendered = [
-        Rendered("a", "A", item=item("a", t="new")),
-        Rendered("b", "B", item=item("b", t="changed")),
-        Rendered("c", "C", item=item("c", t="same")),
-        Rendered("d", "D", skip_reason="no date"),
-        Rendered("e", "E", item=item("e", t="x")),
-        Rendered("f", "F", skip_reason="no date"),
-        Rendered("g", "G", error="end before start"),
-    ]
-    links = state.get_links("m", [r.page_id for r in rendered])
-    kinds = {a.page_id: (a.kind, a.reason) for a in plan_rows(rendered, links)}
-    assert kinds == {
-        "a": ("create", ""),
-        "b": ("update", ""),
-        "c": ("unchanged", ""),
-        "d": ("delete", "no date"),
-        "e": ("update", "restore"),
-        "f": ("skip", "no date"),
-        "g": ("fail", "end before start"),
-    }
+    for pid, link in MIXED_LINKS.items():
+        action = "archive" if link.archived else "created"
+        state.save_link("m", pid, link.ref, link.payload, archived=link.archived, action=action)
+    links = state.get_links("m", [r.page_id for r in MIXED_ROWS])
+    assert {a.page_id: (a.kind, a.reason, a.changed) for a in plan_rows(MIXED_ROWS, links)} == MIXED_PLAN
 
 
 def test_only_mapped_output_decides_an_update():

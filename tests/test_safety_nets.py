@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from notion_sync.core import plugins
 from notion_sync.core.cli import app
 from notion_sync.core.sandbox import NOTION_TOKEN_ENV, Sandbox
 from notion_sync.core.state import StateStore
 from tests.conftest import memos
-from tests.support.memo import MemoConnector
+from tests.support.memo import MemoConnector, with_memo
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -118,9 +117,8 @@ def test_max_delete_fraction_is_the_mappings_to_set(tmp_path: Path) -> None:
 def cli_process(box: Sandbox, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     code = (
-        "import sys; from notion_sync.core import plugins; from tests.support.memo import MemoConnector; "
-        "plugins.register(MemoConnector); from notion_sync.core.cli import main; "
-        "sys.argv = ['notion-sync'] + sys.argv[1:]; main()"
+        "import sys; from tests.support.memo import with_memo; from notion_sync.core.cli import main; "
+        "sys.argv = ['notion-sync'] + sys.argv[1:]; main(discovery=with_memo())"
     )
     return subprocess.Popen(
         [sys.executable, "-c", code, "run", "--config", str(box.config_path), *args],
@@ -174,14 +172,6 @@ def test_the_lock_of_a_killed_run_is_taken_over(box: Sandbox) -> None:
 
 
 # -- parking, through the CLI ---------------------------------------------------------------------
-@pytest.fixture
-def memo_registered():
-    plugins.register(MemoConnector)
-    yield
-    plugins.unregister("memo")
-
-
-@pytest.mark.usefixtures("memo_registered")
 def test_a_parked_item_is_listed_and_retry_requeues_it(tmp_path: Path) -> None:
     # Rows last edited ten minutes ago: a row edited in the failure's minute would count as
     # edited since (Notion rounds last_edited_time to the minute) and be tried again at once.
@@ -199,13 +189,15 @@ def parks_and_requeues(box: Sandbox) -> None:
     box.write_config(data)
     cfg = ["--config", str(box.config_path)]
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
-    first = runner.invoke(app, ["run", *cfg], catch_exceptions=False)
+    first = runner.invoke(app, ["run", *cfg], catch_exceptions=False, obj=with_memo())
     assert first.exit_code == 1 and "1 failed" in first.stderr
-    failed = runner.invoke(app, ["history", *cfg, "--failed", "--log-format", "json"], catch_exceptions=False)
+    failed = runner.invoke(
+        app, ["history", *cfg, "--failed", "--log-format", "json"], catch_exceptions=False, obj=with_memo()
+    )
     (entry,) = [json.loads(line) for line in failed.stdout.splitlines()]
     assert entry["parked"] is True and "400" in entry["error"]
-    assert "parked (notion-sync retry)" in runner.invoke(app, ["history", *cfg, "--failed"]).stdout
-    second = runner.invoke(app, ["run", *cfg], catch_exceptions=False)
+    assert "parked (notion-sync retry)" in runner.invoke(app, ["history", *cfg, "--failed"], obj=with_memo()).stdout
+    second = runner.invoke(app, ["run", *cfg], catch_exceptions=False, obj=with_memo())
     assert second.exit_code == 0 and "1 parked" in second.stdout  # shown, never dropped silently
     assert len(memos(box)) == len(box.database.pages) - 1
     # Another row's edit moves the watermark past the parked row: an incremental read no longer sees it.
@@ -213,9 +205,11 @@ def parks_and_requeues(box: Sandbox) -> None:
         box.database.pages["T0"] if memos(box).get(box.database.pages["T0"]) else box.database.pages["T1"],
         {"Name": "T edited"},
     )
-    assert "1 updated" in runner.invoke(app, ["run", *cfg], catch_exceptions=False).stdout
-    assert "re-queued 1" in runner.invoke(app, ["retry", *cfg], catch_exceptions=False).stdout
-    third = runner.invoke(app, ["run", *cfg], catch_exceptions=False)
+    assert "1 updated" in runner.invoke(app, ["run", *cfg], catch_exceptions=False, obj=with_memo()).stdout
+    assert "re-queued 1" in runner.invoke(app, ["retry", *cfg], catch_exceptions=False, obj=with_memo()).stdout
+    third = runner.invoke(app, ["run", *cfg], catch_exceptions=False, obj=with_memo())
     assert third.exit_code == 0 and "1 created" in third.stdout
     assert len(memos(box)) == len(box.database.pages) == box.targets["memo"].item_count()
-    assert runner.invoke(app, ["history", *cfg, "--failed", "--log-format", "json"]).stdout.strip() == ""
+    assert (
+        runner.invoke(app, ["history", *cfg, "--failed", "--log-format", "json"], obj=with_memo()).stdout.strip() == ""
+    )

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from notion_sync.core import plugins
 from notion_sync.core.cli import app
 from notion_sync.core.config import load_config
 from notion_sync.core.demo_data import DEMO_SCHEMA
 from notion_sync.core.init_wizard import MappingPlan, Starter, render_config, starter_for
 from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import DEMO_TOKEN, Sandbox
-from tests.support.memo import MemoConnector
+from tests.support.memo import MemoConnector, with_memo
 
 runner = CliRunner()
 
@@ -31,13 +30,6 @@ class StarterMemo(MemoConnector):
         return {"fields": {"text": "{Name} [starter]", "tag": status}}
 
 
-@pytest.fixture(autouse=True)
-def memo_registered():
-    plugins.register(MemoConnector)
-    yield
-    plugins.unregister("memo")
-
-
 @pytest.fixture
 def env_token(monkeypatch, tmp_path):
     """No config file in the working folder; the token in $NOTION_TOKEN."""
@@ -48,8 +40,8 @@ def env_token(monkeypatch, tmp_path):
     monkeypatch.setenv("NOTION_TOKEN", DEMO_TOKEN)
 
 
-def cli(*args: str, input: str | None = None):
-    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+def cli(*args: str, input: str | None = None, memo: type[MemoConnector] = MemoConnector):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False, obj=with_memo(memo))
 
 
 def fresh(tmp_path: Path) -> Path:
@@ -154,14 +146,13 @@ def test_init_from_flags_writes_a_config_that_loads(box, env_token, tmp_path):
     assert data["notion"] == {"token_env": "NOTION_TOKEN", "base_url": box.notion.url}
     assert data["memo"]["token_env"] == "MEMO_TOKEN"
     assert data["mappings"][0]["database"] == box.database.url
-    cfg = load_config(out)
+    cfg = load_config(out, discovery=with_memo())
     assert [m.config.connector for m in cfg.mappings] == ["memo"]
     assert "notion-sync check" in result.stdout and "notion-sync run --dry-run" in result.stdout
     assert result.stdout.index("notion-sync check") < result.stdout.index("notion-sync run --dry-run")
 
 
 def test_init_uses_the_connectors_starter_mapping_and_the_result_runs(box, env_token, tmp_path):
-    plugins.register(StarterMemo)
     out = fresh(tmp_path)
     memo = box.targets["memo"]
     # What only the user knows (where the memo service is), given with --set: it goes to [memo].
@@ -176,14 +167,15 @@ def test_init_uses_the_connectors_starter_mapping_and_the_result_runs(box, env_t
             f"memo.base_url={memo.service_settings['base_url']}",
             "--set",
             f"memo.token_env={memo.service_settings['token_env']}",
-        )
+        ),
+        memo=StarterMemo,
     )
     assert result.exit_code == 0, result.output
     data = tomllib.loads(out.read_text())
     assert data["mappings"][0]["fields"] == {"text": "{Name} [starter]", "tag": "Status"}
     assert data["memo"] == memo.service_settings
-    assert cli("check", "--config", str(out)).exit_code == 0
-    result = cli("run", "--config", str(out))
+    assert cli("check", "--config", str(out), memo=StarterMemo).exit_code == 0
+    result = cli("run", "--config", str(out), memo=StarterMemo)
     assert result.exit_code == 0, result.output
     assert len(memo.items()) == len(box.database.pages)
     assert all(text.endswith("[starter]") for text in memo.items().values())
@@ -250,21 +242,20 @@ def test_init_for_a_builtin_connector_loads_when_it_is_installed(box, env_token,
     out = fresh(tmp_path)
     result = cli(*init_args(box, out, "-t", connector, "--yes"))
     assert result.exit_code == 0, result.output
-    load_config(out)
+    load_config(out, discovery=with_memo())
 
 
 # --------------------------------------------------------------------------- init, interactive
 
 
 def test_interactive_init_asks_and_writes(box, env_token, tmp_path):
-    plugins.register(StarterMemo)
     out = fresh(tmp_path)
     answers = f"{box.database.url}\nmemo\ny\n"
-    result = cli("init", "--base-url", box.notion.url, "--out", str(out), input=answers)
+    result = cli("init", "--base-url", box.notion.url, "--out", str(out), input=answers, memo=StarterMemo)
     assert result.exit_code == 0, result.output
     assert "Notion database URL" in result.stdout and "Targets" in result.stdout
     assert "To-do: Not started" in result.stdout, "the schema is shown before the targets are asked"
-    assert load_config(out).mappings[0].config.connector == "memo"
+    assert load_config(out, discovery=with_memo(StarterMemo)).mappings[0].config.connector == "memo"
 
 
 def test_interactive_init_asks_for_a_missing_token_and_never_writes_it(box, env_token, tmp_path, monkeypatch):
@@ -286,7 +277,7 @@ def test_interactive_init_asks_which_data_source(box, env_token, tmp_path):
     assert result.exit_code == 0, result.output
     assert "'Archive'" in result.stdout
     assert tomllib.loads(out.read_text())["mappings"][0]["data_source"] == "Archive"
-    load_config(out)
+    load_config(out, discovery=with_memo())
 
 
 def test_interactive_init_without_answers_says_how_to_run_without_questions(box, env_token, tmp_path):

@@ -10,22 +10,14 @@ import keyring.backend
 import pytest
 from typer.testing import CliRunner
 
-from notion_sync.core import plugins
 from notion_sync.core.cli import app
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
 from notion_sync.core.secrets import clean_secret, fingerprint, resolve_secret
 from notion_sync.core.state import StateStore
-from tests.support.memo import MemoConnector
+from tests.support.memo import with_memo
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def memo_registered():
-    plugins.register(MemoConnector)
-    yield
-    plugins.unregister("memo")
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -55,7 +47,7 @@ def memory_keyring():
 
 
 def cli(*args, input=None):
-    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False, obj=with_memo())
 
 
 @pytest.mark.parametrize(
@@ -233,7 +225,7 @@ def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inl
     """Every service secret takes the same sources as the Notion token."""
     from notion_sync.connectors.slack.settings import SlackSettings
     from notion_sync.connectors.trello.settings import TrelloSettings
-    from notion_sync.core.secrets import secret_setting, set_base_dir
+    from notion_sync.core.secrets import secret_setting
 
     memory_keyring.set_password("notion-sync", "slack", "xoxb-from-keyring-000")
     assert (
@@ -242,11 +234,7 @@ def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inl
     )
     (box.workdir / "trello-key").write_text("key-from-file-0000")
     (box.workdir / "trello-key").chmod(0o600)
-    set_base_dir(box.workdir)
-    try:
-        settings = TrelloSettings(api_key_file="trello-key", token="inline-token-00000")
-        assert secret_setting(settings, "api_key", "trello.api_key").reveal() == "key-from-file-0000"
-        assert secret_setting(settings, "token", "trello.token").reveal() == "inline-token-00000"
-    finally:
-        set_base_dir(None)
+    settings = TrelloSettings(api_key_file="trello-key", token="inline-token-00000").relative_to(box.workdir)
+    assert secret_setting(settings, "api_key", "trello.api_key").reveal() == "key-from-file-0000"
+    assert secret_setting(settings, "token", "trello.token").reveal() == "inline-token-00000"
     assert "trello.token is written inline in the config file" in caplog.text

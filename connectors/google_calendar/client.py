@@ -52,9 +52,9 @@ def endpoints(api_endpoint: str | None) -> tuple[str, str]:
     return f"{origin}{path}/", f"{origin}{prefix}/batch/calendar/v3"
 
 
-def _read_credentials_file(path: Path) -> dict[str, Any]:
+def _read_credentials_file(path: Path, base_dir: Path | None) -> dict[str, Any]:
     where = "google_calendar.credentials_file"
-    path = config_relative(path)
+    path = config_relative(path, base_dir)
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -93,7 +93,7 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
         if settings.api_endpoint is None:
             raise ConfigError([ConfigProblem(where, "set it to a service-account key or an authorized-user file")])
         return AnonymousCredentials(), "the emulator's anonymous caller"  # type: ignore[no-untyped-call]
-    data = _read_credentials_file(settings.credentials_file)
+    data = _read_credentials_file(settings.credentials_file, settings.base_dir)
     kind = data.get("type")
     try:
         if kind == "service_account":

@@ -82,7 +82,6 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         self._client: CalendarClient | None = None
         self._zones: dict[str, str] = {}
         self._pacer = Pacer(settings.max_requests_per_minute, 60.0)
-        self._listed: dict[tuple[str, str], dict[str, ExternalRef]] = {}
         """(calendar, mapping) -> page id -> live event, from this run's one listing of the mapping's events."""
 
     # -- client -----------------------------------------------------------------
@@ -112,7 +111,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             self._pacer.wait()
             return request.execute(num_retries=0)
 
-        return call_with_retry(send, classify=self._retryable_only, what=what)
+        return call_with_retry(send, classify=self._retryable_only, what=what, policy=self.retry_policy)
 
     def _final(self, exc: BaseException, calendar_id: str) -> BaseException:
         if isinstance(exc, NotionSyncError):
@@ -309,7 +308,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         later round, alone with the other failed ones, after a backoff; the others go on.
         """
         calendar = mapping.settings.calendar_id
-        policy = notion_sync.core.retry.current_policy()
+        policy = self.retry_policy
         flows = {i: self._flow(op, mapping) for i, op in enumerate(operations)}
         results: dict[int, OperationResult] = {}
         pending: dict[int, HttpRequest] = {}
@@ -415,14 +414,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def recover(self, items: Sequence[DesiredItem], mapping: Mapping) -> dict[str, ExternalRef]:
         """Find live events this mapping wrote for these rows, by their private markers.
 
-        A few rows: one filtered list per row. Many: one listing of the mapping's events, kept for
-        the rest of the run.
+        A few rows: one filtered list per row. Many: one listing of the mapping's events, kept in
+        the run's cache for the rest of the run.
         Deleted events are not returned; ``create`` restores them through the 409 path.
         """
         calendar = mapping.settings.calendar_id
         wanted = {item.page_id for item in items}
         key = (calendar, mapping.name)
-        if key not in self._listed and len(wanted) > 5:
+        if key not in mapping.run_cache and len(wanted) > 5:
             # The engine calls recover once per page of up to 100 rows. One listing serves the whole
             # run: events this run writes are recorded in the state and never looked up again.
             listed: dict[str, ExternalRef] = {}
@@ -430,9 +429,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 page = ((event.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)
                 if page and page not in listed:
                     listed[page] = self._ref(event, calendar)
-            self._listed[key] = listed
-        if key in self._listed:
-            return {page: ref for page, ref in self._listed[key].items() if page in wanted}
+            mapping.run_cache[key] = listed
+        if key in mapping.run_cache:
+            return {page: ref for page, ref in mapping.run_cache[key].items() if page in wanted}
         found: dict[str, ExternalRef] = {}
         if len(wanted) <= 5:
             queries = [[f"{MAPPING_KEY}={mapping.name}", f"{PAGE_KEY}={page}"] for page in sorted(wanted)]

@@ -158,7 +158,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
 
     def _call(self, fn: Callable[[], T], what: str, channel: Channel | None = None) -> T:
         context = ErrorContext(what, channel.label if channel else "", self._bot_name())
-        return call_with_retry(fn, classify=lambda exc: classify(exc, context), what=what)
+        return call_with_retry(fn, classify=lambda exc: classify(exc, context), what=what, policy=self.retry_policy)
 
     def _bot_name(self) -> str:
         return str((self._identity or {}).get("user") or "")

@@ -83,7 +83,6 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         self._transport: TrelloTransport | None = None
         self._token: Secret | None = None
         self._boards: dict[str, Board] = {}
-        self._recovered: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         """(board id, mapping) -> page id -> card, from this run's one read of the board (``recover``)."""
 
     # -- client -----------------------------------------------------------------
@@ -124,10 +123,10 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             # fetch_json adds key and token to the dict it is given: pass a fresh one.
             return client.fetch_json(path, http_method=method, query_params=dict(query or {}), post_args=body)
 
-        return call_with_retry(once, classify=classify, what=what)
+        return call_with_retry(once, classify=classify, what=what, policy=self.retry_policy)
 
     def _retrying(self, what: str, fn: Callable[[], T]) -> T:
-        return call_with_retry(fn, classify=classify, what=what)
+        return call_with_retry(fn, classify=classify, what=what, policy=self.retry_policy)
 
     # -- board --------------------------------------------------------------------
     def _existing_boards(self) -> str:
@@ -366,12 +365,12 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             return {}
         board = self._board(mapping)
         key = (board.id, mapping.name)
-        if key not in self._recovered:
+        if key not in mapping.run_cache:
             # The engine calls recover once per page of up to 100 rows: read the board once per run.
             # Cards this run creates are recorded in the state and never looked up again.
-            self._recovered[key] = self._marked_cards(board, mapping.name, None)
+            mapping.run_cache[key] = self._marked_cards(board, mapping.name, None)
         wanted = {i.page_id for i in items}
-        found = {page_id: card for page_id, card in self._recovered[key].items() if page_id in wanted}
+        found = {page_id: card for page_id, card in mapping.run_cache[key].items() if page_id in wanted}
         return {page_id: ExternalRef(str(card["id"]), {"board": board.id}) for page_id, card in found.items()}
 
     # -- check ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from notion_sync.connectors.google_calendar.connector import GoogleCalendarConne
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
 from notion_sync.core.adapter import CreateOperation, DeleteOperation, DesiredItem, Link, Operation, UpdateOperation
 from notion_sync.core.errors import AccessError
-from notion_sync.core.retry import current_policy
 
 from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row
 
@@ -73,7 +72,7 @@ def test_rate_limit_that_never_ends_fails_only_those_calls(emulator, connector, 
     emulator.faults.schedule(429, count=1000, method="PATCH")
     results = list(connector.apply([*creates(connector, mapping, 2, prefix="new"), *updates], mapping))
     assert [type(r.error).__name__ for r in results] == ["NoneType", "NoneType", "RetryableError", "RetryableError"]
-    assert emulator.server.request_count(r"^PATCH ") == 2 * current_policy().attempts  # each tried that often
+    assert emulator.server.request_count(r"^PATCH ") == 2 * connector.retry_policy.attempts  # each tried that often
     assert len(emulator.events(CALENDAR)) == 4
 
 

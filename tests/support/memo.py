@@ -1,7 +1,7 @@
 """A test-only connector, "memo", and its emulator: the smallest complete adapter.
 
 It proves the core's contract with a third connector that nothing in core knows of:
-found by registration, validated by its own settings models, run by the engine, and
+found by being added to a Discovery, validated by its own settings models, run by the engine, and
 put through the conformance suite.
 """
 
@@ -31,6 +31,7 @@ from notion_sync.core.adapter import (
 from notion_sync.core.emulator.server import EmulatorServer
 from notion_sync.core.errors import AccessError, ItemError, RetryableError
 from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.retry import call_with_retry
 from notion_sync.core.rows import Row
 from notion_sync.core.secrets import resolve_secret
@@ -221,3 +222,11 @@ class MemoTarget(EmulatedTarget):
 
     def close(self) -> None:
         self.emulator.server.stop()
+
+
+def with_memo(connector: type[MemoConnector] = MemoConnector) -> Discovery:
+    """The installed connectors plus memo (or a variant of it), to hand to the CLI
+    (``runner.invoke(app, ..., obj=...)``, ``main(discovery=...)``) or to ``load_config``."""
+    found = discover()
+    found.add(connector)
+    return found

@@ -8,7 +8,7 @@ import pytest
 
 from notion_sync.connectors.trello.transport import pacer_for
 from notion_sync.core.errors import ConfigError
-from notion_sync.core.retry import RetryPolicy, set_default_policy
+from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import RedactingFilter
 
 from .testkit import World, desired, page
@@ -72,9 +72,9 @@ def test_pacing_keeps_under_the_rate_limit(world: World) -> None:
 
 
 def test_without_pacing_the_429s_are_retried_and_nothing_is_duplicated(world: World) -> None:
-    set_default_policy(RetryPolicy(attempts=12, initial=0.05, max_wait=0.3))
     world.emu.token_limit = (6, 0.3)
     conn, ctx = world.connector(rate_limit=1000, rate_window=0.3), world.mapping()
+    conn.retry_policy = RetryPolicy(attempts=12, initial=0.05, max_wait=0.3)
     conn.prepare(ctx)
     for i in range(15):
         conn.create(desired(conn, page(f"Card {i}"), ctx), ctx)

@@ -173,7 +173,7 @@ def test_crash_after_create_is_recovered_without_duplicate(world: World) -> None
     first.delete(Link(rows[1].id, first.recover([items[1]], ctx)[rows[1].id], None), "archive", ctx)
     first.close()
 
-    second = world.connector()  # the next run
+    second, ctx = world.connector(), World.mapping(world)  # the next run: its own context and run cache
     second.prepare(ctx)
     before = world.emu.server.request_count(r"^GET ")
     found = second.recover(items, ctx)

@@ -58,7 +58,6 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
     def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
         self._client: httpx.Client | None = None
-        self._listings: dict[str, dict[str, str]] = {}
 
     # -- plumbing -------------------------------------------------------------
     @property
@@ -66,7 +65,11 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         """The HTTP client, made on first use (the token is read only then)."""
         if self._client is None:
             token = resolve_secret(
-                "webhook.token", env=self.settings.token_env, file=self.settings.token_file, required=False
+                "webhook.token",
+                env=self.settings.token_env,
+                file=self.settings.token_file,
+                required=False,
+                base_dir=self.settings.base_dir,
             )
             headers = {"Accept": "application/json", "User-Agent": "notion-sync-webhook/0.1"}
             if token is not None:
@@ -83,7 +86,7 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             response.raise_for_status()
             return response.json() if response.content else {}
 
-        return call_with_retry(once, classify=classify, what=f"webhook: {what}")
+        return call_with_retry(once, classify=classify, what=f"webhook: {what}", policy=self.retry_policy)
 
     # -- pure -----------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[WebhookMapping]) -> dict[str, Any]:
@@ -139,8 +142,8 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         return None
 
     def _listing(self, mapping: MappingContext[WebhookMapping]) -> dict[str, str]:
-        """page id -> item id of the mapping's items, read once per run."""
-        if mapping.name not in self._listings:
+        """page id -> item id of the mapping's items, read once per run (kept in its run cache)."""
+        if "listing" not in mapping.run_cache:
             found: dict[str, str] = {}
             params: dict[str, Any] = {"mapping": mapping.name, "limit": PAGE_LIMIT}
             while True:
@@ -152,8 +155,9 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
                 if not cursor:
                     break
                 params["cursor"] = cursor
-            self._listings[mapping.name] = found
-        return self._listings[mapping.name]
+            mapping.run_cache["listing"] = found
+        listing: dict[str, str] = mapping.run_cache["listing"]
+        return listing
 
     def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
         listing = self._listing(mapping)

@@ -1,0 +1,61 @@
+"""What the state records about items, as plain data: stored links, payload hashes, failures.
+
+The planner decides from these alone, so it needs no state code; ``notion_sync.core.state``
+reads and writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from notion_sync.core.adapter import Link
+
+__all__ = ["Failure", "StoredLink", "payload_hash"]
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of what a connector writes: the same payload always gives the same hash."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item that failed: how often in a row, when last, and whether it is parked."""
+
+    attempts: int
+    last_at: datetime
+    parked: bool
+    error: str
+
+
+class StoredLink:
+    """A link as stored: the hash of its payload and its archived flag at once, the ``Link``
+    (whose payload JSON is decoded) only when asked for, as planning rarely needs it."""
+
+    __slots__ = ("page_id", "hash", "archived", "_load", "_link")
+
+    def __init__(self, page_id: str, hash: str | None, archived: bool, load: Callable[[], Link]) -> None:
+        self.page_id = page_id
+        self.hash = hash
+        self.archived = archived
+        self._load = load
+        self._link: Link | None = None
+
+    @classmethod
+    def of(cls, link: Link) -> StoredLink:
+        """The stored form of a link, as ``StateStore.save_link`` would record it."""
+        digest = payload_hash(link.payload) if link.payload is not None else None
+        return cls(link.page_id, digest, link.archived, lambda: link)
+
+    @property
+    def link(self) -> Link:
+        """The link itself, decoded on first use."""
+        if self._link is None:
+            self._link = self._load()
+        return self._link

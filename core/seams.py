@@ -1,0 +1,152 @@
+"""What the engine needs from the outside, as Protocols: a Notion reader and a state store.
+
+``Engine`` takes an opener for each, defaulting to the real ones (``NotionSource`` and
+``StateStore.open``), so a benchmark or a test hands in its own instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from notion_sync.core.adapter import ExternalRef
+from notion_sync.core.links import Failure, StoredLink
+from notion_sync.core.notion_source import DataSource, RequestCount
+from notion_sync.core.retry import RetryPolicy
+from notion_sync.core.secrets import Secret
+from notion_sync.core.state import Cursor
+
+__all__ = ["NotionOpener", "NotionReader", "StateBackend", "StateOpener"]
+
+
+class NotionReader(Protocol):
+    """Reads a mapping's data source: what the engine asks of ``NotionSource``."""
+
+    def resolve(self, database: str, data_source: str | None, *, mapping: str) -> DataSource:
+        """The data source a mapping reads."""
+        ...
+
+    def schema(self, data_source_id: str) -> dict[str, Any]:
+        """The data source's properties, name -> property object."""
+        ...
+
+    def pages(
+        self, data_source_id: str, *, filter: dict[str, Any] | None = None, since: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows, one API page at a time; ``since`` makes it incremental."""
+        ...
+
+    def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
+        """A people/relation value that Notion cut at 25, in full."""
+        ...
+
+    def count_into(self, count: RequestCount) -> None:
+        """Count this thread's requests into ``count`` from now on."""
+        ...
+
+    def close(self) -> None:
+        """Release the client."""
+        ...
+
+
+class NotionOpener(Protocol):
+    """Builds the run's Notion reader; ``NotionSource`` itself is one."""
+
+    def __call__(
+        self,
+        token: Secret,
+        *,
+        base_url: str,
+        timeout: float,
+        requests_per_second: float,
+        retry: RetryPolicy | None = None,
+    ) -> NotionReader: ...
+
+
+class StateBackend(Protocol):
+    """Where a run reads and records links, intents, failures and cursors: what the engine asks
+    of ``StateStore``."""
+
+    run_id: int | None
+    token_fingerprint: str | None
+
+    def get_cursor(self, mapping: str) -> Cursor:
+        """Where the mapping's incremental reads stand."""
+        ...
+
+    def set_cursor(self, mapping: str, cursor: Cursor) -> None:
+        """Move the mapping's cursor."""
+        ...
+
+    def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
+        """The links recorded for these pages."""
+        ...
+
+    def iter_links(self, mapping: str) -> Iterator[StoredLink]:
+        """Every link of the mapping."""
+        ...
+
+    def count_links(self, mapping: str, *, live_only: bool = False) -> int:
+        """How many links the mapping has (live ones only: not archived)."""
+        ...
+
+    def save_link(
+        self,
+        mapping: str,
+        page_id: str,
+        ref: ExternalRef,
+        payload: dict[str, Any] | None,
+        *,
+        archived: bool = False,
+        action: str,
+    ) -> None:
+        """Record a successful write (and clear its intent and failure)."""
+        ...
+
+    def remove_link(self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted") -> None:
+        """Record that an item is gone."""
+        ...
+
+    def record_intent(self, mapping: str, page_ids: Iterable[str]) -> None:
+        """Remember writes that are about to be sent."""
+        ...
+
+    def pending_intents(self, mapping: str) -> set[str]:
+        """Page ids whose write was sent and never recorded."""
+        ...
+
+    def clear_intent(self, mapping: str, page_id: str) -> None:
+        """Forget an intent: nothing was written."""
+        ...
+
+    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5) -> int:
+        """Record a failed item; returns how many times in a row it has failed."""
+        ...
+
+    def failure_map(self, mapping: str, page_ids: Iterable[str]) -> dict[str, Failure]:
+        """The failures recorded for these pages."""
+        ...
+
+    def token_first_seen(self, name: str, fingerprint: str, *, record: bool = True) -> datetime:
+        """When a token was first seen."""
+        ...
+
+    def start_run(self, token_fingerprint: str | None) -> int:
+        """Record the start of a run."""
+        ...
+
+    def finish_run(self, status: str, summary: dict[str, Any]) -> None:
+        """Record the end of a run."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+class StateOpener(Protocol):
+    """Opens a connection to the state; ``StateStore.open`` is one."""
+
+    def __call__(self, path: str | Path, *, readonly: bool = False) -> StateBackend: ...
