@@ -26,6 +26,7 @@ from notion_sync.connectors.google_calendar.dates import as_date_value, event_ti
 from notion_sync.connectors.google_calendar.errors import classify, error_message, http_status
 from notion_sync.connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id, markers
 from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
+from notion_sync.connectors.google_calendar.settings import starter as settings_starter
 from notion_sync.core.adapter import (
     CheckResult,
     Connector,
@@ -37,6 +38,7 @@ from notion_sync.core.adapter import (
     MappingContext,
     Operation,
     OperationResult,
+    Starter,
     UpdateOperation,
 )
 from notion_sync.core.errors import (
@@ -571,6 +573,11 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 self._client.service.close()
             finally:
                 self._client = None
+
+    @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget:

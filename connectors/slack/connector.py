@@ -39,6 +39,7 @@ from notion_sync.core.adapter import (
     ExternalRef,
     Link,
     MappingContext,
+    Starter,
 )
 from notion_sync.core.errors import AccessError, ConfigError, FatalError, NotionSyncError
 from notion_sync.core.pacing import Pacer
@@ -50,6 +51,7 @@ from . import mrkdwn
 from .errors import ErrorContext, SlackItemError, classify
 from .render import Message, change_reply, render_message, render_watch
 from .settings import CHANNEL_ID, SlackMapping, SlackSettings
+from .settings import starter as settings_starter
 
 __all__ = ["SlackConnector", "EVENT_TYPE", "marker"]
 
@@ -613,6 +615,11 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         """Forget this run's caches (the client holds no open connection between calls)."""
         self._history.clear()
         self._messages.clear()
+
+    @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:

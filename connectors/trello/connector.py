@@ -25,6 +25,7 @@ from notion_sync.core.adapter import (
     ExternalRef,
     Link,
     MappingContext,
+    Starter,
 )
 from notion_sync.core.errors import FatalError, ItemError, NotionSyncError, RetryableError
 from notion_sync.core.retry import call_with_retry
@@ -34,6 +35,7 @@ from notion_sync.core.secrets import Secret, secret_setting
 from .errors import NotFound, classify, is_ambiguous
 from .render import card_desc, parse_marker, render_card
 from .settings import TrelloMapping, TrelloSettings
+from .settings import starter as settings_starter
 from .transport import TrelloTransport, build_client, pacer_for
 
 __all__ = ["Board", "TrelloConnector", "board_ref"]
@@ -473,6 +475,11 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         self._client = None
         self._transport = None
         self._boards.clear()
+
+    @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:
