@@ -56,6 +56,7 @@ from notion_sync.core.fields import PropertyRef, Template
 from notion_sync.core.pacing import Pacer
 from notion_sync.core.plugins import ConnectorSpec
 from notion_sync.core.retry import RetryPolicy, call_with_retry
+from notion_sync.core.retry import current_policy as current_retry_policy
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
 from notion_sync.core.templates import render_template
@@ -105,6 +106,7 @@ __all__ = [
     "UpdateOperation",
     "call_with_retry",
     "config_relative",
+    "current_retry_policy",
     "first_property",
     "option_names",
     "render_template",

@@ -345,7 +345,7 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
     target: Any = box.targets[connector]
     out: dict[str, Any] = {}
     if connector == "google_calendar":
-        from notion_sync.connectors.google_calendar.ids import PAGE_KEY
+        from notion_sync.connectors.google_calendar.markers import PAGE_KEY
 
         for event in target._live():
             start = event["start"]
