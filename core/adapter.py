@@ -66,7 +66,7 @@ __all__ = [
 
 
 class ServiceSettings(BaseModel):
-    """Base of a connector's service table (``[google_calendar]``, ``[trello]``...).
+    """Base of a connector's service table (``[<connector>]``).
 
     Unknown keys are errors, so a typo is never silently ignored.
     """

@@ -239,7 +239,7 @@ class InitOptions:
     base_url: str | None = None
     data_source: str | None = None
     values: list[str] = field(default_factory=list)
-    """``CONNECTOR.KEY=VALUE`` settings for a mapping's keys (``trello.board=https://...``)."""
+    """``CONNECTOR.KEY=VALUE`` settings for a mapping's keys or the connector's table."""
     yes: bool = False
     force: bool = False
 
@@ -261,7 +261,8 @@ def _parse_values(values: Sequence[str], targets: Sequence[str]) -> dict[str, di
         if not eq or not dot or not name:
             problems.append(
                 ConfigProblem(
-                    "--set", f"{key.strip()!r} is not CONNECTOR.KEY=VALUE, e.g. trello.board=https://trello.com/b/..."
+                    "--set",
+                    f"{key.strip()!r} is not CONNECTOR.KEY=VALUE (a key of the mapping or of the [CONNECTOR] table)",
                 )
             )
         elif _SECRET_KEY.search(name.rsplit(".", 1)[-1]):
