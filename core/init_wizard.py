@@ -1,11 +1,9 @@
 """``notion-sync init``: from a database URL to a starter ``notion-sync.toml``.
 
 It reads the database's schema with the same ``NotionSource`` the engine uses, then
-writes one mapping per chosen target with sensible guesses:
-
-each connector's guesses for its keys (the title property to the item's main text, the
-first date property to its date...). Secrets appear only as ``*_env`` lines naming
-environment variables, never as values.
+writes one mapping per chosen target with that connector's guesses (the title property to
+the item's main text, the first date property to its date...). Secrets appear only as
+``*_env`` lines naming environment variables, never as values.
 
 The guesses come from each connector: ``Connector.starter(schema)`` returns a ``Starter``
 (see ``notion_sync.core.adapter``) with the mapping's keys, the ``[<connector>]`` table,
