@@ -56,14 +56,19 @@ __all__ = [
     "Operation",
     "OperationKind",
     "OperationResult",
+    "Question",
     "ServiceSettings",
     "SkipItem",
+    "Starter",
     "UpdateOperation",
+    "first_property",
+    "option_names",
+    "title_property",
 ]
 
 
 class ServiceSettings(BaseModel):
-    """Base of a connector's service table (``[google_calendar]``, ``[trello]``...).
+    """Base of a connector's service table (``[<connector>]``).
 
     Unknown keys are errors, so a typo is never silently ignored.
     """
@@ -213,6 +218,60 @@ class CheckResult:
     """A failure is an access problem (exit 3) if true, a config problem (exit 2) if false."""
 
 
+@dataclass(frozen=True)
+class Question:
+    """A value only the user knows, which ``notion-sync init`` asks for when it runs interactively.
+
+    ``key`` is the mapping key it fills (dotted for a nested one, ``fields.start``); ``default``
+    None means the user must answer. A value given with ``--set`` is not asked again.
+    """
+
+    key: str
+    prompt: str
+    default: str | None = None
+
+
+@dataclass
+class Starter:
+    """What ``notion-sync init`` writes for a new mapping of this connector.
+
+    * ``mapping``: the connector's keys on the mapping (``fields`` included); empty makes
+      ``init`` write a comment listing the mapping keys for the user to fill in;
+    * ``service``: the ``[<connector>]`` table. Only ``*_env`` (and ``*_file``) lines and
+      placeholders, never a secret. None derives it from ``Settings``: its ``*_env`` keys and
+      required keys;
+    * ``notes``: a comment written above a key, by key path (``"fields.start"``); ``service_notes``
+      the same for the service table;
+    * ``questions``: what to ask when ``init`` runs interactively.
+    """
+
+    mapping: dict[str, Any] = field(default_factory=dict)
+    service: dict[str, Any] | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    service_notes: dict[str, str] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+
+
+def title_property(schema: dict[str, dict[str, Any]]) -> str:
+    """The name of the title property (every data source has exactly one)."""
+    return next((n for n, p in schema.items() if p.get("type") == "title"), "Name")
+
+
+def first_property(schema: dict[str, dict[str, Any]], *types: str) -> str | None:
+    """The first property (in Notion's order) whose type is one of ``types``, tried in the order given."""
+    for kind in types:
+        for name, prop in schema.items():
+            if prop.get("type") == kind:
+                return name
+    return None
+
+
+def option_names(prop: dict[str, Any]) -> list[str]:
+    """The option names of a select, multi-select or status property."""
+    kind = prop.get("type", "")
+    return [o.get("name", "") for o in (prop.get(kind) or {}).get("options") or [] if o.get("name")]
+
+
 class Connector(ABC, Generic[S, M]):
     """Base class of every connector. One instance serves one run, for all its mappings.
 
@@ -319,17 +378,26 @@ class Connector(ABC, Generic[S, M]):
         """Release clients and connections."""
 
     @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping: keys, comments and questions.
+
+        ``schema`` is the data source's properties as Notion returns them (name -> property
+        object with ``type`` and, for select/status/multi_select, the options). Guess only the
+        connector's own keys, never a secret (name an environment variable in a ``*_env`` key).
+        ``title_property``, ``first_property`` and ``option_names`` read the schema.
+
+        The default wraps ``starter_mapping``.
+        """
+        return Starter(mapping=dict(cls.starter_mapping(schema)))
+
+    @classmethod
     def starter_mapping(cls, schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Guesses for this connector's keys on a new mapping, for ``notion-sync init``. Optional.
 
-        ``schema`` is the data source's properties as Notion returns them (name -> property
-        object with ``type`` and, for select/status/multi_select, the options). Return the
-        mapping keys (``fields`` included) that make a good start, e.g.
-        ``{"channel": "#general", "fields": {"text": "{Name}"}}``; only the connector's own
-        keys, never a secret (name an environment variable in a ``*_env`` key instead).
-
-        The default, ``{}``, makes ``init`` write a comment listing this connector's mapping
-        keys for the user to fill in.
+        The short form of ``starter``, for a connector with no comments or questions: return
+        the mapping keys (``fields`` included) that make a good start, e.g.
+        ``{"channel": "#general", "fields": {"text": "{Name}"}}``. The default, ``{}``, makes
+        ``init`` write a comment listing this connector's mapping keys for the user to fill in.
         """
         return {}
 

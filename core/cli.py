@@ -444,7 +444,7 @@ def init(
         typer.Option(
             "--target",
             "-t",
-            help="a connector to sync into (repeatable): google_calendar, trello, slack...",
+            help="a connector to sync into (repeatable), as `notion-sync connectors` lists them",
             show_default=False,
         ),
     ] = None,
@@ -468,7 +468,7 @@ def init(
         typer.Option(
             "--set",
             help="CONNECTOR.KEY=VALUE (repeatable): a key of the mapping or of the [CONNECTOR] table, "
-            "e.g. trello.board=https://trello.com/b/...; never a secret (use the *_env keys)",
+            "e.g. CONNECTOR.fields.text={Name}; never a secret (use the *_env keys)",
             show_default=False,
         ),
     ] = None,

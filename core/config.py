@@ -95,7 +95,7 @@ class MappingConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = Field(description="unique name of the mapping; it keys its state")
-    connector: str = Field(description="which connector writes it: google_calendar, trello, slack, or a plugin")
+    connector: str = Field(description="which connector writes it: one `notion-sync connectors` lists")
     database: str = Field(description="the Notion database URL or id")
     data_source: str | None = Field(None, description="name or id of the data source, if the database has several")
     filter: dict[str, Any] | None = Field(None, description="a Notion query filter, passed through unchanged")

@@ -1,28 +1,16 @@
 """``notion-sync init``: from a database URL to a starter ``notion-sync.toml``.
 
 It reads the database's schema with the same ``NotionSource`` the engine uses, then
-writes one mapping per chosen target with sensible guesses:
+writes one mapping per chosen target with that connector's guesses (the title property to
+the item's main text, the first date property to its date...). Secrets appear only as
+``*_env`` lines naming environment variables, never as values.
 
-* the title property goes to the item's main text (``summary``, ``name``, ``text``);
-* the first date property goes to ``start`` / ``due``;
-* a status property (else a select) picks the Trello list: ``list_from`` with ``lists``
-  pre-filled from its options;
-* a multi-select becomes Trello labels;
-* secrets appear only as ``*_env`` lines naming environment variables, never as values.
-
-Where the guesses come from, for each target connector:
-
-1. the connector's own ``Connector.starter_mapping(schema)`` (optional; see ``notion_sync.core.adapter``);
-2. if that is empty and the connector is one of the built-ins (``google_calendar``,
-   ``trello``, ``slack``), the table ``BUILTIN_STARTERS`` below. It exists only because
-   the built-in connectors are developed separately; a connector that implements
-   ``starter_mapping`` takes precedence over it;
-3. otherwise nothing: the file gets a comment listing the connector's mapping keys
-   for the user to fill in.
-
-The service table (``[trello]``...) comes from ``BUILTIN_SERVICES`` for the built-ins;
-for other connectors it holds the ``*_env`` keys and the required keys of the
-connector's ``Settings`` model, with placeholders.
+The guesses come from each connector: ``Connector.starter(schema)`` returns a ``Starter``
+(see ``notion_sync.core.adapter``) with the mapping's keys, the ``[<connector>]`` table,
+comments for both and the questions to ask. A connector that guesses nothing gets a
+comment listing its mapping keys for the user to fill in; one that gives no service
+table gets the ``*_env`` keys and the required keys of its ``Settings`` model, with
+placeholders.
 
 The file is checked with ``load_config`` right after it is written, so what ``init``
 writes is what ``check`` and ``run`` accept (or the problems are shown at once).
@@ -33,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +29,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from notion_sync.core.adapter import Connector
+from notion_sync.core.adapter import Connector, Starter
 from notion_sync.core.config import NotionConfig, load_config
 from notion_sync.core.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConfigProblem
 from notion_sync.core.notion_source import NotionSource
@@ -51,8 +39,6 @@ from notion_sync.core.schema_view import NotionAccess, SchemaView, open_source, 
 from notion_sync.core.secrets import REDACTOR, Secret, clean_secret, resolve_secret
 
 __all__ = [
-    "BUILTIN_SERVICES",
-    "BUILTIN_STARTERS",
     "InitOptions",
     "Prompter",
     "Starter",
@@ -65,172 +51,23 @@ Schema = dict[str, dict[str, Any]]
 DEFAULT_BASE_URL = str(NotionConfig.model_fields["base_url"].default)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_SHIPPED = "notion_sync.connectors."
 
 
-# --------------------------------------------------------------------------- schema guesses
+# --------------------------------------------------------------------------- starters
 
 
-def title_property(schema: Schema) -> str:
-    """The name of the title property (every data source has exactly one)."""
-    return next((n for n, p in schema.items() if p.get("type") == "title"), "Name")
+def starter_for(cls: type[Connector[Any, Any]] | None, schema: Schema) -> Starter:
+    """The connector's starter for a new mapping (an empty one if the connector did not load)."""
+    return cls.starter(schema) if cls is not None else Starter()
 
 
-def first_property(schema: Schema, *types: str) -> str | None:
-    """The first property (in Notion's order) whose type is one of ``types``, tried in the order given."""
-    for kind in types:
-        for name, prop in schema.items():
-            if prop.get("type") == kind:
-                return name
-    return None
-
-
-def option_names(prop: dict[str, Any]) -> list[str]:
-    """The option names of a select, multi-select or status property."""
-    kind = prop.get("type", "")
-    return [o.get("name", "") for o in (prop.get(kind) or {}).get("options") or [] if o.get("name")]
-
-
-def _placeholder(name: str) -> str:
-    return "{" + name + "}"
-
-
-def _text_template(schema: Schema) -> str:
-    notes = first_property(schema, "rich_text")
-    return f"{_placeholder(notes)}\n\n{{url}}" if notes else "{url}"
-
-
-@dataclass
-class Starter:
-    """Guessed keys for one mapping, plus a comment for some of them (key path -> comment)."""
-
-    keys: dict[str, Any]
-    notes: dict[str, str] = field(default_factory=dict)
-    ask: tuple[str, str] | None = None
-    """The key whose value only the user knows, and the question to ask for it interactively."""
-
-
-def _google_calendar(schema: Schema) -> Starter:
-    date = first_property(schema, "date")
-    notes = {
-        "calendar_id": '"primary" is the calendar of the account; or a calendar id '
-        "(Google Calendar → Settings → Integrate calendar)"
-    }
-    if date:
-        notes["fields.start"] = "guessed: the first date property; a row without a date is skipped"
-    else:
-        notes["fields.start"] = "the data source has no date property: add one in Notion and name it here"
-    return Starter(
-        {
-            "calendar_id": "primary",
-            "fields": {
-                "summary": _placeholder(title_property(schema)),
-                "start": date or "<a date property>",
-                "description": _text_template(schema),
-            },
-        },
-        notes,
-        ("calendar_id", "Google Calendar id (or primary)"),
-    )
-
-
-def _trello(schema: Schema) -> Starter:
-    keys: dict[str, Any] = {"board": "<board id or URL>"}
-    notes = {"board": "the board's URL (https://trello.com/b/...) or id"}
-    list_from = first_property(schema, "status", "select")
-    options = option_names(schema[list_from]) if list_from else []
-    if list_from and options:
-        keys["list_from"] = list_from
-        keys["default_list"] = options[0]
-        keys["lists"] = {o: o for o in options}
-        notes["list_from"] = (
-            f"guessed: the {schema[list_from]['type']} property; each option's cards go to the "
-            "list named in [mappings.lists] (edit the list names to your board's)"
-        )
-    else:
-        keys["default_list"] = "To Do"
-        notes["default_list"] = "the list every card goes to (no status or select property to pick one from)"
-    fields: dict[str, Any] = {"name": _placeholder(title_property(schema)), "desc": _text_template(schema)}
-    date = first_property(schema, "date")
-    if date:
-        fields["due"] = date
-        notes["fields.due"] = "guessed: the first date property"
-    labels = first_property(schema, "multi_select")
-    if labels:
-        fields["labels"] = labels
-        notes["fields.labels"] = "guessed: the multi-select property; its options become labels"
-    keys["fields"] = fields
-    return Starter(keys, notes, ("board", "Trello board URL or id"))
-
-
-def _slack(schema: Schema) -> Starter:
-    status = first_property(schema, "status")
-    text = _placeholder(title_property(schema)) + (f" ({_placeholder(status)})" if status else "")
-    return Starter(
-        {"channel": "#general", "mode": "mirror", "fields": {"text": text}},
-        {
-            "channel": "a public channel name with its #, or a channel id (C0123ABCD); invite the bot to it",
-            "mode": "mirror: one message per row, edited in place; notify: one message, then threaded replies",
-        },
-        ("channel", "Slack channel (#name or id)"),
-    )
-
-
-BUILTIN_STARTERS: dict[str, Callable[[Schema], Starter]] = {
-    "google_calendar": _google_calendar,
-    "trello": _trello,
-    "slack": _slack,
-}
-"""Guesses for the built-in connectors, used when the connector class gives none.
-
-* google_calendar: ``calendar_id = "primary"``; fields ``summary`` (the title),
-  ``start`` (the first date property), ``description`` (the first text property and the
-  page's URL).
-* trello: ``board`` placeholder; ``list_from`` the status (else select) property with
-  ``lists`` mapping each option to a list of the same name and ``default_list`` its
-  first option (without one: ``default_list = "To Do"``); fields ``name``, ``desc``,
-  ``due`` (the first date), ``labels`` (the first multi-select).
-* slack: ``channel = "#general"``, ``mode = "mirror"``; field ``text`` (the title, and
-  the status if there is one).
-"""
-
-BUILTIN_SERVICES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
-    "google_calendar": (
-        {"credentials_file": "~/.config/notion-sync/google-authorized-user.json"},
-        {
-            "credentials_file": "the file `notion-sync auth google --client-secrets FILE` writes (your own "
-            "account), or a service-account key (JSON); mode 600"
-        },
-    ),
-    "trello": (
-        {"api_key_env": "TRELLO_API_KEY", "token_env": "TRELLO_TOKEN"},
-        {
-            "api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
-            "token_env": "export TRELLO_TOKEN=... (the token authorised for that key)",
-        },
-    ),
-    "slack": (
-        {"token_env": "SLACK_BOT_TOKEN"},
-        {"token_env": "export SLACK_BOT_TOKEN=xoxb-... (the app's Bot User OAuth Token)"},
-    ),
-}
-"""The ``[<connector>]`` tables of the built-ins: where their secrets come from, never the secrets."""
-
-
-def starter_for(name: str, cls: type[Connector[Any, Any]] | None, schema: Schema) -> Starter:
-    """The guessed mapping keys for connector ``name``: its own, the built-in table's, or none."""
-    own = cls.starter_mapping(schema) if cls is not None else {}
-    if own:
-        return Starter(dict(own))
-    if name in BUILTIN_STARTERS:
-        return BUILTIN_STARTERS[name](schema)
-    return Starter({})
-
-
-def service_starter(name: str, cls: type[Connector[Any, Any]] | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The ``[<name>]`` table to write: the built-in table, or the ``*_env`` and required keys of ``Settings``."""
-    if name in BUILTIN_SERVICES:
-        builtin_keys, builtin_notes = BUILTIN_SERVICES[name]
-        return dict(builtin_keys), dict(builtin_notes)
+def service_starter(
+    name: str, cls: type[Connector[Any, Any]] | None, starter: Starter
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``[<name>]`` table to write: the starter's, or the ``*_env`` and required keys of ``Settings``."""
+    if starter.service is not None:
+        return dict(starter.service), dict(starter.service_notes)
     keys: dict[str, Any] = {}
     notes: dict[str, str] = {}
     if cls is None:
@@ -366,7 +203,7 @@ def render_config(
             f"# on_delete = {toml_value(modes[0])}   # when a row is trashed or leaves the filter"
             + (f"; or: {', '.join(modes[1:])}" if len(modes) > 1 else "")
         )
-        keys = m.starter.keys
+        keys = m.starter.mapping
         if not keys:
             lines.extend(_mapping_keys_comment(m.cls, m.connector))
             continue
@@ -400,7 +237,7 @@ class InitOptions:
     base_url: str | None = None
     data_source: str | None = None
     values: list[str] = field(default_factory=list)
-    """``CONNECTOR.KEY=VALUE`` settings for a mapping's keys (``trello.board=https://...``)."""
+    """``CONNECTOR.KEY=VALUE`` settings for a mapping's keys or the connector's table."""
     yes: bool = False
     force: bool = False
 
@@ -422,7 +259,8 @@ def _parse_values(values: Sequence[str], targets: Sequence[str]) -> dict[str, di
         if not eq or not dot or not name:
             problems.append(
                 ConfigProblem(
-                    "--set", f"{key.strip()!r} is not CONNECTOR.KEY=VALUE, e.g. trello.board=https://trello.com/b/..."
+                    "--set",
+                    f"{key.strip()!r} is not CONNECTOR.KEY=VALUE (a key of the mapping or of the [CONNECTOR] table)",
                 )
             )
         elif _SECRET_KEY.search(name.rsplit(".", 1)[-1]):
@@ -485,7 +323,9 @@ def _choose_targets(options: InitOptions, discovery: Discovery, prompter: Prompt
     installed = sorted(discovery.connectors)
     targets = list(dict.fromkeys(options.targets))
     if not targets and prompter is not None:
-        default = next((n for n in BUILTIN_STARTERS if n in discovery.connectors), installed[0] if installed else "")
+        # Offer a connector shipped with notion-sync first: it is there in every install.
+        shipped = [n for n in installed if discovery.origins.get(n, "").startswith(_SHIPPED)]
+        default = (shipped or installed or [""])[0]
         answer = prompter.ask(f"Targets, comma-separated ({', '.join(installed) or 'none installed'})", default)
         targets = list(dict.fromkeys(t.strip() for t in answer.split(",") if t.strip()))
     if not targets:
@@ -572,21 +412,21 @@ def run_init(
     services: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
     for name in targets:
         cls = discovery.connectors[name]
-        starter = starter_for(name, cls, schema)
-        service = service_starter(name, cls)
-        for key, value in values.get(name, {}).items():
+        starter = starter_for(cls, schema)
+        service = service_starter(name, cls, starter)
+        given = values.get(name, {})
+        for key, value in given.items():
             top = key.split(".")[0]
             # A key of the [<connector>] table goes there, anything else to the mapping; a key both
             # have goes to the table while the table still holds a placeholder for it.
             is_service = top in cls.Settings.model_fields and (
                 top not in cls.MappingSettings.model_fields or str(service[0].get(top, "")).startswith("<")
             )
-            _nested_set(service[0] if is_service else starter.keys, key, value)
-        if prompter is not None and starter.ask is not None and starter.ask[0] not in values.get(name, {}):
-            key, question = starter.ask
-            current = str(starter.keys.get(key, ""))
-            # A placeholder is no answer: ask until the user gives one.
-            starter.keys[key] = prompter.ask(question, None if not current or current.startswith("<") else current)
+            _nested_set(service[0] if is_service else starter.mapping, key, value)
+        if prompter is not None:
+            for question in starter.questions:
+                if question.key not in given:
+                    _nested_set(starter.mapping, question.key, prompter.ask(question.prompt, question.default))
         services[name] = service
         plans.append(
             MappingPlan(

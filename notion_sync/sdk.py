@@ -33,8 +33,13 @@ from notion_sync.core.adapter import (
     MappingSettings,
     Operation,
     OperationResult,
+    Question,
     ServiceSettings,
+    Starter,
     UpdateOperation,
+    first_property,
+    option_names,
+    title_property,
 )
 from notion_sync.core.demo_data import DEMO_SCHEMA
 from notion_sync.core.errors import (
@@ -88,19 +93,24 @@ __all__ = [
     "Pacer",
     "PropertyRef",
     "PropertyValue",
+    "Question",
     "RetryPolicy",
     "RetryableError",
     "Row",
     "Secret",
     "ServiceSettings",
     "SkipItem",
+    "Starter",
     "Template",
     "UpdateOperation",
     "call_with_retry",
     "config_relative",
+    "first_property",
+    "option_names",
     "render_template",
     "resolve_secret",
     "secret_setting",
+    "title_property",
 ]
 
 _LAZY = {

@@ -84,7 +84,7 @@ def test_pip_installed_the_package_with_its_entry_point(installed: Path) -> None
     dist = next(installed.glob("notion_sync_webhook-*.dist-info"))
     entry_points = (dist / "entry_points.txt").read_text()
     assert "[notion_sync.connectors]" in entry_points
-    assert "webhook = notion_sync_webhook:WebhookConnector" in entry_points
+    assert "webhook = notion_sync_webhook:spec" in entry_points
 
 
 def test_notion_sync_connectors_finds_it_through_the_entry_point(installed: Path, tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_notion_sync_connectors_finds_it_through_the_entry_point(installed: Path
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     webhook = next((r for r in rows if r.get("connector") == "webhook"), None)
     assert webhook is not None, result.stdout + result.stderr
-    assert webhook["ok"] and webhook["origin"] == "notion_sync_webhook:WebhookConnector"
+    assert webhook["ok"] and webhook["origin"] == "notion_sync_webhook:spec"
     assert webhook["on_delete"] == ["delete", "keep"]
 
 

@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
+from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.connectors.trello.connector import TrelloConnector
 from notion_sync.core.cli import app
 from notion_sync.core.config import load_config
 from notion_sync.core.demo_data import DEMO_SCHEMA
-from notion_sync.core.init_wizard import MappingPlan, Starter, render_config, starter_for
+from notion_sync.core.init_wizard import MappingPlan, render_config, starter_for
 from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import DEMO_TOKEN, Sandbox
+from notion_sync.sdk import Starter
 from tests.support.memo import MemoConnector, with_memo
 
 runner = CliRunner()
@@ -312,25 +316,25 @@ def demo_schema() -> dict[str, dict[str, Any]]:
 
 
 def test_builtin_guesses_follow_the_schema(demo_schema):
-    gcal = starter_for("google_calendar", None, demo_schema).keys
+    gcal = GoogleCalendarConnector.starter(demo_schema).mapping
     assert gcal["calendar_id"] == "primary"
     assert gcal["fields"] == {"summary": "{Name}", "start": "Due", "description": "{Notes}\n\n{url}"}
-    trello = starter_for("trello", None, demo_schema).keys
+    trello = TrelloConnector.starter(demo_schema).mapping
     assert trello["list_from"] == "Status"
     assert trello["lists"] == {"Not started": "Not started", "In progress": "In progress", "Done": "Done"}
     assert trello["fields"]["name"] == "{Name}" and trello["fields"]["due"] == "Due"
     assert trello["fields"]["labels"] == "Tags"
-    slack = starter_for("slack", None, demo_schema).keys
+    slack = SlackConnector.starter(demo_schema).mapping
     assert slack["channel"] == "#general" and slack["mode"] == "mirror"
     assert slack["fields"]["text"].startswith("{Name}")
-    assert starter_for("memo", MemoConnector, demo_schema).keys == {}
+    assert starter_for(MemoConnector, demo_schema).mapping == {}
 
 
 def test_trello_guess_without_status_uses_a_select_then_a_default_list(demo_schema):
     no_status = {n: p for n, p in demo_schema.items() if p["type"] != "status"}
-    assert starter_for("trello", None, no_status).keys["list_from"] == "Priority"
+    assert TrelloConnector.starter(no_status).mapping["list_from"] == "Priority"
     bare = {n: p for n, p in demo_schema.items() if p["type"] not in ("status", "select")}
-    keys = starter_for("trello", None, bare).keys
+    keys = TrelloConnector.starter(bare).mapping
     assert "list_from" not in keys and keys["default_list"]
 
 
@@ -343,10 +347,14 @@ def test_rendered_starter_is_valid_toml_with_awkward_names(demo_schema):
             c,
             "https://www.notion.so/x-0123456789abcdef0123456789abcdef",
             None,
-            starter_for(c, None, schema),
+            cls.starter(schema),
             None,
         )
-        for c in ("google_calendar", "trello", "slack")
+        for c, cls in (
+            ("google_calendar", GoogleCalendarConnector),
+            ("trello", TrelloConnector),
+            ("slack", SlackConnector),
+        )
     ]
     text = render_config(
         notion={"token_env": "NOTION_TOKEN"},
@@ -362,7 +370,7 @@ def test_rendered_starter_is_valid_toml_with_awkward_names(demo_schema):
 
 
 def test_a_connector_without_guesses_gets_a_comment_listing_its_keys(demo_schema):
-    plan = MappingPlan("m", "memo", "0123456789abcdef0123456789abcdef", None, Starter({}), MemoConnector)
+    plan = MappingPlan("m", "memo", "0123456789abcdef0123456789abcdef", None, Starter(), MemoConnector)
     text = render_config(notion={"token_env": "NOTION_TOKEN"}, mappings=[plan], services={}, source_name="x")
     assert "# TODO: fill in memo's keys" in text and "fields (text, tag)" in text
     tomllib.loads(text)

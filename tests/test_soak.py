@@ -345,7 +345,7 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
     target: Any = box.targets[connector]
     out: dict[str, Any] = {}
     if connector == "google_calendar":
-        from notion_sync.connectors.google_calendar.ids import PAGE_KEY
+        from notion_sync.connectors.google_calendar.markers import PAGE_KEY
 
         for event in target._live():
             start = event["start"]
@@ -353,7 +353,7 @@ def details(box: Sandbox, connector: str) -> dict[str, Any]:
                 date.fromisoformat(start["date"]) if "date" in start else datetime.fromisoformat(start["dateTime"])
             )
     elif connector == "trello":
-        from notion_sync.connectors.trello.render import parse_marker
+        from notion_sync.connectors.trello.markers import parse_marker
 
         for card in target.emulator.cards(target.board["id"], closed=False):
             mark = parse_marker(card["desc"])

@@ -2,12 +2,16 @@
 
 The entry point ``google_calendar`` names ``spec``, a declaration; the implementation
 (``connector.GoogleCalendarConnector``, with google-api-python-client) is imported only when
-a command uses it. ``emulator.GoogleCalendarEmulator`` is its local emulator and
-``auth.authorize`` the one-time OAuth flow behind ``notion-sync auth google``.
+a command uses it. The modules, as in every connector: ``settings`` (and ``init``'s starter),
+``render``, ``markers`` (deterministic ids, private extended properties), ``client``,
+``connector``, ``errors``, ``checks``, and the emulator. Google's own extras: ``dates``
+(Notion dates to event times), ``auth`` (the one-time OAuth flow) and ``cli`` (``notion-sync
+auth google``, through the ``notion_sync.auth`` entry point).
 """
 
-from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
 from notion_sync.sdk import ConnectorSpec
+
+from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 
 __all__ = ["spec"]
 

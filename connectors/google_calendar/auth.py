@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from notion_sync.connectors.google_calendar.client import SCOPES
-from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem
+from notion_sync.sdk import AccessError, ConfigError, ConfigProblem
+
+from .client import SCOPES
 
 __all__ = ["authorize", "store_credentials"]
 

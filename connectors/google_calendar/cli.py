@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from notion_sync.connectors.google_calendar.auth import authorize
+from .auth import authorize
 
 __all__ = ["app", "DEFAULT_STORE"]
 

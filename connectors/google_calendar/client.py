@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from google.auth.credentials import AnonymousCredentials, Credentials
 from googleapiclient.discovery import build
 
-from notion_sync.connectors.google_calendar.settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
-from notion_sync.core.errors import ConfigError, ConfigProblem
-from notion_sync.core.secrets import REDACTOR, config_relative
+from notion_sync.sdk import REDACTOR, ConfigError, ConfigProblem, config_relative
+
+from .settings import GOOGLE_API_ENDPOINT, GoogleCalendarSettings
 
 __all__ = ["SCOPES", "CalendarClient", "build_client", "endpoints", "load_credentials"]
 

@@ -19,39 +19,37 @@ from typing import Any
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-import notion_sync.core.retry
-from notion_sync.connectors.google_calendar import spec
-from notion_sync.connectors.google_calendar.client import CalendarClient, build_client
-from notion_sync.connectors.google_calendar.dates import as_date_value, event_times
-from notion_sync.connectors.google_calendar.errors import classify, error_message, http_status
-from notion_sync.connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id, markers
-from notion_sync.connectors.google_calendar.settings import GoogleCalendarMapping, GoogleCalendarSettings
-from notion_sync.core.adapter import (
+from notion_sync.sdk import (
+    AccessError,
     CheckResult,
     Connector,
     CreateOperation,
     DesiredItem,
     EmulatedTarget,
     ExternalRef,
-    Link,
-    MappingContext,
-    Operation,
-    OperationResult,
-    UpdateOperation,
-)
-from notion_sync.core.errors import (
-    AccessError,
-    ConfigError,
     FatalError,
     ItemError,
+    Link,
+    MappingContext,
     NotionSyncError,
+    Operation,
+    OperationResult,
+    Pacer,
     RetryableError,
-    SkipItem,
+    RetryPolicy,
+    Row,
+    Starter,
+    UpdateOperation,
+    call_with_retry,
 )
-from notion_sync.core.pacing import Pacer
-from notion_sync.core.retry import call_with_retry
-from notion_sync.core.rows import Row
-from notion_sync.core.templates import render_template
+
+from . import checks, spec
+from .client import CalendarClient, build_client
+from .errors import classify, error_message, http_status
+from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
+from .render import event_body, render_event
+from .settings import GoogleCalendarMapping, GoogleCalendarSettings
+from .settings import starter as settings_starter
 
 __all__ = ["GoogleCalendarConnector", "MAX_GENERATIONS"]
 
@@ -60,8 +58,6 @@ log = logging.getLogger(__name__)
 MAX_GENERATIONS = 8
 """Fresh deterministic ids tried when older ones are reserved and cannot be restored;
 after that Google picks the id (the markers still find the event)."""
-
-WRITE_ROLES = ("writer", "owner")
 
 Flow = Generator[HttpRequest, Any, ExternalRef | None]
 Mapping = MappingContext[GoogleCalendarMapping]
@@ -113,7 +109,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
         return call_with_retry(send, classify=self._retryable_only, what=what, policy=self.retry_policy)
 
-    def _final(self, exc: BaseException, calendar_id: str) -> BaseException:
+    def final_error(self, exc: BaseException, calendar_id: str) -> BaseException:
+        """What an error that ends a write or a read means, as one of the sdk's errors."""
         if isinstance(exc, NotionSyncError):
             return exc
         if isinstance(exc, Exception):
@@ -132,53 +129,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     def render(self, row: Row, mapping: Mapping) -> dict[str, Any]:
         """The event this row should be: the fields the mapping owns, nothing volatile."""
-        fields = mapping.settings.fields
-        start_prop = row.get(fields.start)
-        start = as_date_value(start_prop.value) if start_prop else None
-        if start is None:
-            raise SkipItem(f"{fields.start} is empty")
-        end = None
-        if fields.end:
-            end_prop = row.get(fields.end)
-            end = as_date_value(end_prop.value) if end_prop else None
-        begin, finish = event_times(
-            start,
-            end,
-            time_zone=self._zone(mapping) if not start.all_day else "UTC",
-            duration_minutes=fields.duration_minutes,
-            start_name=fields.start,
-            end_name=fields.end or "end",
-        )
-        payload: dict[str, Any] = {"summary": render_template(fields.summary, row), "start": begin, "end": finish}
-        if fields.description is not None:
-            payload["description"] = render_template(fields.description, row)
-        if fields.location is not None:
-            payload["location"] = render_template(fields.location, row)
-        if fields.color is not None:
-            option = row.get(fields.color)
-            payload["colorId"] = fields.colors.get(option.text) if option and option.text else None
-        if fields.reminders_minutes is not None:
-            payload["reminders"] = {
-                "useDefault": False,
-                "overrides": [{"method": "popup", "minutes": m} for m in fields.reminders_minutes],
-            }
-        if row.url.startswith(("https://", "http://")):
-            payload["source"] = {"title": "Notion", "url": row.url}
-        return payload
-
-    @staticmethod
-    def _body(item: DesiredItem, mapping: Mapping) -> dict[str, Any]:
-        """The request body for a payload: markers, confirmed status, and explicit nulls so that a
-        patch switching between all-day and timed clears the other form (patch merges objects)."""
-        body = dict(item.payload)
-        for key in ("start", "end"):
-            when = dict(body[key])
-            for name in ("date", "dateTime", "timeZone"):
-                when.setdefault(name, None)
-            body[key] = when
-        body["extendedProperties"] = {"private": markers(mapping.name, item.page_id)}
-        body["status"] = "confirmed"
-        return body
+        return render_event(row, mapping.settings, lambda: self._zone(mapping))
 
     @staticmethod
     def _ref(event: dict[str, Any], calendar_id: str) -> ExternalRef:
@@ -187,7 +138,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     # -- flows ------------------------------------------------------------------------
     def _create_flow(self, item: DesiredItem, mapping: Mapping) -> Flow:
         calendar = mapping.settings.calendar_id
-        body = self._body(item, mapping)
+        body = event_body(item, mapping.name)
         for generation in range(MAX_GENERATIONS):
             eid = event_id(mapping.name, item.page_id, generation)
             try:
@@ -196,7 +147,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             except HttpError as exc:
                 if http_status(exc) == 404:
                     # An insert only 404s when the calendar itself is gone or unshared.
-                    raise self._missing_calendar(mapping) from None
+                    raise self.missing_calendar(mapping) from None
                 if http_status(exc) != 409:
                     raise
             # The id exists: written by a run that crashed before recording it, or a deleted
@@ -207,7 +158,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 if http_status(exc) in (404, 410):
                     continue  # purged from the trash: the id can never be used again
                 raise
-            private = (existing.get("extendedProperties") or {}).get("private") or {}
+            private = event_markers(existing)
             if private.get(MAPPING_KEY) != mapping.name or private.get(PAGE_KEY) != item.page_id:
                 continue
             try:
@@ -236,16 +187,16 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             return ref
         try:
             # status "confirmed" in the body also restores an event deleted in Google or archived.
-            event = yield self._events.patch(calendarId=calendar, eventId=link.ref.id, body=self._body(item, mapping))
+            event = yield self._events.patch(
+                calendarId=calendar, eventId=link.ref.id, body=event_body(item, mapping.name)
+            )
             return self._ref(event, calendar)
         except HttpError as exc:
             if http_status(exc) not in (404, 410):
                 raise
         return (yield from self._create_flow(item, mapping))
 
-    def _delete_flow(self, link: Link, mode: str, mapping: Mapping) -> Flow:
-        if mode == "keep":
-            return link.ref
+    def _delete_flow(self, link: Link, mapping: Mapping) -> Flow:
         calendar = link.ref.extra.get("calendar_id", mapping.settings.calendar_id)
         try:
             yield self._events.delete(calendarId=calendar, eventId=link.ref.id)
@@ -253,14 +204,13 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             if http_status(exc) not in (404, 410):
                 raise
         return None
-        yield  # pragma: no cover - makes this a generator even for "keep"
 
     def _flow(self, op: Operation, mapping: Mapping) -> Flow:
         if isinstance(op, CreateOperation):
             return self._create_flow(op.item, mapping)
         if isinstance(op, UpdateOperation):
             return self._update_flow(op.link, op.item, mapping)
-        return self._delete_flow(op.link, op.mode, mapping)
+        return self._delete_flow(op.link, mapping)
 
     def _run(self, flow: Flow, what: str, calendar_id: str) -> ExternalRef | None:
         """Run one flow call by call, each with retries."""
@@ -276,7 +226,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         except Exception as exc:
-            raise self._final(exc, calendar_id) from exc
+            raise self.final_error(exc, calendar_id) from exc
 
     # -- writes -----------------------------------------------------------------------
     def create(self, item: DesiredItem, mapping: Mapping) -> ExternalRef:
@@ -296,10 +246,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         return ref
 
     def delete(self, link: Link, mode: str, mapping: Mapping) -> ExternalRef | None:
-        """Delete the event (``delete``) or leave it (``keep``). Already gone counts as done."""
-        return self._run(
-            self._delete_flow(link, mode, mapping), f"delete event {link.ref.id}", mapping.settings.calendar_id
-        )
+        """Delete the event (``delete`` is the only mode the engine passes). Already gone counts as done."""
+        return self._run(self._delete_flow(link, mapping), f"delete event {link.ref.id}", mapping.settings.calendar_id)
 
     def apply(self, operations: Sequence[Operation], mapping: Mapping) -> Iterator[OperationResult]:
         """Run the operations side by side, each round of calls as one batch request.
@@ -324,7 +272,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             except StopIteration as stop:
                 results[i] = OperationResult(op, ref=stop.value)
             except Exception as exc:  # noqa: BLE001 - classified below
-                error = self._final(exc, calendar)
+                error = self.final_error(exc, calendar)
                 if isinstance(error, FatalError):
                     fatal = fatal or error  # like the default apply: no result for it, the mapping stops
                 elif isinstance(error, ItemError):
@@ -374,7 +322,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             raise fatal
 
     def _send_round(
-        self, pending: dict[int, HttpRequest], policy: notion_sync.core.retry.RetryPolicy
+        self, pending: dict[int, HttpRequest], policy: RetryPolicy
     ) -> dict[int, tuple[Any, Exception | None]]:
         """Send the pending calls (one batch request if more than one); per-call reply or error."""
         replies: dict[int, tuple[Any, Exception | None]] = {}
@@ -426,7 +374,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             # run: events this run writes are recorded in the state and never looked up again.
             listed: dict[str, ExternalRef] = {}
             for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
-                page = ((event.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)
+                page = event_markers(event).get(PAGE_KEY)
                 if page and page not in listed:
                     listed[page] = self._ref(event, calendar)
             mapping.run_cache[key] = listed
@@ -439,7 +387,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             queries = [[f"{MAPPING_KEY}={mapping.name}"]]
         for constraints in queries:
             for event in self._list(calendar, constraints):
-                page = ((event.get("extendedProperties") or {}).get("private") or {}).get(PAGE_KEY)
+                page = event_markers(event).get(PAGE_KEY)
                 if page in wanted and page not in found:
                     found[page] = self._ref(event, calendar)
         return found
@@ -457,14 +405,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             try:
                 page = self._call(request, f"list events of {calendar}")
             except Exception as exc:
-                raise self._final(exc, calendar) from exc
+                raise self.final_error(exc, calendar) from exc
             yield from page.get("items", [])
             token = page.get("nextPageToken")
             if not token:
                 return
 
     # -- prepare and check ------------------------------------------------------------
-    def _calendar_info(self, mapping: Mapping) -> dict[str, Any]:
+    def calendar_info(self, mapping: Mapping) -> dict[str, Any]:
         """One cheap ``events.list``: its reply carries the calendar's time zone and our access role.
 
         ``calendars.get`` and ``calendarList`` would need a wider scope than
@@ -476,7 +424,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         )
         return dict(self._call(request, f"read calendar {calendar}"))
 
-    def _missing_calendar(self, mapping: Mapping) -> AccessError:
+    def missing_calendar(self, mapping: Mapping) -> AccessError:
+        """The error, with its fix, for a calendar that is not there or not shared."""
         calendar = mapping.settings.calendar_id
         return AccessError(
             f"mapping {mapping.name!r}: calendar {calendar!r} was not found, or {self.client.identity} cannot see it. "
@@ -494,74 +443,21 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def prepare(self, mapping: Mapping) -> None:
         """Read the calendar's time zone and check that this identity may write events to it."""
         try:
-            info = self._calendar_info(mapping)
+            info = self.calendar_info(mapping)
         except HttpError as exc:
             if http_status(exc) == 404:
-                raise self._missing_calendar(mapping) from None
-            raise self._final(exc, mapping.settings.calendar_id) from exc
+                raise self.missing_calendar(mapping) from None
+            raise self.final_error(exc, mapping.settings.calendar_id) from exc
         except Exception as exc:
-            raise self._final(exc, mapping.settings.calendar_id) from exc
+            raise self.final_error(exc, mapping.settings.calendar_id) from exc
         role = str(info.get("accessRole", ""))
-        if role and role not in WRITE_ROLES:
+        if role and role not in checks.WRITE_ROLES:
             raise self._read_only(mapping, role)
         self._zones[mapping.name] = str(info.get("timeZone") or "UTC")
 
     def check(self, mapping: Mapping) -> list[CheckResult]:
         """Credentials work, the calendar exists, and this identity can write events to it."""
-        calendar = mapping.settings.calendar_id
-        try:
-            client = self.client
-        except ConfigError as exc:
-            return [
-                CheckResult(
-                    "Google credentials",
-                    False,
-                    str(exc),
-                    fix="set google_calendar.credentials_file to a service-account key or the file "
-                    "written by `notion-sync auth google`",
-                    access=False,
-                )
-            ]
-        try:
-            info = self._calendar_info(mapping)
-        except HttpError as exc:
-            if http_status(exc) == 404:
-                error = self._missing_calendar(mapping)
-                return [
-                    CheckResult("Google credentials", True, f"accepted for {client.identity}"),
-                    CheckResult(
-                        f"calendar {calendar}", False, "not found or not shared", fix=str(error).split("Fix: ", 1)[-1]
-                    ),
-                ]
-            return [self._failed_check(exc, calendar)]
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a check line
-            return [self._failed_check(exc, calendar)]
-        role = str(info.get("accessRole", ""))
-        zone = str(info.get("timeZone") or "UTC")
-        results = [
-            CheckResult("Google credentials", True, f"accepted for {client.identity}"),
-            CheckResult(f"calendar {calendar}", True, f"{info.get('summary', calendar)!s} (time zone {zone})"),
-        ]
-        if role in WRITE_ROLES:
-            results.append(CheckResult(f"write events to {calendar}", True, f"access role {role}"))
-        else:
-            results.append(
-                CheckResult(
-                    f"write events to {calendar}",
-                    False,
-                    f"access role {role or 'unknown'}",
-                    fix=f"share the calendar with {client.identity} with 'Make changes to events'",
-                )
-            )
-        return results
-
-    def _failed_check(self, exc: BaseException, calendar: str) -> CheckResult:
-        error = self._final(exc, calendar)
-        text = str(error)
-        fix = text.split("Fix: ", 1)[1] if "Fix: " in text else ""
-        about_credentials = isinstance(error, AccessError) and "credentials" in text
-        name = "Google credentials" if about_credentials else f"calendar {calendar}"
-        return CheckResult(name, False, text.split(" Fix: ", 1)[0], fix=fix, access=isinstance(error, AccessError))
+        return checks.check(self, mapping)
 
     def close(self) -> None:
         """Close the client's HTTP connections."""
@@ -572,8 +468,13 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 self._client = None
 
     @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
+
+    @classmethod
     def emulated(cls) -> EmulatedTarget:
         """A running Google Calendar emulator with a demo calendar, for the demo and the conformance suite."""
-        from notion_sync.connectors.google_calendar.demo import EmulatedCalendar
+        from .demo import EmulatedCalendar
 
         return EmulatedCalendar()

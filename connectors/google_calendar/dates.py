@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notion_sync.core.errors import ItemError
-from notion_sync.core.rows import DateValue
+from notion_sync.sdk import DateValue, ItemError
 
 __all__ = ["EventTime", "event_times", "as_date_value"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
-from notion_sync.connectors.google_calendar.ids import PAGE_KEY
+from notion_sync.connectors.google_calendar.markers import PAGE_KEY
 from notion_sync.core.adapter import EmulatedTarget
 
 __all__ = ["DEMO_CALENDAR", "EmulatedCalendar"]

@@ -49,7 +49,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from notion_sync.connectors.google_calendar.ids import EVENT_ID_PATTERN
+from notion_sync.connectors.google_calendar.markers import EVENT_ID_PATTERN
 from notion_sync.core.emulator.server import EmulatorServer, Faults
 
 __all__ = ["GoogleCalendarEmulator", "event_schema_fields", "google_error"]

@@ -23,7 +23,7 @@ import httplib2
 from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import BatchError, HttpError
 
-from notion_sync.core.errors import AccessError, ItemError, RetryableError
+from notion_sync.sdk import AccessError, ItemError, RetryableError
 
 __all__ = ["RATE_LIMIT_REASONS", "classify", "error_message", "error_reason", "http_status"]
 

@@ -8,8 +8,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notion_sync.core.adapter import MappingSettings, ServiceSettings
-from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.sdk import (
+    MappingSettings,
+    PropertyRef,
+    Question,
+    ServiceSettings,
+    Starter,
+    Template,
+    first_property,
+    title_property,
+)
 
 __all__ = [
     "COLOR_NAMES",
@@ -18,6 +26,7 @@ __all__ = [
     "GoogleCalendarMapping",
     "GoogleCalendarSettings",
     "GOOGLE_API_ENDPOINT",
+    "starter",
 ]
 
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/"
@@ -152,3 +161,35 @@ class GoogleCalendarMapping(MappingSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York)") from None
         return value
+
+
+def starter(schema: dict[str, dict[str, Any]]) -> Starter:
+    """``notion-sync init``'s guesses: the primary calendar; the title as the summary, the first
+    date property as the start, the first text property and the page's URL as the description."""
+    date = first_property(schema, "date")
+    notes = {
+        "calendar_id": '"primary" is the calendar of the account; or a calendar id '
+        "(Google Calendar → Settings → Integrate calendar)"
+    }
+    if date:
+        notes["fields.start"] = "guessed: the first date property; a row without a date is skipped"
+    else:
+        notes["fields.start"] = "the data source has no date property: add one in Notion and name it here"
+    text = first_property(schema, "rich_text")
+    return Starter(
+        mapping={
+            "calendar_id": "primary",
+            "fields": {
+                "summary": "{" + title_property(schema) + "}",
+                "start": date or "<a date property>",
+                "description": "{" + text + "}\n\n{url}" if text else "{url}",
+            },
+        },
+        notes=notes,
+        service={"credentials_file": "~/.config/notion-sync/google-authorized-user.json"},
+        service_notes={
+            "credentials_file": "the file `notion-sync auth google --client-secrets FILE` writes (your own "
+            "account), or a service-account key (JSON); mode 600"
+        },
+        questions=[Question("calendar_id", "Google Calendar id (or primary)", "primary")],
+    )

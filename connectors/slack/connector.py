@@ -19,7 +19,6 @@ lost (network error, 5xx) is looked up the same way before it is tried again.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPException
@@ -28,58 +27,40 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from notion_sync.connectors.slack import spec
-from notion_sync.core.adapter import (
+from notion_sync.sdk import (
+    AccessError,
     CheckResult,
     Connector,
     DesiredItem,
     EmulatedTarget,
     ExternalRef,
+    FatalError,
     Link,
     MappingContext,
+    NotionSyncError,
+    Pacer,
+    Row,
+    Starter,
+    call_with_retry,
 )
-from notion_sync.core.errors import AccessError, ConfigError, FatalError, NotionSyncError
-from notion_sync.core.pacing import Pacer
-from notion_sync.core.retry import call_with_retry
-from notion_sync.core.rows import Row
-from notion_sync.core.secrets import secret_setting
 
-from . import mrkdwn
+from . import checks, mrkdwn, spec
+from .client import build_client
 from .errors import ErrorContext, SlackItemError, classify
+from .markers import marker, normalize_page_id, parse_marker
 from .render import Message, change_reply, render_message, render_watch
 from .settings import CHANNEL_ID, SlackMapping, SlackSettings
+from .settings import starter as settings_starter
 
-__all__ = ["SlackConnector", "EVENT_TYPE", "marker"]
+__all__ = ["Channel", "SlackConnector"]
 
 log = logging.getLogger(__name__)
-_SDK_LOG = logging.getLogger("notion_sync.slack_sdk")
-# slack-sdk logs every failed request at ERROR before raising it; the error reaches us, is
-# classified and retried, so that line would only alarm cron (--quiet prints errors).
-_SDK_LOG.setLevel(logging.CRITICAL)
 T = TypeVar("T")
 
-EVENT_TYPE = "notion_sync_row"
 REMOVED_NOTE = "_Removed from Notion_"
 HISTORY_PAGE = 200
 """Slack recommends at most 200 per page for conversations.history and conversations.list."""
-
-
-def marker(mapping: str, page_id: str, *, removed: bool = False) -> dict[str, Any]:
-    """The metadata every message carries, so a lost link can be found again."""
-    payload: dict[str, Any] = {"mapping": mapping, "page_id": page_id}
-    if removed:
-        payload["removed"] = True
-    return {"event_type": EVENT_TYPE, "event_payload": payload}
-
-
-def normalize_page_id(page_id: str) -> str:
-    """Dashed lowercase, as ``DesiredItem.page_id``."""
-    raw = page_id.replace("-", "").lower()
-    if re.fullmatch(r"[0-9a-f]{32}", raw):
-        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-    return page_id.lower()
 
 
 @dataclass(frozen=True)
@@ -143,17 +124,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def client(self) -> WebClient:
         """The slack-sdk client, built on first use."""
         if self._client is None:
-            secret = secret_setting(self.settings, "token", "slack.token")
-            # No connection-error retry handler: a lost answer to chat.postMessage must be
-            # looked up before posting again (see _post); 429s are safe to repeat.
-            # slack-sdk types timeout as int, but hands it to urllib, which takes seconds as a float.
-            self._client = WebClient(
-                token=secret.reveal(),
-                base_url=self.settings.base_url,
-                timeout=self.settings.timeout,  # type: ignore[arg-type]
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
-                logger=_SDK_LOG,
-            )
+            self._client = build_client(self.settings)
         return self._client
 
     def _call(self, fn: Callable[[], T], what: str, channel: Channel | None = None) -> T:
@@ -172,7 +143,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return self._identity
 
     # -- channels ---------------------------------------------------------------
-    def _resolve_channel(self, setting: str) -> Channel:
+    def resolve_channel(self, setting: str) -> Channel:
+        """The channel a mapping's ``channel`` names (a name is looked up once per run)."""
         if setting in self._channels:
             return self._channels[setting]
         if CHANNEL_ID.match(setting):
@@ -204,7 +176,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         self._channels[setting] = channel
         return channel
 
-    def _channel_info(self, channel: Channel) -> dict[str, Any] | None:
+    def channel_info(self, channel: Channel) -> dict[str, Any] | None:
         """conversations.info, or None when the token may not read it (private, no groups:read)."""
         try:
             response = self._call(
@@ -226,21 +198,25 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                     self._channels[key] = channel
         return dict(info)
 
-    def _invite_fix(self, channel: Channel) -> str:
+    def invite_fix(self, channel: Channel) -> str:
+        """What to type in Slack to invite the bot to ``channel``."""
         return f"in Slack, open {channel.label} and type: /invite @{self._bot_name() or '<your bot>'}"
+
+    def channel_and_info(self, setting: str) -> tuple[Channel, dict[str, Any] | None]:
+        """The mapping's channel (labelled by its name once known) and its conversations.info."""
+        info = self.channel_info(self.resolve_channel(setting))
+        return self._channels[setting], info
 
     def prepare(self, mapping: MappingContext[SlackMapping]) -> None:
         """Check the token, resolve the channel once and make sure the bot can post there."""
         self.identity()
-        channel = self._resolve_channel(mapping.settings.channel)
-        info = self._channel_info(channel)
-        channel = self._channels[mapping.settings.channel]
+        channel, info = self.channel_and_info(mapping.settings.channel)
         if info is None:
             return
         if info.get("is_archived"):
             raise FatalError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
         if info.get("is_member") is False:
-            raise FatalError(f"slack channel {channel.label}: the bot is not a member; {self._invite_fix(channel)}")
+            raise FatalError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
 
     def _channel(self, mapping: MappingContext[SlackMapping]) -> Channel:
         setting = mapping.settings.channel
@@ -333,12 +309,11 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             history.started = True
             for message in response.get("messages") or []:
                 history.scanned += 1
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if meta.get("event_type") != EVENT_TYPE or (bot_id and message.get("bot_id") != bot_id):
+                mark = parse_marker(message)
+                if mark is None or (bot_id and message.get("bot_id") != bot_id):
                     continue
-                key = (str(payload.get("mapping", "")), normalize_page_id(str(payload.get("page_id", ""))))
-                history.found.setdefault(key, (str(message["ts"]), bool(payload.get("removed"))))
+                mapping_name, page_id, removed = mark
+                history.found.setdefault((mapping_name, page_id), (str(message["ts"]), removed))
             history.cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
             history.done = not response.get("has_more") or not history.cursor
         return {page: history.found[(mapping, page)][0] for page in page_ids if (mapping, page) in history.found}
@@ -514,12 +489,10 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return link.ref
 
     def delete(self, link: Link, mode: str, mapping: MappingContext[SlackMapping]) -> ExternalRef | None:
-        """``delete`` the message, ``strike`` it through (kept, restorable), or ``keep`` it."""
+        """``delete`` the message, or ``strike`` it through (kept, restorable)."""
         channel = self._channel(mapping)
         where = link.ref.extra.get("channel") or channel.id
         page_id = normalize_page_id(link.page_id)
-        if mode == "keep":
-            return link.ref
         try:
             if mode == "strike":
                 before = (link.payload or {}).get("text")
@@ -546,73 +519,17 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     # -- check ------------------------------------------------------------------
     def check(self, mapping: MappingContext[SlackMapping]) -> list[CheckResult]:
         """The token works, the channel exists, the bot is in it (else the /invite to type)."""
-        results: list[CheckResult] = []
-        try:
-            me = self.identity()
-        except NotionSyncError as exc:
-            fix = "put the app's Bot User OAuth Token (xoxb-…) in slack.token_env or slack.token_file"
-            return [CheckResult("slack token", False, str(exc), fix, access=not isinstance(exc, ConfigError))]
-        results.append(CheckResult("slack token", True, f"bot @{me.get('user')} in {me.get('team')}"))
-        scopes = set(filter(None, str(me.get("scopes", "")).split(",")))
-        needed = {"chat:write", "channels:read", "channels:history"}
-        if mapping.settings.mention_people:
-            needed.add("users:read.email")
-        if scopes and not needed <= scopes:
-            missing = ", ".join(sorted(needed - scopes))
-            results.append(
-                CheckResult(
-                    "slack scopes",
-                    False,
-                    f"the app lacks {missing}",
-                    "add them under OAuth & Permissions and reinstall the app",
-                    access=True,
-                )
-            )
-        try:
-            channel = self._resolve_channel(mapping.settings.channel)
-            info = self._channel_info(channel)
-            channel = self._channels[mapping.settings.channel]
-        except NotionSyncError as exc:
-            results.append(
-                CheckResult(
-                    f"slack channel {mapping.settings.channel}",
-                    False,
-                    str(exc),
-                    "set the mapping's channel to an existing channel",
-                    access=False,
-                )
-            )
-            return results
-        results.append(CheckResult(f"slack channel {channel.label}", True, f"id {channel.id}"))
-        if info is not None:
-            if info.get("is_archived"):
-                results.append(
-                    CheckResult(
-                        f"slack channel {channel.label}",
-                        False,
-                        "the channel is archived",
-                        "unarchive it or choose another channel",
-                        access=False,
-                    )
-                )
-            elif info.get("is_member") is False:
-                results.append(
-                    CheckResult(
-                        f"bot in {channel.label}",
-                        False,
-                        "the bot is not a member",
-                        self._invite_fix(channel),
-                        access=True,
-                    )
-                )
-            else:
-                results.append(CheckResult(f"bot in {channel.label}", True, "member"))
-        return results
+        return checks.check(self, mapping)
 
     def close(self) -> None:
         """Forget this run's caches (the client holds no open connection between calls)."""
         self._history.clear()
         self._messages.clear()
+
+    @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:

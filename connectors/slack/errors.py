@@ -25,7 +25,7 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from notion_sync.core.errors import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
+from notion_sync.sdk import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
 
 __all__ = ["SlackItemError", "ErrorContext", "classify", "error_code"]
 

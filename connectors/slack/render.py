@@ -7,8 +7,7 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from notion_sync.core.rows import DateValue, PropertyValue, Row
-from notion_sync.core.templates import render_template
+from notion_sync.sdk import DateValue, PropertyValue, Row, render_template
 
 from . import mrkdwn
 from .settings import SlackMapping

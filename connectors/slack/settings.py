@@ -8,10 +8,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notion_sync.core.adapter import MappingSettings, ServiceSettings
-from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.sdk import (
+    MappingSettings,
+    PropertyRef,
+    Question,
+    ServiceSettings,
+    Starter,
+    Template,
+    first_property,
+    title_property,
+)
 
-__all__ = ["SlackSettings", "SlackMapping", "SlackFields", "BlockTemplate", "DEFAULT_BASE_URL", "CHANNEL_ID"]
+__all__ = ["SlackSettings", "SlackMapping", "SlackFields", "BlockTemplate", "DEFAULT_BASE_URL", "CHANNEL_ID", "starter"]
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
@@ -169,3 +177,20 @@ class SlackMapping(MappingSettings):
         if self.notify_on and self.mode != "notify":
             raise ValueError('notify_on is only used with mode = "notify"')
         return self
+
+
+def starter(schema: dict[str, dict[str, Any]]) -> Starter:
+    """``notion-sync init``'s guesses: ``channel = "#general"``, ``mode = "mirror"``; field ``text``
+    (the title, and the status if there is one)."""
+    status = first_property(schema, "status")
+    text = "{" + title_property(schema) + "}" + (" ({" + status + "})" if status else "")
+    return Starter(
+        mapping={"channel": "#general", "mode": "mirror", "fields": {"text": text}},
+        notes={
+            "channel": "a public channel name with its #, or a channel id (C0123ABCD); invite the bot to it",
+            "mode": "mirror: one message per row, edited in place; notify: one message, then threaded replies",
+        },
+        service={"token_env": "SLACK_BOT_TOKEN"},
+        service_notes={"token_env": "export SLACK_BOT_TOKEN=xoxb-... (the app's Bot User OAuth Token)"},
+        questions=[Question("channel", "Slack channel (#name or id)", "#general")],
+    )

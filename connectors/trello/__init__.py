@@ -1,11 +1,15 @@
 """The Trello connector: Notion rows as Trello cards, through py-trello.
 
 The entry point ``trello`` names ``spec``, a declaration; the implementation
-(``connector.TrelloConnector``) is imported only when a command uses it.
+(``connector.TrelloConnector``) is imported only when a command uses it. The modules, as in
+every connector: ``settings`` (and ``init``'s starter), ``render``, ``markers`` (the card's
+marker line), ``client`` (py-trello over a paced transport), ``connector``, ``errors``,
+``checks``, and the emulator.
 """
 
-from notion_sync.connectors.trello.settings import TrelloMapping, TrelloSettings
 from notion_sync.sdk import ConnectorSpec
+
+from .settings import TrelloMapping, TrelloSettings
 
 __all__ = ["spec"]
 

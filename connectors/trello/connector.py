@@ -16,25 +16,31 @@ from typing import Any, TypeVar
 
 from trello import TrelloClient
 
-from notion_sync.connectors.trello import spec
-from notion_sync.core.adapter import (
+from notion_sync.sdk import (
     CheckResult,
     Connector,
     DesiredItem,
     EmulatedTarget,
     ExternalRef,
+    FatalError,
+    ItemError,
     Link,
     MappingContext,
+    NotionSyncError,
+    RetryableError,
+    Row,
+    Secret,
+    Starter,
+    call_with_retry,
 )
-from notion_sync.core.errors import FatalError, ItemError, NotionSyncError, RetryableError
-from notion_sync.core.retry import call_with_retry
-from notion_sync.core.rows import Row
-from notion_sync.core.secrets import Secret, secret_setting
 
+from . import checks, spec
+from .client import TrelloTransport, build_client, credentials, pacer_for
 from .errors import NotFound, classify, is_ambiguous
-from .render import card_desc, parse_marker, render_card
+from .markers import card_desc, parse_marker
+from .render import render_card
 from .settings import TrelloMapping, TrelloSettings
-from .transport import TrelloTransport, build_client, pacer_for
+from .settings import starter as settings_starter
 
 __all__ = ["Board", "TrelloConnector", "board_ref"]
 
@@ -86,16 +92,11 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         """(board id, mapping) -> page id -> card, from this run's one read of the board (``recover``)."""
 
     # -- client -----------------------------------------------------------------
-    def _secrets(self) -> tuple[Secret, Secret]:
-        key = secret_setting(self.settings, "api_key", "trello.api_key", default_env="TRELLO_API_KEY")
-        token = secret_setting(self.settings, "token", "trello.token", default_env="TRELLO_TOKEN")
-        return key, token
-
     @property
     def client(self) -> TrelloClient:
         """The py-trello client, built on first use."""
         if self._client is None:
-            key, token = self._secrets()
+            key, token = credentials(self.settings)
             s = self.settings
             pacer = pacer_for(s.base_url, token, s.rate_limit, s.rate_window)
             self._transport = TrelloTransport(s.base_url, pacer, timeout=s.timeout, pace_key=token.fingerprint)
@@ -104,11 +105,19 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         return self._client
 
     @property
+    def token(self) -> Secret:
+        """The token the client was built with (building the client first)."""
+        if self._token is None:
+            _ = self.client
+        assert self._token is not None
+        return self._token
+
+    @property
     def requests_sent(self) -> int:
         """HTTP requests this connector has sent (retries included)."""
         return self._transport.sent if self._transport else 0
 
-    def _call(
+    def call(
         self,
         what: str,
         path: str,
@@ -131,7 +140,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     # -- board --------------------------------------------------------------------
     def _existing_boards(self) -> str:
         try:
-            boards = self._call("list boards", "members/me/boards", query={"filter": "open", "fields": "name,url"})
+            boards = self.call("list boards", "members/me/boards", query={"filter": "open", "fields": "name,url"})
         except NotionSyncError:
             return "(could not list your boards)"
         names = [f"{b.get('name')!r} ({b.get('url')})" for b in boards]
@@ -140,7 +149,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     def _read_board(self, settings: TrelloMapping) -> dict[str, Any]:
         ref = board_ref(settings.board)
         try:
-            board: dict[str, Any] = self._call(
+            board: dict[str, Any] = self.call(
                 "read board", f"boards/{ref}", query={"fields": "id,name,closed,url,idOrganization"}
             )
         except RetryableError:
@@ -156,13 +165,11 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             )
         return board
 
-    def _load_board(self, settings: TrelloMapping) -> Board:
+    def load_board(self, settings: TrelloMapping) -> Board:
         raw = self._read_board(settings)
         board_id = str(raw["id"])
-        lists = self._call("read lists", f"boards/{board_id}/lists", query={"filter": "open", "fields": "id,name,pos"})
-        labels = self._call(
-            "read labels", f"boards/{board_id}/labels", query={"fields": "id,name,color", "limit": 1000}
-        )
+        lists = self.call("read lists", f"boards/{board_id}/lists", query={"filter": "open", "fields": "id,name,pos"})
+        labels = self.call("read labels", f"boards/{board_id}/labels", query={"fields": "id,name,color", "limit": 1000})
         by_name: dict[str, str] = {}
         for item in sorted(lists, key=lambda x: x.get("pos", 0)):
             by_name.setdefault(str(item["name"]), str(item["id"]))
@@ -175,16 +182,16 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         )
 
     @staticmethod
-    def _missing_lists(board: Board, settings: TrelloMapping) -> list[str]:
+    def missing_lists(board: Board, settings: TrelloMapping) -> list[str]:
         return [name for name in settings.list_names() if name not in board.lists]
 
     def prepare(self, mapping: MappingContext[TrelloMapping]) -> None:
         """Read the board, its lists and labels once; stop before any write if a list is missing."""
         try:
-            board = self._load_board(mapping.settings)
+            board = self.load_board(mapping.settings)
         except ItemError as exc:
             raise FatalError(f"could not read board {mapping.settings.board!r}: {exc}") from exc
-        missing = self._missing_lists(board, mapping.settings)
+        missing = self.missing_lists(board, mapping.settings)
         if missing:
             raise FatalError(
                 f"board {board.name!r} has no list named {', '.join(repr(m) for m in missing)}. "
@@ -314,22 +321,20 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if link.payload is None or link.payload.get("list") != item.payload.get("list"):
             body["pos"] = mapping.settings.fields.position
         try:
-            self._call(f"update card {item.title!r}", f"cards/{link.ref.id}", "PUT", body=body)
+            self.call(f"update card {item.title!r}", f"cards/{link.ref.id}", "PUT", body=body)
         except NotFound:
             log.warning("%s: the card of %r was deleted in Trello; creating it again", mapping.name, item.title)
             return self.create(item, mapping)
         return ExternalRef(link.ref.id, {"board": board.id})
 
     def delete(self, link: Link, mode: str, mapping: MappingContext[TrelloMapping]) -> ExternalRef | None:
-        """``archive`` closes the card (it can come back), ``delete`` removes it, ``keep`` leaves it."""
-        if mode == "keep":
-            return link.ref
+        """``archive`` closes the card (it can come back), ``delete`` removes it."""
         try:
             if mode == "archive":
-                self._call("archive card", f"cards/{link.ref.id}", "PUT", body={"closed": True})
+                self.call("archive card", f"cards/{link.ref.id}", "PUT", body={"closed": True})
                 return link.ref
             if mode == "delete":
-                self._call("delete card", f"cards/{link.ref.id}", "DELETE")
+                self.call("delete card", f"cards/{link.ref.id}", "DELETE")
                 return None
         except NotFound:
             return None
@@ -343,7 +348,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         cards: list[dict[str, Any]] = []
         query: dict[str, Any] = {"fields": "id,name,desc,closed,idList", "limit": self.cards_page_size}
         while True:
-            page = self._call("find marked cards", f"boards/{board.id}/cards/all", query=query)
+            page = self.call("find marked cards", f"boards/{board.id}/cards/all", query=query)
             cards.extend(page)
             if len(page) < self.cards_page_size:
                 break
@@ -376,93 +381,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     # -- check ----------------------------------------------------------------------
     def check(self, mapping: MappingContext[TrelloMapping]) -> list[CheckResult]:
         """Key and token valid, board reachable, mapped lists exist, token can write (all read-only)."""
-        results: list[CheckResult] = []
-        try:
-            me = self._call("check token", "members/me", query={"fields": "id,username,fullName"})
-        except NotionSyncError as exc:
-            results.append(
-                CheckResult(
-                    "Trello key and token",
-                    False,
-                    str(exc),
-                    fix="Set [trello] api_key_env/token_env to a valid key and token.",
-                    access=not isinstance(exc, ItemError),
-                )
-            )
-            return results
-        results.append(CheckResult("Trello key and token", True, f"valid, for @{me.get('username')}"))
-        try:
-            board = self._load_board(mapping.settings)
-        except NotionSyncError as exc:
-            results.append(
-                CheckResult(
-                    f"board {mapping.settings.board}",
-                    False,
-                    str(exc),
-                    fix="Set board to the URL of a board the token's member can open.",
-                )
-            )
-            return results
-        results.append(CheckResult(f"board {board.name!r}", True, board.url))
-        missing = self._missing_lists(board, mapping.settings)
-        if missing:
-            results.append(
-                CheckResult(
-                    "lists",
-                    False,
-                    f"no list named {', '.join(repr(m) for m in missing)}; the board's lists are: "
-                    f"{', '.join(repr(n) for n in board.lists) or '(none)'}",
-                    fix="Fix lists/default_list in the mapping, or add the lists to the board.",
-                    access=False,
-                )
-            )
-        else:
-            results.append(CheckResult("lists", True, ", ".join(mapping.settings.list_names())))
-        results.append(self._check_write(board, str(me.get("id", ""))))
-        return results
-
-    def _check_write(self, board: Board, member_id: str) -> CheckResult:
-        # Read-only on purpose: a test write would show in the board's activity feed and
-        # notify its members. The token's own permissions say whether it was granted
-        # write scope; the board's memberships say whether its member is an observer.
-        name = "token can write to the board"
-        assert self._token is not None
-        try:
-            token = self._call(
-                "read token permissions", f"tokens/{self._token.reveal()}", query={"fields": "permissions"}
-            )
-            memberships = self._call(
-                "read board memberships", f"boards/{board.id}/memberships", query={"filter": "all"}
-            )
-        except NotionSyncError as exc:
-            return CheckResult(name, False, str(exc), fix="Use a token generated with scope=read,write.")
-        scopes = {(p.get("modelType"), p.get("idModel")) for p in token.get("permissions", []) if p.get("write")}
-        granted = {("board", "*"), ("board", board.id)}
-        if board.id_organization:
-            granted |= {("organization", "*"), ("organization", board.id_organization)}
-        if not scopes & granted:
-            return CheckResult(
-                name,
-                False,
-                "the token was granted read access only",
-                fix="Generate a new token with scope=read,write and set it in [trello].",
-            )
-        mine = next((m for m in memberships if m.get("idMember") == member_id), None)
-        if mine is None:
-            return CheckResult(
-                name,
-                False,
-                "the token's member is not a member of the board",
-                fix="Add the member to the board (Share > invite).",
-            )
-        if mine.get("memberType") == "observer":
-            return CheckResult(
-                name,
-                False,
-                "the token's member is an observer of the board and cannot edit cards",
-                fix="Make the member a normal board member or an admin.",
-            )
-        return CheckResult(name, True, f"write scope, board {mine.get('memberType')}")
+        return checks.check(self, mapping)
 
     # -- lifecycle --------------------------------------------------------------------
     def close(self) -> None:
@@ -472,6 +391,11 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         self._client = None
         self._transport = None
         self._boards.clear()
+
+    @classmethod
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """What ``notion-sync init`` writes for a new mapping (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:

@@ -7,7 +7,7 @@ from typing import Any
 from notion_sync.core.adapter import EmulatedTarget
 
 from .emulator import TrelloEmulator
-from .render import parse_marker
+from .markers import parse_marker
 
 __all__ = ["DEMO_LISTS", "TrelloEmulatedTarget"]
 

@@ -27,13 +27,7 @@ import re
 import requests
 from trello.exceptions import ResourceUnavailable, Unauthorized
 
-from notion_sync.core.errors import (
-    AccessError,
-    FatalError,
-    ItemError,
-    NotionSyncError,
-    RetryableError,
-)
+from notion_sync.sdk import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
 
 __all__ = ["NotFound", "classify", "reply_text", "status_of", "is_ambiguous"]
 

@@ -7,31 +7,24 @@ connector resolves them to ids it read in ``prepare``)::
      "due": "2026-11-25T22:59:00.000Z", "start": None, "due_complete": False,
      "labels": ["Bug"], "label_colors": {"Bug": "red"}}
 
-The card's marker, the last line of its description, is ``notion-sync: <mapping> <page id>``.
+The marker that ties the card to its row is added on writing (``markers.card_desc``).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notion_sync.core.errors import ItemError
-from notion_sync.core.rows import DateValue, Row
-from notion_sync.core.templates import render_template
+from notion_sync.sdk import DateValue, ItemError, Row, render_template
 
 from .settings import TrelloMapping
 
 __all__ = [
     "MAX_TEXT",
     "NOTION_TO_TRELLO_COLOR",
-    "card_desc",
     "format_trello_time",
-    "marker",
-    "parse_marker",
     "render_card",
-    "strip_marker",
 ]
 
 MAX_TEXT = 16384
@@ -52,41 +45,7 @@ NOTION_TO_TRELLO_COLOR: dict[str, str | None] = {
 }
 """Notion option colour -> Trello label colour (None: a label without colour)."""
 
-_MARKER_PREFIX = "notion-sync: "
-_MARKER_RE = re.compile(
-    r"^notion-sync: (?P<mapping>.+) (?P<page>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
-)
 _END_OF_DAY = time(23, 59)
-
-
-def marker(mapping: str, page_id: str) -> str:
-    """The line that ties a card to its mapping and Notion page."""
-    return f"{_MARKER_PREFIX}{mapping} {page_id}"
-
-
-def parse_marker(desc: str) -> tuple[str, str] | None:
-    """(mapping, page id) from a card description's last line, or None if it has no marker."""
-    lines = desc.rstrip().splitlines()
-    if not lines:
-        return None
-    match = _MARKER_RE.match(lines[-1].strip())
-    return (match["mapping"], match["page"]) if match else None
-
-
-def strip_marker(desc: str) -> str:
-    """The description without its marker line."""
-    if parse_marker(desc) is None:
-        return desc
-    return desc.rstrip().rsplit("\n", 1)[0].rstrip() if "\n" in desc.rstrip() else ""
-
-
-def card_desc(body: str, mapping: str, page_id: str) -> str:
-    """The description written to Trello: the rendered body, then the marker line."""
-    line = marker(mapping, page_id)
-    room = MAX_TEXT - len(line) - 2
-    if len(body) > room:
-        body = body[: room - 1] + "…"
-    return f"{body}\n\n{line}" if body else line
 
 
 def format_trello_time(moment: datetime) -> str:

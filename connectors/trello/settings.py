@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notion_sync.core.adapter import MappingSettings, ServiceSettings
-from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.sdk import (
+    MappingSettings,
+    PropertyRef,
+    Question,
+    ServiceSettings,
+    Starter,
+    Template,
+    first_property,
+    option_names,
+    title_property,
+)
 
-__all__ = ["CardFields", "TrelloMapping", "TrelloSettings", "TRELLO_BASE_URL"]
+__all__ = ["CardFields", "TrelloMapping", "TrelloSettings", "TRELLO_BASE_URL", "starter"]
 
 TRELLO_BASE_URL = "https://api.trello.com/1"
 
@@ -123,3 +132,50 @@ class TrelloMapping(MappingSettings):
         if self.default_list and self.default_list not in names:
             names.append(self.default_list)
         return names
+
+
+def starter(schema: dict[str, dict[str, Any]]) -> Starter:
+    """``notion-sync init``'s guesses: a board placeholder; ``list_from`` the status (else select)
+    property, with ``lists`` mapping each option to a list of the same name and ``default_list``
+    its first option (without one: ``default_list = "To Do"``); fields ``name`` (the title),
+    ``desc`` (the first text property and the page's URL), ``due`` (the first date), ``labels``
+    (the first multi-select)."""
+    keys: dict[str, Any] = {"board": "<board id or URL>"}
+    notes = {"board": "the board's URL (https://trello.com/b/...) or id"}
+    list_from = first_property(schema, "status", "select")
+    options = option_names(schema[list_from]) if list_from else []
+    if list_from and options:
+        keys["list_from"] = list_from
+        keys["default_list"] = options[0]
+        keys["lists"] = {o: o for o in options}
+        notes["list_from"] = (
+            f"guessed: the {schema[list_from]['type']} property; each option's cards go to the "
+            "list named in [mappings.lists] (edit the list names to your board's)"
+        )
+    else:
+        keys["default_list"] = "To Do"
+        notes["default_list"] = "the list every card goes to (no status or select property to pick one from)"
+    text = first_property(schema, "rich_text")
+    fields: dict[str, Any] = {
+        "name": "{" + title_property(schema) + "}",
+        "desc": "{" + text + "}\n\n{url}" if text else "{url}",
+    }
+    date = first_property(schema, "date")
+    if date:
+        fields["due"] = date
+        notes["fields.due"] = "guessed: the first date property"
+    labels = first_property(schema, "multi_select")
+    if labels:
+        fields["labels"] = labels
+        notes["fields.labels"] = "guessed: the multi-select property; its options become labels"
+    keys["fields"] = fields
+    return Starter(
+        mapping=keys,
+        notes=notes,
+        service={"api_key_env": "TRELLO_API_KEY", "token_env": "TRELLO_TOKEN"},
+        service_notes={
+            "api_key_env": "export TRELLO_API_KEY=... (trello.com/power-ups/admin → API key)",
+            "token_env": "export TRELLO_TOKEN=... (the token authorised for that key)",
+        },
+        questions=[Question("board", "Trello board URL or id")],
+    )

@@ -121,11 +121,3 @@ def test_bad_credentials_in_a_batch_stop_the_mapping(emulator, connector, mappin
     emulator.reject_credentials = True
     with pytest.raises(AccessError):
         list(connector.apply(creates(connector, mapping, 3), mapping))
-
-
-def test_keep_mode_needs_no_call(emulator, connector, mapping) -> None:
-    (created,) = list(connector.apply(creates(connector, mapping, 1), mapping))
-    link = Link(created.operation.page_id, created.ref, None)  # type: ignore[arg-type]
-    emulator.server.requests.clear()
-    (kept,) = list(connector.apply([DeleteOperation(link.page_id, link, "keep")], mapping))
-    assert kept.ref == created.ref and emulator.server.request_count("") == 0

@@ -6,7 +6,7 @@ import pytest
 
 from notion_sync.connectors.google_calendar.connector import MAX_GENERATIONS, GoogleCalendarConnector
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
-from notion_sync.connectors.google_calendar.ids import MAPPING_KEY, PAGE_KEY, event_id
+from notion_sync.connectors.google_calendar.markers import MAPPING_KEY, PAGE_KEY, event_id
 from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
 from notion_sync.core.adapter import DesiredItem, ExternalRef, Link
 from notion_sync.core.errors import AccessError, ItemError, RetryableError
@@ -183,14 +183,6 @@ def test_delete_is_done_when_already_gone(emulator, connector, mapping) -> None:
     assert connector.delete(link, "delete", mapping) is None
     assert connector.delete(link, "delete", mapping) is None  # 410
     assert connector.delete(Link(row.id, ExternalRef("neverexisted"), None), "delete", mapping) is None  # 404
-
-
-def test_keep_leaves_the_event(emulator, connector, mapping) -> None:
-    row = make_row("Stays")
-    item = desired(connector, row, mapping)
-    ref = connector.create(item, mapping)
-    assert connector.delete(Link(row.id, ref, item.payload), "keep", mapping) == ref
-    assert [e["summary"] for e in live(emulator)] == ["Stays"]
 
 
 @pytest.mark.parametrize("count", [2, 12])

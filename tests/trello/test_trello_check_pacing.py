@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from notion_sync.connectors.trello.transport import pacer_for
+from notion_sync.connectors.trello.client import pacer_for
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import RedactingFilter

@@ -137,14 +137,12 @@ def test_archive_then_unarchive_when_the_row_comes_back(world: World) -> None:
     assert len(world.emu.cards()) == 1
 
 
-def test_delete_and_keep_modes(world: World) -> None:
+def test_delete_mode(world: World) -> None:
     conn, ctx = world.connector(), world.mapping(on_delete="delete")
     row = page("Gone")
     item = desired(conn, row, ctx)
     ref = conn.create(item, ctx)
     link = Link(row.id, ref, item.payload)
-    assert conn.delete(link, "keep", ctx) == ref
-    assert world.emu.card(ref.id)["closed"] is False
     assert conn.delete(link, "delete", ctx) is None
     assert world.emu.card(ref.id) is None
     # Already gone counts as done, for both modes.

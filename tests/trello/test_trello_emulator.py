@@ -11,8 +11,8 @@ from trello import TrelloClient
 from trello.card import Card
 from trello.label import Label
 
+from notion_sync.connectors.trello.client import TrelloTransport
 from notion_sync.connectors.trello.emulator import LABEL_COLORS, LEGACY_ROUTES, SPEC_ROUTES
-from notion_sync.connectors.trello.transport import TrelloTransport
 from notion_sync.core.adapter import Link
 from notion_sync.core.pacing import Pacer
 from tests.support.shared import spec as spec_file

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from notion_sync.connectors.trello.render import (
-    MAX_TEXT,
-    card_desc,
-    parse_marker,
-    render_card,
-    strip_marker,
-)
+from notion_sync.connectors.trello.markers import card_desc, parse_marker, strip_marker
+from notion_sync.connectors.trello.render import MAX_TEXT, render_card
 from notion_sync.connectors.trello.settings import TrelloMapping
 from notion_sync.core.errors import ItemError
 

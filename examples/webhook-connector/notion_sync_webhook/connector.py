@@ -15,45 +15,45 @@ With ``token_env`` or ``token_file``, requests carry ``Authorization: Bearer <to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any
 
 import httpx
 
-from notion_sync.core.adapter import (
+from notion_sync.sdk import (
     CheckResult,
     Connector,
     DesiredItem,
     EmulatedTarget,
     ExternalRef,
+    FatalError,
     Link,
     MappingContext,
+    Row,
+    Starter,
+    call_with_retry,
 )
-from notion_sync.core.errors import FatalError, NotionSyncError
-from notion_sync.core.retry import call_with_retry
-from notion_sync.core.rows import DateValue, Row
-from notion_sync.core.secrets import resolve_secret
-from notion_sync.core.templates import render_template
-from notion_sync_webhook.errors import GoneError, classify
-from notion_sync_webhook.settings import WebhookMapping, WebhookSettings
+
+from . import checks, spec
+from .client import build_client
+from .errors import GoneError, classify
+from .markers import document, marked_page
+from .render import render_document
+from .settings import WebhookMapping, WebhookSettings
+from .settings import starter as settings_starter
 
 __all__ = ["WebhookConnector"]
 
 PAGE_LIMIT = 100
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
     """Sends each row as JSON to a webhook; updates and deletes it there."""
 
-    name = "webhook"
-    Settings = WebhookSettings
-    MappingSettings = WebhookMapping
-    on_delete_modes = ("delete", "keep")
-    summary = "example plugin: each row as JSON at a webhook URL (POST, PUT, DELETE)"
+    name = spec.name
+    summary = spec.summary
+    Settings = spec.Settings
+    MappingSettings = spec.MappingSettings
+    on_delete_modes = spec.on_delete_modes
 
     def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
@@ -64,23 +64,16 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
     def client(self) -> httpx.Client:
         """The HTTP client, made on first use (the token is read only then)."""
         if self._client is None:
-            token = resolve_secret(
-                "webhook.token",
-                env=self.settings.token_env,
-                file=self.settings.token_file,
-                required=False,
-                base_dir=self.settings.base_dir,
-            )
-            headers = {"Accept": "application/json", "User-Agent": "notion-sync-webhook/0.1"}
-            if token is not None:
-                headers["Authorization"] = f"Bearer {token.reveal()}"
-            self._client = httpx.Client(headers=headers, timeout=self.settings.timeout)
+            self._client = build_client(self.settings)
         return self._client
 
-    def _url(self, mapping: MappingContext[WebhookMapping]) -> str:
+    def url(self, mapping: MappingContext[WebhookMapping]) -> str:
+        """The mapping's collection URL."""
         return mapping.settings.url or self.settings.url
 
-    def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    def call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        """One request, retried as ``classify`` says; the reply's JSON (``{}`` when empty)."""
+
         def once() -> Any:
             response = self.client.request(method, url, **kwargs)
             response.raise_for_status()
@@ -90,53 +83,33 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
 
     # -- pure -----------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[WebhookMapping]) -> dict[str, Any]:
-        fields = mapping.settings.fields
-        payload: dict[str, Any] = {"title": render_template(fields.title, row)}
-        if fields.body is not None:
-            payload["body"] = render_template(fields.body, row)
-        if fields.date is not None:
-            prop = row.get(fields.date)
-            value = prop.value if prop is not None else None
-            payload["date"] = (
-                {"start": _iso(value.start), "end": _iso(value.end), "all_day": value.all_day}
-                if isinstance(value, DateValue)
-                else None
-            )
-        if fields.properties:
-            payload["properties"] = {
-                name: (p.text if (p := row.get(name)) is not None else "") for name in fields.properties
-            }
-        return payload
-
-    @staticmethod
-    def _document(item: DesiredItem, mapping: MappingContext[WebhookMapping]) -> dict[str, Any]:
-        return {**item.payload, "mapping": mapping.name, "page_id": item.page_id, "page_url": item.page_url}
+        """The document's fields for ``row``."""
+        return render_document(row, mapping.settings)
 
     # -- writes ---------------------------------------------------------------
     def create(self, item: DesiredItem, mapping: MappingContext[WebhookMapping]) -> ExternalRef:
-        reply = self._call("POST", self._url(mapping), "create", json=self._document(item, mapping))
+        reply = self.call("POST", self.url(mapping), "create", json=document(item, mapping.name))
         item_id = reply.get("id") if isinstance(reply, dict) else None
         if item_id in (None, ""):
             # Without an id nothing can be updated or deleted later: stop rather than post blind.
             raise FatalError(
-                f'the webhook at {self._url(mapping)} answered a POST without an "id" in its JSON '
+                f'the webhook at {self.url(mapping)} answered a POST without an "id" in its JSON '
                 "reply; it must return the created item's id"
             )
         return ExternalRef(str(item_id))
 
     def update(self, link: Link, item: DesiredItem, mapping: MappingContext[WebhookMapping]) -> ExternalRef:
         try:
-            self._call("PUT", f"{self._url(mapping)}/{link.ref.id}", "update", json=self._document(item, mapping))
+            self.call("PUT", f"{self.url(mapping)}/{link.ref.id}", "update", json=document(item, mapping.name))
         except GoneError:
             # Removed on the other side while the row still exists: put it back.
             return self.create(item, mapping)
         return link.ref
 
     def delete(self, link: Link, mode: str, mapping: MappingContext[WebhookMapping]) -> ExternalRef | None:
-        if mode == "keep":
-            return link.ref
+        """Remove the item (``mode`` is always ``delete``: for ``keep`` the engine does not call this)."""
         try:
-            self._call("DELETE", f"{self._url(mapping)}/{link.ref.id}", "delete")
+            self.call("DELETE", f"{self.url(mapping)}/{link.ref.id}", "delete")
         except GoneError:
             pass
         return None
@@ -147,10 +120,11 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             found: dict[str, str] = {}
             params: dict[str, Any] = {"mapping": mapping.name, "limit": PAGE_LIMIT}
             while True:
-                reply = self._call("GET", self._url(mapping), "list items", params=params)
+                reply = self.call("GET", self.url(mapping), "list items", params=params)
                 for entry in reply.get("items") or []:
-                    if entry.get("mapping", mapping.name) == mapping.name and entry.get("page_id"):
-                        found.setdefault(str(entry["page_id"]), str(entry["id"]))
+                    page_id = marked_page(entry, mapping.name)
+                    if page_id is not None:
+                        found.setdefault(page_id, str(entry["id"]))
                 cursor = reply.get("next_cursor")
                 if not cursor:
                     break
@@ -165,20 +139,8 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
 
     # -- optional -------------------------------------------------------------
     def check(self, mapping: MappingContext[WebhookMapping]) -> list[CheckResult]:
-        url = self._url(mapping)
-        try:
-            self._call("GET", url, "check", params={"mapping": mapping.name, "limit": 1})
-        except NotionSyncError as exc:
-            return [
-                CheckResult(
-                    "webhook",
-                    False,
-                    f"{url}: {exc}",
-                    fix="check [webhook] url and the token",
-                    access=isinstance(exc, FatalError),
-                )
-            ]
-        return [CheckResult("webhook", True, f"{url} lists this mapping's items")]
+        """Read-only: the URL lists this mapping's items."""
+        return checks.check(self, mapping)
 
     def close(self) -> None:
         if self._client is not None:
@@ -186,20 +148,12 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             self._client = None
 
     @classmethod
-    def starter_mapping(cls, schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """For ``notion-sync init``: the title, the first date and the first text property."""
-        title = next((n for n, p in schema.items() if p.get("type") == "title"), "Name")
-        fields: dict[str, Any] = {"title": "{" + title + "}"}
-        date_prop = next((n for n, p in schema.items() if p.get("type") == "date"), None)
-        text = next((n for n, p in schema.items() if p.get("type") == "rich_text"), None)
-        if text:
-            fields["body"] = "{" + text + "}"
-        if date_prop:
-            fields["date"] = date_prop
-        return {"fields": fields}
+    def starter(cls, schema: dict[str, dict[str, Any]]) -> Starter:
+        """For ``notion-sync init`` (see ``settings.starter``)."""
+        return settings_starter(schema)
 
     @classmethod
     def emulated(cls) -> EmulatedTarget:
-        from notion_sync_webhook.emulator import WebhookTarget
+        from .emulator import WebhookTarget
 
         return WebhookTarget()

@@ -19,8 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notion_sync.core.adapter import EmulatedTarget
-from notion_sync.core.emulator.server import EmulatorServer
+from notion_sync.sdk import EmulatedTarget, EmulatorServer
 
 __all__ = ["WebhookEmulator", "WebhookTarget"]
 

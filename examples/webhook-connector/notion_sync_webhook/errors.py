@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from notion_sync.core.errors import AccessError, ItemError, RetryableError
+from notion_sync.sdk import AccessError, ItemError, RetryableError
 
 __all__ = ["GoneError", "classify"]
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from notion_sync.core.adapter import MappingSettings, ServiceSettings
-from notion_sync.core.fields import PropertyRef, Template
+from notion_sync.sdk import (
+    MappingSettings,
+    PropertyRef,
+    ServiceSettings,
+    Starter,
+    Template,
+    first_property,
+    title_property,
+)
 
-__all__ = ["DATE_TYPES", "WebhookFields", "WebhookMapping", "WebhookSettings"]
+__all__ = ["DATE_TYPES", "WebhookFields", "WebhookMapping", "WebhookSettings", "starter"]
 
 DATE_TYPES = ("date", "formula", "rollup", "created_time", "last_edited_time")
 
@@ -57,3 +66,20 @@ class WebhookMapping(MappingSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+
+def starter(schema: dict[str, dict[str, Any]]) -> Starter:
+    """``notion-sync init``'s guesses: the title, the first text property and the first date property.
+
+    No ``service``: ``init`` then writes the ``[webhook]`` table from ``WebhookSettings`` (a
+    placeholder for the required ``url``, ``token_env``)."""
+    fields: dict[str, Any] = {"title": "{" + title_property(schema) + "}"}
+    notes: dict[str, str] = {}
+    text = first_property(schema, "rich_text")
+    if text:
+        fields["body"] = "{" + text + "}"
+    date = first_property(schema, "date")
+    if date:
+        fields["date"] = date
+        notes["fields.date"] = "guessed: the first date property"
+    return Starter(mapping={"fields": fields}, notes=notes)

@@ -1,8 +1,8 @@
 """The conformance suite every notion-sync connector passes: a few lines."""
 
-from notion_sync_webhook import WebhookConnector
+from notion_sync_webhook.connector import WebhookConnector
 
-from notion_sync.core.testing.conformance import ConformanceSuite
+from notion_sync.sdk import ConformanceSuite
 
 
 class TestWebhook(ConformanceSuite):

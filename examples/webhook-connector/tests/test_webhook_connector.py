@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notion_sync_webhook import WebhookConnector
+from notion_sync_webhook.connector import WebhookConnector
 from notion_sync_webhook.emulator import WebhookEmulator
 from notion_sync_webhook.settings import WebhookMapping, WebhookSettings
 from pydantic import ValidationError
@@ -14,11 +14,18 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from notion_sync.core.adapter import DesiredItem, ExternalRef, Link, MappingContext
-from notion_sync.core.demo_data import DEMO_SCHEMA
-from notion_sync.core.emulator.server import EmulatorServer
-from notion_sync.core.errors import AccessError, FatalError, ItemError
 from notion_sync.core.sandbox import Sandbox
+from notion_sync.sdk import (
+    DEMO_SCHEMA,
+    AccessError,
+    DesiredItem,
+    EmulatorServer,
+    ExternalRef,
+    FatalError,
+    ItemError,
+    Link,
+    MappingContext,
+)
 
 TOKEN_ENV = "WEBHOOK_TEST_TOKEN"
 
@@ -173,7 +180,7 @@ def test_settings_want_an_http_url() -> None:
 
 def test_starter_mapping_for_init_is_valid() -> None:
     schema = {name: {"type": spec["type"]} for name, spec in DEMO_SCHEMA.items()}
-    keys = WebhookConnector.starter_mapping(schema)
+    keys = WebhookConnector.starter(schema).mapping
     assert keys == {"fields": {"title": "{Name}", "body": "{Notes}", "date": "Due"}}
     WebhookMapping.model_validate(keys)
 

@@ -1,4 +1,5 @@
-"""Deterministic event ids and the markers notion-sync leaves on every event.
+"""How an event is tied to its Notion page: deterministic event ids and the private
+extended properties notion-sync leaves on every event.
 
 Google lets a client choose an event's id (base32hex, 5 to 1,024 characters). The
 id of a row's event is derived from (mapping, page id), so a create that is
@@ -12,12 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Any
 
 __all__ = [
     "MAPPING_KEY",
     "PAGE_KEY",
     "EVENT_ID_PATTERN",
     "event_id",
+    "event_markers",
     "markers",
     "normalize_page_id",
 ]
@@ -53,3 +56,8 @@ def event_id(mapping: str, page_id: str, generation: int = 0) -> str:
 def markers(mapping: str, page_id: str) -> dict[str, str]:
     """The private extended properties that tie an event to its mapping and page."""
     return {MAPPING_KEY: mapping, PAGE_KEY: page_id}
+
+
+def event_markers(event: dict[str, Any]) -> dict[str, str]:
+    """The private extended properties of an event as Google returns it (empty if it has none)."""
+    return dict((event.get("extendedProperties") or {}).get("private") or {})

@@ -1,4 +1,5 @@
-"""How py-trello reaches Trello: a paced ``requests`` session that can point at another base URL.
+"""Building the py-trello client: the key and token, and a paced ``requests`` session (the
+transport) that can point at another base URL.
 
 py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it through
 ``http_service.request(method, url, ...)``; that call is the seam. ``TrelloTransport``
@@ -18,12 +19,11 @@ from typing import Any
 import requests
 from trello import TrelloClient
 
-from notion_sync.core.pacing import Pacer
-from notion_sync.core.secrets import Secret
+from notion_sync.sdk import Pacer, Secret, secret_setting
 
-from .settings import TRELLO_BASE_URL
+from .settings import TRELLO_BASE_URL, TrelloSettings
 
-__all__ = ["TrelloTransport", "build_client", "pacer_for"]
+__all__ = ["TrelloTransport", "build_client", "credentials", "pacer_for"]
 
 _PACERS: dict[tuple[str, str, int, float], Pacer] = {}
 _PACERS_LOCK = threading.Lock()
@@ -72,6 +72,13 @@ class TrelloTransport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def credentials(settings: TrelloSettings) -> tuple[Secret, Secret]:
+    """The API key and token, from the ``[trello]`` table's ``*_env``/``*_file`` keys or their defaults."""
+    key = secret_setting(settings, "api_key", "trello.api_key", default_env="TRELLO_API_KEY")
+    token = secret_setting(settings, "token", "trello.token", default_env="TRELLO_TOKEN")
+    return key, token
 
 
 def build_client(key: Secret, token: Secret, transport: TrelloTransport) -> TrelloClient:

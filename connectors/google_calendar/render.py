@@ -1,0 +1,69 @@
+"""A row rendered as the event it should be, and the request body that writes it: pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from notion_sync.sdk import DesiredItem, Row, SkipItem, render_template
+
+from .dates import as_date_value, event_times
+from .markers import markers
+from .settings import GoogleCalendarMapping
+
+__all__ = ["event_body", "render_event"]
+
+
+def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
+    """The event this row should be: the fields the mapping owns, nothing volatile.
+
+    ``time_zone`` gives the zone of a timed event; it is asked only for one, since an all-day
+    event needs none (and the calendar's zone may not be known yet).
+    """
+    fields = settings.fields
+    start_prop = row.get(fields.start)
+    start = as_date_value(start_prop.value) if start_prop else None
+    if start is None:
+        raise SkipItem(f"{fields.start} is empty")
+    end = None
+    if fields.end:
+        end_prop = row.get(fields.end)
+        end = as_date_value(end_prop.value) if end_prop else None
+    begin, finish = event_times(
+        start,
+        end,
+        time_zone=time_zone() if not start.all_day else "UTC",
+        duration_minutes=fields.duration_minutes,
+        start_name=fields.start,
+        end_name=fields.end or "end",
+    )
+    payload: dict[str, Any] = {"summary": render_template(fields.summary, row), "start": begin, "end": finish}
+    if fields.description is not None:
+        payload["description"] = render_template(fields.description, row)
+    if fields.location is not None:
+        payload["location"] = render_template(fields.location, row)
+    if fields.color is not None:
+        option = row.get(fields.color)
+        payload["colorId"] = fields.colors.get(option.text) if option and option.text else None
+    if fields.reminders_minutes is not None:
+        payload["reminders"] = {
+            "useDefault": False,
+            "overrides": [{"method": "popup", "minutes": m} for m in fields.reminders_minutes],
+        }
+    if row.url.startswith(("https://", "http://")):
+        payload["source"] = {"title": "Notion", "url": row.url}
+    return payload
+
+
+def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
+    """The request body for a payload: markers, confirmed status, and explicit nulls so that a
+    patch switching between all-day and timed clears the other form (patch merges objects)."""
+    body = dict(item.payload)
+    for key in ("start", "end"):
+        when = dict(body[key])
+        for name in ("date", "dateTime", "timeZone"):
+            when.setdefault(name, None)
+        body[key] = when
+    body["extendedProperties"] = {"private": markers(mapping_name, item.page_id)}
+    body["status"] = "confirmed"
+    return body
