@@ -575,6 +575,6 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     @classmethod
     def emulated(cls) -> EmulatedTarget:
         """A running Google Calendar emulator with a demo calendar, for the demo and the conformance suite."""
-        from notion_sync.connectors.google_calendar.demo import EmulatedCalendar
+        from notion_sync.connectors.google_calendar.target import EmulatedCalendar
 
         return EmulatedCalendar()

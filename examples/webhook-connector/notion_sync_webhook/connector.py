@@ -196,6 +196,6 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
 
     @classmethod
     def emulated(cls) -> EmulatedTarget:
-        from notion_sync_webhook.emulator import WebhookTarget
+        from notion_sync_webhook.target import WebhookTarget
 
         return WebhookTarget()
