@@ -240,31 +240,32 @@ class SlackEmulator(ServiceEmulator):
         return channel
 
     @staticmethod
-    def _blocks(args: dict[str, Any]) -> list[dict[str, Any]] | None:
-        blocks = args.get("blocks")
+    def _json_arg(args: dict[str, Any], name: str, error: str) -> Any:
+        """An argument that may come JSON-encoded (form bodies) or as JSON already (JSON bodies)."""
+        value = args.get(name)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise _OkFalseError(error) from None
+        return value
+
+    @classmethod
+    def _blocks(cls, args: dict[str, Any]) -> list[dict[str, Any]] | None:
+        blocks = cls._json_arg(args, "blocks", "invalid_blocks_format")
         if blocks is None:
             return None
-        if isinstance(blocks, str):
-            try:
-                blocks = json.loads(blocks)
-            except json.JSONDecodeError:
-                raise _OkFalseError("invalid_blocks_format") from None
         if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
             raise _OkFalseError("invalid_blocks_format")
         if len(blocks) > 50:
             raise _OkFalseError("invalid_blocks")
         return blocks
 
-    @staticmethod
-    def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
-        meta = args.get("metadata")
+    @classmethod
+    def _metadata(cls, args: dict[str, Any]) -> dict[str, Any] | None:
+        meta = cls._json_arg(args, "metadata", "invalid_metadata_format")
         if meta is None:
             return None
-        if isinstance(meta, str):
-            try:
-                meta = json.loads(meta)
-            except json.JSONDecodeError:
-                raise _OkFalseError("invalid_metadata_format") from None
         if meta == []:
             return {}
         if (
@@ -318,13 +319,18 @@ class SlackEmulator(ServiceEmulator):
         channel.messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
 
-    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _own_message(self, args: dict[str, Any], not_ours: str) -> tuple[EmuChannel, EmuMessage]:
+        """The bot's message at ``ts`` in ``channel``: only its own can be changed."""
         channel = self._channel(args, write=True)
         message = channel.find(str(args.get("ts") or ""))
         if message is None:
             raise _OkFalseError("message_not_found")
         if message.user != self.bot.id:
-            raise _OkFalseError("cant_update_message")
+            raise _OkFalseError(not_ours)
+        return channel, message
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, message = self._own_message(args, "cant_update_message")
         blocks = self._blocks(args)
         if "text" in args or blocks is not None:
             message.text = self._text(args, blocks if blocks is not None else message.blocks)
@@ -339,12 +345,7 @@ class SlackEmulator(ServiceEmulator):
         return {"channel": channel.id, "ts": message.ts, "text": message.text, "message": shown}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args, write=True)
-        message = channel.find(str(args.get("ts") or ""))
-        if message is None:
-            raise _OkFalseError("message_not_found")
-        if message.user != self.bot.id:
-            raise _OkFalseError("cant_delete_message")
+        channel, message = self._own_message(args, "cant_delete_message")
         channel.messages.remove(message)
         return {"channel": channel.id, "ts": message.ts}
 

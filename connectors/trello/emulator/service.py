@@ -328,12 +328,18 @@ class TrelloEmulator(ServiceEmulator):
         return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
     # -- lookups -------------------------------------------------------------------------
-    def _board(self, grant: dict[str, Any], ref: str, *, write: bool = False) -> dict[str, Any]:
+    @staticmethod
+    def _by_ref(table: dict[str, dict[str, Any]], ref: str) -> dict[str, Any]:
+        """A board or card by id or short link: 400 for neither shape, 404 when unknown."""
         if not (TRELLO_ID.match(ref) or SHORT_LINK.match(ref)):
             raise TrelloReply(400, "invalid id")
-        board = self.boards.get(ref) or next((b for b in self.boards.values() if b["shortLink"] == ref), None)
-        if board is None:
+        found = table.get(ref) or next((x for x in table.values() if x["shortLink"] == ref), None)
+        if found is None:
             raise TrelloReply(404, NOT_FOUND)
+        return found
+
+    def _board(self, grant: dict[str, Any], ref: str, *, write: bool = False) -> dict[str, Any]:
+        board = self._by_ref(self.boards, ref)
         membership = next((m for m in board["memberships"] if m["idMember"] == grant["idMember"]), None)
         if membership is None:
             raise TrelloReply(401, "unauthorized permission requested")
@@ -342,11 +348,7 @@ class TrelloEmulator(ServiceEmulator):
         return board
 
     def _card(self, grant: dict[str, Any], card_id: str, *, write: bool = False) -> dict[str, Any]:
-        if not (TRELLO_ID.match(card_id) or SHORT_LINK.match(card_id)):
-            raise TrelloReply(400, "invalid id")
-        card = self._cards.get(card_id) or next((c for c in self._cards.values() if c["shortLink"] == card_id), None)
-        if card is None:
-            raise TrelloReply(404, NOT_FOUND)
+        card = self._by_ref(self._cards, card_id)
         self._board(grant, card["idBoard"], write=write)
         return card
 
@@ -418,14 +420,19 @@ class TrelloEmulator(ServiceEmulator):
 
     def _get_labels(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         board = self._board(grant, path["id"])
-        try:
-            limit = int(params.get("limit", 50))
-        except ValueError:
-            raise TrelloReply(400, "invalid value for limit") from None
-        if not 0 <= limit <= 1000:
-            raise TrelloReply(400, "invalid value for limit")
+        limit = self._limit(params, default=50, least=0)
         labels = [x for x in self.labels.values() if x["idBoard"] == board["id"]][:limit]
         return [pick_fields(x, params.get("fields")) for x in labels]
+
+    @staticmethod
+    def _limit(params: dict[str, Any], *, default: int, least: int) -> int:
+        try:
+            limit = int(params.get("limit", default))
+        except ValueError:
+            raise TrelloReply(400, "invalid value for limit") from None
+        if not least <= limit <= 1000:
+            raise TrelloReply(400, "invalid value for limit")
+        return limit
 
     def _new_label(self, board_id: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("name")
@@ -459,12 +466,7 @@ class TrelloEmulator(ServiceEmulator):
             cards = [c for c in cards if not c["dueComplete"]]
         elif filt == "none":
             cards = []
-        try:
-            limit = int(params.get("limit", 1000))
-        except ValueError:
-            raise TrelloReply(400, "invalid value for limit") from None
-        if not 1 <= limit <= 1000:
-            raise TrelloReply(400, "invalid value for limit")
+        limit = self._limit(params, default=1000, least=1)
         before = params.get("before")
         if before:
             cards = [c for c in cards if c["id"] < before]
