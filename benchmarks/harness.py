@@ -162,7 +162,7 @@ def make_rows(n: int, today: date | None = None) -> list[dict[str, Any]]:
 def _servers(sandbox: Sandbox) -> dict[str, EmulatorServer]:
     servers = {"notion": sandbox.notion.server}
     for name, target in sandbox.targets.items():
-        servers[name] = target.emulator.server  # type: ignore[attr-defined]
+        servers[name] = target.emulator.server
     return servers
 
 

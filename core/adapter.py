@@ -34,13 +34,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from notion_sync.core.errors import FatalError, ItemError, SkipItem
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row
+
+if TYPE_CHECKING:
+    from notion_sync.core.emulator.base import ServiceEmulator
+    from notion_sync.core.emulator.server import Faults
 
 __all__ = [
     "CheckResult",
@@ -417,6 +421,9 @@ class EmulatedTarget(ABC):
     Done), ``Due`` (date), ``Tags`` (multi-select: Bug, Feature, Docs), ``Notes``
     (text), ``Owner`` (people), ``Priority`` (select: High, Medium, Low) and
     ``Urgent`` (checkbox).
+
+    Set ``emulator`` to the running ``ServiceEmulator`` (``notion_sync.sdk``); ``faults``
+    reads its fault knobs from it.
     """
 
     service_settings: dict[str, Any]
@@ -426,6 +433,20 @@ class EmulatedTarget(ABC):
     A text field must contain ``{Name}``: the conformance suite looks for it."""
     env: dict[str, str] = {}
     """Environment variables the settings need (fake tokens named by ``*_env`` keys)."""
+    emulator: ServiceEmulator
+    """The running emulator the settings point at."""
+
+    @property
+    def faults(self) -> Faults:
+        """The running emulator's fault knobs, so generic code (the conformance suite) can inject
+        a 429, a 5xx or a dropped connection into any connector's service."""
+        return self.emulator.faults
+
+    def write_request(self, kind: OperationKind) -> tuple[str | None, str] | None:
+        """The request an operation of ``kind`` writes its item with: (its HTTP method, or None for
+        any, and a regex on its path). The conformance suite injects its faults there; None, the
+        default, means the operation's first request, whatever it is."""
+        return None
 
     @abstractmethod
     def items(self) -> dict[str, str]:

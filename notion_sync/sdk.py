@@ -12,8 +12,9 @@ is internal. The error classes decide what the engine does with a failure:
   has nothing to write;
 * ``FatalError`` / ``AccessError`` / ``ConfigError``: the mapping stops before writing more.
 
-``EmulatorServer``, ``Faults`` and ``ConformanceSuite`` are imported on first use: the first
-two need the emulators' web stack, the last needs pytest.
+``ServiceEmulator`` (the base of every emulator: lifecycle, clock and fault knobs),
+``EmulatorClock``, ``EmulatorServer``, ``Faults`` and ``ConformanceSuite`` are imported on
+first use: all but the last need the emulators' web stack, the last needs pytest.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from notion_sync.core.adapter import (
     MappingContext,
     MappingSettings,
     Operation,
+    OperationKind,
     OperationResult,
     Question,
     ServiceSettings,
@@ -61,6 +63,8 @@ from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_
 from notion_sync.core.templates import render_template
 
 if TYPE_CHECKING:
+    from notion_sync.core.emulator.base import ServiceEmulator
+    from notion_sync.core.emulator.clock import EmulatorClock
     from notion_sync.core.emulator.server import EmulatorServer, Faults
     from notion_sync.core.testing.conformance import ConformanceSuite
 
@@ -79,6 +83,7 @@ __all__ = [
     "DeleteOperation",
     "DesiredItem",
     "EmulatedTarget",
+    "EmulatorClock",
     "EmulatorServer",
     "ExternalRef",
     "FatalError",
@@ -89,6 +94,7 @@ __all__ = [
     "MappingSettings",
     "NotionSyncError",
     "Operation",
+    "OperationKind",
     "OperationResult",
     "Pacer",
     "PropertyRef",
@@ -98,6 +104,7 @@ __all__ = [
     "RetryableError",
     "Row",
     "Secret",
+    "ServiceEmulator",
     "ServiceSettings",
     "SkipItem",
     "Starter",
@@ -114,6 +121,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "EmulatorClock": "notion_sync.core.emulator.clock",
+    "ServiceEmulator": "notion_sync.core.emulator.base",
     "EmulatorServer": "notion_sync.core.emulator.server",
     "Faults": "notion_sync.core.emulator.server",
     "ConformanceSuite": "notion_sync.core.testing.conformance",

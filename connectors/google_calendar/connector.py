@@ -475,6 +475,6 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     @classmethod
     def emulated(cls) -> EmulatedTarget:
         """A running Google Calendar emulator with a demo calendar, for the demo and the conformance suite."""
-        from .demo import EmulatedCalendar
+        from notion_sync.connectors.google_calendar.target import EmulatedCalendar
 
         return EmulatedCalendar()

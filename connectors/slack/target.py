@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from notion_sync.core.adapter import EmulatedTarget
+from notion_sync.core.adapter import EmulatedTarget, OperationKind
 
 from . import mrkdwn
 from .emulator import SlackEmulator
@@ -23,6 +23,8 @@ class SlackTarget(EmulatedTarget):
     The mapping is ``mirror`` mode with ``{Name}`` as the text and the card layout; pass
     ``mapping`` overrides (``{"mode": "notify", "notify_on": ["Status"]}``) for other runs.
     """
+
+    emulator: SlackEmulator
 
     def __init__(self, emulator: SlackEmulator, mapping: dict[str, Any] | None = None) -> None:
         self.emulator = emulator
@@ -46,6 +48,12 @@ class SlackTarget(EmulatedTarget):
     def start(cls, mapping: dict[str, Any] | None = None) -> SlackTarget:
         """Start an emulator and return the target around it."""
         return cls(SlackEmulator().start(), mapping)
+
+    def write_request(self, kind: OperationKind) -> tuple[str | None, str] | None:
+        """``chat.postMessage`` creates; an update is ``chat.update`` (or, in notify mode, a thread reply)."""
+        if kind == "create":
+            return "POST", r"/chat\.postMessage$"
+        return "POST", r"/chat\.(update|postMessage)$"
 
     def _live(self) -> list[tuple[str, str]]:
         """(page id, text) of every live message with our marker, oldest first. In notify mode

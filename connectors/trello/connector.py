@@ -400,6 +400,6 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     @classmethod
     def emulated(cls) -> EmulatedTarget | None:
         """A Trello emulator with a demo board, and settings that point at it."""
-        from .emulated import TrelloEmulatedTarget
+        from .target import TrelloEmulatedTarget
 
         return TrelloEmulatedTarget.start()

@@ -16,7 +16,7 @@ and rows written through the API: ``POST /v1/pages`` (parent ``data_source_id``,
 request form, ``in_trash``/``archived``, ``icon``, ``cover``; all or nothing). It answers
 Notion-Version 2025-09-03 and 2026-03-11 (which drops ``archived`` and rejects ``in_trash`` in
 a query body); other versions get a 400. Other paths of the real API get 400 ``invalid_request``
-naming the missing endpoint. Faults (``emu.server.faults``) answer with Notion's own bodies:
+naming the missing endpoint. Faults (``emu.faults``) answer with Notion's own bodies:
 429 ``rate_limited`` and 529 ``service_overload`` with ``Retry-After``, 500, 502 ``bad_gateway``,
 503, 504.
 
@@ -78,11 +78,12 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from notion_sync.core.emulator.base import ServiceEmulator
 from notion_sync.core.emulator.notion_filters import find_property
 from notion_sync.core.emulator.notion_http import MAX_CURSORS, ROUTES, SUPPORTED_VERSIONS, NotionHTTP
 from notion_sync.core.emulator.notion_state import CursorState, DatabaseState, DataSourceState, PageState, TokenState
@@ -97,7 +98,6 @@ from notion_sync.core.emulator.notion_values import (
     schema_property,
     slug_url,
 )
-from notion_sync.core.emulator.server import EmulatorServer
 
 __all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 
@@ -128,7 +128,7 @@ class Database:
 # ---------------------------------------------------------------- the emulator
 
 
-class NotionEmulator(NotionHTTP):
+class NotionEmulator(NotionHTTP, ServiceEmulator):
     """The Notion API on 127.0.0.1:<random port>, with a Python API to set up its content.
 
     All setup methods are thread-safe and may be called while a client is reading.
@@ -147,17 +147,17 @@ class NotionEmulator(NotionHTTP):
     ) -> None:
         self._lock = threading.RLock()
         self._identity = (token, bot_name, workspace_name, seed)
-        self._init_state()
         app = Starlette(
             routes=[Route("/{path:path}", self._asgi_entry, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])]
         )
-        self.server = EmulatorServer(app, fault_response=self._fault_response)
+        super().__init__(app)
+        self._init_state()
 
     def _init_state(self) -> None:
         token, bot_name, workspace_name, seed = self._identity
         with self._lock:
             self._rng = random.Random(seed)
-            self._clock: datetime | None = None
+            self.clock.set(None)
             self._tokens: dict[str, TokenState] = {}
             self._users: dict[str, dict[str, Any]] = {}
             self._users_by_email: dict[str, str] = {}
@@ -176,55 +176,15 @@ class NotionEmulator(NotionHTTP):
 
     def reset(self) -> None:
         """Forget all content, tokens, cursors and faults and go back to the state of a new emulator
-        (same seed, same ids), keeping the server running: cheaper than a restart between tests."""
+        (same seed, same ids, real time), keeping the server running: cheaper than a restart between tests."""
         with self._lock:
             self._init_state()
-            if hasattr(self, "server"):
-                self.server.faults.clear()
-                self.server.faults.retry_after = 1.0
-                self.server.faults.injected.clear()
-                self.server.requests.clear()
-
-    # ------------------------------------------------------------ lifecycle
+            self.reset_server()
 
     @property
     def url(self) -> str:
         """Base url for ``notion_client.Client(base_url=...)`` (the client appends ``/v1/``)."""
-        return self.server.url
-
-    def start(self) -> Self:
-        """Start serving; returns self."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------ clock
-
-    def now(self) -> datetime:
-        """The emulator's current time (aware UTC): real time unless frozen by :meth:`set_clock`."""
-        with self._lock:
-            return self._clock if self._clock is not None else datetime.now(UTC)
-
-    def set_clock(self, when: datetime | None) -> None:
-        """Freeze the clock at ``when`` (naive means UTC), or go back to real time with None."""
-        with self._lock:
-            if when is not None and when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            self._clock = when.astimezone(UTC) if when is not None else None
-
-    def advance(self, **timedelta_kwargs: float) -> None:
-        """Move a frozen clock forward (``advance(minutes=2)``); freezes a running clock first."""
-        with self._lock:
-            self._clock = self.now() + timedelta(**timedelta_kwargs)
+        return self.base_url
 
     # ------------------------------------------------------------ tokens and users
 

@@ -288,7 +288,7 @@ class NotionHTTP:
         body["request_id"] = str(uuid.uuid4())
         return cls._json(body, status, headers)
 
-    def _fault_response(self, status: int, request: Request) -> Response:
+    def fault_response(self, status: int, request: Request) -> Response:
         """Notion's own reply for an injected fault (429 carries Retry-After in whole seconds)."""
         code, message = _ERROR_MESSAGES.get(status, ("internal_server_error", "Unexpected error occurred."))
         headers = None

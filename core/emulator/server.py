@@ -1,6 +1,6 @@
 """Run an emulator (a Starlette app) on 127.0.0.1 in a background thread, with fault knobs.
 
-Every emulator in the project is built on this:
+Every emulator in the project is built on this, through ``base.ServiceEmulator``:
 
 * ``EmulatorServer(app).start()`` serves on a random free port; ``.url`` is its base.
 * ``server.faults`` injects what real APIs do: a scheduled reply (``schedule(429)``),
@@ -21,7 +21,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +31,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["EmulatorServer", "Faults", "FaultResponse", "ScheduledFault"]
+__all__ = ["EmulatorServer", "FaultResponse", "Faults", "ScheduledFault", "SlidingWindow"]
 
 FaultResponse = Callable[[int, Request], Response]
 """Builds the service's own reply for an injected status (429, 500, 503...)."""
+
+
+class SlidingWindow:
+    """A rate limit's memory: the arrival times of the requests it admitted in the last window.
+
+    Real (monotonic) time, not an emulator's clock: a limit paces requests as they arrive.
+    Not thread-safe on its own; callers hold their lock.
+    """
+
+    def __init__(self) -> None:
+        self._calls: deque[float] = deque()
+
+    def admit(self, count: int, window: float) -> bool:
+        """Whether one more request fits (at most ``count`` per ``window`` seconds); counts it if so."""
+        now = time.monotonic()
+        while self._calls and now - self._calls[0] >= window:
+            self._calls.popleft()
+        if len(self._calls) >= count:
+            return False
+        self._calls.append(now)
+        return True
 
 
 @dataclass
@@ -77,7 +98,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        self._bucket: list[float] = []
+        self._bucket = SlidingWindow()
         self._lock = threading.Lock()
 
     def schedule(self, status: int, count: int = 1, path: str | None = None, method: str | None = None) -> None:
@@ -106,21 +127,14 @@ class Faults:
     def pick(self, method: str, path: str) -> int | None:
         """The fault to inject for this request: a status, 0 for a drop, or None."""
         with self._lock:
-            for fault in self.scheduled:
-                if fault.count > 0 and fault.matches(method, path):
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self.scheduled.remove(fault)
-                    return fault.status
+            fault = _take(self.scheduled, method, path)
+            if fault is not None:
+                return fault.status
             if self.rate_limit is not None and (
                 self.rate_limit_path is None or re.search(self.rate_limit_path, f"{method} {path}")
             ):
-                limit, window = self.rate_limit
-                now = time.monotonic()
-                self._bucket = [t for t in self._bucket if now - t < window]
-                if len(self._bucket) >= limit:
+                if not self._bucket.admit(*self.rate_limit):
                     return 429
-                self._bucket.append(now)
             roll = self._rng.random()
             if roll < self.rate_limit_prob:
                 return 429
@@ -135,16 +149,24 @@ class Faults:
     def delay(self, method: str = "", path: str = "") -> float:
         """Seconds to hold this request: a scheduled delay if one matches, else latency and jitter."""
         with self._lock:
-            for fault in self.delayed:
-                if fault.count > 0 and fault.matches(method, path):
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self.delayed.remove(fault)
-                    self.injected["delay"] += 1
-                    return fault.delay
+            fault = _take(self.delayed, method, path)
+            if fault is not None:
+                self.injected["delay"] += 1
+                return fault.delay
             if not self.latency and not self.latency_jitter:
                 return 0.0
             return self.latency + self._rng.random() * self.latency_jitter
+
+
+def _take(faults: list[ScheduledFault], method: str, path: str) -> ScheduledFault | None:
+    """The first fault of ``faults`` matching the request, used up by one (removed at zero)."""
+    for fault in faults:
+        if fault.count > 0 and fault.matches(method, path):
+            fault.count -= 1
+            if fault.count == 0:
+                faults.remove(fault)
+            return fault
+    return None
 
 
 class _FaultMiddleware:
@@ -157,16 +179,13 @@ class _FaultMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        self.server.requests[f"{method} {path}"] += 1
-        faults = self.server.faults
-        wait = faults.delay(method, path)
+        wait = self.server.faults.delay(method, path)
         if wait:
             await asyncio.sleep(wait)
-        status = faults.pick(method, path)
+        status = self.server.inject(method, path)
         if status is None:
             await self.app(scope, receive, send)
             return
-        faults.injected[str(status) if status else "drop"] += 1
         if status == 0:
             # A dropped connection: headers promise a body that never comes.
             await send(
@@ -204,6 +223,16 @@ class EmulatorServer:
     def url(self) -> str:
         """The base URL, ``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
+
+    def inject(self, method: str, path: str) -> int | None:
+        """Count one request and pick its fault, recorded in ``faults.injected``: a status, 0 for a
+        drop, or None to serve it. The middleware calls it per request; an emulator serving several
+        calls in one request (Google's batch) calls it per inner call."""
+        self.requests[f"{method} {path}"] += 1
+        status = self.faults.pick(method, path)
+        if status is not None:
+            self.faults.injected[str(status) if status else "drop"] += 1
+        return status
 
     def request_count(self, pattern: str = "") -> int:
         """How many requests matched ``pattern`` (a regex on ``"METHOD /path"``)."""

@@ -12,23 +12,28 @@ In a connector's test file::
 It runs the real engine against the Notion emulator and the connector's own
 emulator (``Connector.emulated()``): create, update, delete, restore, a re-run
 that writes nothing, a dry run that writes nothing, recovery after a lost state
-file and after a crash between a create and its state write (no duplicates), and
-a clear error for bad settings.
+file and after a crash between a create and its state write (no duplicates), a
+429 and a dropped connection injected into a create and into an update (through
+``EmulatedTarget.faults``: no duplicate, no lost item), and a clear error for bad
+settings.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
-from notion_sync.core.adapter import Connector
+from notion_sync.core.adapter import Connector, MappingContext, Operation, OperationKind, OperationResult
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.sandbox import Sandbox
 from notion_sync.core.state import StateStore
+
+if TYPE_CHECKING:
+    from notion_sync.core.engine import MappingReport
 
 __all__ = ["ConformanceSuite", "SimulatedCrash"]
 
@@ -45,6 +50,10 @@ def _replace_name_placeholder(mapping: dict[str, Any], new: str) -> bool:
         if isinstance(value, dict) and _replace_name_placeholder(value, new):
             return True
     return False
+
+
+FAULTS = {"429": 429, "drop": 0}
+"""The faults the suite injects into writes, by the name ``Faults.injected`` counts them under."""
 
 
 class ConformanceSuite:
@@ -81,6 +90,51 @@ class ConformanceSuite:
         report = box.run(dry_run=True)
         creates = {a.page_id for a in report.mappings[0].plan if a.kind == "create"}
         return {name: pid for name, pid in box.database.pages.items() if pid in creates}
+
+    def inject_into_first(self, box: Sandbox, monkeypatch: pytest.MonkeyPatch, kind: OperationKind, fault: str) -> None:
+        """Answer the request that writes the item of the first ``kind`` operation the connector
+        carries out (``EmulatedTarget.write_request``) with ``fault``: a status, or a dropped connection."""
+        target = self.target(box)
+        faults = target.faults
+        method, path = target.write_request(kind) or (None, None)
+        # The client may honour Retry-After itself (slack-sdk does): keep the header, not the wait.
+        faults.retry_after = 0.0
+        armed = {"done": False}
+        original = self.connector.apply
+
+        def apply(
+            self_: Connector[Any, Any], operations: Sequence[Operation], mapping: MappingContext[Any]
+        ) -> Iterator[OperationResult]:
+            if not armed["done"] and any(op.kind == kind for op in operations):
+                armed["done"] = True
+                faults.schedule(FAULTS[fault], path=path, method=method)
+            yield from original(self_, operations, mapping)
+
+        monkeypatch.setattr(self.connector, "apply", apply)
+
+    def run_with_fault(
+        self, box: Sandbox, monkeypatch: pytest.MonkeyPatch, kind: OperationKind, fault: str
+    ) -> MappingReport:
+        """One run with ``fault`` injected into the first ``kind`` write: it must be retried, not failed."""
+        self.inject_into_first(box, monkeypatch, kind, fault)
+        rep = box.run().mappings[0]
+        injected = self.target(box).faults.injected[fault]
+        assert injected == 1, f"the {fault} was not injected into a {kind} (injected: {injected})"
+        assert rep.status == "ok", rep.error
+        assert rep.counts["failed"] == 0, rep.errors
+        return rep
+
+    def assert_none_duplicated_or_lost(self, box: Sandbox, expected: Iterable[str]) -> None:
+        wanted = set(expected)
+        live = self.live(box)
+        assert set(live) == wanted, f"lost: {wanted - set(live)}, unexpected: {set(live) - wanted}"
+        assert self.count(box) == len(wanted), "a row has two items"
+
+    @pytest.fixture
+    def short_retry_waits(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Retries keep their logic but not their waits (for connectors whose own tests do not):
+        the engine's default policy reads its scale from the environment."""
+        monkeypatch.setenv("NOTION_SYNC_RETRY_SCALE", "0.0002")
 
     # -- the suite ------------------------------------------------------------
     def test_first_run_creates_one_item_per_row(self, sandbox: Sandbox) -> None:
@@ -201,6 +255,30 @@ class ConformanceSuite:
             assert not written & set(live), "an item written before the crash stayed after its row left"
         assert set(live) - written == set(expected.values()) - written
         assert self.count(sandbox) == len(live)
+
+    @pytest.mark.usefixtures("short_retry_waits")
+    @pytest.mark.parametrize("fault", sorted(FAULTS))
+    def test_fault_on_create_leaves_no_duplicate_and_no_lost_item(
+        self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, fault: str
+    ) -> None:
+        expected = self.expected_rows(sandbox)
+        rep = self.run_with_fault(sandbox, monkeypatch, "create", fault)
+        assert rep.counts["created"] == len(expected)
+        self.assert_none_duplicated_or_lost(sandbox, expected.values())
+
+    @pytest.mark.usefixtures("short_retry_waits")
+    @pytest.mark.parametrize("fault", sorted(FAULTS))
+    def test_fault_on_update_leaves_no_duplicate_and_no_lost_item(
+        self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, fault: str
+    ) -> None:
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        name, page_id = next(iter(expected.items()))
+        sandbox.notion.update_page(page_id, {"Name": f"{name} (renamed)"})
+        rep = self.run_with_fault(sandbox, monkeypatch, "update", fault)
+        assert rep.counts["updated"] == 1 and rep.counts["created"] == 0, rep.counts
+        assert f"{name} (renamed)" in self.live(sandbox)[page_id]
+        self.assert_none_duplicated_or_lost(sandbox, expected.values())
 
     def test_unknown_mapping_key_is_a_clear_config_error(self, sandbox: Sandbox) -> None:
         data = sandbox.config_data()

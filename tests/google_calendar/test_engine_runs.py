@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
-from notion_sync.connectors.google_calendar.demo import DEMO_CALENDAR
+from notion_sync.connectors.google_calendar.target import DEMO_CALENDAR
 from notion_sync.core.sandbox import Sandbox
 
 ROWS: list[dict[str, Any]] = [

@@ -28,7 +28,7 @@ from notion_sync.core.adapter import (
     MappingSettings,
     ServiceSettings,
 )
-from notion_sync.core.emulator.server import EmulatorServer
+from notion_sync.core.emulator.base import ServiceEmulator
 from notion_sync.core.errors import AccessError, ItemError, RetryableError
 from notion_sync.core.fields import PropertyRef, Template
 from notion_sync.core.plugins import Discovery, discover
@@ -38,7 +38,7 @@ from notion_sync.core.secrets import resolve_secret
 from notion_sync.core.templates import render_template
 
 
-class MemoEmulator:
+class MemoEmulator(ServiceEmulator):
     """A stateful memo service: POST/PUT/DELETE/GET /memos, bearer-token auth."""
 
     def __init__(self, token: str = "memo-emulator-token") -> None:
@@ -53,12 +53,10 @@ class MemoEmulator:
                 Route("/memos/{id}", self._delete, methods=["DELETE"]),
             ]
         )
-        self.server = EmulatorServer(
-            app,
-            fault_response=lambda status, _: JSONResponse(
-                {"error": "injected", "status": status}, status_code=status, headers={"Retry-After": "0"}
-            ),
-        )
+        super().__init__(app)
+
+    def fault_response(self, status: int, request: Request) -> JSONResponse:
+        return JSONResponse({"error": "injected", "status": status}, status_code=status, headers={"Retry-After": "0"})
 
     def _auth(self, request: Request) -> JSONResponse | None:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -207,10 +205,11 @@ class MemoConnector(Connector[MemoSettings, MemoMapping]):
 
 
 class MemoTarget(EmulatedTarget):
+    emulator: MemoEmulator
+
     def __init__(self) -> None:
-        self.emulator = MemoEmulator()
-        self.emulator.server.start()
-        self.service_settings = {"base_url": self.emulator.server.url, "token_env": "MEMO_TEST_TOKEN"}
+        self.emulator = MemoEmulator().start()
+        self.service_settings = {"base_url": self.emulator.base_url, "token_env": "MEMO_TEST_TOKEN"}
         self.mapping = {"fields": {"text": "{Name} ({Status})"}}
         self.env = {"MEMO_TEST_TOKEN": self.emulator.token}
 
@@ -221,7 +220,7 @@ class MemoTarget(EmulatedTarget):
         return sum(1 for m in self.emulator.memos.values() if not m["archived"])
 
     def close(self) -> None:
-        self.emulator.server.stop()
+        self.emulator.stop()
 
 
 def with_memo(connector: type[MemoConnector] = MemoConnector) -> Discovery:

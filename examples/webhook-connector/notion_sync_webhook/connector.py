@@ -154,6 +154,6 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
 
     @classmethod
     def emulated(cls) -> EmulatedTarget:
-        from .emulator import WebhookTarget
+        from notion_sync_webhook.target import WebhookTarget
 
         return WebhookTarget()

@@ -16,6 +16,6 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def emulator() -> Iterator[WebhookEmulator]:
     emu = WebhookEmulator(page_size=2)
-    emu.server.start()
+    emu.start()
     yield emu
-    emu.server.stop()
+    emu.stop()

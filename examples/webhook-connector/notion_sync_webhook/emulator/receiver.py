@@ -1,9 +1,11 @@
 """A local webhook receiver that speaks the connector's protocol, for tests and ``notion-sync demo``.
 
+It imports nothing of the connector: it is the oracle the connector is tested against.
+
 It is strict where a real receiver would be: a bearer token when one is set (401
 otherwise), JSON bodies with their marker (422 otherwise), 404 for unknown ids,
-paginated listings with an opaque cursor, and, through ``EmulatorServer``'s fault
-knobs, 429 with ``Retry-After`` and 5xx replies in its own JSON error shape.
+paginated listings with an opaque cursor, and, through ``ServiceEmulator``'s fault
+knobs (``emulator.faults``), 429 with ``Retry-After`` and 5xx replies in its own JSON error shape.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import threading
 from typing import Any
 
@@ -19,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notion_sync.sdk import EmulatedTarget, EmulatorServer
+from notion_sync.sdk import ServiceEmulator
 
-__all__ = ["WebhookEmulator", "WebhookTarget"]
+__all__ = ["PATH", "WebhookEmulator"]
 
 PATH = "/hooks/notion"
 
@@ -30,7 +33,7 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-class WebhookEmulator:
+class WebhookEmulator(ServiceEmulator):
     """The receiver: ``POST/GET {PATH}``, ``PUT/DELETE {PATH}/{id}``. ``items`` is what it holds."""
 
     def __init__(self, token: str | None = "webhook-emulator-token", page_size: int = 100) -> None:
@@ -47,19 +50,20 @@ class WebhookEmulator:
                 Route(PATH + "/{id}", self._delete, methods=["DELETE"]),
             ]
         )
-        self.server = EmulatorServer(app, fault_response=self._fault_response)
+        super().__init__(app)
 
     @property
     def url(self) -> str:
         """The collection URL to put in ``[webhook] url``."""
-        return self.server.url + PATH
+        return self.base_url + PATH
 
-    @staticmethod
-    def _fault_response(status: int, request: Request) -> Response:
+    def fault_response(self, status: int, request: Request) -> Response:
+        """The receiver's JSON error for an injected status; 429 and 503 carry Retry-After."""
+        retry = {"Retry-After": str(math.ceil(self.faults.retry_after))}
         if status == 429:
-            return _error(429, "rate_limited", "too many requests", {"Retry-After": "1"})
+            return _error(429, "rate_limited", "too many requests", retry)
         if status == 503:
-            return _error(503, "unavailable", "try again later", {"Retry-After": "1"})
+            return _error(503, "unavailable", "try again later", retry)
         return _error(status, "server_error" if status >= 500 else "bad_request", f"injected {status}")
 
     def _denied(self, request: Request) -> JSONResponse | None:
@@ -134,25 +138,3 @@ class WebhookEmulator:
         end = start + len(page)
         cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(matching) else None
         return JSONResponse({"items": page, "next_cursor": cursor})
-
-
-class WebhookTarget(EmulatedTarget):
-    """The emulator running, with settings pointing at it (for the demo and the conformance suite)."""
-
-    def __init__(self) -> None:
-        self.emulator = WebhookEmulator()
-        self.emulator.server.start()
-        self.service_settings = {"url": self.emulator.url, "token_env": "NOTION_SYNC_DEMO_WEBHOOK_TOKEN"}
-        self.mapping = {
-            "fields": {"title": "{Name}", "body": "{Notes}", "date": "Due", "properties": ["Status", "Tags"]}
-        }
-        self.env = {"NOTION_SYNC_DEMO_WEBHOOK_TOKEN": self.emulator.token or ""}
-
-    def items(self) -> dict[str, str]:
-        return {i["page_id"]: i["title"] for i in self.emulator.items.values()}
-
-    def item_count(self) -> int:
-        return len(self.emulator.items)
-
-    def close(self) -> None:
-        self.emulator.server.stop()

@@ -23,8 +23,6 @@ import base64
 import json
 import math
 import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,100 +31,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notion_sync.core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.emulator.base import ServiceEmulator
+from notion_sync.core.emulator.server import Faults
 
-__all__ = ["SlackEmulator", "EmuChannel", "EmuMessage", "EmuUser", "MAX_TEXT"]
+from .models import DEFAULT_SCOPES, MAX_TEXT, TEAM_ID, TEAM_NAME, EmuChannel, EmuMessage, EmuUser
 
-MAX_TEXT = 40_000
-TEAM_ID = "T0EMU00001"
-TEAM_NAME = "Emulated Workspace"
-DEFAULT_SCOPES = "chat:write,channels:read,channels:history,users:read,users:read.email"
-
-
-@dataclass
-class EmuUser:
-    """A workspace member."""
-
-    id: str
-    name: str
-    email: str
-    real_name: str = ""
-    is_bot: bool = False
-
-
-@dataclass
-class EmuMessage:
-    """A message as the emulator stores it."""
-
-    ts: str
-    user: str
-    text: str
-    bot_id: str | None = None
-    blocks: list[dict[str, Any]] | None = None
-    metadata: dict[str, Any] | None = None
-    thread_ts: str | None = None
-    edited: str | None = None
-    replies: list[str] = field(default_factory=list)
-
-    def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "message", "text": self.text, "user": self.user, "ts": self.ts, "team": TEAM_ID}
-        if self.bot_id:
-            out["bot_id"] = self.bot_id
-        if self.blocks:
-            out["blocks"] = self.blocks
-        if self.thread_ts:
-            out["thread_ts"] = self.thread_ts
-        if self.replies:
-            out["reply_count"] = len(self.replies)
-            out["reply_users_count"] = 1
-            out["latest_reply"] = self.replies[-1]
-            out["reply_users"] = [self.user]
-        if with_metadata and self.metadata is not None:
-            out["metadata"] = self.metadata
-        return out
-
-
-@dataclass
-class EmuChannel:
-    """A conversation: its messages in posting order, and whether the bot is a member."""
-
-    id: str
-    name: str
-    is_private: bool = False
-    is_archived: bool = False
-    bot_member: bool = True
-    created: int = field(default_factory=lambda: int(time.time()))
-    messages: list[EmuMessage] = field(default_factory=list)
-
-    def find(self, ts: str) -> EmuMessage | None:
-        for message in self.messages:
-            if message.ts == ts:
-                return message
-        return None
-
-    def to_api(self) -> dict[str, Any]:
-        empty = {"value": "", "creator": "", "last_set": 0}
-        return {
-            "id": self.id,
-            "name": self.name,
-            "name_normalized": self.name,
-            "created": self.created,
-            "creator": "U0EMUADMIN",
-            "is_archived": self.is_archived,
-            "is_channel": not self.is_private,
-            "is_general": self.name == "general",
-            "is_mpim": False,
-            "is_group": self.is_private,
-            "is_org_shared": False,
-            "is_im": False,
-            "is_shared": False,
-            "is_ext_shared": False,
-            "is_private": self.is_private,
-            "is_member": self.bot_member,
-            "topic": dict(empty),
-            "purpose": dict(empty),
-            "num_members": 2 if self.bot_member else 1,
-        }
+__all__ = ["SlackEmulator"]
 
 
 class _OkFalseError(Exception):
@@ -140,7 +50,7 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
 
-class SlackEmulator:
+class SlackEmulator(ServiceEmulator):
     """One emulated workspace with one bot, served on 127.0.0.1."""
 
     def __init__(
@@ -165,28 +75,14 @@ class SlackEmulator:
         self._lock = threading.RLock()
         self._last_ts = 0.0
         self._ids = 0
-        routes = [Route("/api/{method}", self._handle, methods=["GET", "POST"])]
-        self.server = EmulatorServer(Starlette(routes=routes), fault_response=self.fault_response, faults=faults)
-
-    # -- lifecycle ----------------------------------------------------------------
-    def start(self) -> SlackEmulator:
-        """Start serving; returns self."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.stop()
+        super().__init__(
+            Starlette(routes=[Route("/api/{method}", self._handle, methods=["GET", "POST"])]), faults=faults
+        )
 
     @property
     def api_url(self) -> str:
         """The ``base_url`` to give ``WebClient`` (ends with ``/api/``)."""
-        return f"{self.server.url}/api/"
-
-    @property
-    def faults(self) -> Faults:
-        """The server's fault and latency knobs."""
-        return self.server.faults
+        return f"{self.base_url}/api/"
 
     # -- seeding and reading --------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
@@ -196,7 +92,14 @@ class SlackEmulator:
     def add_channel(self, name: str, *, member: bool = True, private: bool = False, archived: bool = False) -> str:
         """Create a channel; returns its id."""
         with self._lock:
-            channel = EmuChannel(self._new_id("G" if private else "C"), name.lstrip("#"), private, archived, member)
+            channel = EmuChannel(
+                self._new_id("G" if private else "C"),
+                name.lstrip("#"),
+                private,
+                archived,
+                member,
+                created=int(self.clock.timestamp()),
+            )
             self.channels[channel.id] = channel
             return channel.id
 
@@ -216,10 +119,7 @@ class SlackEmulator:
             self.lost_answers.clear()
             self.revoked.clear()
             self.scopes = DEFAULT_SCOPES
-            self.faults.clear()
-            self.faults.injected.clear()
-            self.faults.retry_after = 1.0
-            self.server.requests.clear()
+            self.reset_server()
 
     def set_member(self, channel: str, member: bool) -> None:
         """Invite the bot to, or remove it from, a channel."""
@@ -319,7 +219,8 @@ class SlackEmulator:
 
     # -- helpers ----------------------------------------------------------------------
     def _next_ts(self) -> str:
-        now = max(time.time(), self._last_ts + 0.000001)
+        # A ts names one message: a frozen clock must still give each message its own.
+        now = max(self.clock.timestamp(), self._last_ts + 0.000001)
         self._last_ts = now
         return f"{now:.6f}"
 
@@ -339,31 +240,32 @@ class SlackEmulator:
         return channel
 
     @staticmethod
-    def _blocks(args: dict[str, Any]) -> list[dict[str, Any]] | None:
-        blocks = args.get("blocks")
+    def _json_arg(args: dict[str, Any], name: str, error: str) -> Any:
+        """An argument that may come JSON-encoded (form bodies) or as JSON already (JSON bodies)."""
+        value = args.get(name)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise _OkFalseError(error) from None
+        return value
+
+    @classmethod
+    def _blocks(cls, args: dict[str, Any]) -> list[dict[str, Any]] | None:
+        blocks = cls._json_arg(args, "blocks", "invalid_blocks_format")
         if blocks is None:
             return None
-        if isinstance(blocks, str):
-            try:
-                blocks = json.loads(blocks)
-            except json.JSONDecodeError:
-                raise _OkFalseError("invalid_blocks_format") from None
         if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
             raise _OkFalseError("invalid_blocks_format")
         if len(blocks) > 50:
             raise _OkFalseError("invalid_blocks")
         return blocks
 
-    @staticmethod
-    def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
-        meta = args.get("metadata")
+    @classmethod
+    def _metadata(cls, args: dict[str, Any]) -> dict[str, Any] | None:
+        meta = cls._json_arg(args, "metadata", "invalid_metadata_format")
         if meta is None:
             return None
-        if isinstance(meta, str):
-            try:
-                meta = json.loads(meta)
-            except json.JSONDecodeError:
-                raise _OkFalseError("invalid_metadata_format") from None
         if meta == []:
             return {}
         if (
@@ -417,13 +319,18 @@ class SlackEmulator:
         channel.messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
 
-    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _own_message(self, args: dict[str, Any], not_ours: str) -> tuple[EmuChannel, EmuMessage]:
+        """The bot's message at ``ts`` in ``channel``: only its own can be changed."""
         channel = self._channel(args, write=True)
         message = channel.find(str(args.get("ts") or ""))
         if message is None:
             raise _OkFalseError("message_not_found")
         if message.user != self.bot.id:
-            raise _OkFalseError("cant_update_message")
+            raise _OkFalseError(not_ours)
+        return channel, message
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, message = self._own_message(args, "cant_update_message")
         blocks = self._blocks(args)
         if "text" in args or blocks is not None:
             message.text = self._text(args, blocks if blocks is not None else message.blocks)
@@ -438,12 +345,7 @@ class SlackEmulator:
         return {"channel": channel.id, "ts": message.ts, "text": message.text, "message": shown}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args, write=True)
-        message = channel.find(str(args.get("ts") or ""))
-        if message is None:
-            raise _OkFalseError("message_not_found")
-        if message.user != self.bot.id:
-            raise _OkFalseError("cant_delete_message")
+        channel, message = self._own_message(args, "cant_delete_message")
         channel.messages.remove(message)
         return {"channel": channel.id, "ts": message.ts}
 

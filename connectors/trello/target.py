@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notion_sync.core.adapter import EmulatedTarget
+from notion_sync.core.adapter import EmulatedTarget, OperationKind
 
 from .emulator import TrelloEmulator
 from .markers import parse_marker
@@ -18,6 +18,8 @@ _TOKEN = "demo-trello-token-0123456789abcdef0123456789abcdef"
 
 class TrelloEmulatedTarget(EmulatedTarget):
     """A running emulator holding one board, "notion-sync demo", with To do / Doing / Done lists."""
+
+    emulator: TrelloEmulator
 
     env = {"TRELLO_API_KEY": _KEY, "TRELLO_TOKEN": _TOKEN}
 
@@ -43,6 +45,10 @@ class TrelloEmulatedTarget(EmulatedTarget):
     def start(cls) -> TrelloEmulatedTarget:
         """Start an emulator and seed the demo board."""
         return cls(TrelloEmulator().start())
+
+    def write_request(self, kind: OperationKind) -> tuple[str | None, str] | None:
+        """A card is created by ``POST /1/cards`` and updated by ``PUT /1/cards/{id}``."""
+        return ("POST", r"^/1/cards$") if kind == "create" else ("PUT", r"^/1/cards/[^/]+$")
 
     def items(self) -> dict[str, str]:
         """Open cards with a marker: Notion page id -> card name."""

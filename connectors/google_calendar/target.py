@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
 from notion_sync.connectors.google_calendar.markers import PAGE_KEY
-from notion_sync.core.adapter import EmulatedTarget
+from notion_sync.core.adapter import EmulatedTarget, OperationKind
 
 __all__ = ["DEMO_CALENDAR", "EmulatedCalendar"]
 
@@ -34,6 +34,8 @@ _COLORS = {
 class EmulatedCalendar(EmulatedTarget):
     """A running emulator with one calendar (Europe/Berlin) and a mapping of the demo database."""
 
+    emulator: GoogleCalendarEmulator
+
     def __init__(self) -> None:
         self.emulator = GoogleCalendarEmulator().start()
         self.emulator.add_calendar(DEMO_CALENDAR, summary="Team roadmap", time_zone=DEMO_TIME_ZONE)
@@ -50,6 +52,12 @@ class EmulatedCalendar(EmulatedTarget):
             },
         }
         self.env: dict[str, str] = {}
+
+    def write_request(self, kind: OperationKind) -> tuple[str | None, str] | None:
+        """Creates go in one batch request; a single update may go alone (a PATCH) or in a batch."""
+        if kind == "create":
+            return "POST", r"^/batch/calendar/v3$|/events$"
+        return None, r"^/batch/calendar/v3$|/events/[^/]+$"
 
     def _live(self) -> list[dict[str, Any]]:
         return [

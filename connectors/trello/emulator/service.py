@@ -22,7 +22,7 @@ Use it from Python::
     board = emu.add_board("Tasks", lists=["To do", "Done"], members={member: "admin"})
     ...; emu.cards(board["id"]); emu.stop()
 
-``emu.server.faults`` has the fault and latency knobs; ``emu.server.requests`` counts requests.
+``emu.faults`` has the fault and latency knobs; ``emu.requests`` counts requests.
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ import itertools
 import json
 import re
 import threading
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from copy import deepcopy
-from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,104 +42,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from notion_sync.core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.emulator.base import ServiceEmulator
+from notion_sync.core.emulator.server import Faults, SlidingWindow
 
-__all__ = ["LABEL_COLORS", "TrelloEmulator", "TrelloReply", "SPEC_ROUTES", "LEGACY_ROUTES"]
+from .values import (
+    LABEL_COLORS,
+    NOT_FOUND,
+    SHORT_LINK,
+    TRELLO_ID,
+    TrelloReply,
+    as_bool,
+    as_time,
+    fmt_time,
+    id_list,
+    pick_fields,
+)
 
-LABEL_COLORS = ("yellow", "purple", "blue", "red", "green", "orange", "black", "sky", "pink", "lime")
-NOT_FOUND = "The requested resource was not found."
-_ID = re.compile(r"^[0-9a-fA-F]{24}$")
-_SHORT = re.compile(r"^[A-Za-z0-9]{8}$")
-
-SPEC_ROUTES: list[tuple[str, str]] = [
-    ("GET", "/boards/{id}"),
-    ("GET", "/boards/{id}/lists"),
-    ("GET", "/boards/{id}/labels"),
-    ("POST", "/boards/{id}/labels"),
-    ("GET", "/boards/{id}/cards"),
-    ("GET", "/boards/{id}/cards/{filter}"),
-    ("GET", "/boards/{id}/memberships"),
-    ("GET", "/members/{id}"),
-    ("GET", "/members/{id}/boards"),
-    ("GET", "/tokens/{token}"),
-    ("POST", "/cards"),
-    ("GET", "/cards/{id}"),
-    ("PUT", "/cards/{id}"),
-    ("DELETE", "/cards/{id}"),
-    ("GET", "/lists/{id}"),
-    ("GET", "/lists/{id}/cards"),
-    ("POST", "/cards/{id}/idLabels"),
-    ("DELETE", "/cards/{id}/idLabels/{idLabel}"),
-    ("POST", "/cards/{id}/labels"),
-]
-"""Every route the emulator serves that Atlassian's OpenAPI describes (checked by the tests)."""
-
-LEGACY_ROUTES: list[tuple[str, str]] = [("PUT", "/cards/{id}/{field}")]
-"""py-trello's per-field setters: served by Trello, absent from the OpenAPI."""
+__all__ = ["TrelloEmulator"]
 
 
-class TrelloReply(Exception):
-    """An error reply: Trello's plain text with a status."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
-
-
-def _now() -> str:
-    return _fmt(datetime.now(UTC))
-
-
-def _fmt(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise TrelloReply(400, f"invalid value for {name}")
-
-
-def _as_time(value: Any, name: str) -> str | None:
-    if value is None or value == "" or value == "null":
-        return None
-    if not isinstance(value, str):
-        raise TrelloReply(400, f"invalid value for {name}")
-    try:
-        if len(value) == 10:
-            parsed = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-        else:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-    except ValueError:
-        raise TrelloReply(400, f"invalid value for {name}") from None
-    return _fmt(parsed)
-
-
-def _id_list(value: Any, name: str) -> list[str]:
-    if value is None or value == "":
-        return []
-    items = value if isinstance(value, list) else str(value).split(",")
-    items = [str(i).strip() for i in items if str(i).strip()]
-    if any(not _ID.match(i) for i in items):
-        raise TrelloReply(400, f"invalid value for {name}")
-    return items
-
-
-def _pick(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
-    if not fields or fields == "all":
-        return deepcopy(obj)
-    wanted = {f.strip() for f in fields.split(",")} | {"id"}
-    return {k: deepcopy(v) for k, v in obj.items() if k in wanted}
-
-
-class TrelloEmulator:
-    """The emulator's state and its Starlette app, served by an ``EmulatorServer``."""
+class TrelloEmulator(ServiceEmulator):
+    """The emulator's state and its Starlette app, served by ``ServiceEmulator``."""
 
     def __init__(
         self,
@@ -163,24 +84,19 @@ class TrelloEmulator:
         """429s the emulator's own limiter answered, by ``token``/``key``."""
         self.params_seen: dict[tuple[str, str], set[str]] = {}
         """Parameter names received per (method, spec route), for the spec tests."""
-        self._calls: dict[str, deque[float]] = {}
+        self._calls: dict[str, SlidingWindow] = {}
         self._ids = itertools.count(1)
         self._short_ids: Counter[str] = Counter()
         self._lock = threading.RLock()
-        self.server = EmulatorServer(self._app(), fault_response=self._fault_response, faults=faults)
-
-    # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> TrelloEmulator:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
+        super().__init__(self._app(), faults=faults)
 
     @property
     def url(self) -> str:
         """The base URL to give the connector (``[trello] base_url``)."""
-        return f"{self.server.url}/1"
+        return f"{self.base_url}/1"
+
+    def _timestamp(self) -> str:
+        return fmt_time(self.now())
 
     # -- seeding and reading (Python API) ---------------------------------------------
     def _new_id(self) -> str:
@@ -302,8 +218,8 @@ class TrelloEmulator:
                     m["memberType"] = member_type
 
     # -- HTTP plumbing ------------------------------------------------------------------
-    @staticmethod
-    def _fault_response(status: int, request: Request) -> Response:
+    def fault_response(self, status: int, request: Request) -> Response:
+        """Trello's reply to an injected status: its 429 carries no Retry-After."""
         if status == 429:
             return JSONResponse({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}, 429)
         if status == 401:
@@ -317,15 +233,7 @@ class TrelloEmulator:
     def _over_limit(self, bucket: str, limit: tuple[int, float] | None) -> bool:
         if limit is None:
             return False
-        count, window = limit
-        now = time.monotonic()
-        calls = self._calls.setdefault(bucket, deque())
-        while calls and now - calls[0] >= window:
-            calls.popleft()
-        if len(calls) >= count:
-            return True
-        calls.append(now)
-        return False
+        return not self._calls.setdefault(bucket, SlidingWindow()).admit(*limit)
 
     def _auth(self, request: Request) -> dict[str, Any]:
         key = request.query_params.get("key")
@@ -420,12 +328,18 @@ class TrelloEmulator:
         return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
     # -- lookups -------------------------------------------------------------------------
-    def _board(self, grant: dict[str, Any], ref: str, *, write: bool = False) -> dict[str, Any]:
-        if not (_ID.match(ref) or _SHORT.match(ref)):
+    @staticmethod
+    def _by_ref(table: dict[str, dict[str, Any]], ref: str) -> dict[str, Any]:
+        """A board or card by id or short link: 400 for neither shape, 404 when unknown."""
+        if not (TRELLO_ID.match(ref) or SHORT_LINK.match(ref)):
             raise TrelloReply(400, "invalid id")
-        board = self.boards.get(ref) or next((b for b in self.boards.values() if b["shortLink"] == ref), None)
-        if board is None:
+        found = table.get(ref) or next((x for x in table.values() if x["shortLink"] == ref), None)
+        if found is None:
             raise TrelloReply(404, NOT_FOUND)
+        return found
+
+    def _board(self, grant: dict[str, Any], ref: str, *, write: bool = False) -> dict[str, Any]:
+        board = self._by_ref(self.boards, ref)
         membership = next((m for m in board["memberships"] if m["idMember"] == grant["idMember"]), None)
         if membership is None:
             raise TrelloReply(401, "unauthorized permission requested")
@@ -434,11 +348,7 @@ class TrelloEmulator:
         return board
 
     def _card(self, grant: dict[str, Any], card_id: str, *, write: bool = False) -> dict[str, Any]:
-        if not (_ID.match(card_id) or _SHORT.match(card_id)):
-            raise TrelloReply(400, "invalid id")
-        card = self._cards.get(card_id) or next((c for c in self._cards.values() if c["shortLink"] == card_id), None)
-        if card is None:
-            raise TrelloReply(404, NOT_FOUND)
+        card = self._by_ref(self._cards, card_id)
         self._board(grant, card["idBoard"], write=write)
         return card
 
@@ -461,7 +371,7 @@ class TrelloEmulator:
         )
         if member is None:
             raise TrelloReply(404, "model not found")
-        return _pick(member, params.get("fields"))
+        return pick_fields(member, params.get("fields"))
 
     def _get_member_boards(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         member_id = grant["idMember"] if path["id"] == "me" else path["id"]
@@ -471,7 +381,7 @@ class TrelloEmulator:
             boards = [b for b in boards if not b["closed"]]
         elif filt == "closed":
             boards = [b for b in boards if b["closed"]]
-        return [_pick(b, params.get("fields")) for b in boards]
+        return [pick_fields(b, params.get("fields")) for b in boards]
 
     def _get_token(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         target = self.tokens.get(path["token"])
@@ -489,12 +399,12 @@ class TrelloEmulator:
             "dateExpires": None,
             "permissions": permissions,
         }
-        return _pick(token, params.get("fields"))
+        return pick_fields(token, params.get("fields"))
 
     def _get_board(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         board = self._board(grant, path["id"])
         shown = {k: v for k, v in board.items() if k != "memberships"}
-        return _pick(shown, params.get("fields", "name,desc,descData,closed,idOrganization,pinned,url,shortUrl"))
+        return pick_fields(shown, params.get("fields", "name,desc,descData,closed,idOrganization,pinned,url,shortUrl"))
 
     def _get_lists(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         board = self._board(grant, path["id"])
@@ -506,18 +416,23 @@ class TrelloEmulator:
             lists = [x for x in lists if x["closed"]]
         elif filt == "none":
             lists = []
-        return [_pick(x, params.get("fields")) for x in lists]
+        return [pick_fields(x, params.get("fields")) for x in lists]
 
     def _get_labels(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         board = self._board(grant, path["id"])
+        limit = self._limit(params, default=50, least=0)
+        labels = [x for x in self.labels.values() if x["idBoard"] == board["id"]][:limit]
+        return [pick_fields(x, params.get("fields")) for x in labels]
+
+    @staticmethod
+    def _limit(params: dict[str, Any], *, default: int, least: int) -> int:
         try:
-            limit = int(params.get("limit", 50))
+            limit = int(params.get("limit", default))
         except ValueError:
             raise TrelloReply(400, "invalid value for limit") from None
-        if not 0 <= limit <= 1000:
+        if not least <= limit <= 1000:
             raise TrelloReply(400, "invalid value for limit")
-        labels = [x for x in self.labels.values() if x["idBoard"] == board["id"]][:limit]
-        return [_pick(x, params.get("fields")) for x in labels]
+        return limit
 
     def _new_label(self, board_id: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("name")
@@ -551,19 +466,14 @@ class TrelloEmulator:
             cards = [c for c in cards if not c["dueComplete"]]
         elif filt == "none":
             cards = []
-        try:
-            limit = int(params.get("limit", 1000))
-        except ValueError:
-            raise TrelloReply(400, "invalid value for limit") from None
-        if not 1 <= limit <= 1000:
-            raise TrelloReply(400, "invalid value for limit")
+        limit = self._limit(params, default=1000, least=1)
         before = params.get("before")
         if before:
             cards = [c for c in cards if c["id"] < before]
         # At most `limit` cards, the newest first; `before=<oldest id seen>` gives the next page.
         cards = sorted(cards, key=lambda c: c["id"])[-limit:]
         cards.sort(key=lambda c: (self.lists[c["idList"]]["pos"], c["pos"]))
-        return [_pick(self._card_json(c), params.get("fields")) for c in cards]
+        return [pick_fields(self._card_json(c), params.get("fields")) for c in cards]
 
     def _get_memberships(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         board = self._board(grant, path["id"])
@@ -574,7 +484,7 @@ class TrelloEmulator:
         if item is None:
             raise TrelloReply(404, NOT_FOUND)
         self._board(grant, item["idBoard"])
-        return _pick(item, params.get("fields"))
+        return pick_fields(item, params.get("fields"))
 
     def _get_list_cards(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         item = self.lists.get(path["id"])
@@ -584,7 +494,7 @@ class TrelloEmulator:
         cards = sorted(
             (c for c in self._cards.values() if c["idList"] == item["id"] and not c["closed"]), key=lambda c: c["pos"]
         )
-        return [_pick(self._card_json(c), params.get("fields")) for c in cards]
+        return [pick_fields(self._card_json(c), params.get("fields")) for c in cards]
 
     # -- handlers: cards ---------------------------------------------------------------------
     def _position(self, list_id: str, value: Any, card_id: str | None) -> float:
@@ -619,27 +529,27 @@ class TrelloEmulator:
             changes["idBoard"] = target["idBoard"]
         board_id = changes.get("idBoard", card.get("idBoard"))
         if "idLabels" in params:
-            ids = _id_list(params["idLabels"], "idLabels")
+            ids = id_list(params["idLabels"], "idLabels")
             if any(i not in self.labels or self.labels[i]["idBoard"] != board_id for i in ids):
                 raise TrelloReply(400, "invalid value for idLabels")
             changes["idLabels"] = list(dict.fromkeys(ids))
         if "idMembers" in params:
-            changes["idMembers"] = _id_list(params["idMembers"], "idMembers")
+            changes["idMembers"] = id_list(params["idMembers"], "idMembers")
         for time_field in ("due", "start"):
             if time_field in params:
-                changes[time_field] = _as_time(params[time_field], time_field)
+                changes[time_field] = as_time(params[time_field], time_field)
         for flag in ("dueComplete", "closed", "subscribed"):
             if flag in params and params[flag] is not None:
-                changes[flag] = _as_bool(params[flag], flag)
+                changes[flag] = as_bool(params[flag], flag)
         list_id = str(changes.get("idList", card.get("idList")))
         if "pos" in params or creating or changes.get("idList") not in (None, card.get("idList")):
             changes["pos"] = self._position(list_id, params.get("pos", "bottom"), card.get("id"))
         card.update(changes)
-        card["dateLastActivity"] = _now()
+        card["dateLastActivity"] = self._timestamp()
 
     def _post_card(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         list_id = params.get("idList")
-        if not list_id or not _ID.match(str(list_id)) or str(list_id) not in self.lists:
+        if not list_id or not TRELLO_ID.match(str(list_id)) or str(list_id) not in self.lists:
             raise TrelloReply(400, "invalid value for idList")
         self._board(grant, self.lists[str(list_id)]["idBoard"], write=True)
         card_id = self._new_id()
@@ -662,7 +572,7 @@ class TrelloEmulator:
             "checkItemStates": [],
             "closed": False,
             "dueComplete": False,
-            "dateLastActivity": _now(),
+            "dateLastActivity": self._timestamp(),
             "desc": "",
             "descData": {"emoji": {}},
             "due": None,
@@ -694,7 +604,7 @@ class TrelloEmulator:
         return self._card_json(card)
 
     def _get_card(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
-        return _pick(self._card_json(self._card(grant, path["id"])), params.get("fields"))
+        return pick_fields(self._card_json(self._card(grant, path["id"])), params.get("fields"))
 
     def _put_card(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         card = self._card(grant, path["id"], write=True)

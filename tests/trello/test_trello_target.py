@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from notion_sync.connectors.trello.connector import TrelloConnector
-from notion_sync.connectors.trello.emulated import TrelloEmulatedTarget
 from notion_sync.connectors.trello.settings import TrelloMapping, TrelloSettings
+from notion_sync.connectors.trello.target import TrelloEmulatedTarget
 from notion_sync.core.adapter import Link, MappingContext
 
 from .testkit import desired, page

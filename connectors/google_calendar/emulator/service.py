@@ -36,10 +36,8 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from functools import cache
+from datetime import date, datetime, time
 from http import HTTPStatus
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,88 +47,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from notion_sync.connectors.google_calendar.markers import EVENT_ID_PATTERN
-from notion_sync.core.emulator.server import EmulatorServer, Faults
+from notion_sync.core.emulator.base import ServiceEmulator
+from notion_sync.core.emulator.server import Faults
 
-__all__ = ["GoogleCalendarEmulator", "event_schema_fields", "google_error"]
+from .errors import Fail, Reply, bad, google_error, not_found
+from .events import SERVER_FIELDS, event_schema_fields, merge, parse_instant, strip_nulls, valid_event_id
+
+__all__ = ["GoogleCalendarEmulator"]
 
 MAX_BATCH_CALLS = 1000
 WRITE_ROLES = ("writer", "owner")
 READ_ROLES = ("reader", "writer", "owner")
-
-Reply = tuple[int, Any, dict[str, str]]
-"""(status, JSON body or None, extra headers)."""
-
-
-@cache
-def _discovery() -> dict[str, Any]:
-    text = (
-        resources.files("googleapiclient")
-        .joinpath("discovery_cache/documents/calendar.v3.json")
-        .read_text(encoding="utf-8")
-    )
-    return dict(json.loads(text))
-
-
-def event_schema_fields() -> frozenset[str]:
-    """The properties of the ``Event`` schema in the client library's discovery document."""
-    return frozenset(_discovery()["schemas"]["Event"]["properties"])
-
-
-def google_error(status: int, reason: str, message: str, *, domain: str = "global", **extra: str) -> dict[str, Any]:
-    """Google's error body for one error."""
-    return {
-        "error": {
-            "errors": [{"domain": domain, "reason": reason, "message": message, **extra}],
-            "code": status,
-            "message": message,
-        }
-    }
-
-
-class _Fail(Exception):
-    def __init__(self, status: int, reason: str, message: str, **extra: str) -> None:
-        super().__init__(message)
-        self.reply: Reply = (status, google_error(status, reason, message, **extra), {})
-
-
-def _not_found() -> _Fail:
-    return _Fail(404, "notFound", "Not Found")
-
-
-def _bad(message: str, reason: str = "invalid") -> _Fail:
-    return _Fail(400, reason, message)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
-    """Google's patch semantics: objects merge, arrays and scalars replace, null removes."""
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-
-
-def _strip_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_nulls(v) for v in value]
-    return value
-
-
-def _parse_instant(text: str, where: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(f"Invalid value for: {where}") from None
-    return moment
 
 
 @dataclass
@@ -143,8 +70,8 @@ class _Calendar:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class GoogleCalendarEmulator:
-    """The emulator's state, its Starlette app and the server that runs it."""
+class GoogleCalendarEmulator(ServiceEmulator):
+    """The emulator's state and its Starlette app, served by ``ServiceEmulator``."""
 
     def __init__(self, *, faults: Faults | None = None, owner_email: str = "notion-sync@emulator.test") -> None:
         self.calendars: dict[str, _Calendar] = {}
@@ -164,38 +91,17 @@ class GoogleCalendarEmulator:
         self.app = Starlette(
             routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
         )
-        self.server = EmulatorServer(self.app, fault_response=self.fault_response, faults=faults)
-
-    # -- running ----------------------------------------------------------------
-    def start(self) -> GoogleCalendarEmulator:
-        """Serve on 127.0.0.1 at a random port."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.stop()
-
-    def __enter__(self) -> GoogleCalendarEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(self.app, faults=faults)
 
     @property
     def url(self) -> str:
         """The server's base URL."""
-        return self.server.url
+        return self.base_url
 
     @property
     def api_endpoint(self) -> str:
         """What to give the client as ``api_endpoint``."""
-        return f"{self.server.url}/calendar/v3/"
-
-    @property
-    def faults(self) -> Faults:
-        """The fault and latency knobs (they apply to each call inside a batch too)."""
-        return self.server.faults
+        return f"{self.base_url}/calendar/v3/"
 
     # -- seeding and reading (for tests) ---------------------------------------------
     def reset(self) -> None:
@@ -205,9 +111,7 @@ class GoogleCalendarEmulator:
             self.reject_credentials = self.revoked = False
             self.tokens = None
             self.grants.clear()
-        self.server.faults.clear()
-        self.server.faults.injected.clear()
-        self.server.requests.clear()
+        self.reset_server()
 
     def add_calendar(
         self,
@@ -254,7 +158,7 @@ class GoogleCalendarEmulator:
         """Change an event as a person would in Google Calendar (patch semantics, no checks)."""
         with self._lock:
             event = self.calendars[calendar_id].events[event_id]
-            _merge(event, patch)
+            merge(event, patch)
             self._touch(event)
 
     def purge(self, calendar_id: str, event_id: str) -> None:
@@ -282,7 +186,7 @@ class GoogleCalendarEmulator:
         return status, google_error(status, "invalid", phrase), {}
 
     def fault_response(self, status: int, request: Request) -> Response:
-        """The ``EmulatorServer`` hook: an injected fault as Google would send it."""
+        """An injected fault as Google would send it (its 429 carries no Retry-After)."""
         return self._response(self.fault_body(status))
 
     @staticmethod
@@ -343,17 +247,17 @@ class GoogleCalendarEmulator:
             self._authenticate(authorization)
             parts = [unquote(p) for p in path.strip("/").split("/")]
             if parts[:2] != ["calendar", "v3"]:
-                raise _not_found()
+                raise not_found()
             parts = parts[2:]
             with self._lock:
                 return self._route(method, parts, query, body)
-        except _Fail as fail:
+        except Fail as fail:
             return fail.reply
 
     def _authenticate(self, authorization: str | None) -> None:
         token = authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
         if self.reject_credentials or (self.tokens is not None and token not in self.tokens):
-            raise _Fail(401, "authError", "Invalid Credentials", locationType="header", location="Authorization")
+            raise Fail(401, "authError", "Invalid Credentials", locationType="header", location="Authorization")
 
     def _route(self, method: str, parts: list[str], query: list[tuple[str, str]], body: bytes) -> Reply:
         params: dict[str, list[str]] = {}
@@ -372,33 +276,33 @@ class GoogleCalendarEmulator:
                 return 200, self._public(self._insert(calendar, self._json(body), params)), {}
             if len(parts) == 4:
                 return self._one(method, calendar, parts[3], body)
-        raise _not_found()
+        raise not_found()
 
     def _one(self, method: str, calendar: _Calendar, event_id: str, body: bytes) -> Reply:
         event = calendar.events.get(event_id)
         if event is None or event.get("_purged"):
-            raise _not_found()
+            raise not_found()
         if method == "GET":
             return 200, self._public(event), {}
         self._need_write(calendar)
         if method == "DELETE":
             if event["status"] == "cancelled":
-                raise _Fail(410, "deleted", "Resource has been deleted")
+                raise Fail(410, "deleted", "Resource has been deleted")
             event["status"] = "cancelled"
             self._touch(event)
             return 204, None, {}
         patch = self._json(body)
         if method == "PUT":
-            replacement = {k: v for k, v in event.items() if k in _SERVER_FIELDS or k.startswith("_")}
-            replacement.update(_strip_nulls(self._known(patch)))
+            replacement = {k: v for k, v in event.items() if k in SERVER_FIELDS or k.startswith("_")}
+            replacement.update(strip_nulls(self._known(patch)))
             replacement.setdefault("status", event["status"])
             candidate = replacement
         elif method == "PATCH":
             candidate = copy.deepcopy(event)
-            _merge(candidate, self._known(patch))
+            merge(candidate, self._known(patch))
         else:
-            raise _not_found()
-        for key in _SERVER_FIELDS - {"status"}:
+            raise not_found()
+        for key in SERVER_FIELDS - {"status"}:
             candidate[key] = event[key]
         self._validate(candidate, calendar)
         candidate["sequence"] = event.get("sequence", 0) + 1
@@ -412,13 +316,13 @@ class GoogleCalendarEmulator:
         if calendar is None and calendar_id == "primary":
             calendar = next(iter(self.calendars.values()), None)
         if calendar is None or calendar.access_role == "none":
-            raise _not_found()
+            raise not_found()
         return calendar
 
     @staticmethod
     def _need_write(calendar: _Calendar) -> None:
         if calendar.access_role not in WRITE_ROLES:
-            raise _Fail(403, "requiredAccessLevel", "You need to have writer access to this calendar.")
+            raise Fail(403, "requiredAccessLevel", "You need to have writer access to this calendar.")
 
     @staticmethod
     def _calendar_resource(calendar: _Calendar) -> dict[str, Any]:
@@ -453,31 +357,31 @@ class GoogleCalendarEmulator:
         try:
             value = json.loads(body or b"{}")
         except ValueError:
-            raise _Fail(400, "parseError", "Parse Error") from None
+            raise Fail(400, "parseError", "Parse Error") from None
         if not isinstance(value, dict):
-            raise _Fail(400, "parseError", "Parse Error")
+            raise Fail(400, "parseError", "Parse Error")
         return value
 
     @staticmethod
     def _known(body: dict[str, Any]) -> dict[str, Any]:
         # Read-only and unknown fields in a request body are ignored, as Google does.
         fields = event_schema_fields()
-        return {k: v for k, v in body.items() if k in fields and k not in _SERVER_FIELDS - {"status", "id"}}
+        return {k: v for k, v in body.items() if k in fields and k not in SERVER_FIELDS - {"status", "id"}}
 
     def _insert(self, calendar: _Calendar, body: dict[str, Any], params: dict[str, list[str]]) -> dict[str, Any]:
-        event: dict[str, Any] = _strip_nulls(self._known(body))
+        event: dict[str, Any] = strip_nulls(self._known(body))
         event_id = event.get("id")
         if event_id is None:
             event_id = f"emu{next(self._generated_ids):08d}{uuid.uuid4().hex[:12]}"
             event_id = "".join(c for c in event_id if c in "0123456789abcdefghijklmnopqrstuv")
-        elif not isinstance(event_id, str) or not EVENT_ID_PATTERN.match(event_id):
-            raise _bad("Invalid resource id value.")
+        elif not valid_event_id(event_id):
+            raise bad("Invalid resource id value.")
         if event_id in calendar.events:
-            raise _Fail(409, "duplicate", "The requested identifier already exists.")
+            raise Fail(409, "duplicate", "The requested identifier already exists.")
         event["id"] = event_id
         event.setdefault("status", "confirmed")
         self._validate(event, calendar)
-        now = _now()
+        now = self._timestamp()
         event.update(
             {
                 "kind": "calendar#event",
@@ -496,9 +400,12 @@ class GoogleCalendarEmulator:
         calendar.events[event_id] = event
         return event
 
+    def _timestamp(self) -> str:
+        return self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     def _touch(self, event: dict[str, Any]) -> None:
         event["etag"] = f'"{3_000_000_000_000_000 + next(self._etags)}"'
-        event["updated"] = _now()
+        event["updated"] = self._timestamp()
 
     @staticmethod
     def _public(event: dict[str, Any]) -> dict[str, Any]:
@@ -506,68 +413,68 @@ class GoogleCalendarEmulator:
 
     def _validate(self, event: dict[str, Any], calendar: _Calendar) -> None:
         if event.get("status", "confirmed") not in ("confirmed", "tentative", "cancelled"):
-            raise _bad("Invalid value for: status")
+            raise bad("Invalid value for: status")
         start, end = event.get("start"), event.get("end")
         if not isinstance(start, dict) or not start:
-            raise _Fail(400, "required", "Missing start time.")
+            raise Fail(400, "required", "Missing start time.")
         if not isinstance(end, dict) or not end:
-            raise _Fail(400, "required", "Missing end time.")
+            raise Fail(400, "required", "Missing end time.")
         begin = self._instant(start, "start", calendar)
         finish = self._instant(end, "end", calendar)
         if ("date" in start) != ("date" in end):
-            raise _bad("Start and end times must either both be date or both be dateTime.")
+            raise bad("Start and end times must either both be date or both be dateTime.")
         if finish <= begin:
-            raise _bad("The specified time range is empty.", reason="timeRangeEmpty")
+            raise bad("The specified time range is empty.", reason="timeRangeEmpty")
         for key in ("summary", "description", "location", "colorId"):
             if key in event and not isinstance(event[key], str):
-                raise _bad(f"Invalid value for: {key}")
+                raise bad(f"Invalid value for: {key}")
         if "colorId" in event and event["colorId"] not in {str(i) for i in range(1, 12)}:
-            raise _bad("Invalid value for: colorId")
+            raise bad("Invalid value for: colorId")
         private = event.get("extendedProperties", {}).get("private", {})
         if not isinstance(private, dict) or not all(isinstance(v, str) for v in private.values()):
-            raise _bad("Invalid value for: extendedProperties.private")
+            raise bad("Invalid value for: extendedProperties.private")
         for key, value in private.items():
             if len(key) > 44 or len(value) > 1024:
-                raise _bad("Invalid value for: extendedProperties.private")
+                raise bad("Invalid value for: extendedProperties.private")
         reminders = event.get("reminders")
         if reminders is not None:
             overrides = reminders.get("overrides", [])
             if reminders.get("useDefault") and overrides:
-                raise _bad(
+                raise bad(
                     "Cannot specify both default reminders and overrides at the same time.",
                     reason="cannotUseDefaultRemindersAndSpecifyOverride",
                 )
             if len(overrides) > 5:
-                raise _bad("Invalid value for: reminders.overrides")
+                raise bad("Invalid value for: reminders.overrides")
             for item in overrides:
                 if item.get("method") not in ("email", "popup") or not 0 <= int(item.get("minutes", -1)) <= 40320:
-                    raise _bad("Invalid value for: reminders.overrides")
+                    raise bad("Invalid value for: reminders.overrides")
         source = event.get("source")
         if source is not None and not str(source.get("url", "")).startswith(("http://", "https://")):
-            raise _bad("Invalid value for: source.url")
+            raise bad("Invalid value for: source.url")
 
     @staticmethod
     def _instant(value: dict[str, Any], which: str, calendar: _Calendar) -> datetime:
         if "date" in value and "dateTime" in value:
-            raise _bad(f"Invalid {which} time: both date and dateTime are set.")
+            raise bad(f"Invalid {which} time: both date and dateTime are set.")
         zone_name = value.get("timeZone")
         if zone_name is not None:
             try:
                 ZoneInfo(zone_name)
             except (ZoneInfoNotFoundError, ValueError):
-                raise _bad(f"Invalid time zone definition for {which} time.") from None
+                raise bad(f"Invalid time zone definition for {which} time.") from None
         if "date" in value:
             try:
                 day = date.fromisoformat(value["date"])
             except (TypeError, ValueError):
-                raise _bad(f"Invalid value for: {which}.date") from None
+                raise bad(f"Invalid value for: {which}.date") from None
             return datetime.combine(day, time(), ZoneInfo(calendar.time_zone))
         if "dateTime" not in value:
-            raise _Fail(400, "required", f"Missing {which} time.")
-        moment = _parse_instant(str(value["dateTime"]), f"{which}.dateTime")
+            raise Fail(400, "required", f"Missing {which} time.")
+        moment = parse_instant(str(value["dateTime"]), f"{which}.dateTime")
         if moment.tzinfo is None:
             if zone_name is None:
-                raise _bad(f"Missing time zone definition for {which} time.", reason="required")
+                raise bad(f"Missing time zone definition for {which} time.", reason="required")
             moment = moment.replace(tzinfo=ZoneInfo(zone_name))
         return moment
 
@@ -577,27 +484,27 @@ class GoogleCalendarEmulator:
             return values[-1] if values else None
 
         if one("syncToken") and any(one(k) for k in ("privateExtendedProperty", "timeMin", "timeMax", "q")):
-            raise _bad("Sync token cannot be used with other filters.")
+            raise bad("Sync token cannot be used with other filters.")
         try:
             max_results = min(int(one("maxResults") or 250), 2500)
         except ValueError:
-            raise _bad("Invalid value for: maxResults") from None
+            raise bad("Invalid value for: maxResults") from None
         if max_results < 1:
-            raise _bad("Invalid value for: maxResults")
+            raise bad("Invalid value for: maxResults")
         show_deleted = (one("showDeleted") or "false").lower() == "true"
         wanted: list[tuple[str, str]] = []
         for constraint in params.get("privateExtendedProperty", []):
             if "=" not in constraint:
-                raise _bad("Invalid value for: privateExtendedProperty")
+                raise bad("Invalid value for: privateExtendedProperty")
             key, value = constraint.split("=", 1)
             wanted.append((key, value))
-        time_min = _parse_instant(one("timeMin") or "", "timeMin") if one("timeMin") else None
-        time_max = _parse_instant(one("timeMax") or "", "timeMax") if one("timeMax") else None
+        time_min = parse_instant(one("timeMin") or "", "timeMin") if one("timeMin") else None
+        time_max = parse_instant(one("timeMax") or "", "timeMax") if one("timeMax") else None
         for moment, name in ((time_min, "timeMin"), (time_max, "timeMax")):
             if moment is not None and moment.tzinfo is None:
-                raise _bad(f"Bad Request: {name} needs a time zone offset", reason="badRequest")
+                raise bad(f"Bad Request: {name} needs a time zone offset", reason="badRequest")
         if time_min and time_max and time_max <= time_min:
-            raise _bad("The specified time range is empty.", reason="timeRangeEmpty")
+            raise bad("The specified time range is empty.", reason="timeRangeEmpty")
         matching = []
         for event in calendar.events.values():
             if event.get("_purged") or (event["status"] == "cancelled" and not show_deleted):
@@ -617,14 +524,14 @@ class GoogleCalendarEmulator:
             try:
                 offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
             except (ValueError, UnicodeDecodeError):
-                raise _bad("Invalid page token value.") from None
+                raise bad("Invalid page token value.") from None
         page = matching[offset : offset + max_results]
         result: dict[str, Any] = {
             "kind": "calendar#events",
             "etag": f'"p{3_000_000_000_000_000 + len(matching)}"',
             "summary": calendar.summary,
             "description": calendar.description,
-            "updated": _now(),
+            "updated": self._timestamp(),
             "timeZone": calendar.time_zone,
             "accessRole": calendar.access_role,
             "defaultReminders": [{"method": "popup", "minutes": 10}],
@@ -681,10 +588,9 @@ class GoogleCalendarEmulator:
         inner = email.parser.Parser().parsestr(rest)
         body = inner.get_payload()
         split = urlsplit(target)
-        self.server.requests[f"{method} {unquote(split.path)}"] += 1
-        status = self.server.faults.pick(method, unquote(split.path))
+        status = self.server.inject(method, unquote(split.path))
         if status is not None:
-            self.server.faults.injected[str(status) if status else "drop"] += 1
+            # One call of a batch cannot drop the connection: a dropped call is Google's 503.
             return self.fault_body(status or 503)
         query = parse_qsl(split.query, keep_blank_values=True)
         return self.handle(
@@ -694,22 +600,3 @@ class GoogleCalendarEmulator:
             (body if isinstance(body, str) else "").encode("utf-8"),
             inner.get("authorization") or authorization,
         )
-
-
-_SERVER_FIELDS = frozenset(
-    {
-        "kind",
-        "etag",
-        "id",
-        "htmlLink",
-        "created",
-        "updated",
-        "creator",
-        "organizer",
-        "iCalUID",
-        "sequence",
-        "eventType",
-        "status",
-    }
-)
-"""Fields Google sets itself; a request cannot change them (status excepted, on writes)."""
