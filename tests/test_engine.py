@@ -92,6 +92,45 @@ def test_filter_is_passed_through_and_rows_leaving_it_are_deleted(box):
     assert rep.counts["deleted"] == 1 and page not in memos(box)
 
 
+def _synced_long_ago(box):
+    """A first run, then an incremental one that reads nothing: the clock is well past the seeding,
+    so only a full read sees the rows again. Returns the clock of the next run."""
+    t1 = datetime.now(UTC) + timedelta(minutes=10)
+    assert only(box.run(now=lambda: t1)).counts["created"] == len(box.database.pages)
+    again = only(box.run(now=lambda: t1 + timedelta(minutes=5)))
+    assert not again.full_scan and sum(again.counts.values()) == 0
+    return t1 + timedelta(minutes=10)
+
+
+def test_changed_fields_re_render_every_row_at_the_next_run(box):
+    """Catches: a changed mapping config no longer forcing a full read at the next run, so rows
+    not edited since keep items rendered by the old fields."""
+    later = _synced_long_ago(box)
+    data = box.config_data()
+    data["mappings"][0]["fields"] = {"text": "[{Status}] {Name}"}
+    box.write_config(data)
+    rep = only(box.run(now=lambda: later))
+    assert rep.status == "ok"
+    assert rep.counts["updated"] == len(box.database.pages), rep.counts
+    assert all(text.startswith("[") for text in memos(box).values()), memos(box)
+    assert rep.full_scan
+
+
+def test_rows_leaving_a_changed_filter_follow_on_delete_at_the_next_run(box):
+    """Catches: a changed filter no longer forcing a full read at the next run, so the rows that
+    left the new filter are never seen to leave and keep their items."""
+    later = _synced_long_ago(box)
+    done = box.database.pages["Write onboarding guide"]
+    data = box.config_data()
+    data["mappings"][0]["filter"] = {"property": "Status", "status": {"does_not_equal": "Done"}}
+    box.write_config(data)
+    rep = only(box.run(now=lambda: later))
+    assert rep.status == "ok"
+    assert rep.counts["deleted"] == 1 and rep.writes == 1, rep.counts
+    assert done not in memos(box) and len(memos(box)) == len(box.database.pages) - 1
+    assert rep.full_scan
+
+
 def test_compound_user_filter_keeps_its_nesting_on_incremental_runs(box):
     data = box.config_data()
     data["mappings"][0]["filter"] = {
@@ -267,6 +306,32 @@ def test_people_and_relations_over_25_are_fetched_in_full(box):
     box.write_config(data)
     box.run()
     assert memos(box)[page].count(",") == 29
+
+
+@pytest.mark.parametrize("kind", ["people", "relation"])
+@pytest.mark.parametrize("size", [24, 25, 26])
+def test_people_and_relations_at_and_over_the_inline_limit_are_fetched_in_full(box, kind, size):
+    """Notion shows at most 25 people or relation references in a page; people say nothing of
+    the rest, so a value showing exactly 25 may have been cut and is fetched in full.
+
+    Catches: completion only for values showing more than 25 (``>`` for ``>=``): a people value
+    of 26 shows 25, is taken as complete, and the item silently lacks the 26th person."""
+    ds = box.database.data_source_id
+    box.notion.add_property(ds, "Many", {"type": kind})
+    if kind == "people":
+        refs = [box.notion.add_user(f"Person {i:02}", f"person{i:02}@example.com") for i in range(size)]
+    else:
+        refs = [box.notion.add_page(ds, {"Name": f"Target {i:02}"}) for i in range(size)]
+    page = box.notion.add_page(ds, {"Name": "Hub", "Many": refs})
+    data = box.config_data()
+    data["mappings"][0]["fields"] = {"text": "{Name}: {Many}"}
+    box.write_config(data)
+    rep = only(box.run())
+    assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
+    text = memos(box)[page]
+    assert text.count(",") == size - 1, text
+    if kind == "people":
+        assert f"Person {size - 1:02}" in text, text
 
 
 def test_a_create_lost_in_a_crash_whose_row_then_left_is_removed(box, monkeypatch):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,35 @@ def test_a_timed_out_create_that_landed_is_not_written_twice(
         assert_exact(box, rep, count)
         # A retried timeout is not a problem: nothing at ERROR (``--quiet`` would print it to cron).
         assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_create_that_landed_and_then_failed_retryably_is_looked_for_before_the_next_create(tmp_path: Path) -> None:
+    """A post that reached Slack but whose answer was lost, and whose every retry then failed
+    (the look-up for it too), ends the run as a failed item that may have landed: the next run
+    must look for it before posting, so the row ends with one message, not two.
+
+    Catches: the engine clearing the intent of a create that failed with a retryable error (as it
+    rightly does for a plain rejection), so the next run posts again: a duplicate."""
+    with sandbox(tmp_path, "slack") as box:
+        assert box.database is not None
+        (target,) = box.targets.values()
+        emu = target.emulator
+        first = box.run().mappings[0]
+        assert first.counts["failed"] == 0, first.errors
+        count = target.item_count()
+        page = box.notion.add_page(box.database.data_source_id, {"Name": "Posted once", "Status": "Not started"})
+        emu.faults.retry_after = 0.0
+        emu.lose_next_answer("chat.postMessage")  # the message lands, the answer is a 500
+        emu.faults.schedule(503, count=100, path=r"conversations\.history$")  # every look-up for it fails
+        rep = box.run().mappings[0]
+        assert rep.counts["failed"] == 1 and [p for p, _ in rep.errors] == [page], rep.errors
+        assert target.item_count() == count + 1, "the lost-answer post did not land: the test proves nothing"
+        emu.faults.clear()
+        later = datetime.now(UTC) + timedelta(hours=2)  # past the failed item's retry delay
+        rep = box.run(now=lambda: later).mappings[0]
+        assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
+        assert rep.counts["created"] == 0, "the row was posted again instead of being looked for"
+        assert target.item_count() == count + 1 and page in target.items(), "a duplicate or a missing message"
 
 
 @pytest.mark.parametrize("connector", TARGETS)

@@ -137,7 +137,18 @@ def test_python_dash_m_is_the_console_script():
 
 def test_the_wheel_installs_one_top_level_package(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -190,9 +201,7 @@ def test_a_plugin_on_the_old_import_paths_gets_the_new_import(tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: old-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[notion_sync.connectors]\nold = old_plugin:OldConnector\n")
-    result = notion_sync_cmd(
-        "connectors", "--log-format", "json", env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path
-    )
+    result = notion_sync_cmd("connectors", "--log-format", "json", env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
     assert result.returncode == 1
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     (broken,) = [r for r in rows if r["connector"] == "old"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import keyring
@@ -11,9 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
+from notion_sync.core.engine import MappingReport
 from notion_sync.core.errors import ConfigError
+from notion_sync.core.output import Output, setup_logging
+from notion_sync.core.planner import Action
 from notion_sync.core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
-from notion_sync.core.secrets import clean_secret, fingerprint, resolve_secret
+from notion_sync.core.secrets import REDACTOR, RedactingFilter, clean_secret, fingerprint, resolve_secret
 from notion_sync.core.state import StateStore
 from tests.support.memo import with_memo
 
@@ -238,3 +242,115 @@ def test_connector_secrets_come_from_keyring_files_relative_to_the_config_or_inl
     assert secret_setting(settings, "api_key", "trello.api_key").reveal() == "key-from-file-0000"
     assert secret_setting(settings, "token", "trello.token").reveal() == "inline-token-00000"
     assert "trello.token is written inline in the config file" in caplog.text
+
+
+# -- redaction, one layer at a time -------------------------------------------------------------
+# A secret that reaches output as a plain string (an error message quoting a URL, a library's
+# exception text) is never wrapped in ``Secret``: only the redactor it was registered with can
+# mask it. Each test below takes one layer alone, so another layer cannot hide its loss.
+LOOSE = "ntn_loose" + "R7kq2" * 6
+
+
+@pytest.fixture
+def loose_secret() -> str:
+    REDACTOR.register(LOOSE)
+    return LOOSE
+
+
+@pytest.fixture
+def root_logging():
+    """setup_logging replaces the root logger's handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield root
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(level)
+
+
+def _masked(text: str, secret: str) -> bool:
+    return secret not in text and secret[-16:] not in text and f"[secret {fingerprint(secret)}]" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_output_masks_a_registered_secret_given_as_a_plain_string(capsys, loose_secret, fmt):
+    """Everything ``Output`` prints, to stdout and stderr, in text and JSON, is redacted.
+
+    Catches: Output's redaction removed (``text = REDACTOR.redact(text)`` -> ``text = text``),
+    which no other test sees, since the engine's errors mostly quote ``Secret`` fingerprints."""
+    out = Output(fmt)
+    secret = loose_secret
+    out.line(f"line {secret}")
+    out.problem(f"problem {secret}")
+    out.json({"event": "x", "detail": f"json {secret}"})
+    rep = MappingReport("m", "memo", status="failed", error=f"stopped {secret}")
+    rep.counts["failed"] = 1
+    rep.errors.append(("page-1", f"row error {secret}"))
+    out.mapping_summary(rep, dry_run=False)
+    planned = MappingReport("m", "memo")
+    planned.plan.append(Action("fail", "page-2", f"title {secret}", reason=f"reason {secret}"))
+    out.plan(planned)
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert stream, "nothing printed on one stream: the test checks nothing there"
+        assert secret not in stream and secret[-16:] not in stream, stream
+    everything = captured.out + captured.err
+    for word in ("line", "problem", "json", "stopped", "row error"):
+        assert _masked(everything.split(word, 1)[1][:200], secret), (word, everything)
+
+
+def _log_with_traceback(secret: str) -> None:
+    log = logging.getLogger("notion_sync.test_redaction")
+    log.error("plain %s and arg %s", f"message {secret}", secret)
+    try:
+        raise RuntimeError(f"GET https://api.example.com/?token={secret} failed")
+    except RuntimeError:
+        log.exception("with a traceback")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_formatter_alone_masks_messages_and_tracebacks(capsys, root_logging, loose_secret, fmt):
+    """The formatter that setup_logging installs redacts the whole record it writes, traceback
+    included, even without the handler's filter in front of it.
+
+    Catches: the text or JSON log formatter's redaction removed (a traceback quoting a secret
+    reaches stderr: the filter only scrubs the message)."""
+    setup_logging(fmt, quiet=False, verbose=False)
+    (handler,) = root_logging.handlers
+    for f in list(handler.filters):
+        handler.removeFilter(f)  # this layer alone
+    _log_with_traceback(loose_secret)
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "with a traceback" in err, err
+    assert loose_secret not in err and loose_secret[-16:] not in err, err
+    assert err.count(f"[secret {fingerprint(loose_secret)}]") >= 3, err
+    if fmt == "json":
+        lines = [json.loads(line) for line in err.splitlines()]
+        assert len(lines) == 2 and "RuntimeError" in lines[1]["error"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_formatter_masks_tracebacks_behind_the_filter(capsys, root_logging, loose_secret, fmt):
+    """The same through the whole handler setup_logging installs (filter and formatter), as a
+    run with ``-v`` or ``--log-format json`` writes it.
+
+    Catches: the log formatter's redaction removed: the filter scrubs the message, not the
+    traceback, so the exception text would leak."""
+    setup_logging(fmt, quiet=False, verbose=True)
+    _log_with_traceback(loose_secret)
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err, err
+    assert loose_secret not in err and loose_secret[-16:] not in err, err
+
+
+def test_logging_filter_alone_masks_message_and_arguments(loose_secret):
+    """The handler's filter scrubs a record's message and its arguments, with any formatter.
+
+    Catches: RedactingFilter no longer redacting (a third-party handler with its own formatter
+    would write the secret)."""
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s in %s", (loose_secret, "a url"), None)
+    assert RedactingFilter().filter(record) is True
+    text = logging.Formatter("%(message)s").format(record)
+    assert _masked(text, loose_secret), text

@@ -10,7 +10,8 @@ In a connector's test file::
         mapping_overrides = {}          # optional: extra keys on the mapping
 
 It runs the real engine against the Notion emulator and the connector's own
-emulator (``Connector.emulated()``): create, update, delete, restore, a re-run
+emulator (``Connector.emulated()``): create, update, delete, restore, a trashed
+row under ``on_delete = "keep"`` left untouched (when the connector lists it), a re-run
 that writes nothing, a dry run that writes nothing, recovery after a lost state
 file and after a crash between a create and its state write (no duplicates), a
 429 and a dropped connection injected into a create and into an update (through
@@ -195,6 +196,31 @@ class ConformanceSuite:
         assert page_id in self.live(sandbox)
         assert name in self.live(sandbox)[page_id]
         assert len(self.live(sandbox)) == len(expected)
+
+    def test_trashed_row_under_keep_leaves_its_item_untouched(self, sandbox: Sandbox) -> None:
+        """on_delete = "keep": a row that left (trashed) keeps its item as it was.
+
+        Catches: the engine's removal mode ignoring "keep" for rows that left, so a trashed
+        row's item is deleted or archived anyway."""
+        if "keep" not in self.connector.on_delete_modes:
+            pytest.skip(f"{self.connector.__name__} does not support on_delete = 'keep'")
+        data = sandbox.config_data()
+        data["mappings"][0]["on_delete"] = "keep"
+        sandbox.write_config(data)
+        expected = self.expected_rows(sandbox)
+        first = sandbox.run().mappings[0]
+        assert first.status == "ok", first.error
+        before = self.live(sandbox)
+        _, page_id = next(iter(expected.items()))
+        sandbox.notion.trash_page(page_id)
+        rep = sandbox.run(full=True).mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.counts["deleted"] == 0 and rep.counts["failed"] == 0, rep.counts
+        assert self.live(sandbox) == before, "a trashed row's item was changed or removed under on_delete = 'keep'"
+        assert self.count(sandbox) == len(expected)
+        again = sandbox.run(full=True).mappings[0]
+        assert again.writes == 0, again.counts
+        assert self.live(sandbox) == before
 
     def test_lost_state_relinks_without_duplicates(self, sandbox: Sandbox) -> None:
         expected = self.expected_rows(sandbox)

@@ -73,6 +73,29 @@ def test_a_row_that_loses_its_date_loses_its_event(box: Sandbox) -> None:
     assert len(calendar(box).events(DEMO_CALENDAR, include_deleted=True)) == 4  # restored, not a new event
 
 
+def test_under_keep_a_row_that_loses_its_date_still_loses_its_event_and_a_trashed_row_keeps_it(
+    box: Sandbox,
+) -> None:
+    """on_delete = "keep" is for rows that left: a row now skipped (no date) would leave a stale
+    event, so it is removed anyway; a trashed row's event stays as it was.
+
+    Catches: the engine's removal mode following on_delete for skipped rows too (keeping the stale
+    event of a row that lost its date), or ignoring "keep" for a row that was trashed."""
+    data = box.config_data()
+    data["mappings"][0]["on_delete"] = "keep"
+    box.write_config(data)
+    box.run()
+    kept = by_name(box)["Range"]
+    box.notion.update_page(page(box, "All day"), {"Due": None})
+    box.notion.trash_page(page(box, "Range"))
+    rep = box.run(full=True).mappings[0]
+    assert rep.status == "ok", rep.error
+    assert rep.counts["deleted"] == 1, rep.counts
+    events = by_name(box)
+    assert "All day" not in events, "the event of a row that lost its date was kept under on_delete = 'keep'"
+    assert events["Range"] == kept
+
+
 def test_fixing_a_backwards_range_creates_its_event(box: Sandbox) -> None:
     box.run()
     box.notion.update_page(page(box, "Backwards"), {"Due": ("2026-03-01", "2026-03-10")})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.responses import JSONResponse
 
 from notion_sync.connectors.slack.connector import SlackConnector
+from notion_sync.core.retry import RetryPolicy, set_default_policy
 from notion_sync.core.sandbox import Sandbox
 
 
@@ -95,3 +98,47 @@ def test_bot_not_in_channel_stops_the_mapping_before_any_write(tmp_path):
         rep = box.run().mappings[0]
         assert rep.status == "failed" and "/invite @notion-sync" in rep.error
         assert target.emulator.server.request_count("chat.") == 0
+
+
+@pytest.mark.parametrize("body", [{"ok": False, "error": "ratelimited"}, {"ok": False}], ids=["ratelimited", "bare"])
+def test_a_429_with_retry_after_is_waited_out_and_never_fails_the_item(tmp_path, monkeypatch, body):
+    """Slack's 429 says Retry-After: 7. The post is tried again after those 7 s (slack-sdk waits
+    out a call's first 429, the core retry the one after) and lands; no item fails. It is the status
+    that says "rate limited", whatever the body names (a proxy's 429 may name nothing).
+
+    Sleeps are recorded, not slept, so the test does not wait.
+
+    Catches: Slack's classify no longer treating HTTP 429 as retryable (only the body's
+    ``ratelimited`` code), so a 429 fails the item instead of being waited out."""
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def recorded(seconds: float) -> None:
+        if seconds >= 1:  # the client-side pacer's own waits are milliseconds here
+            sleeps.append(seconds)
+        real_sleep(min(seconds, 0.002))
+
+    with sandbox(tmp_path) as box:
+        assert box.database is not None
+        emu = box.targets["slack"].emulator
+        slacks_own = emu.server.fault_response
+
+        def answer(status: int, request: Any) -> Any:
+            if status == 429:
+                return JSONResponse(body, status_code=429, headers={"Retry-After": "7"})
+            return slacks_own(status, request)
+
+        monkeypatch.setattr(emu.server, "fault_response", answer)
+        emu.faults.schedule(429, count=3, path=r"chat\.postMessage$")
+        set_default_policy(RetryPolicy(attempts=5, initial=0.001, max_wait=0.01, max_retry_after=120))
+        monkeypatch.setattr(time, "sleep", recorded)
+        rep = box.run().mappings[0]
+        monkeypatch.setattr(time, "sleep", real_sleep)
+        assert emu.faults.injected["429"] == 3
+        assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
+        assert rep.counts["created"] == len(box.database.pages)
+        assert set(box.targets["slack"].items()) == set(box.database.pages.values())
+        assert box.targets["slack"].item_count() == len(box.database.pages)
+    # slack-sdk waits out a call's first 429 (7 s and a random fraction); the core retry the
+    # call's second one, exactly 7 s; then the new call's first 429 is slack-sdk's again.
+    assert len(sleeps) == 3 and all(7 <= s < 8 for s in sleeps) and 7.0 in sleeps, sleeps

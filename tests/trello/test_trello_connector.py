@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
+from notion_sync.connectors.trello.connector import TrelloConnector
+from notion_sync.connectors.trello.render import parse_marker
 from notion_sync.core.adapter import Link
 from notion_sync.core.errors import AccessError, FatalError
+from notion_sync.core.sandbox import Sandbox
 
 from .testkit import World, desired, page
 
@@ -287,3 +293,58 @@ def test_read_only_member_gets_a_clear_access_error(world: World) -> None:
     world.emu.set_member_type(world.board["id"], world.member, "observer")
     with pytest.raises(AccessError, match="observer"):
         conn.create(desired(conn, page("X"), ctx), ctx)
+
+
+def test_lost_state_relinks_the_open_card_when_a_page_also_has_an_archived_one(tmp_path: Path) -> None:
+    """A page with an open card and an archived copy (a card copied in Trello, one archived):
+    after the state file is lost, the open card is the one re-linked, whichever comes first on
+    the board, and no card is created or brought back.
+
+    Catches: recover no longer preferring the open card over an archived one with the same marker
+    (the archived card would be re-linked and restored beside the open one: a duplicate)."""
+    with Sandbox(tmp_path, connectors={"trello": TrelloConnector}) as box:
+        assert box.database is not None
+        target = box.targets["trello"]
+        emu, board = target.emulator, target.board
+        assert box.run().mappings[0].counts["failed"] == 0
+        live = target.item_count()
+        auth = {"key": target.env["TRELLO_API_KEY"], "token": target.env["TRELLO_TOKEN"]}
+        first, second = list(box.database.pages.values())[:2]
+        originals = {parse_marker(c["desc"])[1]: c for c in emu.cards(board["id"]) if parse_marker(c["desc"])}
+        with httpx.Client(base_url=emu.url, params=auth) as api:
+
+            def copy_on_top(page_id: str) -> str:
+                card = originals[page_id]
+                made = api.post(
+                    "/cards", json={"idList": card["idList"], "name": card["name"], "desc": card["desc"], "pos": "top"}
+                )
+                made.raise_for_status()
+                return str(made.json()["id"])
+
+            def archive(card_id: str) -> None:
+                api.put(f"/cards/{card_id}", json={"closed": True}).raise_for_status()
+
+            # First page: the open copy sorts before the archived original; second page: the other way round.
+            open_first = copy_on_top(first)
+            archive(originals[first]["id"])
+            archived_first = copy_on_top(second)
+            archive(archived_first)
+        open_cards = {first: open_first, second: originals[second]["id"]}
+        archived = {originals[first]["id"], archived_first}
+        assert target.item_count() == live
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{box.state_path}{suffix}").unlink(missing_ok=True)
+        rep = box.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.counts["created"] == 0 and rep.counts["failed"] == 0, rep.counts
+        assert target.item_count() == live, "an archived copy was brought back beside the open card"
+        assert all(emu.card(card_id)["closed"] for card_id in archived)
+        assert all(not emu.card(card_id)["closed"] for card_id in open_cards.values())
+        # The open cards are the ones linked: an edit lands on them.
+        for page_id in open_cards:
+            box.notion.update_page(page_id, {"Name": "Renamed after recovery"})
+        rep = box.run().mappings[0]
+        assert rep.counts["updated"] == 2 and rep.counts["created"] == 0, rep.counts
+        assert {emu.card(card_id)["name"] for card_id in open_cards.values()} == {"Renamed after recovery"}
+        assert target.item_count() == live
