@@ -11,7 +11,7 @@ import pytest
 from starlette.responses import JSONResponse
 
 from notion_sync.connectors.slack.connector import SlackConnector
-from notion_sync.core.retry import RetryPolicy, set_default_policy
+from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.sandbox import Sandbox
 
 
@@ -130,9 +130,9 @@ def test_a_429_with_retry_after_is_waited_out_and_never_fails_the_item(tmp_path,
 
         monkeypatch.setattr(emu.server, "fault_response", answer)
         emu.faults.schedule(429, count=3, path=r"chat\.postMessage$")
-        set_default_policy(RetryPolicy(attempts=5, initial=0.001, max_wait=0.01, max_retry_after=120))
+        policy = RetryPolicy(attempts=5, initial=0.001, max_wait=0.01, max_retry_after=120)
         monkeypatch.setattr(time, "sleep", recorded)
-        rep = box.run().mappings[0]
+        rep = box.run(retry=policy).mappings[0]
         monkeypatch.setattr(time, "sleep", real_sleep)
         assert emu.faults.injected["429"] == 3
         assert rep.status == "ok" and rep.counts["failed"] == 0, rep.errors
