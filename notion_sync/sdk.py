@@ -65,7 +65,7 @@ from notion_sync.core.templates import render_template
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
     from notion_sync.core.emulator.clock import EmulatorClock
-    from notion_sync.core.emulator.server import EmulatorServer, Faults
+    from notion_sync.core.emulator.server import EmulatorServer, Faults, SlidingWindow
     from notion_sync.core.testing.conformance import ConformanceSuite
 
 __all__ = [
@@ -107,6 +107,7 @@ __all__ = [
     "ServiceEmulator",
     "ServiceSettings",
     "SkipItem",
+    "SlidingWindow",
     "Starter",
     "Template",
     "UpdateOperation",
@@ -125,6 +126,7 @@ _LAZY = {
     "ServiceEmulator": "notion_sync.core.emulator.base",
     "EmulatorServer": "notion_sync.core.emulator.server",
     "Faults": "notion_sync.core.emulator.server",
+    "SlidingWindow": "notion_sync.core.emulator.server",
     "ConformanceSuite": "notion_sync.core.testing.conformance",
 }
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
 from notion_sync.connectors.google_calendar.markers import PAGE_KEY
-from notion_sync.core.adapter import EmulatedTarget, OperationKind
+from notion_sync.sdk import EmulatedTarget, OperationKind
 
 __all__ = ["DEMO_CALENDAR", "EmulatedCalendar"]
 

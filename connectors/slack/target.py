@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from notion_sync.core.adapter import EmulatedTarget, OperationKind
+from notion_sync.sdk import EmulatedTarget, OperationKind
 
 from . import mrkdwn
 from .emulator import SlackEmulator

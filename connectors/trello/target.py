@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notion_sync.core.adapter import EmulatedTarget, OperationKind
+from notion_sync.sdk import EmulatedTarget, OperationKind
 
 from .emulator import TrelloEmulator
 from .markers import parse_marker

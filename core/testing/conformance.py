@@ -98,7 +98,7 @@ class ConformanceSuite:
         target = self.target(box)
         faults = target.faults
         method, path = target.write_request(kind) or (None, None)
-        # The client may honour Retry-After itself (slack-sdk does): keep the header, not the wait.
+        # The client may honour Retry-After itself (some client libraries do): keep the header, not the wait.
         faults.retry_after = 0.0
         armed = {"done": False}
         original = self.connector.apply

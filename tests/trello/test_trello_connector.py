@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from notion_sync.connectors.trello.connector import TrelloConnector
-from notion_sync.connectors.trello.render import parse_marker
+from notion_sync.connectors.trello.markers import parse_marker
 from notion_sync.core.adapter import Link
 from notion_sync.core.errors import AccessError, FatalError
 from notion_sync.core.sandbox import Sandbox

@@ -47,8 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from notion_sync.core.emulator.base import ServiceEmulator
-from notion_sync.core.emulator.server import Faults
+from notion_sync.sdk import Faults, ServiceEmulator
 
 from .errors import Fail, Reply, bad, google_error, not_found
 from .events import SERVER_FIELDS, event_schema_fields, merge, parse_instant, strip_nulls, valid_event_id

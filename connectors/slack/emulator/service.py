@@ -31,8 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notion_sync.core.emulator.base import ServiceEmulator
-from notion_sync.core.emulator.server import Faults
+from notion_sync.sdk import Faults, ServiceEmulator
 
 from .models import DEFAULT_SCOPES, MAX_TEXT, TEAM_ID, TEAM_NAME, EmuChannel, EmuMessage, EmuUser
 

@@ -42,8 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from notion_sync.core.emulator.base import ServiceEmulator
-from notion_sync.core.emulator.server import Faults, SlidingWindow
+from notion_sync.sdk import Faults, ServiceEmulator, SlidingWindow
 
 from .values import (
     LABEL_COLORS,
