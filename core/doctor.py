@@ -1,6 +1,7 @@
 """``notion-sync check``: every check a user needs before the first run, read-only.
 
-Exit 0 only if everything passes; 3 for access problems; 2 for config problems.
+Exit 0 only if everything passes; 3 for access problems; 2 for config problems; 4 when
+only the state file is unusable.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from rich.table import Table
 from notion_sync.core.adapter import CheckResult, MappingContext
 from notion_sync.core.config import Config, load_config
 from notion_sync.core.engine import notion_token
-from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_OK, AccessError, ConfigError, NotionSyncError
+from notion_sync.core.errors import (
+    EXIT_ACCESS,
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_STATE,
+    AccessError,
+    ConfigError,
+    NotionSyncError,
+    StateError,
+)
 from notion_sync.core.fields import property_uses
 from notion_sync.core.notion_source import NotionSource, check_property_uses
 from notion_sync.core.output import Output
@@ -24,15 +34,20 @@ from notion_sync.core.state import StateStore
 
 __all__ = ["run_checks"]
 
+STATE_CHECK = "state file"
+
 
 def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
     if not cfg.state_path.exists():
         return CheckResult("Notion token age", True, "not recorded yet: the first run records it")
-    state = StateStore.open(cfg.state_path, readonly=True)
     try:
-        first = state.token_first_seen("notion", fingerprint, record=False)
-    finally:
-        state.close()
+        state = StateStore.open(cfg.state_path, readonly=True)
+        try:
+            first = state.token_first_seen("notion", fingerprint, record=False)
+        finally:
+            state.close()
+    except StateError as exc:
+        return CheckResult(STATE_CHECK, False, str(exc), access=False)
     age = (datetime.now(UTC) - first).days
     limit = cfg.notion.rotate_after_days
     if age >= limit:
@@ -129,4 +144,6 @@ def run_checks(config_file: Path | None, out: Output, *, discovery: Discovery | 
     failed = [r for r in results if not r.ok]
     if not failed:
         return EXIT_OK
-    return EXIT_ACCESS if any(r.access for r in failed) else EXIT_CONFIG
+    if any(r.access for r in failed):
+        return EXIT_ACCESS
+    return EXIT_STATE if all(r.name == STATE_CHECK for r in failed) else EXIT_CONFIG

@@ -5,6 +5,8 @@ The class of an error decides the policy; connectors raise, the engine decides::
     NotionSyncError
     ├── ConfigError          bad config or usage: nothing is contacted      exit 2
     ├── LockedError          another run holds the state lock               exit 75
+    ├── StateError           the state file cannot be used                  exit 4
+    │                        (a full disk, a temporary cause:               exit 75)
     ├── FatalError           this mapping stops; other mappings go on       exit 1
     │   └── AccessError      auth or permission problem                     exit 3
     ├── ItemError            this item fails, is recorded, retried next run exit 1
@@ -30,18 +32,24 @@ __all__ = [
     "NotionSyncError",
     "RetryableError",
     "SkipItem",
+    "StateError",
     "EXIT_OK",
     "EXIT_ITEMS_FAILED",
     "EXIT_CONFIG",
     "EXIT_ACCESS",
     "EXIT_LOCKED",
+    "EXIT_STATE",
+    "EXIT_TEMPFAIL",
 ]
 
 EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_ACCESS = 3
-EXIT_LOCKED = 75
+EXIT_STATE = 4
+EXIT_TEMPFAIL = 75
+"""EX_TEMPFAIL of sysexits.h: a temporary failure, which cron wrappers know to retry later."""
+EXIT_LOCKED = EXIT_TEMPFAIL
 
 
 class NotionSyncError(Exception):
@@ -83,6 +91,18 @@ class LockedError(NotionSyncError):
     """Another notion-sync run holds the lock on this state file."""
 
     exit_code = EXIT_LOCKED
+
+
+class StateError(NotionSyncError):
+    """The state file cannot be opened or written: names the file, the cause and the fix.
+
+    ``temporary`` (a full disk) exits 75, a temporary failure as cron sees it; the others
+    (corrupt, a directory, another program's database, read-only) exit 4."""
+
+    def __init__(self, message: str, *, temporary: bool = False) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.exit_code = EXIT_TEMPFAIL if temporary else EXIT_STATE
 
 
 class FatalError(NotionSyncError):

@@ -20,12 +20,18 @@ class RunLock:
     """``with RunLock(state_path):`` raises ``LockedError`` at once if another run holds it."""
 
     def __init__(self, state_path: Path) -> None:
+        self.state_path = Path(state_path)
         self.path = Path(f"{state_path}.lock")
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            from notion_sync.core.state import state_error
+
+            raise state_error(self.state_path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

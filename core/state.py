@@ -14,8 +14,12 @@ killed run loses at most the write in flight, which the intent lets the next run
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from notion_sync.core.adapter import ExternalRef, Link
+from notion_sync.core.errors import StateError
 from notion_sync.core.links import Failure, StoredLink, payload_hash
 
 __all__ = ["Cursor", "Failure", "StateStore", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
@@ -70,6 +75,84 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+_OUR_TABLES = {"links", "intents", "cursors", "runs", "history", "failures"}
+_SIDE_FILES = ("", "-wal", "-shm")
+log = logging.getLogger(__name__)
+
+_MOVE_ASIDE = (
+    "move it aside (mv {path} {path}.broken) and run again: a new state file is made, and the next "
+    "run finds the items it wrote before (their markers) instead of writing them twice"
+)
+_ELSEWHERE = "or set [state] path (or NOTION_SYNC_STATE__PATH) to another file"
+
+
+def state_error(path: str | Path, exc: BaseException) -> StateError:
+    """The one message for a state file that cannot be used: the file, the cause, the fix."""
+    path = str(path)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    number = exc.errno if isinstance(exc, OSError) else None
+    if name.startswith("SQLITE_FULL") or number in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text:
+        return StateError(
+            f"the state file {path} cannot be written: the disk is full ({text}); free some space there, "
+            "and the next run resumes where this one stopped",
+            temporary=True,
+        )
+    if Path(path).is_dir():
+        return StateError(
+            f"the state file {path} is a directory; set [state] path (or NOTION_SYNC_STATE__PATH) to a file "
+            f"in it, e.g. {Path(path) / 'notion-sync.sqlite3'}"
+        )
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return StateError(f"the state file {path} is damaged or not a database ({text}); " + _MOVE_ASIDE.format(path=path))
+    if (
+        name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"))
+        or number in (errno.EROFS, errno.EACCES, errno.EPERM)
+        or "readonly" in text
+    ):
+        return StateError(
+            f"the state file {path} cannot be written ({text}): the file or its folder is read-only "
+            f"(a read-only filesystem, or another user's file); make it writable by this user, {_ELSEWHERE}"
+        )
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return StateError(f"the state file {path} cannot be created ({exc.strerror}): a part of its folder path is a file; {_ELSEWHERE}")
+    if name.startswith("SQLITE_IOERR"):
+        return StateError(
+            f"the state file {path} cannot be read or written ({text}): check the disk (and free space), "
+            "then run again",
+            temporary=True,
+        )
+    return StateError(f"the state file {path} cannot be used ({text}); {_ELSEWHERE}")
+
+
+@contextmanager
+def _state_errors(path: str | Path) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        raise state_error(path, exc) from exc
+
+
+def _tighten(path: Path) -> None:
+    """Make an existing state file (and its -wal and -shm) private: it holds rendered titles,
+    descriptions and notes. A new one is created mode 600, and SQLite gives -wal and -shm
+    the mode of the database."""
+    if os.name != "posix":
+        return
+    for suffix in _SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            mode = stat.S_IMODE(side.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            side.chmod(mode & 0o700)
+            log.warning(
+                "the state file %s could be read by other users (mode %o); made it private (mode %o)",
+                side,
+                mode,
+                mode & 0o700,
+            )
 
 
 def _now() -> str:
@@ -115,7 +198,14 @@ class StateStore:
 
     @classmethod
     def open(cls, path: str | Path, *, readonly: bool = False) -> StateStore:
-        path = str(path)
+        """Open (and create or migrate) the state file; ``StateError`` says why it cannot be used."""
+        with _state_errors(path):
+            return cls._open(str(path), readonly)
+
+    @classmethod
+    def _open(cls, path: str, readonly: bool) -> StateStore:
+        if path != ":memory:" and Path(path).is_dir():
+            raise state_error(path, IsADirectoryError(errno.EISDIR, "is a directory", path))
         if readonly:
             if path != ":memory:" and Path(path).exists():
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
@@ -125,23 +215,43 @@ class StateStore:
         else:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if not Path(path).exists():
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            cls._check_ours(conn, path)
+            if path != ":memory:":
+                _tighten(Path(path))
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             cls._migrate(conn)
         conn.row_factory = sqlite3.Row
         store = cls(conn, path, readonly)
         if readonly:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{path} was written by a newer notion-sync (schema {version})")
+            cls._check_ours(conn, path)
         return store
+
+    @staticmethod
+    def _check_ours(conn: sqlite3.Connection, path: str) -> None:
+        """Refuse another program's SQLite database, and one from a newer notion-sync."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables.discard("sqlite_sequence")
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state file {path} was written by a newer notion-sync (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade notion-sync (pip install -U notion-sync)"
+            )
+        if (version == 0 and tables) or (version > 0 and not _OUR_TABLES <= tables):
+            shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
+            raise StateError(
+                f"the state file {path} is another program's SQLite database (tables: {shown}), not a "
+                f"notion-sync state file; set [state] path (or NOTION_SYNC_STATE__PATH) to a new file, "
+                "and leave this one alone"
+            )
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"the state file was written by a newer notion-sync (schema {version})")
         for number in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -152,7 +262,8 @@ class StateStore:
                 conn.execute(f"PRAGMA user_version = {number + 1}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back on a full disk or I/O error
+                    conn.execute("ROLLBACK")
                 raise
 
     def close(self) -> None:
@@ -162,13 +273,17 @@ class StateStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         if self.readonly:
             raise RuntimeError("the state was opened read-only")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with _state_errors(self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                # On a full disk or an I/O error SQLite has rolled back already: a second
+                # ROLLBACK would raise "no transaction is active" and hide the real cause.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
 
     # -- links ----------------------------------------------------------------
 
