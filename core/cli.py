@@ -299,22 +299,37 @@ def token_rotate(
     config: ConfigOpt = None,
     from_file: Annotated[Path | None, typer.Option("--from-file", help="read the new token from this file")] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="read the new token from standard input")] = False,
+    log_format: FormatOpt = LogFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Check a new token (same integration and workspace, reaches every database) and store it."""
-    from notion_sync.core.token_rotation import rotate_token
+    """Check a new token (same integration and workspace, reaches every database) and store it.
 
-    setup_logging("text", quiet=False, verbose=verbose)
-    out = Output("text")
+    Without --stdin or --from-file it asks on the terminal (input hidden)."""
+    from notion_sync.core.errors import ConfigError
+    from notion_sync.core.token_rotation import check_rotatable, read_new_token, rotate_token
+
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
+    out = Output(log_format.value)
 
     def body() -> int:
+        if from_file and stdin:
+            raise ConfigError("give --stdin or --from-file, not both")
         cfg = load_config(config, ctx)
+        check_rotatable(cfg)
         if from_file:
-            raw = from_file.expanduser().read_text(encoding="utf-8")
+            raw = read_new_token(from_file)
         elif stdin:
             raw = sys.stdin.read()
+        elif not sys.stdin.isatty():
+            raise ConfigError(
+                "there is no terminal to ask for the new token on: pipe it in with --stdin "
+                "(notion-sync token rotate --stdin < FILE), or give --from-file FILE"
+            )
         else:
-            raw = typer.prompt("New Notion token (input hidden)", hide_input=True)
+            try:
+                raw = typer.prompt("New Notion token (input hidden)", hide_input=True)
+            except typer.Abort:
+                raise ConfigError("no token was entered; nothing was changed") from None
         result = rotate_token(cfg, raw)
         for note in result.notes:
             out.line(f"note: {note}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import os
 import re
 import tomllib
@@ -46,6 +47,7 @@ __all__ = [
     "parse_duration",
 ]
 
+log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "notion-sync.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
@@ -292,6 +294,19 @@ def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str
     return list(current.model_fields) if current is not None and hasattr(current, "model_fields") else []
 
 
+def _warn_readable(file: Path, inline: list[str]) -> None:
+    """Secrets written in a config file that other users can read: the same advice as for
+    a secret file, for every one of them."""
+    if os.name == "posix" and file.stat().st_mode & 0o077:
+        log.warning(
+            "%s holds %s and other users can read it: chmod 600 %s (better: move %s to the matching *_env or *_file key)",
+            file,
+            " and ".join(inline),
+            file,
+            "them" if len(inline) > 1 else "it",
+        )
+
+
 def load_config(
     path: str | Path | None = None, *, discovery: Discovery | None = None, require_file: bool = True
 ) -> Config:
@@ -418,6 +433,11 @@ def load_config(
     if problems:
         raise ConfigError(problems, source=source)
     inline = ["notion.token"] if notion.token else []
+    for key, settings in services.items():
+        fields = type(settings).model_fields
+        inline += [f"{key}.{name}" for name in fields if f"{name}_env" in fields and getattr(settings, name, None)]
+    if inline and text:
+        _warn_readable(file, inline)
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline)

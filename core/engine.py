@@ -172,8 +172,6 @@ def notion_token(config: Config) -> Secret:
         keyring=n.token_keyring,
     )
     assert token is not None
-    if n.token and config.path is not None and config.path.stat().st_mode & 0o044:
-        log.warning("%s holds the Notion token and other users can read it: chmod 600 %s", config.path, config.path)
     if not token.reveal().startswith(("ntn_", "secret_")):
         log.warning(
             "the Notion token %s starts with neither 'ntn_' nor 'secret_': is it an internal integration token?",

@@ -25,6 +25,7 @@ __all__ = [
     "fingerprint",
     "resolve_secret",
     "RedactingFilter",
+    "check_secret",
     "clean_secret",
     "read_keyring",
     "write_keyring",
@@ -110,8 +111,14 @@ _QUOTES = "\"'`"
 
 
 def clean_secret(raw: str) -> tuple[str, list[str]]:
-    """Strip what pasting adds to a token: whitespace, newlines, quotes, a ``Bearer`` prefix."""
+    """Strip what pasting adds to a token: whitespace, newlines, quotes, a ``Bearer`` prefix.
+
+    One trailing newline is what every editor leaves at the end of a file: it goes silently."""
     notes: list[str] = []
+    for ending in ("\r\n", "\n"):
+        if raw.endswith(ending) and not raw[: -len(ending)].endswith(("\n", "\r", " ", "\t")):
+            raw = raw[: -len(ending)]
+            break
     value = raw.strip()
     if value != raw:
         notes.append("removed surrounding whitespace or newlines")
@@ -124,16 +131,57 @@ def clean_secret(raw: str) -> tuple[str, list[str]]:
     return value, notes
 
 
+def check_secret(value: str, where: str, source: str) -> None:
+    """Refuse a secret with a line break, a space, a control or a non-ASCII character inside:
+    no token has one, and an HTTP header cannot carry it. Says where, never shows it."""
+    for index, char in enumerate(value):
+        if char.isascii() and char.isprintable() and not char.isspace():
+            continue
+        if char in "\r\n":
+            what = "a line break"
+            fix = "a token is one line: keep only the token's line"
+        elif char.isspace():
+            what = "a space"
+            fix = "a token has no spaces: copy it again with the Copy button"
+        elif not char.isascii():
+            what = f"a non-ASCII character (U+{ord(char):04X})"
+            fix = "tokens are plain ASCII: copy it again with the Copy button, not from a rich-text document"
+        else:
+            what = f"a control character (U+{ord(char):04X})"
+            fix = "copy it again with the Copy button"
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    where,
+                    f"the secret from {source} has {what} inside, at character {index + 1} of {len(value)}; {fix}",
+                )
+            ]
+        )
+
+
 def _read_file(path: Path, where: str) -> str:
     try:
         info = path.stat()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(where, f"the secret file {path} does not exist")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(where, f"the secret file {path} cannot be read: {exc.strerror}")]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(
+            [ConfigProblem(where, f"{path} is a directory, not a file; set {where} to the token file inside it")]
+        )
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             [ConfigProblem(where, f"the secret file {path} can be read by other users; run: chmod 600 {path}")]
         )
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            [ConfigProblem(where, f"the secret file {path} is not UTF-8 text: it should hold only the token")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(where, f"the secret file {path} cannot be read: {exc.strerror}")]) from None
 
 
 def _keyring_parts(entry: str, where: str) -> tuple[str, str]:
@@ -182,9 +230,10 @@ def write_keyring(entry: str, value: str, where: str) -> None:
     _keyring_module(where).set_password(service, name, value)
 
 
-def write_secret_file(path: Path, value: str) -> None:
-    """Replace a secret file atomically, readable by its owner only (mode 600)."""
-    path = path.expanduser()
+def write_secret_file(path: Path, value: str) -> Path:
+    """Replace a secret file atomically, readable by its owner only (mode 600); returns the
+    file written. A symlink is written through: its target gets the new value, the link stays."""
+    path = Path(os.path.realpath(path.expanduser()))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -194,6 +243,7 @@ def write_secret_file(path: Path, value: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    return path
 
 
 def config_relative(path: str | Path, base_dir: Path | None = None) -> Path:
@@ -277,6 +327,7 @@ def resolve_secret(
     if not value:
         raise ConfigError([ConfigProblem(where, f"the secret from {source} is empty")])
     REDACTOR.register(value)
+    check_secret(value, where, source)
     for note in notes:
         log.warning("%s from %s: %s", where, source, note)
     return Secret(value, source, tuple(notes))

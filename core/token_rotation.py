@@ -9,15 +9,16 @@ It is then stored where the config says (``token_file``, written atomically with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from notion_sync.core.config import Config
 from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, NotionSyncError
 from notion_sync.core.notion_source import NotionSource
-from notion_sync.core.secrets import REDACTOR, Secret, clean_secret, write_keyring, write_secret_file
+from notion_sync.core.secrets import REDACTOR, Secret, check_secret, clean_secret, write_keyring, write_secret_file
 from notion_sync.core.state import StateStore
 
-__all__ = ["RotationResult", "rotate_token"]
+__all__ = ["RotationResult", "check_rotatable", "read_new_token", "rotate_token"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def _source(config: Config, token: Secret) -> NotionSource:
     return NotionSource(token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second)
 
 
-def rotate_token(config: Config, raw_new: str) -> RotationResult:
-    """Verify ``raw_new`` and store it where the config reads the token from."""
+def check_rotatable(config: Config) -> None:
+    """Raise ``ConfigError`` if the config reads the token from somewhere `token rotate` cannot
+    write: checked before the new secret is asked for."""
     n = config.notion
     if n.token:
         raise ConfigError(
@@ -66,11 +68,33 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
                 )
             ]
         )
+
+
+def read_new_token(path: Path) -> str:
+    """The new token from ``--from-file``; a ``ConfigError`` naming the file if it cannot be read."""
+    path = path.expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"--from-file {path}: the file does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--from-file {path}: this is a directory; give the file holding the token") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--from-file {path}: the file is not UTF-8 text; it should hold only the token") from None
+    except OSError as exc:
+        raise ConfigError(f"--from-file {path}: the file cannot be read ({exc.strerror})") from None
+
+
+def rotate_token(config: Config, raw_new: str) -> RotationResult:
+    """Verify ``raw_new`` and store it where the config reads the token from."""
+    n = config.notion
+    check_rotatable(config)
+    REDACTOR.register(raw_new)
     value, notes = clean_secret(raw_new)
     if not value:
         raise ConfigError("the new token is empty")
-    REDACTOR.register(raw_new)
     REDACTOR.register(value)
+    check_secret(value, "the new token", "the input")
     new = Secret(value, "rotation", tuple(notes))
 
     from notion_sync.core.engine import notion_token
@@ -128,8 +152,21 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
         else:
             assert n.token_file is not None
             path = config.resolve_path(n.token_file)
-            write_secret_file(path, value)
-            stored = str(path)
+            through_link = path.is_symlink()
+            try:
+                written = write_secret_file(path, value)
+            except OSError as exc:
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            "notion.token_file",
+                            f"the new token {new.fingerprint} works, but it cannot be written to {path} "
+                            f"({exc.strerror}); nothing was changed: make {path.parent} writable, or set "
+                            "token_file to a writable place, and rotate again",
+                        )
+                    ]
+                ) from None
+            stored = f"{written} (through the link {path})" if through_link else str(path)
         if old is not None:
             state.retire_token("notion", old.fingerprint)
         state.set_token_identity("notion", new.fingerprint, identity)
