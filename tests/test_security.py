@@ -61,13 +61,15 @@ def cli(*args, input=None):
         ('"ntn_abc123def456"', ["removed surrounding quotes"]),
         ("Bearer ntn_abc123def456", ["removed a pasted 'Bearer ' prefix"]),
         (
-            "'Bearer ntn_abc123def456'\r\n",
+            " 'Bearer ntn_abc123def456'\r\n",
             [
                 "removed surrounding whitespace or newlines",
                 "removed surrounding quotes",
                 "removed a pasted 'Bearer ' prefix",
             ],
         ),
+        ("ntn_abc123def456\n", []),  # one trailing newline: what every editor leaves in a file
+        ("ntn_abc123def456\r\n", []),
     ],
 )
 def test_pasted_junk_is_stripped_and_said(pasted, notes):
