@@ -136,6 +136,10 @@ def run(
         from notion_sync.core.engine import Engine, RunOptions
 
         cfg = load_config(config, ctx)
+        idle = None if mapping else cfg.nothing_to_run()
+        if idle:
+            out.notice(idle)
+            return 0
         options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
         if show_progress:

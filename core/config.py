@@ -1,10 +1,10 @@
 """The configuration: a TOML file, with environment overrides, validated all at once.
 
-``load_config(path)`` reads ``notion-sync.toml`` through pydantic-settings: the file
-first, then ``NOTION_SYNC_*`` environment variables on top (``__`` separates nested
-keys: ``NOTION_SYNC_STATE__PATH=/var/lib/notion-sync.sqlite3``). Every problem is
-reported together, each with its key path, line where it can be found, and the fix;
-an unknown key is an error, so a typo never goes unnoticed.
+``load_config(path)`` reads ``notion-sync.toml``, then applies the ``NOTION_SYNC_*``
+environment variables on top (``__`` separates nested keys:
+``NOTION_SYNC_STATE__PATH=/var/lib/notion-sync.sqlite3``; see ``env_overrides``). Every
+problem is reported together, each with its key path, the line or the variable it comes
+from, and the fix; an unknown key or variable is an error, so a typo never goes unnoticed.
 
 Connector settings are validated by each connector's own models: ``[<connector>]``
 with its ``Settings``, and the connector's keys on a mapping with its ``MappingSettings``.
@@ -24,14 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from notion_sync.core.adapter import Connector, MappingSettings, ServiceSettings
+from notion_sync.core.env_overrides import EnvOverrides, apply_env_overrides
 from notion_sync.core.errors import ConfigError, ConfigProblem
 from notion_sync.core.notion_ids import parse_notion_id
 from notion_sync.core.plugins import Discovery, discover
@@ -145,34 +140,6 @@ class MappingConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class _RawConfig(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NOTION_SYNC_", env_nested_delimiter="__", extra="allow", case_sensitive=False
-    )
-
-    # Loosely typed on purpose: each part is validated on its own below, so that every
-    # problem in the file is reported together, not just those of the first part.
-    notion: dict[str, Any] = Field(default_factory=dict)
-    state: dict[str, Any] = Field(default_factory=dict)
-    mappings: list[dict[str, Any]] = Field(default_factory=list)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [env_settings]
-        toml_file = settings_cls.model_config.get("toml_file")
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls))
-        sources.append(init_settings)
-        return tuple(sources)
-
-
 @dataclass
 class ResolvedMapping:
     """A validated mapping: core keys, its connector class, and the connector's typed settings."""
@@ -221,6 +188,24 @@ class Config:
     def state_path(self) -> Path:
         return self.resolve_path(self.state.path)
 
+    def nothing_to_run(self) -> str | None:
+        """Why a plain ``run`` would do nothing (no mapping, or every one disabled), or None."""
+        where = str(self.path) if self.path else "the config"
+        if any(m.config.enabled for m in self.mappings):
+            return None
+        if not self.mappings:
+            why = (
+                "the environment variable NOTION_SYNC_MAPPINGS sets no mappings"
+                if os.environ.get("NOTION_SYNC_MAPPINGS") is not None
+                else f"{where} has no [[mappings]]"
+            )
+            return f"nothing is configured to run: {why}; add a mapping (notion-sync init writes one)"
+        names = ", ".join(m.name for m in self.mappings)
+        return (
+            f"nothing is configured to run: every mapping of {where} has enabled = false ({names}); "
+            "set enabled = true, or run one anyway with --mapping NAME"
+        )
+
     def mapping(self, name: str) -> ResolvedMapping:
         for m in self.mappings:
             if m.name == name:
@@ -254,12 +239,22 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 def _problems(
-    exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str, also_known: tuple[str, ...] = ()
+    exc: ValidationError,
+    prefix: str,
+    model: type[BaseModel] | None,
+    text: str,
+    also_known: tuple[str, ...] = (),
+    *,
+    path: tuple[str | int, ...] = (),
+    env: EnvOverrides | None = None,
 ) -> list[ConfigProblem]:
+    """One problem per validation error; ``path`` is where ``model`` sits in the config, so a
+    value an environment variable set is blamed on the variable, not on a line of the file."""
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         where = _loc(loc, prefix)
+        variable = env.origin((*path, *loc)) if env is not None else None
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
@@ -272,7 +267,12 @@ def _problems(
             message = "this key is required"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        line = _line_of(text, str(loc[-1])) if loc and not isinstance(loc[-1], int) else None
+        if variable:
+            problems.append(ConfigProblem(f"{where} (from the environment variable {variable})", message))
+            continue
+        # A missing key has no line; another key of the same name elsewhere would mislead.
+        missing = err["type"] == "missing"
+        line = _line_of(text, str(loc[-1])) if loc and not isinstance(loc[-1], int) and not missing else None
         problems.append(ConfigProblem(where + (f" (line {line})" if line else ""), message))
     return problems
 
@@ -307,6 +307,12 @@ def _warn_readable(file: Path, inline: list[str]) -> None:
         )
 
 
+def _not_a_table(key: str, env: EnvOverrides) -> ConfigProblem:
+    variable = env.origin((key,))
+    shape = "a list of tables: [[mappings]]" if key == "mappings" else f"a table: [{key}]"
+    return ConfigProblem(key + (f" (from the environment variable {variable})" if variable else ""), f"must be {shape}")
+
+
 def load_config(
     path: str | Path | None = None, *, discovery: Discovery | None = None, require_file: bool = True
 ) -> Config:
@@ -334,35 +340,44 @@ def load_config(
             source=source,
         )
 
-    bound = type(
-        "_BoundConfig",
-        (_RawConfig,),
-        {"model_config": SettingsConfigDict(**{**_RawConfig.model_config, "toml_file": file if text else None})},
-    )
-    try:
-        raw = bound()
-    except ValidationError as exc:
-        raise ConfigError(_problems(exc, "", _RawConfig, text), source=source) from None
+    discovery = discovery or discover()
+    data: dict[str, Any] = tomllib.loads(text) if text else {}
+    sections: dict[str, list[str]] = {
+        "notion": list(NotionConfig.model_fields),
+        "state": list(StateConfig.model_fields),
+        "mappings": [],
+        **{name: list(cls.Settings.model_fields) for name, cls in sorted(discovery.connectors.items())},
+        **{name: [] for name in discovery.broken},
+    }
+    env = apply_env_overrides(data, os.environ, sections)
+    data = env.data
+    problems: list[ConfigProblem] = list(env.problems)
 
-    problems: list[ConfigProblem] = []
-
-    def part(model: type[BaseModel], data: Any, where: str) -> Any:
+    def part(model: type[BaseModel], value: Any, where: str, path: tuple[str | int, ...]) -> Any:
         try:
-            return model.model_validate(data)
+            return model.model_validate(value)
         except ValidationError as exc:
-            problems.extend(_problems(exc, where, model, text))
+            problems.extend(_problems(exc, where, model, text, path=path, env=env))
             return None
 
-    notion = part(NotionConfig, raw.notion, "notion")
-    state = part(StateConfig, raw.state, "state")
-    core_mappings = [
-        part(MappingConfig, data, f"mappings[{i}]" + (f" ({data['name']})" if "name" in data else ""))
-        for i, data in enumerate(raw.mappings)
-    ]
+    def table(key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if isinstance(value, dict):
+            return value
+        problems.append(_not_a_table(key, env))
+        return {}
 
-    discovery = discovery or discover()
+    notion = part(NotionConfig, table("notion"), "notion", ("notion",))
+    state = part(StateConfig, table("state"), "state", ("state",))
+    raw_mappings = data.get("mappings", [])
+    if not isinstance(raw_mappings, list) or not all(isinstance(m, dict) for m in raw_mappings):
+        problems.append(_not_a_table("mappings", env))
+        raw_mappings = []
+
     services: dict[str, ServiceSettings] = {}
-    for key, value in (raw.model_extra or {}).items():
+    for key, value in data.items():
+        if key in ("notion", "state", "mappings"):
+            continue
         cls = discovery.connectors.get(key)
         if cls is None:
             if key in discovery.broken:
@@ -383,52 +398,65 @@ def load_config(
             )
             continue
         if not isinstance(value, dict):
-            problems.append(ConfigProblem(key, f"must be a table: [{key}]"))
+            problems.append(_not_a_table(key, env))
             continue
-        settings = part(cls.Settings, value, key)
+        settings = part(cls.Settings, value, key, (key,))
         if settings is not None:
             services[key] = settings
 
     mappings: list[ResolvedMapping] = []
-    seen_names: set[str] = set()
-    for index, m in enumerate(core_mappings):
-        if m is None:
+    names = [m.get("name") for m in raw_mappings]
+    for index, raw_mapping in enumerate(raw_mappings):
+        name = raw_mapping.get("name")
+        label = f"mappings[{index}]" + (f" ({name})" if name else "")
+        path: tuple[str | int, ...] = ("mappings", index)
+        # Each check below runs on the raw keys too, so that one mistake does not hide another.
+        m = part(MappingConfig, raw_mapping, label, path)
+        if isinstance(name, str) and names.index(name) != index:
+            problems.append(ConfigProblem(label, f"the name {name!r} is used by two mappings; names must be unique"))
+        connector = raw_mapping.get("connector")
+        if not isinstance(connector, str):
             continue
-        label = f"mappings[{index}] ({m.name})"
-        if m.name in seen_names:
-            problems.append(ConfigProblem(label, f"the name {m.name!r} is used by two mappings; names must be unique"))
-        seen_names.add(m.name)
-        cls = discovery.connectors.get(m.connector)
+        cls = discovery.connectors.get(connector)
         if cls is None:
-            why = f" (it failed to load: {discovery.broken[m.connector]})" if m.connector in discovery.broken else ""
+            why = f" (it failed to load: {discovery.broken[connector]})" if connector in discovery.broken else ""
             installed = ", ".join(sorted(discovery.connectors)) or "none"
             problems.append(
-                ConfigProblem(f"{label}.connector", f"no connector named {m.connector!r}{why}; installed: {installed}")
+                ConfigProblem(f"{label}.connector", f"no connector named {connector!r}{why}; installed: {installed}")
             )
             continue
-        if m.connector not in services and m.connector not in (raw.model_extra or {}):
+        if connector not in services and connector not in data:
             try:
-                services[m.connector] = cls.Settings.model_validate({})
+                services[connector] = cls.Settings.model_validate({})
             except ValidationError as exc:
                 problems.extend(
-                    ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
-                    for p in _problems(exc, "", cls.Settings, text)
+                    ConfigProblem(f"[{connector}]" + (f" {p.where}" if p.where else ""), p.message)
+                    for p in _problems(exc, "", cls.Settings, text, path=(connector,), env=env)
                 )
+                services[connector] = cls.Settings.model_construct()  # reported once, not per mapping
+        keys = {k: v for k, v in raw_mapping.items() if k not in MappingConfig.model_fields}
         try:
-            settings = cls.MappingSettings.model_validate(m.connector_keys())
+            settings = cls.MappingSettings.model_validate(keys)
         except ValidationError as exc:
-            problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
-            continue
-        on_delete = m.on_delete or cls.default_on_delete(settings)
-        if on_delete not in cls.on_delete_modes:
+            problems.extend(
+                _problems(
+                    exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields), path=path, env=env
+                )
+            )
+            settings = None
+        chosen = raw_mapping.get("on_delete")
+        on_delete = chosen if isinstance(chosen, str) else cls.default_on_delete(settings) if settings else None
+        if on_delete is not None and on_delete not in cls.on_delete_modes:
+            variable = env.origin((*path, "on_delete"))
             problems.append(
                 ConfigProblem(
-                    f"{label}.on_delete",
-                    f"{on_delete!r} is not supported by {m.connector}; use one of: {', '.join(cls.on_delete_modes)}",
+                    f"{label}.on_delete" + (f" (from the environment variable {variable})" if variable else ""),
+                    f"{on_delete!r} is not supported by {connector}; use one of: {', '.join(cls.on_delete_modes)}",
                 )
             )
             continue
-        mappings.append(ResolvedMapping(m, cls, settings, on_delete))
+        if m is not None and settings is not None and on_delete is not None:
+            mappings.append(ResolvedMapping(m, cls, settings, on_delete))
 
     if problems:
         raise ConfigError(problems, source=source)

@@ -80,6 +80,15 @@ class Output:
         if not self.quiet:
             self.console.print(renderable)
 
+    def notice(self, text: str) -> None:
+        """Something the user should know that is not an error (``--quiet`` hides it)."""
+        if self.quiet:
+            return
+        if self.fmt == "json":
+            self.json({"event": "notice", "message": text})
+        else:
+            self.err.print(f"note: {REDACTOR.redact(text)}", markup=False)
+
     def problem(self, text: str) -> None:
         text = REDACTOR.redact(text)
         if self.fmt == "json":
