@@ -27,7 +27,7 @@ import httpx
 from notion_client import Client
 from notion_client.errors import APIResponseError, HTTPResponseError, RequestTimeoutError
 
-from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, FatalError, RetryableError
+from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, FatalError, NotionSyncError, RetryableError
 from notion_sync.core.fields import PropertyUse
 from notion_sync.core.notion_ids import parse_notion_id
 from notion_sync.core.pacing import Pacer
@@ -226,7 +226,13 @@ class NotionSource:
             raise ConfigError(
                 [ConfigProblem(f"mapping {mapping!r}, database", f"{database!r} is not a Notion URL or id")]
             )
-        db = self._call(f"database {database_id}", self.client.databases.retrieve, database_id=database_id)
+        try:
+            db = self._call(f"database {database_id}", self.client.databases.retrieve, database_id=database_id)
+        except FatalError as exc:  # 404, or the 400 validation_error Notion may give for a page id
+            page = self._page_instead(database_id)
+            if page is None:
+                raise
+            raise ConfigError([ConfigProblem(f"mapping {mapping!r}, database", page)]) from exc
         sources = db.get("data_sources") or []
         names = ", ".join(f"{s.get('name')!r} ({s.get('id')})" for s in sources)
         if data_source:
@@ -254,6 +260,31 @@ class NotionSource:
                     f'name one with data_source = "<name or id>": {names}',
                 )
             ]
+        )
+
+    def _page_instead(self, object_id: str) -> str | None:
+        """When ``object_id`` is not a database the token can see: if it is a page, the message
+        that says so and names the database the page is a row of, if any."""
+        try:
+            page = self._call(f"page {object_id}", self.client.pages.retrieve, page_id=object_id)
+        except NotionSyncError:
+            return None
+        parent = page.get("parent") or {}
+        database_id = parent.get("database_id")
+        if parent.get("type") in ("database_id", "data_source_id") and database_id:
+            try:
+                db = self._call(f"database {database_id}", self.client.databases.retrieve, database_id=database_id)
+                title = "".join(t.get("plain_text", "") for t in db.get("title") or []) or "untitled"
+                named = f'the database "{title}" ({database_id})'
+            except NotionSyncError:
+                named = f"the database {database_id}"
+            return (
+                f"{object_id} is a page, not a database: a row of {named}; set database to that "
+                "database's link (open the database → ••• → Copy link)"
+            )
+        return (
+            f"{object_id} is a page, not a database; open the database itself (for one inside "
+            "this page: ••• → Open as full page) and copy its link (••• → Copy link)"
         )
 
     def schema(self, data_source_id: str) -> dict[str, Any]:
