@@ -224,6 +224,7 @@ def history(
     """Show what runs did to each item, which token wrote it, and the errors."""
     from notion_sync.core.history_view import show_history
 
+    setup_logging(log_format.value, quiet=False, verbose=False)
     out = Output(log_format.value)
     code = guarded(
         out,
@@ -238,11 +239,13 @@ def retry(
     ctx: typer.Context,
     config: ConfigOpt = None,
     mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="only this mapping")] = None,
+    log_format: FormatOpt = LogFormat.text,
 ) -> None:
     """Re-queue parked items (failed max_attempts times) so the next run tries them again."""
     from notion_sync.core.history_view import requeue_parked
 
-    out = Output("text")
+    setup_logging(log_format.value, quiet=False, verbose=False)
+    out = Output(log_format.value)
     code = guarded(out, False, lambda: requeue_parked(load_config(config, ctx), out, mapping))
     raise typer.Exit(code)
 
@@ -252,11 +255,13 @@ def audit(
     ctx: typer.Context,
     config: ConfigOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    log_format: FormatOpt = LogFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
     """List everything the token can reach, mark what the config uses, and what to unshare."""
     from notion_sync.core.audit import CAPABILITY_NAMES, run_audit
 
+    json_output = json_output or log_format == LogFormat.json
     setup_logging("json" if json_output else "text", quiet=False, verbose=verbose)
     out = Output("json" if json_output else "text")
 
@@ -344,14 +349,37 @@ def token_rotate(
     raise typer.Exit(guarded(out, verbose, body))
 
 
+def _take_log_format(args: list[str]) -> tuple[list[str], str]:
+    """``--log-format FMT`` (or ``=FMT``) taken out of a pass-through command's arguments."""
+    fmt = "text"
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--log-format":
+            fmt = next(items, "text")
+        elif arg.startswith("--log-format="):
+            fmt = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    if fmt not in ("text", "json"):
+        from notion_sync.core.errors import ConfigError
+
+        raise ConfigError(f"--log-format {fmt!r}: use text or json")
+    return rest, fmt
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
 def auth(
     ctx: typer.Context, service: Annotated[str, typer.Argument(help="the service to authorize, e.g. google")]
 ) -> None:
-    """Authorize a service interactively, e.g. `notion-sync auth google --client-secrets FILE`."""
+    """Authorize a service interactively, e.g. `notion-sync auth google --client-secrets FILE`.
+
+    Takes --log-format like every command; the other options are the service's own."""
     from importlib.metadata import entry_points
 
-    out = Output("text")
+    args, fmt = _take_log_format(list(ctx.args))
+    setup_logging(fmt, quiet=False, verbose=False)
+    out = Output(fmt)
     found = {ep.name: ep for ep in entry_points(group="notion_sync.auth")}
     if service not in found:
         out.problem(f"no auth command for {service!r}; available: {', '.join(sorted(found)) or 'none'}")
@@ -360,7 +388,7 @@ def auth(
     def body() -> int:
         command = typer.main.get_command(found[service].load())
         try:
-            command.main(args=[*ctx.args], prog_name=f"notion-sync auth {service}", standalone_mode=False)
+            command.main(args=args, prog_name=f"notion-sync auth {service}", standalone_mode=False)
         except TyperException as exc:  # usage errors of the service's own options
             out.problem(exc.format_message())
             return 2
@@ -373,12 +401,13 @@ def auth(
 def demo(
     verbose: VerboseOpt = False,
     keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None,
+    log_format: FormatOpt = LogFormat.text,
 ) -> None:
     """Run a complete sync against local emulators: no network, no credentials needed."""
     from notion_sync.core.demo import run_demo
 
-    setup_logging("text", quiet=False, verbose=verbose)
-    out = Output("text")
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
+    out = Output(log_format.value)
     code = guarded(out, verbose, lambda: run_demo(out, keep))
     raise typer.Exit(code)
 
@@ -402,12 +431,14 @@ def schema(
     token_env: Annotated[
         str, typer.Option("--token-env", help="environment variable holding the token, when there is no config file")
     ] = "NOTION_TOKEN",
+    log_format: FormatOpt = LogFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
     """Show a database's properties, with types and options: what you need to write a mapping."""
     from notion_sync.core.schema_view import show_schema
 
-    setup_logging("text", quiet=False, verbose=verbose)
+    as_json = as_json or log_format == LogFormat.json
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
     out = Output("json" if as_json else "text")
     code = guarded(
         out,
@@ -493,13 +524,14 @@ def init(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="ask nothing: use the flags and the guesses")] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite the file if it exists")] = False,
+    log_format: FormatOpt = LogFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write a starter notion-sync.toml from a database's schema: asks, or runs from flags with --yes."""
     from notion_sync.core.init_wizard import InitOptions, run_init
 
-    setup_logging("text", quiet=False, verbose=verbose)
-    out = Output("text")
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
+    out = Output(log_format.value)
     options = InitOptions(
         database=database,
         targets=list(target or []),

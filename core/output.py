@@ -73,12 +73,28 @@ class Output:
         sys.stdout.flush()
 
     def line(self, text: str) -> None:
-        if not self.quiet:
+        """A line of output; in JSON, an object ``{"event": "message", "message": ...}``."""
+        if self.quiet:
+            return
+        if self.fmt == "json":
+            self.json({"event": "message", "message": text})
+        else:
             self.console.print(REDACTOR.redact(text), markup=False)
 
     def show(self, renderable: Any) -> None:
-        if not self.quiet:
+        """A table, rule or panel; in JSON, its plain text as one message object."""
+        if self.quiet:
+            return
+        if self.fmt != "json":
             self.console.print(renderable)
+            return
+        if isinstance(renderable, str):
+            self.line(renderable)
+            return
+        plain = Console(width=120, no_color=True, highlight=False, soft_wrap=True)
+        with plain.capture() as captured:
+            plain.print(renderable)
+        self.line(captured.get().rstrip())
 
     def notice(self, text: str) -> None:
         """Something the user should know that is not an error (``--quiet`` hides it)."""

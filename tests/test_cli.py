@@ -144,3 +144,26 @@ def test_auth_dispatches_to_the_service_and_reports_usage_errors(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.stderr
     result = cli("auth", "google")
     assert result.exit_code == 2 and "--client-secrets" in result.stderr
+
+
+def _commands():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    for name, command in root.commands.items():
+        sub = getattr(command, "commands", None)
+        if sub:
+            yield from ([name, child] for child in sub)
+        elif name != "auth":  # a pass-through to the service's own command: tested below
+            yield [name]
+
+
+def test_every_command_takes_log_format_json():
+    missing = [" ".join(c) for c in _commands() if runner.invoke(app, [*c, "--log-format", "json", "--help"]).exit_code]
+    assert missing == []
+
+
+def test_auth_takes_log_format_json_too():
+    result = runner.invoke(app, ["auth", "nope", "--log-format", "json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr.splitlines()[-1])["level"] == "error"
