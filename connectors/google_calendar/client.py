@@ -125,6 +125,20 @@ def load_credentials(settings: GoogleCalendarSettings) -> tuple[Credentials, str
     except ValueError as exc:
         # The library names the missing fields, never their values.
         raise ConfigError([ConfigProblem(where, f"{settings.credentials_file} is incomplete: {exc}")]) from None
+    client = next((data[k] for k in ("installed", "web") if isinstance(data.get(k), dict)), None)
+    if kind is None and client is not None and "client_id" in client:
+        # The OAuth client downloaded from the Cloud console: what `auth google` takes, not credentials.
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    where,
+                    f"{settings.credentials_file} is an OAuth client-secrets file, not credentials: run "
+                    f"`notion-sync auth google --client-secrets {settings.credentials_file}` once, then set "
+                    "credentials_file to the authorized-user file it writes "
+                    "(~/.config/notion-sync/google-authorized-user.json by default)",
+                )
+            ]
+        )
     raise ConfigError(
         [
             ConfigProblem(

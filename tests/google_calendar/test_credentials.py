@@ -260,3 +260,20 @@ def test_authorize_failure_is_clear(tmp_path) -> None:
         authorize(client_secrets(tmp_path), tmp_path / "out.json", run_flow=boom)
     assert REFRESH_TOKEN not in str(info.value)
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.failure_case(
+    "Google OAuth client-secrets file as credentials_file", "config error: run `notion-sync auth google`", 2
+)
+@pytest.mark.parametrize("kind", ["installed", "web"])
+def test_a_client_secrets_file_points_at_auth_google(tmp_path, kind) -> None:
+    from tests.support.failure_cases import assert_clean_failure
+
+    client = {"client_id": "123.apps.googleusercontent.com", "client_secret": "GOCSPX-client-secret-value"}
+    path = write_secret(tmp_path / "client_secret.json", {kind: client})
+    conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=path))
+    with pytest.raises(ConfigError) as info:
+        conn.client  # noqa: B018
+    text = assert_clean_failure(info.value, 2, "is an OAuth client-secrets file")
+    assert f"notion-sync auth google --client-secrets {path}" in text
+    assert "has type None" not in text and "GOCSPX-client-secret-value" not in text
