@@ -348,7 +348,7 @@ class Bench:
         m = Measure()
         marks: list[tuple[str, float]] = []
 
-        def progress(name: str, _rows: int) -> None:
+        def progress(name: str, _rows: int, _writes: int) -> None:
             marks.append((name, time.perf_counter()))
 
         names = [self.mapping(t) for t in targets]

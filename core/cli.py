@@ -146,17 +146,17 @@ def run(
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed} rows"),
+                TextColumn("{task.fields[rows]} rows read · {task.fields[writes]} writes"),
                 TimeElapsedColumn(),
                 transient=True,
                 console=out.err,
             ) as bar:
                 tasks: dict[str, Any] = {}
 
-                def progress(name: str, rows: int) -> None:
+                def progress(name: str, rows: int, writes: int) -> None:
                     if name not in tasks:
-                        tasks[name] = bar.add_task(name, total=None)
-                    bar.update(tasks[name], completed=rows)
+                        tasks[name] = bar.add_task(name, total=None, rows=0, writes=0)
+                    bar.update(tasks[name], completed=rows + writes, rows=rows, writes=writes)
 
                 report = Engine(cfg, progress=progress).run(options)
         else:

@@ -194,7 +194,9 @@ def warn_token_age(state: StateBackend, token: Secret, rotate_after_days: int, n
     return age
 
 
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int, int], None]
+"""Called with a mapping's name, the rows read so far and the writes done so far (creates,
+updates and removals, failed ones included): after each page of rows and each write."""
 
 
 @dataclass
@@ -211,6 +213,7 @@ class MappingRun:
     """The mapping had no link at the start: any create may find an item written before."""
     pending: set[str]
     """Page ids with an intent at the start: a write was sent and never recorded."""
+    rows_read: int = 0
 
     @property
     def name(self) -> str:
@@ -422,8 +425,8 @@ class Engine:
             for row in rows:
                 if row.id in failed:
                     oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
-            if self.progress:
-                self.progress(m.name, len(seen))
+            run.rows_read = len(seen)
+            self._tick(run)
 
         if full:
             departures = plan_departures(state.iter_links(m.name), seen)
@@ -527,7 +530,14 @@ class Engine:
             for result in run.connector.apply(plan.operations[start : start + size], run.ctx):
                 if self._record(run, result):
                     failed.add(result.operation.page_id)
+                self._tick(run)
         return failed
+
+    def _tick(self, run: MappingRun) -> None:
+        if self.progress:
+            counts = run.report.counts
+            writes = sum(counts[k] for k in ("created", "updated", "deleted", "failed"))
+            self.progress(run.name, run.rows_read, writes)
 
     def _remove_unrecorded(self, run: MappingRun, unfinished: list[Unfinished]) -> None:
         """Find the items that unfinished creates may have written, remove those found like any

@@ -43,8 +43,15 @@ class _TextFormatter(logging.Formatter):
         return REDACTOR.redact(f"{record.levelname.lower()}: {super().format(record)}")
 
 
-def setup_logging(fmt: str, *, quiet: bool, verbose: bool) -> None:
-    """Route every log record through redaction to stderr, as text or JSON."""
+RETRY_LOGGER = "notion_sync.core.retry"
+
+
+def setup_logging(fmt: str, *, quiet: bool, verbose: bool, terminal: bool | None = None) -> None:
+    """Route every log record through redaction to stderr, as text or JSON.
+
+    On a terminal (``terminal``, by default whether stderr is one) retries are shown as they
+    happen ("retrying … in N s"), so a command waiting on a service never looks hung; in cron
+    and pipes they stay quiet unless ``--verbose``."""
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -55,6 +62,8 @@ def setup_logging(fmt: str, *, quiet: bool, verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     for noisy in ("googleapiclient", "httpx", "httpcore", "urllib3", "slack_sdk", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    on_terminal = sys.stderr.isatty() if terminal is None else terminal
+    logging.getLogger(RETRY_LOGGER).setLevel(logging.INFO if on_terminal and not quiet else logging.NOTSET)
 
 
 class Output:

@@ -97,7 +97,12 @@ def call_with_retry(
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        log.info("%s: %s; retry %d of %d", what, exc, state.attempt_number, policy.attempts - 1)
+        wait = state.next_action.sleep if state.next_action else 0.0
+        # At info: shown on a terminal (see output.setup_logging), so seconds of retries are
+        # never silent there; a cron run's log stays quiet unless the retries run out.
+        log.info(
+            "%s: %s; retrying in %.1f s (retry %d of %d)", what, exc, wait, state.attempt_number, policy.attempts - 1
+        )
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),
