@@ -299,7 +299,8 @@ def _warn_readable(file: Path, inline: list[str]) -> None:
     a secret file, for every one of them."""
     if os.name == "posix" and file.stat().st_mode & 0o077:
         log.warning(
-            "%s holds %s and other users can read it: chmod 600 %s (better: move %s to the matching *_env or *_file key)",
+            "%s holds %s and other users can read it: chmod 600 %s "
+            "(better: move %s to the matching *_env or *_file key)",
             file,
             " and ".join(inline),
             file,
@@ -409,9 +410,9 @@ def load_config(
     for index, raw_mapping in enumerate(raw_mappings):
         name = raw_mapping.get("name")
         label = f"mappings[{index}]" + (f" ({name})" if name else "")
-        path: tuple[str | int, ...] = ("mappings", index)
+        at: tuple[str | int, ...] = ("mappings", index)
         # Each check below runs on the raw keys too, so that one mistake does not hide another.
-        m = part(MappingConfig, raw_mapping, label, path)
+        m = part(MappingConfig, raw_mapping, label, at)
         if isinstance(name, str) and names.index(name) != index:
             problems.append(ConfigProblem(label, f"the name {name!r} is used by two mappings; names must be unique"))
         connector = raw_mapping.get("connector")
@@ -439,15 +440,13 @@ def load_config(
             settings = cls.MappingSettings.model_validate(keys)
         except ValidationError as exc:
             problems.extend(
-                _problems(
-                    exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields), path=path, env=env
-                )
+                _problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields), path=at, env=env)
             )
             settings = None
         chosen = raw_mapping.get("on_delete")
         on_delete = chosen if isinstance(chosen, str) else cls.default_on_delete(settings) if settings else None
         if on_delete is not None and on_delete not in cls.on_delete_modes:
-            variable = env.origin((*path, "on_delete"))
+            variable = env.origin((*at, "on_delete"))
             problems.append(
                 ConfigProblem(
                     f"{label}.on_delete" + (f" (from the environment variable {variable})" if variable else ""),

@@ -104,7 +104,9 @@ def state_error(path: str | Path, exc: BaseException) -> StateError:
             f"in it, e.g. {Path(path) / 'notion-sync.sqlite3'}"
         )
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-        return StateError(f"the state file {path} is damaged or not a database ({text}); " + _MOVE_ASIDE.format(path=path))
+        return StateError(
+            f"the state file {path} is damaged or not a database ({text}); " + _MOVE_ASIDE.format(path=path)
+        )
     if (
         name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"))
         or number in (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -115,7 +117,10 @@ def state_error(path: str | Path, exc: BaseException) -> StateError:
             f"(a read-only filesystem, or another user's file); make it writable by this user, {_ELSEWHERE}"
         )
     if isinstance(exc, (NotADirectoryError, FileExistsError)):
-        return StateError(f"the state file {path} cannot be created ({exc.strerror}): a part of its folder path is a file; {_ELSEWHERE}")
+        return StateError(
+            f"the state file {path} cannot be created ({exc.strerror}): a part of its folder path is a file; "
+            + _ELSEWHERE
+        )
     if name.startswith("SQLITE_IOERR"):
         return StateError(
             f"the state file {path} cannot be read or written ({text}): check the disk (and free space), "

@@ -52,7 +52,7 @@ class _Collector:
 def collect_cases() -> list[Case]:
     """Every ``failure_case`` of the suite, one per (case, message, exit code, test)."""
     collector = _Collector()
-    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly", str(REPO / "tests")]
+    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(REPO / "tests")]
     code = pytest.main(args, plugins=[collector])
     if code not in (0, 5) or collector.problems:
         raise SystemExit("collecting the tests failed:\n" + "\n".join(collector.problems))
@@ -69,7 +69,7 @@ def render_table(cases: list[Any]) -> str:
         START,
         "",
         f"{len(cases)} cases, each a test that asserts the exit code, and that the output has no "
-        "traceback and no \"unexpected\".",
+        'traceback and no "unexpected".',
         "",
         "| bad input or failure | what the user gets | exit code | test |",
         "|---|---|---|---|",

@@ -7,11 +7,13 @@ import re
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
 from notion_sync.core.lock import RunLock
 from notion_sync.core.sandbox import DEMO_TOKEN
+from tests.support.failure_cases import assert_clean_failure
 from tests.support.memo import with_memo
 
 runner = CliRunner()
@@ -56,38 +58,43 @@ def test_env_var_names_the_config(box, monkeypatch):
     assert cli("run", "--quiet").exit_code == 0
 
 
+@pytest.mark.failure_case("the target rejects one item (400)", "row error on stderr; retried next run", 1)
 def test_item_failures_exit_1_and_are_listed_on_stderr(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     result = cli("run", "--config", str(box.config_path))
-    assert result.exit_code == 1
+    assert_clean_failure(result, 1)
     assert "1 failed" in result.stderr and "row " in result.stderr
 
 
+@pytest.mark.failure_case("unknown key in the config ([state] pth)", "config error: file, key, did-you-mean", 2)
 def test_config_error_exits_2_with_the_file_and_key(box):
     box.config_path.write_text(box.config_path.read_text().replace("[state]", "[state]\npth = 'x'"))
     result = cli("run", "--config", str(box.config_path))
-    assert result.exit_code == 2
+    assert_clean_failure(result, 2)
     assert (
         "notion-sync.toml" in result.stderr and "state.pth" in result.stderr and "did you mean 'path'" in result.stderr
     )
     assert "Traceback" not in result.output
 
 
+@pytest.mark.failure_case("config file does not exist", "config error: create it, or --config", 2)
 def test_missing_config_file_exits_2(tmp_path):
     result = cli("run", "--config", str(tmp_path / "absent.toml"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert_clean_failure(result, 2, "does not exist")
 
 
+@pytest.mark.failure_case("revoked Notion token", "access error: invalid or revoked, and the fix", 3)
 def test_access_problem_exits_3(box):
     box.notion.revoke_token(DEMO_TOKEN)
     result = cli("run", "--config", str(box.config_path))
-    assert result.exit_code == 3 and "invalid or was revoked" in result.stderr
+    assert_clean_failure(result, 3, "invalid or was revoked")
 
 
+@pytest.mark.failure_case("another run holds the lock", "locked: exits at once, does nothing", 75)
 def test_a_second_run_exits_75_while_the_lock_is_held(box):
     with RunLock(box.state_path):
         result = cli("run", "--config", str(box.config_path))
-    assert result.exit_code == 75 and "another notion-sync run" in result.stderr
+    assert_clean_failure(result, 75, "another notion-sync run")
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
 
 
@@ -100,13 +107,14 @@ def test_lock_of_a_dead_process_is_taken_over(box):
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
 
 
+@pytest.mark.failure_case("database not shared with the integration (check)", "check: ✗ with the Connections fix", 3)
 def test_check_passes_and_fails_with_the_right_codes(box):
     result = cli("check", "--config", str(box.config_path))
     assert result.exit_code == 0, result.output
     assert "✓" in result.stdout and "notion-sync demo" in result.stdout
     box.notion.share(box.database.database_id, shared=False)
     result = cli("check", "--config", str(box.config_path))
-    assert result.exit_code == 3 and "✗" in result.stdout and "Connections" in result.stdout
+    assert_clean_failure(result, 3, "✗", "Connections")
 
 
 def test_connectors_lists_plugins_and_broken_ones(monkeypatch):
@@ -138,12 +146,15 @@ def test_version():
     assert result.exit_code == 0 and re.match(r"notion-sync \d+\.\d+", result.stdout)
 
 
+@pytest.mark.failure_case("auth for a service that has none", "usage error listing the services", 2)
+@pytest.mark.failure_case("auth google with a missing client-secrets file", "usage error naming the file", 2)
+@pytest.mark.failure_case("auth google without --client-secrets", "usage error naming the option", 2)
 def test_auth_dispatches_to_the_service_and_reports_usage_errors(tmp_path):
-    assert cli("auth", "nope").exit_code == 2
+    assert_clean_failure(cli("auth", "nope"), 2, "no auth command for 'nope'")
     result = cli("auth", "google", "--client-secrets", str(tmp_path / "missing.json"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert_clean_failure(result, 2, "does not exist")
     result = cli("auth", "google")
-    assert result.exit_code == 2 and "--client-secrets" in result.stderr
+    assert_clean_failure(result, 2, "--client-secrets")
 
 
 def _commands():

@@ -7,6 +7,7 @@ import pytest
 from notion_sync.core.config import load_config, parse_duration
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.plugins import Discovery
+from tests.support.failure_cases import assert_clean_failure
 from tests.support.memo import MemoConnector
 
 DISCOVERY = Discovery.of([MemoConnector])
@@ -58,6 +59,7 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
     assert cfg.notion.base_url == "http://proxy:8080"
 
 
+@pytest.mark.failure_case("three typos in the config", "config error listing all, with lines and did-you-means", 2)
 def test_every_problem_is_reported_at_once_with_paths_lines_and_hints(tmp_path):
     bad = (
         GOOD.replace('token_env = "NOTION_TOKEN"', 'tokn_env = "NOTION_TOKEN"')
@@ -66,7 +68,7 @@ def test_every_problem_is_reported_at_once_with_paths_lines_and_hints(tmp_path):
     )
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, bad), discovery=DISCOVERY)
-    text = str(info.value)
+    text = assert_clean_failure(info.value, 2)
     assert "notion-sync.toml" in text
     assert "notion.tokn_env" in text and "did you mean 'token_env'" in text and "(line 3)" in text
     # the mapping's connector keys are validated by the connector's own model
@@ -74,44 +76,68 @@ def test_every_problem_is_reported_at_once_with_paths_lines_and_hints(tmp_path):
     assert "mappings[0] (deadlines).fields.txt" in text  # a connector key
 
 
+@pytest.mark.failure_case("typo in a connector's field (fields.txt)", "config error: key path, did-you-mean", 2)
 def test_connector_keys_typos_are_errors(tmp_path):
     bad = GOOD.replace('fields = { text = "{Name} due {Due}" }', 'fields = { txt = "x" }')
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, bad), discovery=DISCOVERY)
-    text = str(info.value)
+    text = assert_clean_failure(info.value, 2)
     assert "mappings[0] (deadlines).fields.txt" in text and "did you mean 'text'" in text
 
 
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (('connector = "memo"', 'connector = "memoo"'), "no connector named 'memoo'; installed: memo"),
-        (
+        pytest.param(
+            ('connector = "memo"', 'connector = "memoo"'),
+            "no connector named 'memoo'; installed: memo",
+            marks=pytest.mark.failure_case(
+                "a connector that is not installed", "config error listing the installed", 2
+            ),
+        ),
+        pytest.param(
             ('on_delete = "archive"', 'on_delete = "strike"'),
             "'strike' is not supported by memo; use one of: delete, archive, keep",
+            marks=pytest.mark.failure_case("an on_delete the connector lacks", "config error listing the modes", 2),
         ),
-        ((f'database = "{DB}"', 'database = "not a url"'), "is not a Notion database URL or id"),
-        (("[memo]", "[memo]\n[trelo]"), "unknown section 'trelo'"),
-        (('name = "deadlines"', 'name = "deadlines"\nfull_scan_interval = "soon"'), "is not a duration"),
+        pytest.param(
+            (f'database = "{DB}"', 'database = "not a url"'),
+            "is not a Notion database URL or id",
+            marks=pytest.mark.failure_case("database that is not a URL or id", "config error: copy the link", 2),
+        ),
+        pytest.param(
+            ("[memo]", "[memo]\n[trelo]"),
+            "unknown section 'trelo'",
+            marks=pytest.mark.failure_case("unknown section ([trelo])", "config error with did-you-mean", 2),
+        ),
+        pytest.param(
+            ('name = "deadlines"', 'name = "deadlines"\nfull_scan_interval = "soon"'),
+            "is not a duration",
+            marks=pytest.mark.failure_case("full_scan_interval that is not a duration", "config error: e.g. 30m", 2),
+        ),
     ],
 )
 def test_specific_mistakes_are_named(tmp_path, change, expected):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, GOOD.replace(*change)), discovery=DISCOVERY)
-    assert expected in str(info.value)
+    assert_clean_failure(info.value, 2, expected)
 
 
+@pytest.mark.failure_case("two mappings with the same name", "config error naming both", 2)
 def test_duplicate_mapping_names(tmp_path):
     text = GOOD + GOOD[GOOD.index("[[mappings]]") :]
-    with pytest.raises(ConfigError, match="used by two mappings"):
+    with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), discovery=DISCOVERY)
+    assert_clean_failure(info.value, 2, "used by two mappings")
 
 
+@pytest.mark.failure_case("config that is not valid TOML", "config error with TOML's line and column", 2)
 def test_missing_file_and_bad_toml(tmp_path):
     with pytest.raises(ConfigError, match="does not exist; create it from config.example.toml"):
         load_config(tmp_path / "nope.toml", discovery=DISCOVERY)
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, "[notion\n"), discovery=DISCOVERY)
+    assert_clean_failure(info.value, 2, "not valid TOML")
 
 
 def test_durations():

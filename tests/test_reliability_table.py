@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.reliability_table import DOC, END, START, REPO
+from tests.reliability_table import DOC, END, REPO, START
 
 
 def test_the_failure_table_is_current_and_long_enough():

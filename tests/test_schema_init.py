@@ -20,6 +20,7 @@ from notion_sync.core.init_wizard import MappingPlan, render_config, starter_for
 from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import DEMO_TOKEN, Sandbox
 from notion_sync.sdk import Starter
+from tests.support.failure_cases import assert_clean_failure
 from tests.support.memo import MemoConnector, with_memo
 
 runner = CliRunner()
@@ -99,39 +100,52 @@ def test_schema_without_config_uses_the_env_token_and_base_url(box, env_token):
     assert json.loads(result.stdout)["data_source"]["id"] == box.database.data_source_id
 
 
+@pytest.mark.failure_case("schema with no token variable set", "usage error naming the variable", 2)
 def test_schema_without_token_is_a_usage_error(box, env_token, monkeypatch):
     monkeypatch.delenv("NOTION_TOKEN")
     result = cli("schema", box.database.url, "--base-url", box.notion.url)
-    assert result.exit_code == 2 and "NOTION_TOKEN is not set" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "NOTION_TOKEN is not set" in result.stderr
 
 
+@pytest.mark.failure_case("schema --config with a missing file", "usage error naming the file", 2)
 def test_schema_with_a_missing_explicit_config_is_a_usage_error(box, tmp_path):
     result = cli("schema", box.database.url, "--config", str(tmp_path / "nope.toml"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "does not exist" in result.stderr
 
 
+@pytest.mark.failure_case("schema of an unknown database id", "access error: share it (Connections)", 3)
 def test_unknown_database_exits_3_and_says_to_share_it(box):
     result = cli("schema", "0123456789abcdef0123456789abcdef", "--config", str(box.config_path))
-    assert result.exit_code == 3, result.output
+    assert_clean_failure(result, 3)
     assert "not shared with integration" in result.stderr and "Connections" in result.stderr
     assert "Traceback" not in result.output
 
 
+@pytest.mark.failure_case("schema of an unshared database", "access error: share it (Connections)", 3)
 def test_unshared_database_exits_3(box):
     box.notion.share(box.database.database_id, shared=False)
     result = cli("schema", box.database.url, "--config", str(box.config_path))
-    assert result.exit_code == 3 and "Connections" in result.stderr
+    assert_clean_failure(result, 3)
+    assert "Connections" in result.stderr
 
 
+@pytest.mark.failure_case("schema of a URL that is not Notion's", "usage error naming DATABASE", 2)
 def test_not_a_database_url_is_a_usage_error(box):
     result = cli("schema", "https://example.com/nothing-here", "--config", str(box.config_path))
-    assert result.exit_code == 2 and "DATABASE" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "DATABASE" in result.stderr
 
 
+@pytest.mark.failure_case(
+    "database with several data sources, none named", "config error listing them, --data-source", 2
+)
 def test_several_data_sources_need_data_source(box):
     box.notion.add_data_source(box.database.database_id, "Archive")
     result = cli("schema", box.database.url, "--config", str(box.config_path))
-    assert result.exit_code == 2 and "--data-source" in result.stderr and "'Archive'" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "--data-source" in result.stderr and "'Archive'" in result.stderr
     result = cli("schema", box.database.url, "--config", str(box.config_path), "--data-source", "Archive", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["data_source"]["name"] == "Archive"
@@ -185,57 +199,75 @@ def test_init_uses_the_connectors_starter_mapping_and_the_result_runs(box, env_t
     assert all(text.endswith("[starter]") for text in memo.items().values())
 
 
+@pytest.mark.failure_case("init over an existing file", "usage error: --force", 2)
 def test_init_refuses_to_overwrite_without_force(box, env_token, tmp_path):
     out = fresh(tmp_path)
     out.write_text("# mine\n")
     result = cli(*init_args(box, out, "-t", "memo", "--yes"))
-    assert result.exit_code == 2 and "--force" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "--force" in result.stderr
     assert out.read_text() == "# mine\n"
     result = cli(*init_args(box, out, "-t", "memo", "--yes", "--force"))
     assert result.exit_code == 0, result.output
     assert "[[mappings]]" in out.read_text()
 
 
+@pytest.mark.failure_case("init with an unknown --target", "usage error listing the installed connectors", 2)
 def test_init_with_an_unknown_target_lists_the_installed_ones(box, env_token, tmp_path):
     result = cli(*init_args(box, tmp_path / "x.toml", "-t", "memp", "--yes"))
-    assert result.exit_code == 2 and "'memp'" in result.stderr and "memo" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "'memp'" in result.stderr and "memo" in result.stderr
     assert not (tmp_path / "x.toml").exists()
 
 
+@pytest.mark.failure_case("init --yes without --database or --target", "usage error naming the flag", 2)
 def test_init_with_yes_needs_the_database_and_a_target(box, env_token, tmp_path):
     result = cli("init", "--yes", "--out", str(tmp_path / "x.toml"))
-    assert result.exit_code == 2 and "--database" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "--database" in result.stderr
     result = cli(*init_args(box, tmp_path / "x.toml", "--yes"))
-    assert result.exit_code == 2 and "--target" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "--target" in result.stderr
 
 
+@pytest.mark.failure_case(
+    "init --token-env given the token itself", "usage error: the NAME of a variable, token not shown", 2
+)
 def test_init_refuses_a_token_given_as_token_env(box, env_token, tmp_path):
     result = cli(*init_args(box, tmp_path / "x.toml", "-t", "memo", "--yes", "--token-env", DEMO_TOKEN + "-x"))
-    assert result.exit_code == 2 and "NAME of an environment variable" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "NAME of an environment variable" in result.stderr
     assert DEMO_TOKEN not in result.output
 
 
+@pytest.mark.failure_case("init --set with a secret", "usage error: use the *_env key", 2)
 def test_init_refuses_secrets_in_set(box, env_token, tmp_path):
     out = fresh(tmp_path)
     result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "memo.token=hunter2-secret-value"))
-    assert result.exit_code == 2 and "memo.token_env=VARIABLE" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "memo.token_env=VARIABLE" in result.stderr
     assert "hunter2-secret-value" not in result.output and not out.exists()
     result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "trello.board=x"))
-    assert result.exit_code == 2 and "not a --target" in result.stderr
+    assert_clean_failure(result, 2)
+    assert "not a --target" in result.stderr
 
 
+@pytest.mark.failure_case("init --set a key the connector does not know", "config error: written, needs edits", 2)
 def test_a_starter_that_does_not_load_is_written_and_explained(box, env_token, tmp_path):
     out = fresh(tmp_path)
     result = cli(*init_args(box, out, "-t", "memo", "--yes", "--set", "memo.fields.nope=1"))
-    assert result.exit_code == 2 and out.exists()
+    assert_clean_failure(result, 2)
+    assert out.exists()
     assert "needs edits before it loads" in result.stderr and "nope" in result.stderr
     assert "notion-sync check" in result.stdout
 
 
+@pytest.mark.failure_case("init on an unshared database", "access error: share it (Connections)", 3)
 def test_init_on_an_unshared_database_exits_3(box, env_token, tmp_path):
     box.notion.share(box.database.database_id, shared=False)
     result = cli(*init_args(box, tmp_path / "x.toml", "-t", "memo", "--yes"))
-    assert result.exit_code == 3 and "Connections" in result.stderr
+    assert_clean_failure(result, 3)
+    assert "Connections" in result.stderr
     assert not (tmp_path / "x.toml").exists()
 
 
@@ -287,7 +319,8 @@ def test_interactive_init_asks_which_data_source(box, env_token, tmp_path):
 def test_interactive_init_without_answers_says_how_to_run_without_questions(box, env_token, tmp_path):
     out = fresh(tmp_path)
     result = cli("init", "--base-url", box.notion.url, "--out", str(out), input="")
-    assert result.exit_code == 2 and "--yes" in result.stderr and "Traceback" not in result.output
+    assert_clean_failure(result, 2)
+    assert "--yes" in result.stderr and "Traceback" not in result.output
     assert not out.exists()
 
 

@@ -19,6 +19,7 @@ from notion_sync.core.planner import Action
 from notion_sync.core.sandbox import DEMO_TOKEN, NOTION_TOKEN_ENV
 from notion_sync.core.secrets import REDACTOR, RedactingFilter, clean_secret, fingerprint, resolve_secret
 from notion_sync.core.state import StateStore
+from tests.support.failure_cases import assert_clean_failure
 from tests.support.memo import with_memo
 
 runner = CliRunner()
@@ -81,12 +82,14 @@ def test_fingerprint_shows_prefix_last_four_and_a_hash_only():
     assert fp.startswith("ntn_…abcd (sha256:") and "4567890123" not in fp
 
 
+@pytest.mark.failure_case("secret file readable by others", "config error with the chmod 600 to run", 2)
 def test_group_readable_secret_file_is_refused_with_the_chmod(tmp_path):
     path = tmp_path / "token"
     path.write_text("ntn_filetoken000000")
     path.chmod(0o640)
-    with pytest.raises(ConfigError, match=f"chmod 600 {path}"):
+    with pytest.raises(ConfigError) as info:
         resolve_secret("notion.token", file=path)
+    assert_clean_failure(info.value, 2, f"chmod 600 {path}")
     path.chmod(0o600)
     assert resolve_secret("notion.token", file=path).reveal() == "ntn_filetoken000000"
 
@@ -97,13 +100,17 @@ def test_inline_secret_works_with_a_warning(caplog):
     assert "written inline in the config file" in caplog.text
 
 
+@pytest.mark.failure_case("keyring entry that does not exist", "config error with the keyring set to run", 2)
+@pytest.mark.failure_case("token_keyring without service/name", "config error showing the form", 2)
 def test_keyring_source(memory_keyring):
     memory_keyring.set_password("notion-sync", "acme", "ntn_fromkeyring0000")
     assert resolve_secret("notion.token", keyring="notion-sync/acme").reveal() == "ntn_fromkeyring0000"
-    with pytest.raises(ConfigError, match="keyring set notion-sync missing"):
+    with pytest.raises(ConfigError) as info:
         resolve_secret("notion.token", keyring="notion-sync/missing")
-    with pytest.raises(ConfigError, match="service/name"):
+    assert_clean_failure(info.value, 2, "keyring set notion-sync missing")
+    with pytest.raises(ConfigError) as info:
         resolve_secret("notion.token", keyring="no-slash")
+    assert_clean_failure(info.value, 2, "service/name")
 
 
 def test_whitespace_padded_token_still_works_and_is_reported(box, monkeypatch):
@@ -123,13 +130,14 @@ def test_token_without_known_prefix_warns(box, monkeypatch):
     assert odd not in result.output
 
 
+@pytest.mark.failure_case("Notion token without the Read content capability", "access error naming the capability", 3)
 def test_missing_capability_is_explained(box, monkeypatch):
     weak = "ntn_no_read_capability_emulator_0000"
     box.notion.add_token(weak, capabilities=frozenset({"insert_content"}))
     box.notion.share(box.database.database_id, weak)
     monkeypatch.setenv(NOTION_TOKEN_ENV, weak)
     result = cli("run", "--config", str(box.config_path))
-    assert result.exit_code == 3 and "Read content" in result.stderr
+    assert_clean_failure(result, 3, "Read content")
 
 
 def test_token_age_is_recorded_and_warned_about(box, caplog):
@@ -170,18 +178,20 @@ def test_rotate_accepts_a_token_of_the_same_integration(box, tmp_path):
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
 
 
+@pytest.mark.failure_case("token rotate to another integration's token", "access error: nothing changed", 3)
+@pytest.mark.failure_case("token rotate to a token that misses a database", "access error listing the mappings", 3)
 def test_rotate_refuses_another_integration_or_missing_access(box, tmp_path):
     token_file = token_file_config(box, tmp_path)
     other = "ntn_other_integration_emulator_00000001"
     box.notion.add_token(other, bot_name="Someone else")
     box.notion.share(box.database.database_id, other)
     result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=other)
-    assert result.exit_code == 3 and "another integration" in result.stderr
+    assert_clean_failure(result, 3, "another integration")
     unshared = "ntn_same_bot_but_unshared_emulator_0001"
     box.notion.add_token(unshared, regenerated_from=DEMO_TOKEN)
     box.notion.share(box.database.database_id, unshared, shared=False)
     result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=unshared)
-    assert result.exit_code == 3 and "cannot reach every mapped database" in result.stderr
+    assert_clean_failure(result, 3, "cannot reach every mapped database")
     assert token_file.read_text() == DEMO_TOKEN
 
 
@@ -213,6 +223,7 @@ def test_audit_lists_unused_databases_and_capabilities(box):
     assert "Old experiments" in text and "Connections" in text
 
 
+@pytest.mark.failure_case("history --since that is not a time", "usage error: e.g. 2d, 6h or a date", 2)
 def test_history_and_retry(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     cli("run", "--config", str(box.config_path))
@@ -223,7 +234,7 @@ def test_history_and_retry(box):
     failed = cli("history", "--config", str(box.config_path), "--failed")
     assert "retrying" in failed.stdout
     assert cli("history", "--config", str(box.config_path), "--since", "1d").exit_code == 0
-    assert cli("history", "--config", str(box.config_path), "--since", "yesterday-ish").exit_code == 2
+    assert_clean_failure(cli("history", "--config", str(box.config_path), "--since", "yesterday-ish"), 2, "--since")
     assert "re-queued 0" in cli("retry", "--config", str(box.config_path)).stdout
 
 

@@ -174,7 +174,9 @@ def test_rotate_into_an_unwritable_place_changes_nothing(box):
     assert NEW not in text
 
 
-@pytest.mark.failure_case("token rotate with a bad character in the new token", "config error: where, never the token", 2)
+@pytest.mark.failure_case(
+    "token rotate with a bad character in the new token", "config error: where, never the token", 2
+)
 def test_rotate_refuses_a_new_token_with_a_line_break_inside(box):
     path = token_file(box)
     result = cli("token", "rotate", "--config", str(box.config_path), "--stdin", input=NEW[:10] + "\n" + NEW[10:])

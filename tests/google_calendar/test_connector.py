@@ -10,6 +10,7 @@ from notion_sync.connectors.google_calendar.markers import MAPPING_KEY, PAGE_KEY
 from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
 from notion_sync.core.adapter import DesiredItem, ExternalRef, Link
 from notion_sync.core.errors import AccessError, ItemError, RetryableError
+from tests.support.failure_cases import assert_clean_failure
 
 from .conftest import CALENDAR, MakeMapping, date_prop, desired, make_row, select_prop, text_prop
 
@@ -200,11 +201,13 @@ def test_recover_finds_live_events_by_marker(emulator, connector, mapping, make_
     assert found == {i.page_id: refs[i.page_id] for i in items[1:]}
 
 
+@pytest.mark.failure_case("Google calendar shared read-only", "access error: Make changes to events", 3)
 def test_prepare_reads_the_zone_and_refuses_read_only(emulator, connector, make_mapping) -> None:
     emulator.add_calendar(OTHER, time_zone="Asia/Tokyo", access_role="reader")
     m = make_mapping(calendar_id=OTHER)
-    with pytest.raises(AccessError, match="only 'reader' access.*Make changes to events"):
+    with pytest.raises(AccessError, match="only 'reader' access.*Make changes to events") as info:
         connector.prepare(m)
+    assert_clean_failure(info.value, 3)
     emulator.set_access(OTHER, "writer")
     connector.prepare(m)
     assert (
@@ -213,9 +216,11 @@ def test_prepare_reads_the_zone_and_refuses_read_only(emulator, connector, make_
     )
 
 
+@pytest.mark.failure_case("Google calendar not found or not shared", "access error: share the calendar with X", 3)
 def test_prepare_on_a_missing_calendar_says_how_to_fix(connector, make_mapping) -> None:
-    with pytest.raises(AccessError, match="nobody@example.com.*not found.*share the calendar with"):
+    with pytest.raises(AccessError, match="nobody@example.com.*not found.*share the calendar with") as info:
         connector.prepare(make_mapping(calendar_id="nobody@example.com"))
+    assert_clean_failure(info.value, 3)
 
 
 def test_check_all_good(connector, make_mapping) -> None:

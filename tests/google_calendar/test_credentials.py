@@ -19,6 +19,7 @@ from notion_sync.connectors.google_calendar.connector import GoogleCalendarConne
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
 from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
 from notion_sync.core.errors import AccessError, ConfigError
+from tests.support.failure_cases import assert_clean_failure
 
 from .conftest import CALENDAR, MakeMapping, desired, make_row
 
@@ -167,20 +168,36 @@ def test_secrets_in_the_file_are_registered_for_redaction(tmp_path, emulator) ->
     assert REFRESH_TOKEN not in text and "GOCSPX-secret" not in text and ACCESS_TOKEN not in text
 
 
+@pytest.mark.failure_case("Google credentials file readable by others", "config error with the chmod 600", 2)
 def test_readable_credentials_file_is_refused(tmp_path, emulator) -> None:
     path = authorized_user(tmp_path, emulator)
     os.chmod(path, 0o644)
     conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=path))
-    with pytest.raises(ConfigError, match="chmod 600"):
+    with pytest.raises(ConfigError) as info:
         conn.client  # noqa: B018
+    assert_clean_failure(info.value, 2, "chmod 600")
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"type": "external_account"}, "service-account key"),
-        ({"type": "service_account", "private_key": "-----BEGIN"}, "incomplete"),
-        ({"type": "authorized_user", "refresh_token": REFRESH_TOKEN}, "incomplete"),
+        pytest.param(
+            {"type": "external_account"},
+            "service-account key",
+            marks=pytest.mark.failure_case(
+                "Google credentials of an unsupported type", "config error: the two kinds", 2
+            ),
+        ),
+        pytest.param(
+            {"type": "service_account", "private_key": "-----BEGIN"},
+            "incomplete",
+            marks=pytest.mark.failure_case("incomplete service-account key", "config error naming missing fields", 2),
+        ),
+        pytest.param(
+            {"type": "authorized_user", "refresh_token": REFRESH_TOKEN},
+            "incomplete",
+            marks=pytest.mark.failure_case("incomplete authorized-user file", "config error, no secret shown", 2),
+        ),
     ],
 )
 def test_wrong_credentials_files_name_the_key(tmp_path, data, message) -> None:
@@ -188,16 +205,19 @@ def test_wrong_credentials_files_name_the_key(tmp_path, data, message) -> None:
     conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=path))
     with pytest.raises(ConfigError, match=message) as info:
         conn.client  # noqa: B018
+    assert_clean_failure(info.value, 2)
     assert "google_calendar.credentials_file" in str(info.value)
     assert REFRESH_TOKEN not in str(info.value)
 
 
+@pytest.mark.failure_case("Google subject with an authorized-user file", "config error: remove subject", 2)
 def test_subject_with_a_user_file_is_refused(tmp_path, emulator) -> None:
     conn = GoogleCalendarConnector(
         GoogleCalendarSettings(credentials_file=authorized_user(tmp_path, emulator), subject="x@example.com")
     )
-    with pytest.raises(ConfigError, match="google_calendar.subject"):
+    with pytest.raises(ConfigError) as info:
         conn.client  # noqa: B018
+    assert_clean_failure(info.value, 2, "google_calendar.subject")
 
 
 # -- notion-sync auth google ------------------------------------------------------------------
@@ -267,8 +287,6 @@ def test_authorize_failure_is_clear(tmp_path) -> None:
 )
 @pytest.mark.parametrize("kind", ["installed", "web"])
 def test_a_client_secrets_file_points_at_auth_google(tmp_path, kind) -> None:
-    from tests.support.failure_cases import assert_clean_failure
-
     client = {"client_id": "123.apps.googleusercontent.com", "client_secret": "GOCSPX-client-secret-value"}
     path = write_secret(tmp_path / "client_secret.json", {kind: client})
     conn = GoogleCalendarConnector(GoogleCalendarSettings(credentials_file=path))
