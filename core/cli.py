@@ -1,7 +1,8 @@
 """The ``notion-sync`` command line.
 
 Exit codes: 0 all good; 1 some items failed and the rest synced; 2 config or usage
-error; 3 authentication or permission problem; 75 another run holds the lock.
+error; 3 authentication or permission problem; 4 the state file cannot be used; 75 a
+temporary failure (another run holds the lock, or the disk is full).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="notion-sync",
     help="Mirror Notion databases into Google Calendar, Trello, Slack and plugin targets, exactly once.\n\n"
-    "Exit codes: 0 ok; 1 some items failed; 2 config or usage error; 3 access problem; 75 another run holds the lock.",
+    "Exit codes: 0 ok; 1 some items failed; 2 config or usage error; 3 access problem; "
+    "4 the state file cannot be used; 75 temporary failure (another run holds the lock, or the disk is full).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -347,7 +347,8 @@ def load_config(
         "notion": list(NotionConfig.model_fields),
         "state": list(StateConfig.model_fields),
         "mappings": [],
-        **{name: list(cls.Settings.model_fields) for name, cls in sorted(discovery.connectors.items())},
+        # The specs, not the classes: naming every key must not import every connector.
+        **{name: list(spec.Settings.model_fields) for name, spec in sorted(discovery.specs.items())},
         **{name: [] for name in discovery.broken},
     }
     env = apply_env_overrides(data, os.environ, sections)

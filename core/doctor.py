@@ -140,7 +140,7 @@ def run_checks(config_file: Path | None, out: Output, *, discovery: Discovery | 
         table = Table("", "check", "result")
         for r in results:
             detail = r.detail + (f"\n→ {r.fix}" if r.fix and not r.ok else "")
-            # Text, not markup: "[slack]" in a message is a config section, not a style
+            # Text, not markup: "[<connector>]" in a message is a config section, not a style
             table.add_row("✓" if r.ok else "✗", Text(r.name), Text(REDACTOR.redact(detail)))
         out.show(table)
     failed = [r for r in results if not r.ok]

@@ -134,7 +134,7 @@ def apply_env_overrides(
 
 
 def _example(kind: type) -> str:
-    return '[{"name": "tasks", "connector": "slack", ...}]' if kind is list else '{"key": "value"}'
+    return '[{"name": "tasks", "connector": "...", "database": "..."}]' if kind is list else '{"key": "value"}'
 
 
 def _set(data: dict[str, Any], parts: list[str | int], value: Any) -> bool:

@@ -17,7 +17,15 @@ import yaml
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
-from notion_sync.core.errors import EXIT_ACCESS, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK
+from notion_sync.core.errors import (
+    EXIT_ACCESS,
+    EXIT_CONFIG,
+    EXIT_ITEMS_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_STATE,
+    EXIT_TEMPFAIL,
+)
 from tests.support.memo import with_memo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +71,7 @@ def test_every_command_in_running_md_exists_with_its_flags():
 def test_the_exit_code_table_matches_the_code():
     text = RUNNING.read_text(encoding="utf-8")
     table = set(int(c) for c in re.findall(r"^\| `(\d+)` \|", text, re.M))
-    assert table == {EXIT_OK, EXIT_ITEMS_FAILED, EXIT_CONFIG, EXIT_ACCESS, EXIT_LOCKED}
+    assert table == {EXIT_OK, EXIT_ITEMS_FAILED, EXIT_CONFIG, EXIT_ACCESS, EXIT_STATE, EXIT_LOCKED, EXIT_TEMPFAIL}
 
 
 def test_crontab_lines_have_five_schedule_fields_and_a_real_command():
