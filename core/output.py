@@ -81,14 +81,17 @@ class Output:
         sys.stdout.write(REDACTOR.redact(json.dumps(data, ensure_ascii=False, default=str)) + "\n")
         sys.stdout.flush()
 
-    def line(self, text: str) -> None:
-        """A line of output; in JSON, an object ``{"event": "message", "message": ...}``."""
+    def _say(self, event: str, text: str, console: Console, prefix: str) -> None:
         if self.quiet:
             return
         if self.fmt == "json":
-            self.json({"event": "message", "message": text})
+            self.json({"event": event, "message": text})
         else:
-            self.console.print(REDACTOR.redact(text), markup=False)
+            console.print(prefix + REDACTOR.redact(text), markup=False)
+
+    def line(self, text: str) -> None:
+        """A line of output; in JSON, an object ``{"event": "message", "message": ...}``."""
+        self._say("message", text, self.console, "")
 
     def show(self, renderable: Any) -> None:
         """A table, rule or panel; in JSON, its plain text as one message object."""
@@ -106,13 +109,8 @@ class Output:
         self.line(captured.get().rstrip())
 
     def notice(self, text: str) -> None:
-        """Something the user should know that is not an error (``--quiet`` hides it)."""
-        if self.quiet:
-            return
-        if self.fmt == "json":
-            self.json({"event": "notice", "message": text})
-        else:
-            self.err.print(f"note: {REDACTOR.redact(text)}", markup=False)
+        """Something the user should know that is not an error, on stderr (``--quiet`` hides it)."""
+        self._say("notice", text, self.err, "note: ")
 
     def problem(self, text: str) -> None:
         text = REDACTOR.redact(text)

@@ -34,22 +34,19 @@ def _corrupt(path: Path) -> None:
     path.write_bytes(b"this is not a database, just some text " * 200)
 
 
-def _foreign(path: Path) -> None:
+def _sqlite(path: Path, sql: str) -> None:
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+    db.execute(sql)
     db.commit()
     db.close()
+
+
+def _foreign(path: Path) -> None:
+    _sqlite(path, "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
 
 
 def _newer(path: Path) -> None:
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 99")
-    db.commit()
-    db.close()
-
-
-def _parent_is_a_file(path: Path) -> None:
-    path.parent.mkdir(exist_ok=True)
+    _sqlite(path, "PRAGMA user_version = 99")
 
 
 @pytest.mark.parametrize(
