@@ -128,7 +128,10 @@ def run(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Sync the mappings: read Notion, then create, update and delete items in the targets."""
+    """Sync the mappings: read Notion, then create, update and delete items in the targets.
+
+    On a terminal it shows the rows read and the writes done, and any retry as it waits;
+    under cron (or with --quiet) it prints only problems."""
     setup_logging(log_format.value, quiet=quiet, verbose=verbose)
     out = Output(log_format.value, quiet=quiet)
 
