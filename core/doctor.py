@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from notion_sync.core.adapter import CheckResult, MappingContext
 from notion_sync.core.config import Config, load_config
@@ -124,7 +125,8 @@ def run_checks(config_file: Path | None, out: Output, *, discovery: Discovery | 
         table = Table("", "check", "result")
         for r in results:
             detail = r.detail + (f"\n→ {r.fix}" if r.fix and not r.ok else "")
-            table.add_row("✓" if r.ok else "✗", r.name, REDACTOR.redact(detail))
+            # Text, not markup: a fix naming "[trello]" must show the brackets.
+            table.add_row("✓" if r.ok else "✗", Text(r.name), Text(REDACTOR.redact(detail)))
         out.show(table)
     failed = [r for r in results if not r.ok]
     if not failed:

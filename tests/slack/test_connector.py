@@ -11,6 +11,7 @@ from notion_sync.connectors.slack.emulator import SlackEmulator
 from notion_sync.connectors.slack.settings import SlackSettings
 from notion_sync.core.adapter import DesiredItem, Link
 from notion_sync.core.errors import AccessError, ConfigError, FatalError, ItemError
+from notion_sync.core.retry import RetryPolicy
 
 from .conftest import TOKEN_ENV, MiniEngine, make_row, mapping
 
@@ -473,6 +474,16 @@ def test_check_reports_a_bad_token(emu, monkeypatch):
     conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url=emu.api_url))
     [result] = conn.check(mapping())
     assert not result.ok and result.access and "xoxb-bad" not in result.detail
+
+
+@pytest.mark.failure_case("Slack unreachable", "check says the service is unreachable and names the URL", 3)
+def test_check_says_slack_is_unreachable_not_a_bad_token(emu, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "xoxb-good-enough")
+    conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url="http://127.0.0.1:9/api/"))
+    conn.retry_policy = RetryPolicy(attempts=2, initial=0.01, max_wait=0.01)
+    [result] = conn.check(mapping())
+    assert not result.ok and "Slack is unreachable at http://127.0.0.1:9/api/" in result.detail
+    assert "token" not in result.fix
 
 
 def test_check_reports_an_unset_token_variable_as_config(emu):
