@@ -222,7 +222,9 @@ class TrelloEmulator(ServiceEmulator):
         if status == 429:
             with self._lock:
                 limits = self._limit_headers(*self._credentials(request))
-            return JSONResponse({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}, 429, headers=limits)
+            return JSONResponse(
+                {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}, 429, headers=limits
+            )
         if status == 401:
             return PlainTextResponse("invalid token", 401)
         if status == 404:
