@@ -147,6 +147,10 @@ class ExternalRef:
 
     id: str
     extra: dict[str, str] = field(default_factory=dict)
+    found: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Set by ``recover`` when it read the item: its content in ``render``'s form (exactly the
+    keys ``render`` gives for this mapping). When it equals the row's payload, the engine adopts
+    the item without writing it; None (not read) makes the engine rewrite it. Never stored."""
 
 
 @dataclass(frozen=True)
@@ -336,7 +340,9 @@ class Connector(ABC, Generic[S, M]):
 
         Called before creating items the state has no link for, when a create may have
         happened unrecorded (an interrupted run, a lost state file). Look up in bulk where
-        the service allows it."""
+        the service allows it. Give each ref the item's content as ``found`` (in ``render``'s
+        form) when the lookup read it: an item that is already right is then adopted with no
+        write, so a lost state file costs no writes."""
 
     # -- optional -------------------------------------------------------------
     @classmethod

@@ -125,7 +125,7 @@ def run_checks(config_file: Path | None, out: Output, *, discovery: Discovery | 
         table = Table("", "check", "result")
         for r in results:
             detail = r.detail + (f"\n→ {r.fix}" if r.fix and not r.ok else "")
-            # Text, not markup: a fix naming "[trello]" must show the brackets.
+            # Text, not markup: a fix naming a "[service]" table must show the brackets.
             table.add_row("✓" if r.ok else "✗", Text(r.name), Text(REDACTOR.redact(detail)))
         out.show(table)
     failed = [r for r in results if not r.ok]

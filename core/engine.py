@@ -39,6 +39,7 @@ from notion_sync.core.adapter import (
     DeleteOperation,
     DesiredItem,
     MappingContext,
+    Operation,
     OperationResult,
 )
 from notion_sync.core.config import Config, ResolvedMapping
@@ -79,12 +80,12 @@ from notion_sync.core.planner import (
 )
 from notion_sync.core.prefetch import prefetched
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.rows import Row, report_unknown_types
+from notion_sync.core.rows import Row, report_unknown_types, row_label
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
 from notion_sync.core.state import Cursor, StateStore
 
-__all__ = ["Engine", "MappingReport", "MappingRun", "RunOptions", "RunReport", "notion_token"]
+__all__ = ["Engine", "MappingReport", "MappingRun", "RowFailure", "RunOptions", "RunReport", "notion_token"]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,20 @@ class RunOptions:
     mass_delete_minimum: int = 10
 
 
+@dataclass(frozen=True)
+class RowFailure:
+    """One row's failure in a run: the row (page id and title) and what went wrong."""
+
+    page_id: str
+    title: str
+    error: str
+
+    @property
+    def label(self) -> str:
+        """The row as messages name it: title and page id."""
+        return row_label(self.title, self.page_id)
+
+
 @dataclass
 class MappingReport:
     """What one mapping's run did."""
@@ -117,7 +132,7 @@ class MappingReport:
     full_scan: bool = False
     notion_requests: int = 0
     plan: list[Action] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[RowFailure] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -218,12 +233,14 @@ class MappingRun:
     def name(self) -> str:
         return self.ctx.name
 
-    def fail(self, page_id: str, shown: str, recorded: str) -> None:
+    def fail(self, page_id: str, shown: str, recorded: str, title: str = "") -> None:
         """Count a failed item and record it (its attempts decide its retry and parking)."""
         self.report.counts["failed"] += 1
-        self.report.errors.append((page_id, shown))
+        self.report.errors.append(RowFailure(page_id, title, shown))
         if not self.options.dry_run:
-            self.state.record_failure(self.name, page_id, recorded, max_attempts=self.mapping.config.max_attempts)
+            self.state.record_failure(
+                self.name, page_id, recorded, max_attempts=self.mapping.config.max_attempts, title=title
+            )
 
 
 class Engine:
@@ -476,7 +493,8 @@ class Engine:
         except NotionSyncError as exc:
             return Rendered(row.id, row.title, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a connector bug fails the row, not the run
-            log.exception("connector %s failed to render row %s", connector.name, row.id)
+            # The traceback is for --verbose; the row's error says what failed, every run.
+            log.debug("connector %s failed to render row %s", connector.name, row.id, exc_info=True)
             return Rendered(row.id, row.title, error=f"{type(exc).__name__} while rendering: {exc}")
         item = DesiredItem(ctx.name, row.id, row.url, row.title, payload)
         return Rendered(row.id, row.title, item=item, last_edited=row.last_edited_time)
@@ -495,7 +513,7 @@ class Engine:
                 rep.counts["unchanged" if a.kind == "unchanged" else "skipped"] += 1
             elif a.kind == "fail":
                 failed.add(a.page_id)
-                run.fail(a.page_id, a.reason, a.reason)
+                run.fail(a.page_id, a.reason, a.reason, a.title)
         writes = [a for a in gated.ready if a.kind in WRITES]
         if run.options.dry_run:
             rep.plan.extend(a for a in actions if a.kind != "unchanged")
@@ -512,14 +530,22 @@ class Engine:
             for a in writes:
                 if a.kind == "create":
                     failed.add(a.page_id)
-                    run.fail(a.page_id, f"could not check for an earlier write: {exc}", str(exc))
+                    run.fail(a.page_id, f"could not check for an earlier write: {exc}", str(exc), a.title)
             writes = [a for a in writes if a.kind != "create"]
             recovered = {}
 
         plan = plan_writes(writes, recovered, run.ctx.on_delete, run.connector.on_delete_modes)
         for a in plan.kept:
             assert a.link is not None
-            state.save_link(run.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept")
+            state.save_link(
+                run.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept", title=a.title
+            )
+            rep.counts["unchanged"] += 1
+        titles = {a.page_id: a.title for a in writes}
+        for link in plan.adopted:
+            state.save_link(
+                run.name, link.page_id, link.ref, link.payload, action="adopted", title=titles[link.page_id]
+            )
             rep.counts["unchanged"] += 1
         unsure = intents_for(plan.operations)
         if unsure:
@@ -556,23 +582,37 @@ class Engine:
         """Record one operation's outcome; returns whether it failed."""
         op, rep, state = result.operation, run.report, run.state
         if result.error is not None:
-            run.fail(op.page_id, str(result.error), f"{op.kind}: {result.error}")
+            run.fail(op.page_id, str(result.error), f"{op.kind}: {result.error}", _title(op))
             if clears_intent(result):
                 state.clear_intent(run.name, op.page_id)
             return True
         if isinstance(op, DeleteOperation):
             rep.counts["deleted"] += 1
             if result.ref is None:
-                state.remove_link(run.name, op.page_id, op.link.ref.id)
+                state.remove_link(run.name, op.page_id, op.link.ref.id, title=_title(op))
             else:
-                state.save_link(run.name, op.page_id, result.ref, op.link.payload, archived=True, action=op.mode)
+                state.save_link(
+                    run.name, op.page_id, result.ref, op.link.payload, archived=True, action=op.mode, title=_title(op)
+                )
             return False
         assert result.ref is not None
         rep.counts["created" if op.kind == "create" else "updated"] += 1
         state.save_link(
-            run.name, op.page_id, result.ref, op.item.payload, action="created" if op.kind == "create" else "updated"
+            run.name,
+            op.page_id,
+            result.ref,
+            op.item.payload,
+            action="created" if op.kind == "create" else "updated",
+            title=op.item.title,
         )
         return False
+
+
+def _title(op: Operation) -> str:
+    """The row's title for messages and history: a removal knows it when the link's item did."""
+    if isinstance(op, DeleteOperation):
+        return op.link.ref.extra.get("title", "")
+    return op.item.title
 
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:

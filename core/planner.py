@@ -233,23 +233,31 @@ def removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class WritePlan:
-    """The operations to send, and the removals that ``keep`` leaves alone (recorded as kept)."""
+    """The operations to send, the removals that ``keep`` leaves alone (recorded as kept), and
+    the recovered items that are already right (recorded as adopted, with no write)."""
 
     operations: list[Operation]
     kept: list[Action] = field(default_factory=list)
+    adopted: list[Link] = field(default_factory=list)
 
 
 def plan_writes(
     actions: Iterable[Action], recovered: Mapping[str, ExternalRef], on_delete: str, modes: Sequence[str]
 ) -> WritePlan:
     """Turn the write actions into operations: a create whose item was recovered updates it,
-    and a removal under ``keep`` is never sent (no connector is asked to keep an item)."""
+    unless what was found equals the payload (it is adopted as it is), and a removal under
+    ``keep`` is never sent (no connector is asked to keep an item)."""
     ops: list[Operation] = []
     kept: list[Action] = []
+    adopted: list[Link] = []
     for a in actions:
         if a.kind == "create" and a.page_id in recovered:
             assert a.item is not None
-            ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, recovered[a.page_id], None)))
+            ref = recovered[a.page_id]
+            if ref.found is not None and payload_hash(ref.found) == payload_hash(a.item.payload):
+                adopted.append(Link(a.page_id, ExternalRef(ref.id, ref.extra), a.item.payload))
+            else:
+                ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, ExternalRef(ref.id, ref.extra), None)))
         elif a.kind == "create":
             assert a.item is not None
             ops.append(CreateOperation(a.page_id, a.item))
@@ -263,7 +271,7 @@ def plan_writes(
                 kept.append(a)
             else:
                 ops.append(DeleteOperation(a.page_id, a.link, mode))
-    return WritePlan(ops, kept)
+    return WritePlan(ops, kept, adopted)
 
 
 def intents_for(operations: Iterable[Operation]) -> list[str]:

@@ -169,6 +169,22 @@ def test_a_recovered_create_becomes_an_update_of_the_item_found() -> None:
     ]
 
 
+def test_a_recovered_item_that_is_already_right_is_adopted_without_a_write() -> None:
+    a, b, c = item("a", title="A"), item("b", title="B"), item("c", title="C")
+    actions = [Action("create", i.page_id, item=i) for i in (a, b, c)]
+    recovered = {
+        "a": ExternalRef("ea", {"x": "1"}, found=dict(a.payload)),
+        "b": ExternalRef("eb", found={"title": "old B"}),
+        "c": ExternalRef("ec"),  # not read: content unknown
+    }
+    plan = plan_writes(actions, recovered, "delete", ("delete", "keep"))
+    assert plan.adopted == [Link("a", ExternalRef("ea", {"x": "1"}), a.payload)]
+    assert plan.operations == [
+        UpdateOperation("b", b, Link("b", ExternalRef("eb"), None)),
+        UpdateOperation("c", c, Link("c", ExternalRef("ec"), None)),
+    ]
+
+
 def test_keep_leaves_a_departed_item_alone_and_no_connector_is_asked_to_keep() -> None:
     left = Action("delete", "gone", link=link("gone"), left=True)
     skipped = Action("delete", "undated", link=link("undated"))

@@ -47,7 +47,7 @@ from . import checks, spec
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
-from .render import event_body, render_event
+from .render import event_body, found_payload, render_event
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 from .settings import starter as settings_starter
 
@@ -376,7 +376,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
                 page = event_markers(event).get(PAGE_KEY)
                 if page and page not in listed:
-                    listed[page] = self._ref(event, calendar)
+                    listed[page] = self._found(event, calendar, mapping)
             mapping.run_cache[key] = listed
         if key in mapping.run_cache:
             return {page: ref for page, ref in mapping.run_cache[key].items() if page in wanted}
@@ -389,8 +389,12 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             for event in self._list(calendar, constraints):
                 page = event_markers(event).get(PAGE_KEY)
                 if page in wanted and page not in found:
-                    found[page] = self._ref(event, calendar)
+                    found[page] = self._found(event, calendar, mapping)
         return found
+
+    def _found(self, event: dict[str, Any], calendar_id: str, mapping: Mapping) -> ExternalRef:
+        """A ref to an event ``recover`` read, with what it holds (``found``) to compare."""
+        return ExternalRef(str(event["id"]), {"calendar_id": calendar_id}, found=found_payload(event, mapping.settings))
 
     def _list(self, calendar: str, constraints: list[str]) -> Iterator[dict[str, Any]]:
         token: str | None = None

@@ -48,7 +48,7 @@ from notion_sync.sdk import (
 from . import checks, mrkdwn, spec
 from .client import build_client
 from .errors import ErrorContext, SlackItemError, classify
-from .markers import marker, normalize_page_id, parse_marker
+from .markers import marker, normalize_page_id, parse_marker, watched_values
 from .render import Message, change_reply, render_message, render_watch
 from .settings import CHANNEL_ID, SlackMapping, SlackSettings
 from .settings import starter as settings_starter
@@ -77,6 +77,8 @@ class _History:
 
     found: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
     """(mapping, page id) -> (ts, struck)."""
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(mapping, page id) -> the message as history returned it (dropped once this run edits it)."""
     cursor: str = ""
     started: bool = False
     done: bool = False
@@ -313,7 +315,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 if mark is None or (bot_id and message.get("bot_id") != bot_id):
                     continue
                 mapping_name, page_id, removed = mark
-                history.found.setdefault((mapping_name, page_id), (str(message["ts"]), removed))
+                if (mapping_name, page_id) not in history.found:
+                    history.found[(mapping_name, page_id)] = (str(message["ts"]), removed)
+                    history.messages[(mapping_name, page_id)] = message
             history.cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
             history.done = not response.get("has_more") or not history.cursor
         return {page: history.found[(mapping, page)][0] for page in page_ids if (mapping, page) in history.found}
@@ -322,6 +326,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         history = self._history.get(channel)
         if history is None:
             return
+        history.messages.pop((mapping, page_id), None)
         if ts is None:
             history.found.pop((mapping, page_id), None)
         else:
@@ -333,12 +338,47 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             return {}
         channel = self._channel(mapping)
         found = self._find(channel, mapping.name, {normalize_page_id(i.page_id) for i in items})
+        history = self._history[channel.id]
         refs = {}
         for item in items:
-            ts = found.get(normalize_page_id(item.page_id))
+            key = (mapping.name, normalize_page_id(item.page_id))
+            ts = found.get(key[1])
             if ts:
-                refs[item.page_id] = ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
+                content = self._found_payload(history.messages.get(key), history.found[key][1], channel, mapping)
+                if content is not None and "text" in content and self._as_written(item.payload) == content:
+                    # The payload holds mention and date tokens that are resolved on writing (the
+                    # mentions by a lookup): the message is this payload as written.
+                    content = item.payload
+                refs[item.page_id] = ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]}, found=content)
         return refs
+
+    def _as_written(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A mirror payload as the message it writes shows it (tokens resolved), as ``_found_payload`` reads it."""
+        written: dict[str, Any] = {
+            "channel": payload.get("channel"),
+            "text": self._final_text(str(payload.get("text"))),
+        }
+        if "blocks" in payload:
+            written["blocks"] = _without_block_ids(self._final_blocks(payload["blocks"]) or [])
+        return written
+
+    @staticmethod
+    def _found_payload(
+        message: dict[str, Any] | None, struck: bool, channel: Channel, mapping: MappingContext[SlackMapping]
+    ) -> dict[str, Any] | None:
+        """A message read back, in ``render``'s form, so that a message already right after a lost
+        state file is adopted without a write. None for a struck message (it must be restored).
+        Anything read differently from how it was rendered only costs a rewrite."""
+        if message is None or struck:
+            return None
+        settings = mapping.settings
+        if settings.mode == "notify":
+            watch = watched_values(message)
+            return {"notify_on": watch} if watch is not None else None
+        payload: dict[str, Any] = {"channel": channel.id, "text": message.get("text", "")}
+        if settings.blocks is not None or settings.layout == "card":
+            payload["blocks"] = _without_block_ids(message.get("blocks") or [])
+        return payload
 
     # -- writes -----------------------------------------------------------------
     def _post(
@@ -362,7 +402,11 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                     channel=channel.id,
                     text=text,
                     blocks=blocks,
-                    metadata=marker(mapping.name, page_id),
+                    metadata=marker(
+                        mapping.name,
+                        page_id,
+                        watch=item.payload.get("notify_on") if mapping.settings.mode == "notify" else None,
+                    ),
                     unfurl_links=mapping.settings.unfurl_links,
                     unfurl_media=mapping.settings.unfurl_links,
                 )
@@ -537,3 +581,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         from .target import SlackTarget
 
         return SlackTarget.start()
+
+
+def _without_block_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blocks without their ``block_id``: Slack gives every block one when the message had none."""
+    return [{k: v for k, v in block.items() if k != "block_id"} for block in blocks]

@@ -234,6 +234,25 @@ class ConformanceSuite:
         again = sandbox.run(full=True).mappings[0]
         assert again.writes == 0, again.counts
 
+    @pytest.mark.failure_case("state file lost, nothing changed", "items adopted as they are: 0 writes", 0)
+    def test_lost_state_with_nothing_changed_writes_nothing(self, sandbox: Sandbox) -> None:
+        """A lost state file, rows unchanged: every item is found, compared and adopted as it is.
+
+        Catches: ``recover`` returning refs without ``found`` (or ``found`` not in ``render``'s
+        form), so every item is rewritten after a lost state file."""
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        before = self.live(sandbox)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.writes == 0, f"a lost state file with nothing changed rewrote items: {rep.counts}"
+        assert rep.counts["unchanged"] == len(expected), rep.counts
+        assert self.live(sandbox) == before
+        again = sandbox.run(full=True).mappings[0]
+        assert again.writes == 0, again.counts
+
     def test_crash_between_create_and_state_write_makes_no_duplicate(
         self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     ) -> None:
