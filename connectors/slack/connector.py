@@ -31,6 +31,7 @@ from slack_sdk.errors import SlackApiError
 from notion_sync.sdk import (
     AccessError,
     CheckResult,
+    ConfigError,
     Connector,
     DesiredItem,
     EmulatedTarget,
@@ -170,7 +171,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 if not cursor:
                     break
             if found is None:
-                raise FatalError(
+                raise ConfigError(
                     f"slack channel {setting}: no public channel of that name (archived channels are left out); "
                     "check the mapping's channel, or give a private channel's id (C…) and invite the bot"
                 )
@@ -216,9 +217,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         if info is None:
             return
         if info.get("is_archived"):
-            raise FatalError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
+            raise ConfigError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
         if info.get("is_member") is False:
-            raise FatalError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
+            raise AccessError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
 
     def _channel(self, mapping: MappingContext[SlackMapping]) -> Channel:
         setting = mapping.settings.channel
@@ -507,7 +508,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         old = Channel(link.ref.extra["channel"], link.ref.extra["channel"])
         try:
             self._call(lambda: self.client.chat_delete(channel=old.id, ts=link.ref.id), "chat.delete", old)
-        except (SlackItemError, FatalError) as exc:
+        except (SlackItemError, FatalError, ConfigError) as exc:
             log.info("slack: could not remove the old message in %s after a channel change: %s", old.id, exc)
         return ref
 

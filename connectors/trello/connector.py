@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from trello import TrelloClient
 
 from notion_sync.sdk import (
+    AccessError,
     CheckResult,
+    ConfigError,
     Connector,
     DesiredItem,
     EmulatedTarget,
@@ -157,12 +159,13 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         except RetryableError:
             raise
         except ItemError:  # 404, or 400 "invalid id"
-            raise FatalError(
+            # As `check` says it: the board is not one the token's member can open (exit 3).
+            raise AccessError(
                 f"board {settings.board!r} was not found, or the token's member cannot see it. "
                 f"Boards the token can see: {self._existing_boards()}. Set board to one of their URLs."
             ) from None
         if board.get("closed"):
-            raise FatalError(
+            raise ConfigError(
                 f"board {board.get('name')!r} ({board.get('url')}) is closed: reopen it or pick another board"
             )
         return board
@@ -203,7 +206,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             raise FatalError(f"could not read board {mapping.settings.board!r}: {exc}") from exc
         missing = self.missing_lists(board, mapping.settings)
         if missing:
-            raise FatalError(
+            raise ConfigError(
                 f"board {board.name!r} has no list named {', '.join(repr(m) for m in missing)}. "
                 f"Its lists are: {', '.join(repr(n) for n in board.lists) or '(none)'}. "
                 "Fix lists/default_list in the mapping, or add the list to the board."

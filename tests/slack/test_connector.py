@@ -353,10 +353,9 @@ def test_the_token_never_shows_in_logs_or_errors(emu, channel, connector, caplog
 # -- errors -------------------------------------------------------------------------------
 def test_bot_not_in_channel_stops_the_mapping_with_the_invite_to_type(emu, channel, connector):
     emu.set_member(channel, False)
-    with pytest.raises(FatalError) as info:
+    with pytest.raises(AccessError) as info:  # exit 3, as `check` says
         connector.prepare(mapping())
     assert "/invite @notion-sync" in str(info.value) and "#tasks" in str(info.value)
-    assert not isinstance(info.value, AccessError)
 
 
 def test_not_in_channel_on_post_is_fatal_with_the_fix(emu, channel, connector):
@@ -367,13 +366,13 @@ def test_not_in_channel_on_post_is_fatal_with_the_fix(emu, channel, connector):
         connector.create(DesiredItem("tasks", make_row("x").id, "", "x", {"text": "x"}), ctx)
 
 
-def test_unknown_channel_name_is_fatal(emu, channel, connector):
-    with pytest.raises(FatalError, match="#nope"):
+def test_unknown_channel_name_is_a_config_error(emu, channel, connector):
+    with pytest.raises(ConfigError, match="#nope"):
         connector.prepare(mapping(channel="#nope"))
 
 
-def test_unknown_channel_id_is_fatal(emu, channel, connector):
-    with pytest.raises(FatalError, match="does not exist"):
+def test_unknown_channel_id_is_a_config_error(emu, channel, connector):
+    with pytest.raises(ConfigError, match="does not exist"):
         connector.prepare(mapping(channel="C0NOTTHERE1"))
 
 
@@ -417,9 +416,9 @@ def test_item_errors_carry_slacks_code(emu, channel, connector):
     assert texts(emu, channel) == []
 
 
-def test_archived_channel_is_fatal(emu, connector):
+def test_archived_channel_is_a_config_error(emu, connector):
     channel = emu.add_channel("old", archived=True)
-    with pytest.raises(FatalError, match="archived"):
+    with pytest.raises(ConfigError, match="archived"):
         connector.prepare(mapping(channel=channel))
 
 
