@@ -128,11 +128,11 @@ def _render_blocks(value: Any, row: Row, *, in_header: bool = False) -> Any:
 
 
 def _card(row: Row, view: Row, settings: SlackMapping) -> list[dict[str, Any]]:
-    title = mrkdwn.escape(row.title) or "Untitled"
+    # Cut the title, not the markup around it: the link and the bold stay whole.
+    markup = f"*<{row.url}|>*" if row.url else "**"
+    title = mrkdwn.truncate(mrkdwn.escape(row.title), SECTION_TEXT - mrkdwn.utf16_len(markup)) or "Untitled"
     head = f"*<{row.url}|{title}>*" if row.url else f"*{title}*"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(head, SECTION_TEXT)}}
-    ]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     fields = []
     for name in settings.card_properties:
         prop = view.get(name)

@@ -111,6 +111,36 @@ def test_card_layout_links_the_title_and_shows_fields(emu, channel, connector):
     assert [f["text"] for f in fields["fields"]] == ["*Status*\nNot started", "*Tags*\nBug, Docs"]
 
 
+@pytest.mark.failure_case("a 2,500-character title in a Slack card", "title cut, link and bold kept", 0)
+def test_a_long_title_is_cut_inside_the_cards_bold_link(emu, channel, connector):
+    engine = MiniEngine(connector, mapping(layout="card", card_properties=["Status"]))
+    row = make_row("A&B " * 625)  # 2,500 characters, 3,750 once & is escaped
+    engine.run([row])
+    [message] = emu.messages(channel)
+    head = message.blocks[0]["text"]["text"]
+    assert head.startswith(f"*<{row.url}|A&amp;B A&amp;B") and head.endswith("…>*")
+    assert len(head) <= 3000
+
+
+@pytest.mark.failure_case("formatting characters in a Slack value", "shown as written, never formatting", 0)
+def test_formatting_characters_in_values_are_neutralised(emu, channel, connector):
+    engine = MiniEngine(
+        connector, mapping(layout="card", card_properties=["Notes"], fields={"text": "*{Name}*: {Notes}"})
+    )
+    row = make_row("Fix *all* the _bugs_", notes="~x~ and `code` at https://x.io/a_b*c\n> quoted")
+    engine.run([row])
+    [message] = emu.messages(channel)
+    name = "Fix \u2217all\u2217 the \u02cdbugs\u02cd"
+    notes = "\u223cx\u223c and \u02cbcode\u02cb at https://x.io/a_b*c\n\u00ad&gt; quoted"
+    assert message.text == f"*{name}*: {notes}"  # only the template's stars are formatting
+    head, fields = message.blocks
+    assert head["text"]["text"] == f"*<{row.url}|{name}>*"  # the bold link stays whole
+    assert fields["fields"][0]["text"] == f"*Notes*\n{notes}"
+    quoted = make_row("q", notes="> not a quote")
+    engine.run([quoted])
+    assert emu.messages(channel)[-1].text.startswith("*q*: \u00ad&gt; not a quote")
+
+
 def test_custom_blocks_fill_placeholders(emu, channel, connector):
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "{Name}"}},
