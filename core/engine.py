@@ -10,8 +10,9 @@ mapping, one run, held in a ``MappingRun``:
    plan against the links recorded for those rows, hold back items waiting for their retry,
    record intents, apply, and record the results at once, so Notion reads and target writes
    are interleaved and memory stays flat;
-4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them, unless the
-   mass-delete guard refuses;
+4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them, and (after a
+   state loss, or with ``--sweep``) to the marked items of rows that left while nothing
+   remembered them, unless the mass-delete guard refuses;
 5. look for the items of unfinished creates whose rows now want none, and remove them;
 6. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
@@ -72,6 +73,7 @@ from notion_sync.core.planner import (
     next_watermark,
     plan_departures,
     plan_rows,
+    plan_sweep,
     plan_unrecorded_removals,
     plan_writes,
     to_recover,
@@ -104,6 +106,8 @@ class RunOptions:
     full: bool = False
     allow_mass_delete: bool = False
     mass_delete_minimum: int = 10
+    sweep: bool = False
+    """List every item the mappings wrote and remove those whose row left (implies ``full``)."""
 
 
 @dataclass(frozen=True)
@@ -379,7 +383,7 @@ class Engine:
         started = self.now()
         same_config = cursor.config_hash == config_hash
         full = full_scan_due(
-            forced=options.full,
+            forced=options.full or options.sweep,
             watermark=cursor.watermark,
             last_full_scan=cursor.last_full_scan,
             config_changed=not same_config,
@@ -446,9 +450,13 @@ class Engine:
 
         if full:
             departures = plan_departures(state.iter_links(m.name), seen)
+            # The first full scan after a state loss (no link at the start) sweeps up the items of
+            # rows that left meanwhile: nothing else remembers them.
+            orphans = self._sweep(run, seen, asked=options.sweep) if options.sweep or run.recover_all else []
+            departures += orphans
             refusal = mass_delete_refusal(
                 len(departures),
-                state.count_links(m.name, live_only=True),
+                state.count_links(m.name, live_only=True) + len(orphans),
                 max_fraction=m.config.max_delete_fraction,
                 allowed=options.allow_mass_delete,
                 minimum=options.mass_delete_minimum,
@@ -472,6 +480,26 @@ class Engine:
                     schema_at,
                 ),
             )
+
+    @staticmethod
+    def _sweep(run: MappingRun, seen: set[str], *, asked: bool) -> list[Action]:
+        """The items carrying this mapping's marker whose rows left and that no link remembers."""
+        connector = run.connector
+        if not connector.can_list_marked():
+            (log.warning if asked else log.info)(
+                "mapping %r: connector %s cannot list its items, so the sweep for items of rows that left "
+                "while the state file was missing was skipped",
+                run.name,
+                connector.name,
+            )
+            return []
+        try:
+            marked = connector.list_marked(run.ctx)
+        except ItemError as exc:
+            log.warning("mapping %r: the sweep could not list the items (%s); run --sweep to try again", run.name, exc)
+            return []
+        linked = {s.page_id for s in run.state.iter_links(run.name)}
+        return plan_sweep(marked, seen, linked)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""

@@ -10,8 +10,8 @@ intents, passes them (and ``now``) in, and carries out what comes back. Per page
   becoming an update, ``keep`` leaving an item alone, and the on_delete mode of each removal;
 * ``intents_for`` and ``clears_intent``: what to record before a write and forget after it.
 
-Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``
-and the ``mass_delete_refusal`` guard; at the end ``unfinished_creates`` and
+Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``,
+``plan_sweep`` (after a state loss, or when asked) and the ``mass_delete_refusal`` guard; at the end ``unfinished_creates`` and
 ``plan_unrecorded_removals`` for creates left in flight for rows that now want no item.
 """
 
@@ -50,6 +50,7 @@ __all__ = [
     "next_watermark",
     "plan_departures",
     "plan_rows",
+    "plan_sweep",
     "plan_unrecorded_removals",
     "plan_writes",
     "removal_mode",
@@ -165,6 +166,23 @@ def plan_departures(links: Iterable[StoredLink], seen: Collection[str]) -> list[
         Action("delete", s.page_id, link=s.link, reason="row left the database or the filter", left=True)
         for s in links
         if s.page_id not in seen and not s.archived
+    ]
+
+
+def plan_sweep(marked: Mapping[str, ExternalRef], seen: Collection[str], linked: Collection[str]) -> list[Action]:
+    """After a full scan: every marked item (``list_marked``) whose row was not seen (trashed,
+    deleted, filtered out) and that no link remembers (``plan_departures`` has those) has left:
+    the items of rows that left while the state file was missing."""
+    return [
+        Action(
+            "delete",
+            page_id,
+            link=Link(page_id, ref, None),
+            reason="the sweep found an item whose row left the database or the filter",
+            left=True,
+        )
+        for page_id, ref in sorted(marked.items())
+        if page_id not in seen and page_id not in linked
     ]
 
 

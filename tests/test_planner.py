@@ -28,6 +28,7 @@ from notion_sync.core.planner import (
     plan_departures,
     plan_rows,
     plan_unrecorded_removals,
+    plan_sweep,
     plan_writes,
     removal_mode,
     retry_delay,
@@ -183,6 +184,13 @@ def test_a_recovered_item_that_is_already_right_is_adopted_without_a_write() -> 
         UpdateOperation("b", b, Link("b", ExternalRef("eb"), None)),
         UpdateOperation("c", c, Link("c", ExternalRef("ec"), None)),
     ]
+
+
+def test_the_sweep_removes_marked_items_of_unseen_rows_that_no_link_remembers() -> None:
+    marked = {p: ExternalRef(f"e-{p}") for p in ("seen", "linked", "orphan")}
+    [action] = plan_sweep(marked, seen={"seen"}, linked={"linked"})
+    assert (action.kind, action.page_id, action.left) == ("delete", "orphan", True)
+    assert action.link == Link("orphan", ExternalRef("e-orphan"), None)
 
 
 def test_keep_leaves_a_departed_item_alone_and_no_connector_is_asked_to_keep() -> None:

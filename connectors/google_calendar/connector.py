@@ -372,12 +372,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if key not in mapping.run_cache and len(wanted) > 5:
             # The engine calls recover once per page of up to 100 rows. One listing serves the whole
             # run: events this run writes are recorded in the state and never looked up again.
-            listed: dict[str, ExternalRef] = {}
-            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
-                page = event_markers(event).get(PAGE_KEY)
-                if page and page not in listed:
-                    listed[page] = self._found(event, calendar, mapping)
-            mapping.run_cache[key] = listed
+            self.list_marked(mapping)
         if key in mapping.run_cache:
             return {page: ref for page, ref in mapping.run_cache[key].items() if page in wanted}
         found: dict[str, ExternalRef] = {}
@@ -395,6 +390,20 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def _found(self, event: dict[str, Any], calendar_id: str, mapping: Mapping) -> ExternalRef:
         """A ref to an event ``recover`` read, with what it holds (``found``) to compare."""
         return ExternalRef(str(event["id"]), {"calendar_id": calendar_id}, found=found_payload(event, mapping.settings))
+
+    def list_marked(self, mapping: Mapping) -> dict[str, ExternalRef]:
+        """Every live event carrying this mapping's marker, in one listing (kept for the run)."""
+        calendar = mapping.settings.calendar_id
+        key = (calendar, mapping.name)
+        if key not in mapping.run_cache:
+            listed: dict[str, ExternalRef] = {}
+            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
+                page = event_markers(event).get(PAGE_KEY)
+                if page and page not in listed:
+                    listed[page] = self._found(event, calendar, mapping)
+            mapping.run_cache[key] = listed
+        marked: dict[str, ExternalRef] = mapping.run_cache[key]
+        return dict(marked)
 
     def _list(self, calendar: str, constraints: list[str]) -> Iterator[dict[str, Any]]:
         token: str | None = None

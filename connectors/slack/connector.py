@@ -288,16 +288,19 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return walked
 
     # -- history (exactly once) ---------------------------------------------------
-    def _find(self, channel: Channel, mapping: str, page_ids: set[str], *, fresh: bool = False) -> dict[str, str]:
-        """Our messages for these pages in the channel (page id -> ts), reading history lazily."""
+    def _find(
+        self, channel: Channel, mapping: str, page_ids: set[str] | None, *, fresh: bool = False
+    ) -> dict[str, str]:
+        """Our messages for these pages (all of the mapping's if None) in the channel (page id ->
+        ts), reading history lazily."""
         if fresh or channel.id not in self._history:
             self._history[channel.id] = _History()
         history = self._history[channel.id]
         bot_id = self.identity().get("bot_id")
-        wanted = {(mapping, p) for p in page_ids}
+        wanted = {(mapping, p) for p in page_ids} if page_ids is not None else None
         while (
             not history.done
-            and not wanted <= history.found.keys()
+            and (wanted is None or not wanted <= history.found.keys())
             and history.scanned < self.settings.recover_max_messages
         ):
             cursor = history.cursor
@@ -321,6 +324,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                     history.messages[(mapping_name, page_id)] = message
             history.cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
             history.done = not response.get("has_more") or not history.cursor
+        if page_ids is None:
+            return {page: ts for (name, page), (ts, _) in history.found.items() if name == mapping}
         return {page: history.found[(mapping, page)][0] for page in page_ids if (mapping, page) in history.found}
 
     def _remember(self, channel: str, mapping: str, page_id: str, ts: str | None, removed: bool = False) -> None:
@@ -380,6 +385,18 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         if settings.blocks is not None or settings.layout == "card":
             payload["blocks"] = _without_block_ids(message.get("blocks") or [])
         return payload
+
+    def list_marked(self, mapping: MappingContext[SlackMapping]) -> dict[str, ExternalRef]:
+        """Every message of this mapping in its channel that is not struck through, from history
+        (as far back as ``recover_max_messages``)."""
+        channel = self._channel(mapping)
+        self._find(channel, mapping.name, None)
+        history = self._history[channel.id]
+        return {
+            page: ExternalRef(ts, {"channel": channel.id})
+            for (name, page), (ts, struck) in history.found.items()
+            if name == mapping.name and not struck
+        }
 
     # -- writes -----------------------------------------------------------------
     def _post(

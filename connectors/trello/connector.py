@@ -385,17 +385,30 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if not items:
             return {}
         board = self._board(mapping)
-        key = (board.id, mapping.name)
-        if key not in mapping.run_cache:
-            # The engine calls recover once per page of up to 100 rows: read the board once per run.
-            # Cards this run creates are recorded in the state and never looked up again.
-            mapping.run_cache[key] = self._marked_cards(board, mapping.name, None)
         wanted = {i.page_id for i in items}
-        found = {page_id: card for page_id, card in mapping.run_cache[key].items() if page_id in wanted}
+        found = {page_id: card for page_id, card in self._run_cards(board, mapping).items() if page_id in wanted}
         return {
             page_id: ExternalRef(str(card["id"]), {"board": board.id}, found=self._found_payload(card, board, mapping))
             for page_id, card in found.items()
         }
+
+    def list_marked(self, mapping: MappingContext[TrelloMapping]) -> dict[str, ExternalRef]:
+        """Every open card carrying this mapping's marker, from the run's one read of the board."""
+        board = self._board(mapping)
+        return {
+            page_id: ExternalRef(str(card["id"]), {"board": board.id})
+            for page_id, card in self._run_cards(board, mapping).items()
+            if not card.get("closed")
+        }
+
+    def _run_cards(self, board: Board, mapping: MappingContext[TrelloMapping]) -> dict[str, dict[str, Any]]:
+        """The mapping's marked cards, read once per run: the engine calls ``recover`` once per page
+        of up to 100 rows, and cards this run creates are recorded and never looked up again."""
+        key = (board.id, mapping.name)
+        if key not in mapping.run_cache:
+            mapping.run_cache[key] = self._marked_cards(board, mapping.name, None)
+        cards: dict[str, dict[str, Any]] = mapping.run_cache[key]
+        return cards
 
     @staticmethod
     def _found_payload(

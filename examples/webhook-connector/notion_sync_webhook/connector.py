@@ -138,6 +138,10 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
         return {i.page_id: listing[i.page_id] for i in items if i.page_id in listing}
 
     # -- optional -------------------------------------------------------------
+    def list_marked(self, mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
+        """Every item of the mapping (for the engine's sweep after a lost state file)."""
+        return dict(self._listing(mapping))
+
     def check(self, mapping: MappingContext[WebhookMapping]) -> list[CheckResult]:
         """Read-only: the URL lists this mapping's items."""
         return checks.check(self, mapping)
