@@ -11,8 +11,9 @@ intents, passes them (and ``now``) in, and carries out what comes back. Per page
 * ``intents_for`` and ``clears_intent``: what to record before a write and forget after it.
 
 Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``,
-``plan_sweep`` (after a state loss, or when asked) and the ``mass_delete_refusal`` guard; at the end ``unfinished_creates`` and
-``plan_unrecorded_removals`` for creates left in flight for rows that now want no item.
+``plan_sweep`` (after a state loss, or when asked) and the ``mass_delete_refusal`` guard; at
+the end ``unfinished_creates`` and ``plan_unrecorded_removals`` for creates left in flight for
+rows that now want no item.
 """
 
 from __future__ import annotations
