@@ -70,8 +70,9 @@ def report_unknown_types(types: Mapping[str, str], reported: set[str]) -> None:
 
 
 def row_label(title: str, page_id: str) -> str:
-    """How messages name a row: by its title and its page id, ``"Fix login" (ce9b2e70-…)``."""
-    return f'"{title}" ({page_id})' if title.strip() else f"(untitled) ({page_id})"
+    """How messages name a row: by its title and its page id, ``"Fix login" (ce9b2e70-…)``;
+    by its page id alone when the title is not known (a row that left) or empty."""
+    return f'"{title}" ({page_id})' if title.strip() else page_id
 
 
 def parse_notion_time(value: str) -> date | datetime:
