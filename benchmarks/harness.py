@@ -302,6 +302,11 @@ class Bench:
             self.sandbox.notion.trash_page(pid)
         return chosen
 
+    def lose_state(self) -> None:
+        """Delete the state file (and its -wal, -shm): the next run finds, compares and adopts."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.sandbox.state_path}{suffix}").unlink(missing_ok=True)
+
     def mapping(self, target: str) -> str:
         return self.sandbox.mapping_name(target)
 

@@ -6,7 +6,8 @@ errors' policy. A connector only knows how to
 * ``render`` a row into the payload it would write (pure, no I/O),
 * ``create``, ``update`` and ``delete`` one item,
 * ``recover`` items it may have written before a crash (by marker or id),
-* ``check`` its settings and access.
+* ``check`` its settings and access,
+* optionally, ``list_marked``: every item it wrote for a mapping (for the sweep).
 
 A minimal connector::
 
@@ -147,6 +148,10 @@ class ExternalRef:
 
     id: str
     extra: dict[str, str] = field(default_factory=dict)
+    found: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Set by ``recover`` when it read the item: its content in ``render``'s form (exactly the
+    keys ``render`` gives for this mapping). When it equals the row's payload, the engine adopts
+    the item without writing it; None (not read) makes the engine rewrite it. Never stored."""
 
 
 @dataclass(frozen=True)
@@ -336,9 +341,23 @@ class Connector(ABC, Generic[S, M]):
 
         Called before creating items the state has no link for, when a create may have
         happened unrecorded (an interrupted run, a lost state file). Look up in bulk where
-        the service allows it."""
+        the service allows it. Give each ref the item's content as ``found`` (in ``render``'s
+        form) when the lookup read it: an item that is already right is then adopted with no
+        write, so a lost state file costs no writes."""
 
     # -- optional -------------------------------------------------------------
+    def list_marked(self, mapping: MappingContext[M]) -> dict[str, ExternalRef]:
+        """Every live item (not archived, deleted or struck) that carries this mapping's marker,
+        keyed by page id. Optional: it lets the engine sweep up the items of rows that left while
+        the state file was missing (on the first full scan after a state loss, and with
+        ``run --sweep``). A connector that does not override it has its sweep skipped."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its items")
+
+    @classmethod
+    def can_list_marked(cls) -> bool:
+        """Whether this connector implements ``list_marked`` (so the engine can sweep)."""
+        return cls.list_marked is not Connector.list_marked
+
     @classmethod
     def default_on_delete(cls, settings: M) -> str:
         """The on_delete used when a mapping does not say; by default ``on_delete_modes[0]``.

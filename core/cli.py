@@ -118,6 +118,14 @@ def run(
         bool, typer.Option("--dry-run", help="show the plan; write nothing, to targets or state")
     ] = False,
     full: Annotated[bool, typer.Option("--full", help="read every row now (finds trashed rows at once)")] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="also list every item the mapping wrote and apply on_delete to those whose row left "
+            "(implies --full; done by itself on the first full scan after a lost state file)",
+        ),
+    ] = False,
     allow_mass_delete: Annotated[
         bool,
         typer.Option(
@@ -145,7 +153,9 @@ def run(
         if idle:
             out.notice(idle)
             return 0
-        options = RunOptions(mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete)
+        options = RunOptions(
+            mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete, sweep=sweep
+        )
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
         if show_progress:
             with Progress(

@@ -84,7 +84,23 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             writes = sum(m.writes for m in report.mappings)
             out.line(f"writes on the last run: {writes}")
 
-            out.show(Rule("5. notion-sync history: what the runs wrote, and with which token"))
+            out.show(Rule("5. lose the state file and trash a row: nothing is rewritten, the orphan is swept"))
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{box.state_path}{suffix}").unlink(missing_ok=True)
+            swept = "Customer call: Acme"
+            box.notion.trash_page(pages[swept])
+            out.line(f"deleted: {box.state_path.name}; trashed: {swept!r}")
+            report = box.run()
+            _summaries(out, report)
+            codes.append(report.exit_code)
+            out.line(
+                "writes on the run after the loss: "
+                f"{sum(m.counts['updated'] + m.counts['created'] for m in report.mappings)} "
+                f"(items found right were adopted as they are), removals: "
+                f"{sum(m.counts['deleted'] for m in report.mappings)}"
+            )
+
+            out.show(Rule("6. notion-sync history: what the runs wrote, and with which token"))
             show_history(box.config(), out, mapping=None, since=None, failed=False, limit=6)
             if keep:
                 out.line(f"kept: {box.config_path} and {box.state_path}")

@@ -104,6 +104,14 @@ def _collect(config_file: Path | None, discovery: Discovery | None) -> list[Chec
                 results.append(CheckResult(f"{label}: database", False, str(exc)))
                 continue
             results.append(CheckResult(f"{label}: database", True, f"data source {ds.name!r} ({ds.id})"))
+            if m.config.filter:
+                try:
+                    source.check_filter(ds.id, m.config.filter)
+                    results.append(CheckResult(f"{label}: filter", True, "Notion accepts it"))
+                except NotionSyncError as exc:
+                    results.append(
+                        CheckResult(f"{label}: filter", False, str(exc), access=not isinstance(exc, ConfigError))
+                    )
             problems = check_property_uses(m.name, property_uses(m.settings), schema)
             results.append(
                 CheckResult(

@@ -10,8 +10,9 @@ mapping, one run, held in a ``MappingRun``:
    plan against the links recorded for those rows, hold back items waiting for their retry,
    record intents, apply, and record the results at once, so Notion reads and target writes
    are interleaved and memory stays flat;
-4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them, unless the
-   mass-delete guard refuses;
+4. after a full scan, rows no longer seen have left: apply ``on_delete`` to them, and (after a
+   state loss, or with ``--sweep``) to the marked items of rows that left while nothing
+   remembered them, unless the mass-delete guard refuses;
 5. look for the items of unfinished creates whose rows now want none, and remove them;
 6. move the watermark to the run's start, held back to the oldest failed row so it is read again.
 
@@ -39,6 +40,7 @@ from notion_sync.core.adapter import (
     DeleteOperation,
     DesiredItem,
     MappingContext,
+    Operation,
     OperationResult,
 )
 from notion_sync.core.config import Config, ResolvedMapping
@@ -71,6 +73,7 @@ from notion_sync.core.planner import (
     next_watermark,
     plan_departures,
     plan_rows,
+    plan_sweep,
     plan_unrecorded_removals,
     plan_writes,
     to_recover,
@@ -79,12 +82,12 @@ from notion_sync.core.planner import (
 )
 from notion_sync.core.prefetch import prefetched
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.rows import Row, report_unknown_types
+from notion_sync.core.rows import Row, report_unknown_types, row_label
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
 from notion_sync.core.state import Cursor, StateStore
 
-__all__ = ["Engine", "MappingReport", "MappingRun", "RunOptions", "RunReport", "notion_token"]
+__all__ = ["Engine", "MappingReport", "MappingRun", "RowFailure", "RunOptions", "RunReport", "notion_token"]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,22 @@ class RunOptions:
     full: bool = False
     allow_mass_delete: bool = False
     mass_delete_minimum: int = 10
+    sweep: bool = False
+    """List every item the mappings wrote and remove those whose row left (implies ``full``)."""
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """One row's failure in a run: the row (page id and title) and what went wrong."""
+
+    page_id: str
+    title: str
+    error: str
+
+    @property
+    def label(self) -> str:
+        """The row as messages name it: title and page id."""
+        return row_label(self.title, self.page_id)
 
 
 @dataclass
@@ -117,7 +136,7 @@ class MappingReport:
     full_scan: bool = False
     notion_requests: int = 0
     plan: list[Action] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[RowFailure] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -219,12 +238,14 @@ class MappingRun:
     def name(self) -> str:
         return self.ctx.name
 
-    def fail(self, page_id: str, shown: str, recorded: str) -> None:
+    def fail(self, page_id: str, shown: str, recorded: str, title: str = "") -> None:
         """Count a failed item and record it (its attempts decide its retry and parking)."""
         self.report.counts["failed"] += 1
-        self.report.errors.append((page_id, shown))
+        self.report.errors.append(RowFailure(page_id, title, shown))
         if not self.options.dry_run:
-            self.state.record_failure(self.name, page_id, recorded, max_attempts=self.mapping.config.max_attempts)
+            self.state.record_failure(
+                self.name, page_id, recorded, max_attempts=self.mapping.config.max_attempts, title=title
+            )
 
 
 class Engine:
@@ -363,7 +384,7 @@ class Engine:
         started = self.now()
         same_config = cursor.config_hash == config_hash
         full = full_scan_due(
-            forced=options.full,
+            forced=options.full or options.sweep,
             watermark=cursor.watermark,
             last_full_scan=cursor.last_full_scan,
             config_changed=not same_config,
@@ -430,9 +451,13 @@ class Engine:
 
         if full:
             departures = plan_departures(state.iter_links(m.name), seen)
+            # The first full scan after a state loss (no link at the start) sweeps up the items of
+            # rows that left meanwhile: nothing else remembers them.
+            orphans = self._sweep(run, seen, asked=options.sweep) if options.sweep or run.recover_all else []
+            departures += orphans
             refusal = mass_delete_refusal(
                 len(departures),
-                state.count_links(m.name, live_only=True),
+                state.count_links(m.name, live_only=True) + len(orphans),
                 max_fraction=m.config.max_delete_fraction,
                 allowed=options.allow_mass_delete,
                 minimum=options.mass_delete_minimum,
@@ -457,6 +482,26 @@ class Engine:
                 ),
             )
 
+    @staticmethod
+    def _sweep(run: MappingRun, seen: set[str], *, asked: bool) -> list[Action]:
+        """The items carrying this mapping's marker whose rows left and that no link remembers."""
+        connector = run.connector
+        if not connector.can_list_marked():
+            (log.warning if asked else log.info)(
+                "mapping %r: connector %s cannot list its items, so the sweep for items of rows that left "
+                "while the state file was missing was skipped",
+                run.name,
+                connector.name,
+            )
+            return []
+        try:
+            marked = connector.list_marked(run.ctx)
+        except ItemError as exc:
+            log.warning("mapping %r: the sweep could not list the items (%s); run --sweep to try again", run.name, exc)
+            return []
+        linked = {s.page_id for s in run.state.iter_links(run.name)}
+        return plan_sweep(marked, seen, linked)
+
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value that Notion cut at 25."""
         assert self.source is not None
@@ -477,7 +522,8 @@ class Engine:
         except NotionSyncError as exc:
             return Rendered(row.id, row.title, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a connector bug fails the row, not the run
-            log.exception("connector %s failed to render row %s", connector.name, row.id)
+            # The traceback is for --verbose; the row's error says what failed, every run.
+            log.debug("connector %s failed to render row %s", connector.name, row.id, exc_info=True)
             return Rendered(row.id, row.title, error=f"{type(exc).__name__} while rendering: {exc}")
         item = DesiredItem(ctx.name, row.id, row.url, row.title, payload)
         return Rendered(row.id, row.title, item=item, last_edited=row.last_edited_time)
@@ -496,7 +542,7 @@ class Engine:
                 rep.counts["unchanged" if a.kind == "unchanged" else "skipped"] += 1
             elif a.kind == "fail":
                 failed.add(a.page_id)
-                run.fail(a.page_id, a.reason, a.reason)
+                run.fail(a.page_id, a.reason, a.reason, a.title)
         writes = [a for a in gated.ready if a.kind in WRITES]
         if run.options.dry_run:
             rep.plan.extend(a for a in actions if a.kind != "unchanged")
@@ -513,14 +559,22 @@ class Engine:
             for a in writes:
                 if a.kind == "create":
                     failed.add(a.page_id)
-                    run.fail(a.page_id, f"could not check for an earlier write: {exc}", str(exc))
+                    run.fail(a.page_id, f"could not check for an earlier write: {exc}", str(exc), a.title)
             writes = [a for a in writes if a.kind != "create"]
             recovered = {}
 
         plan = plan_writes(writes, recovered, run.ctx.on_delete, run.connector.on_delete_modes)
         for a in plan.kept:
             assert a.link is not None
-            state.save_link(run.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept")
+            state.save_link(
+                run.name, a.page_id, a.link.ref, a.link.payload, archived=True, action="kept", title=a.title
+            )
+            rep.counts["unchanged"] += 1
+        titles = {a.page_id: a.title for a in writes}
+        for link in plan.adopted:
+            state.save_link(
+                run.name, link.page_id, link.ref, link.payload, action="adopted", title=titles[link.page_id]
+            )
             rep.counts["unchanged"] += 1
         unsure = intents_for(plan.operations)
         if unsure:
@@ -564,23 +618,37 @@ class Engine:
         """Record one operation's outcome; returns whether it failed."""
         op, rep, state = result.operation, run.report, run.state
         if result.error is not None:
-            run.fail(op.page_id, str(result.error), f"{op.kind}: {result.error}")
+            run.fail(op.page_id, str(result.error), f"{op.kind}: {result.error}", _title(op))
             if clears_intent(result):
                 state.clear_intent(run.name, op.page_id)
             return True
         if isinstance(op, DeleteOperation):
             rep.counts["deleted"] += 1
             if result.ref is None:
-                state.remove_link(run.name, op.page_id, op.link.ref.id)
+                state.remove_link(run.name, op.page_id, op.link.ref.id, title=_title(op))
             else:
-                state.save_link(run.name, op.page_id, result.ref, op.link.payload, archived=True, action=op.mode)
+                state.save_link(
+                    run.name, op.page_id, result.ref, op.link.payload, archived=True, action=op.mode, title=_title(op)
+                )
             return False
         assert result.ref is not None
         rep.counts["created" if op.kind == "create" else "updated"] += 1
         state.save_link(
-            run.name, op.page_id, result.ref, op.item.payload, action="created" if op.kind == "create" else "updated"
+            run.name,
+            op.page_id,
+            result.ref,
+            op.item.payload,
+            action="created" if op.kind == "create" else "updated",
+            title=op.item.title,
         )
         return False
+
+
+def _title(op: Operation) -> str:
+    """The row's title for messages and history: a removal knows it when the link's item did."""
+    if isinstance(op, DeleteOperation):
+        return op.link.ref.extra.get("title", "")
+    return op.item.title
 
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:

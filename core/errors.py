@@ -10,6 +10,7 @@ The class of an error decides the policy; connectors raise, the engine decides::
     ├── FatalError           this mapping stops; other mappings go on       exit 1
     │   └── AccessError      auth or permission problem                     exit 3
     ├── ItemError            this item fails, is recorded, retried next run exit 1
+    │   ├── BadValue         a row's property value cannot be used (bad date)
     │   └── RetryableError   transient: retried now with backoff first
     └── SkipItem             this row is skipped and counted, not an error
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AccessError",
+    "BadValue",
     "ConfigError",
     "ConfigProblem",
     "FatalError",
@@ -119,6 +121,12 @@ class AccessError(FatalError):
 
 class ItemError(NotionSyncError):
     """One item failed (the target rejected it). It is recorded and retried on a later run."""
+
+
+class BadValue(ItemError):
+    """A row's property holds a value notion-sync cannot use (an impossible date, a year past
+    9999, a time zone that does not exist). Raised when the property is read, so only a
+    property the mapping uses fails its row; the row is retried once it is edited."""
 
 
 class RetryableError(ItemError):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rich.table import Table
+from rich.text import Text
 
 from notion_sync.core.config import Config, parse_duration
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.output import Output
+from notion_sync.core.rows import row_label
 from notion_sync.core.state import StateStore
 
 __all__ = ["parse_since", "show_history", "requeue_parked"]
@@ -48,6 +50,7 @@ def show_history(
                         {
                             "mapping": r["mapping"],
                             "page_id": r["page_id"],
+                            "title": r["title"],
                             "attempts": r["attempts"],
                             "parked": bool(r["parked"]),
                             "last_at": r["last_at"],
@@ -59,11 +62,11 @@ def show_history(
             for r in rows:
                 table.add_row(
                     r["mapping"],
-                    r["page_id"],
+                    Text(row_label(r["title"] or "", r["page_id"])),
                     str(r["attempts"]),
                     "parked (notion-sync retry)" if r["parked"] else "retrying",
                     r["last_at"],
-                    r["last_error"] or "",
+                    Text(r["last_error"] or ""),
                 )
             out.show(table if rows else "no failed items")
             return 0
@@ -78,10 +81,10 @@ def show_history(
                 r["at"],
                 r["mapping"],
                 r["action"],
-                r["page_id"],
+                Text(row_label(r["title"] or "", r["page_id"])),
                 r["external_id"] or "",
                 r["token_fingerprint"] or "",
-                r["error"] or "",
+                Text(r["error"] or ""),
             )
         out.show(table if rows else "nothing recorded for that selection")
         return 0

@@ -108,6 +108,23 @@ def classify_notion_error(exc: Exception, *, bot_name: str = "your integration",
     return exc
 
 
+def _filter_problem(exc: FatalError, filter: dict[str, Any] | None) -> ConfigError | None:
+    """A query Notion rejected as invalid (400) because of the mapping's filter is a config
+    problem (exit 2, as ``check`` says), not a failed item."""
+    cause = exc.__cause__
+    if filter is None or not isinstance(cause, APIResponseError) or cause.status != 400:
+        return None
+    return ConfigError(
+        [
+            ConfigProblem(
+                "filter",
+                f"Notion rejected the mapping's filter ({cause}). Fix the filter: `notion-sync schema` lists "
+                "the properties and their types",
+            )
+        ]
+    )
+
+
 def check_property_uses(mapping: str, uses: list[PropertyUse], schema: dict[str, str]) -> list[ConfigProblem]:
     """Problems with the properties a mapping names, given the data source's ``name -> type``."""
     problems = []
@@ -287,6 +304,22 @@ class NotionSource:
             "this page: ••• → Open as full page) and copy its link (••• → Copy link)"
         )
 
+    def check_filter(self, data_source_id: str, filter: dict[str, Any]) -> None:
+        """Query one row with a mapping's filter (for ``check``): ``ConfigError`` if Notion rejects it."""
+        try:
+            self._call(
+                f"data source {data_source_id}",
+                self.client.data_sources.query,
+                data_source_id=data_source_id,
+                filter=filter,
+                page_size=1,
+            )
+        except FatalError as exc:
+            problem = _filter_problem(exc, filter)
+            if problem is None:
+                raise
+            raise problem from exc
+
     def schema(self, data_source_id: str) -> dict[str, Any]:
         """The data source's properties, ``name -> property schema object``."""
         ds = self._call(
@@ -334,12 +367,18 @@ class NotionSource:
                     body["start_cursor"] = cursor
                 else:
                     body.pop("start_cursor", None)
-                resp = self._call(
-                    f"data source {data_source_id}",
-                    self.client.data_sources.query,
-                    data_source_id=data_source_id,
-                    **body,
-                )
+                try:
+                    resp = self._call(
+                        f"data source {data_source_id}",
+                        self.client.data_sources.query,
+                        data_source_id=data_source_id,
+                        **body,
+                    )
+                except FatalError as exc:
+                    problem = _filter_problem(exc, filter)
+                    if problem is None:
+                        raise
+                    raise problem from exc
                 results = [p for p in resp.get("results", []) if p.get("object", "page") == "page"]
                 fresh = [p for p in results if p["id"] not in boundary]
                 if fresh:

@@ -132,7 +132,7 @@ class Output:
                     "notion_requests": rep.notion_requests,
                     **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
                     "error": rep.error or None,
-                    "failures": [{"page_id": p, "error": e} for p, e in rep.errors],
+                    "failures": [{"page_id": f.page_id, "title": f.title, "error": f.error} for f in rep.errors],
                 }
             )
             return
@@ -140,8 +140,8 @@ class Output:
         text = prefix + rep.summary()
         if rep.status != "ok" or rep.counts["failed"]:
             self.problem(text)
-            for page, err in rep.errors[:20]:
-                self.err.print(REDACTOR.redact(f"  row {page}: {err}"), markup=False)
+            for failure in rep.errors[:20]:
+                self.err.print(REDACTOR.redact(f"  row {failure.label}: {failure.error}"), markup=False)
             if len(rep.errors) > 20:
                 self.err.print(f"  … and {len(rep.errors) - 20} more (notion-sync history --failed)")
         else:

@@ -23,19 +23,29 @@ class Pacer:
         self.window = window / scale
         self._calls: defaultdict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._held: dict[str, float] = {}
         self.waited = 0.0
 
+    def hold(self, key: str, seconds: float) -> None:
+        """Let no call for ``key`` through for ``seconds``: the service said its window is spent
+        (by other processes, too, which this pacer cannot see). Not scaled: the service's time."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._held[key] = max(self._held.get(key, 0.0), until)
+
     def wait(self, key: str = "") -> None:
-        """Block until one more call for ``key`` fits in the window, then count it."""
+        """Block until one more call for ``key`` fits in the window (and any hold is over), then count it."""
         while True:
             with self._lock:
                 now = time.monotonic()
-                calls = self._calls[key]
-                while calls and now - calls[0] >= self.window:
-                    calls.popleft()
-                if len(calls) < self.limit:
-                    calls.append(now)
-                    return
-                delay = self.window - (now - calls[0])
+                delay = self._held.get(key, 0.0) - now
+                if delay <= 0:
+                    calls = self._calls[key]
+                    while calls and now - calls[0] >= self.window:
+                        calls.popleft()
+                    if len(calls) < self.limit:
+                        calls.append(now)
+                        return
+                    delay = self.window - (now - calls[0])
                 self.waited += delay
             time.sleep(delay)

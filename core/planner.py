@@ -10,9 +10,10 @@ intents, passes them (and ``now``) in, and carries out what comes back. Per page
   becoming an update, ``keep`` leaving an item alone, and the on_delete mode of each removal;
 * ``intents_for`` and ``clears_intent``: what to record before a write and forget after it.
 
-Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``
-and the ``mass_delete_refusal`` guard; at the end ``unfinished_creates`` and
-``plan_unrecorded_removals`` for creates left in flight for rows that now want no item.
+Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``,
+``plan_sweep`` (after a state loss, or when asked) and the ``mass_delete_refusal`` guard; at
+the end ``unfinished_creates`` and ``plan_unrecorded_removals`` for creates left in flight for
+rows that now want no item.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "next_watermark",
     "plan_departures",
     "plan_rows",
+    "plan_sweep",
     "plan_unrecorded_removals",
     "plan_writes",
     "removal_mode",
@@ -168,6 +170,23 @@ def plan_departures(links: Iterable[StoredLink], seen: Collection[str]) -> list[
     ]
 
 
+def plan_sweep(marked: Mapping[str, ExternalRef], seen: Collection[str], linked: Collection[str]) -> list[Action]:
+    """After a full scan: every marked item (``list_marked``) whose row was not seen (trashed,
+    deleted, filtered out) and that no link remembers (``plan_departures`` has those) has left:
+    the items of rows that left while the state file was missing."""
+    return [
+        Action(
+            "delete",
+            page_id,
+            link=Link(page_id, ref, None),
+            reason="the sweep found an item whose row left the database or the filter",
+            left=True,
+        )
+        for page_id, ref in sorted(marked.items())
+        if page_id not in seen and page_id not in linked
+    ]
+
+
 # -- retries ----------------------------------------------------------------------------
 def retry_delay(attempts: int) -> timedelta:
     """How long a failed item waits before the next try: 1, 2, 4... minutes, at most an hour."""
@@ -233,23 +252,31 @@ def removal_mode(action: Action, on_delete: str, modes: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class WritePlan:
-    """The operations to send, and the removals that ``keep`` leaves alone (recorded as kept)."""
+    """The operations to send, the removals that ``keep`` leaves alone (recorded as kept), and
+    the recovered items that are already right (recorded as adopted, with no write)."""
 
     operations: list[Operation]
     kept: list[Action] = field(default_factory=list)
+    adopted: list[Link] = field(default_factory=list)
 
 
 def plan_writes(
     actions: Iterable[Action], recovered: Mapping[str, ExternalRef], on_delete: str, modes: Sequence[str]
 ) -> WritePlan:
     """Turn the write actions into operations: a create whose item was recovered updates it,
-    and a removal under ``keep`` is never sent (no connector is asked to keep an item)."""
+    unless what was found equals the payload (it is adopted as it is), and a removal under
+    ``keep`` is never sent (no connector is asked to keep an item)."""
     ops: list[Operation] = []
     kept: list[Action] = []
+    adopted: list[Link] = []
     for a in actions:
         if a.kind == "create" and a.page_id in recovered:
             assert a.item is not None
-            ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, recovered[a.page_id], None)))
+            ref = recovered[a.page_id]
+            if ref.found is not None and payload_hash(ref.found) == payload_hash(a.item.payload):
+                adopted.append(Link(a.page_id, ExternalRef(ref.id, ref.extra), a.item.payload))
+            else:
+                ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, ExternalRef(ref.id, ref.extra), None)))
         elif a.kind == "create":
             assert a.item is not None
             ops.append(CreateOperation(a.page_id, a.item))
@@ -263,7 +290,7 @@ def plan_writes(
                 kept.append(a)
             else:
                 ops.append(DeleteOperation(a.page_id, a.link, mode))
-    return WritePlan(ops, kept)
+    return WritePlan(ops, kept, adopted)
 
 
 def intents_for(operations: Iterable[Operation]) -> list[str]:

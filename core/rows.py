@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from notion_sync.core.errors import BadValue
 
 __all__ = [
     "DateValue",
@@ -21,6 +24,7 @@ __all__ = [
     "KNOWN_TYPES",
     "parse_notion_time",
     "report_unknown_types",
+    "row_label",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,12 @@ def report_unknown_types(types: Mapping[str, str], reported: set[str]) -> None:
         if kind not in KNOWN_TYPES and kind not in reported:
             reported.add(kind)
             log.warning("property %r has type %r, which notion-sync does not know; kept raw", name, kind)
+
+
+def row_label(title: str, page_id: str) -> str:
+    """How messages name a row: by its title and its page id, ``"Fix login" (ce9b2e70-…)``;
+    by its page id alone when the title is not known (a row that left) or empty."""
+    return f'"{title}" ({page_id})' if title.strip() else page_id
 
 
 def parse_notion_time(value: str) -> date | datetime:
@@ -119,6 +129,8 @@ class LazyProperties(Mapping[str, PropertyValue]):
         self._parsed: dict[str, PropertyValue] = {}
 
     def __getitem__(self, name: str) -> PropertyValue:
+        """The parsed property; ``BadValue`` (naming it and its value) if Notion sent a value
+        that cannot be used, so that only a property somebody reads fails its row."""
         found = self._parsed.get(name)
         if found is None:
             found = self._parsed[name] = parse_property(name, self._raw[name])
@@ -150,8 +162,10 @@ class Row:
     def title(self) -> str:
         """The plain text of the row's title property."""
         props = self.properties
+        # A lazy mapping tells types without parsing values (which may be bad ones).
+        type_of = getattr(props, "type_of", None)
         for name in props:
-            kind = props.type_of(name) if isinstance(props, LazyProperties) else props[name].type
+            kind = type_of(name) if type_of is not None else props[name].type
             if kind == "title":
                 return props[name].text
         return ""
@@ -189,11 +203,36 @@ def _user_name(user: dict[str, Any]) -> str:
     return str(user.get("name") or user.get("person", {}).get("email") or user.get("id", ""))
 
 
+_ROOM = timedelta(days=2)
+"""How far from a date every use of it may move (an end a day later, a shift to another zone)."""
+
+
+def _moment(value: Any, what: str) -> date | datetime:
+    """A date or datetime of a date property, or ``ValueError`` saying what is wrong with it."""
+    try:
+        parsed = parse_notion_time(str(value))
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a valid date") from None
+    try:
+        _ = (parsed - _ROOM, parsed + _ROOM)
+    except OverflowError:
+        raise ValueError(
+            f"{what} {value!r} is out of the range of dates notion-sync can use (years 1 to 9999)"
+        ) from None
+    return parsed
+
+
 def _date(raw: dict[str, Any] | None) -> DateValue | None:
     if not raw or not raw.get("start"):
         return None
     end = raw.get("end")
-    return DateValue(parse_notion_time(raw["start"]), parse_notion_time(end) if end else None, raw.get("time_zone"))
+    zone = raw.get("time_zone")
+    if zone is not None:
+        try:
+            ZoneInfo(str(zone))
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"the time zone {zone!r} does not exist") from None
+    return DateValue(_moment(raw["start"], "the start"), _moment(end, "the end") if end else None, zone)
 
 
 def _scalar_text(value: Any) -> str:
@@ -218,7 +257,15 @@ def _formula_or_rollup(raw: dict[str, Any]) -> Any:
 
 
 def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
-    """Turn one property value object into a ``PropertyValue``."""
+    """Turn one property value object into a ``PropertyValue``; ``BadValue`` names the property
+    and what is wrong when Notion sent a value that cannot be used."""
+    try:
+        return _parse_property(name, raw)
+    except (ValueError, OverflowError, TypeError, AttributeError) as exc:
+        raise BadValue(f"property {name!r} has a value notion-sync cannot use: {exc}. Fix it in Notion") from None
+
+
+def _parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
     kind = raw.get("type", "")
     data = raw.get(kind)
     value: Any
@@ -252,7 +299,7 @@ def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
         value = _formula_or_rollup(data or {})
         text = ", ".join(_scalar_text(v) for v in value) if isinstance(value, list) else _scalar_text(value)
     elif kind in ("created_time", "last_edited_time"):
-        value = parse_notion_time(data) if data else None
+        value = _moment(data, "the time") if data else None
         text = data or ""
     elif kind == "unique_id":
         prefix, number = (data or {}).get("prefix"), (data or {}).get("number")

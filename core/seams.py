@@ -101,11 +101,14 @@ class StateBackend(Protocol):
         *,
         archived: bool = False,
         action: str,
+        title: str = "",
     ) -> None:
-        """Record a successful write (and clear its intent and failure)."""
+        """Record a successful write (and clear its intent and failure); ``title`` names the row in history."""
         ...
 
-    def remove_link(self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted") -> None:
+    def remove_link(
+        self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted", title: str = ""
+    ) -> None:
         """Record that an item is gone."""
         ...
 
@@ -121,7 +124,7 @@ class StateBackend(Protocol):
         """Forget an intent: nothing was written."""
         ...
 
-    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5) -> int:
+    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5, title: str = "") -> int:
         """Record a failed item; returns how many times in a row it has failed."""
         ...
 

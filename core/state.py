@@ -73,6 +73,11 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE cursors ADD COLUMN schema TEXT;
     ALTER TABLE cursors ADD COLUMN schema_at TEXT;
     """,
+    # 3: rows named by title as well as page id in failures and history
+    """
+    ALTER TABLE history ADD COLUMN title TEXT;
+    ALTER TABLE failures ADD COLUMN title TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 _OUR_TABLES = {"links", "intents", "cursors", "runs", "history", "failures"}
@@ -322,6 +327,7 @@ class StateStore:
         *,
         archived: bool = False,
         action: str,
+        title: str = "",
     ) -> None:
         """Record a successful write, its history line, and clear the intent and failure, in one commit."""
         digest = payload_hash(payload) if payload is not None else None
@@ -343,13 +349,15 @@ class StateStore:
                 ),
             )
             self._clear(db, mapping, page_id)
-            self._history(db, mapping, page_id, action, ref.id, None)
+            self._history(db, mapping, page_id, action, ref.id, None, title)
 
-    def remove_link(self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted") -> None:
+    def remove_link(
+        self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted", title: str = ""
+    ) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM links WHERE mapping = ? AND page_id = ?", (mapping, page_id))
             self._clear(db, mapping, page_id)
-            self._history(db, mapping, page_id, action, external_id, None)
+            self._history(db, mapping, page_id, action, external_id, None, title)
 
     def forget_mapping(self, mapping: str) -> None:
         """Drop every link and cursor of a mapping (the items in the target are left alone)."""
@@ -373,21 +381,21 @@ class StateStore:
         with self.transaction() as db:
             db.execute("DELETE FROM intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
 
-    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5) -> int:
+    def record_failure(self, mapping: str, page_id: str, error: str, *, max_attempts: int = 5, title: str = "") -> int:
         """Record a failed item; returns how many times in a row it has failed.
 
         At ``max_attempts`` the item is parked: no longer retried until ``notion-sync retry``
         or until its row is edited again."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at, parked)"
-                " VALUES (?, ?, 1, ?, ?, ?)"
+                "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at, parked, title)"
+                " VALUES (?, ?, 1, ?, ?, ?, ?)"
                 " ON CONFLICT (mapping, page_id) DO UPDATE SET attempts = attempts + 1,"
                 " last_error = excluded.last_error, last_at = excluded.last_at,"
-                " parked = (attempts + 1 >= ?)",
-                (mapping, page_id, error, _now(), int(max_attempts <= 1), max_attempts),
+                " parked = (attempts + 1 >= ?), title = excluded.title",
+                (mapping, page_id, error, _now(), int(max_attempts <= 1), title, max_attempts),
             )
-            self._history(db, mapping, page_id, "failed", None, error)
+            self._history(db, mapping, page_id, "failed", None, error, title)
             row = db.execute(
                 "SELECT attempts FROM failures WHERE mapping = ? AND page_id = ?", (mapping, page_id)
             ).fetchone()
@@ -437,11 +445,12 @@ class StateStore:
         action: str,
         external_id: str | None,
         error: str | None,
+        title: str = "",
     ) -> None:
         db.execute(
-            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, mapping, page_id, action, external_id, _now(), error, self.token_fingerprint),
+            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint, title)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, mapping, page_id, action, external_id, _now(), error, self.token_fingerprint, title or None),
         )
 
     def history(

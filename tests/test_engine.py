@@ -267,7 +267,8 @@ def test_a_failed_row_edited_since_is_retried_at_once(box):
     box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
     rep = only(box.run())
     assert rep.counts["failed"] == 1
-    ((failed_page, _),) = rep.errors
+    (failed,) = rep.errors
+    failed_page = failed.page_id
     box.notion.update_page(failed_page, {"Notes": "fixed"})
     rep = only(box.run())
     assert rep.counts["created"] == 1 and rep.counts["deferred"] == 0

@@ -148,7 +148,7 @@ def test_a_create_that_landed_and_then_failed_retryably_is_looked_for_before_the
         emu.lose_next_answer("chat.postMessage")  # the message lands, the answer is a 500
         emu.faults.schedule(503, count=100, path=r"conversations\.history$")  # every look-up for it fails
         rep = box.run().mappings[0]
-        assert rep.counts["failed"] == 1 and [p for p, _ in rep.errors] == [page], rep.errors
+        assert rep.counts["failed"] == 1 and [f.page_id for f in rep.errors] == [page], rep.errors
         assert target.item_count() == count + 1, "the lost-answer post did not land: the test proves nothing"
         emu.faults.clear()
         later = datetime.now(UTC) + timedelta(hours=2)  # past the failed item's retry delay
@@ -176,7 +176,8 @@ def test_a_rejected_item_fails_alone_with_the_services_message(tmp_path: Path, c
         rep = report.mappings[0]
         assert report.exit_code == 1 and rep.status == "ok"
         assert rep.counts["failed"] == 1 and rep.counts["created"] == count - 1
-        ((_, error),) = rep.errors
+        (failure,) = rep.errors
+        error = failure.error
         assert message in error
         assert target.item_count() == count - 1
 

@@ -27,6 +27,7 @@ from notion_sync.core.planner import (
     next_watermark,
     plan_departures,
     plan_rows,
+    plan_sweep,
     plan_unrecorded_removals,
     plan_writes,
     removal_mode,
@@ -167,6 +168,29 @@ def test_a_recovered_create_becomes_an_update_of_the_item_found() -> None:
         UpdateOperation("a", item("a"), Link("a", ExternalRef("found"), None)),
         CreateOperation("b", item("b")),
     ]
+
+
+def test_a_recovered_item_that_is_already_right_is_adopted_without_a_write() -> None:
+    a, b, c = item("a", title="A"), item("b", title="B"), item("c", title="C")
+    actions = [Action("create", i.page_id, item=i) for i in (a, b, c)]
+    recovered = {
+        "a": ExternalRef("ea", {"x": "1"}, found=dict(a.payload)),
+        "b": ExternalRef("eb", found={"title": "old B"}),
+        "c": ExternalRef("ec"),  # not read: content unknown
+    }
+    plan = plan_writes(actions, recovered, "delete", ("delete", "keep"))
+    assert plan.adopted == [Link("a", ExternalRef("ea", {"x": "1"}), a.payload)]
+    assert plan.operations == [
+        UpdateOperation("b", b, Link("b", ExternalRef("eb"), None)),
+        UpdateOperation("c", c, Link("c", ExternalRef("ec"), None)),
+    ]
+
+
+def test_the_sweep_removes_marked_items_of_unseen_rows_that_no_link_remembers() -> None:
+    marked = {p: ExternalRef(f"e-{p}") for p in ("seen", "linked", "orphan")}
+    [action] = plan_sweep(marked, seen={"seen"}, linked={"linked"})
+    assert (action.kind, action.page_id, action.left) == ("delete", "orphan", True)
+    assert action.link == Link("orphan", ExternalRef("e-orphan"), None)
 
 
 def test_keep_leaves_a_departed_item_alone_and_no_connector_is_asked_to_keep() -> None:

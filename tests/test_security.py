@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
-from notion_sync.core.engine import MappingReport
+from notion_sync.core.engine import MappingReport, RowFailure
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.output import Output, setup_logging
 from notion_sync.core.planner import Action
@@ -300,7 +300,7 @@ def test_output_masks_a_registered_secret_given_as_a_plain_string(capsys, loose_
     out.json({"event": "x", "detail": f"json {secret}"})
     rep = MappingReport("m", "memo", status="failed", error=f"stopped {secret}")
     rep.counts["failed"] = 1
-    rep.errors.append(("page-1", f"row error {secret}"))
+    rep.errors.append(RowFailure("page-1", "A row", f"row error {secret}"))
     out.mapping_summary(rep, dry_run=False)
     planned = MappingReport("m", "memo")
     planned.plan.append(Action("fail", "page-2", f"title {secret}", reason=f"reason {secret}"))

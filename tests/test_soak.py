@@ -262,9 +262,6 @@ def set_random_faults(box: Sandbox, rng: random.Random, calm: bool, figures: Fig
     slack: Any = box.targets["slack"]
     if calm:
         slack.emulator.lost_answers.clear()
-        # Trello's per-token limit counts every process; one run paces itself under it, but the
-        # rounds start about a second apart, so the bucket may still be full of their requests.
-        box.targets["trello"].emulator.token_limit = None  # type: ignore[attr-defined]
         return
     assert figures is not None
     # Writes that land while the client hears nothing good: a reply later than the client's

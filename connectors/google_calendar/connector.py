@@ -47,7 +47,7 @@ from . import checks, spec
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
-from .render import event_body, render_event
+from .render import event_body, found_payload, render_event
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 from .settings import starter as settings_starter
 
@@ -372,12 +372,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if key not in mapping.run_cache and len(wanted) > 5:
             # The engine calls recover once per page of up to 100 rows. One listing serves the whole
             # run: events this run writes are recorded in the state and never looked up again.
-            listed: dict[str, ExternalRef] = {}
-            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
-                page = event_markers(event).get(PAGE_KEY)
-                if page and page not in listed:
-                    listed[page] = self._ref(event, calendar)
-            mapping.run_cache[key] = listed
+            self.list_marked(mapping)
         if key in mapping.run_cache:
             return {page: ref for page, ref in mapping.run_cache[key].items() if page in wanted}
         found: dict[str, ExternalRef] = {}
@@ -389,8 +384,26 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             for event in self._list(calendar, constraints):
                 page = event_markers(event).get(PAGE_KEY)
                 if page in wanted and page not in found:
-                    found[page] = self._ref(event, calendar)
+                    found[page] = self._found(event, calendar, mapping)
         return found
+
+    def _found(self, event: dict[str, Any], calendar_id: str, mapping: Mapping) -> ExternalRef:
+        """A ref to an event ``recover`` read, with what it holds (``found``) to compare."""
+        return ExternalRef(str(event["id"]), {"calendar_id": calendar_id}, found=found_payload(event, mapping.settings))
+
+    def list_marked(self, mapping: Mapping) -> dict[str, ExternalRef]:
+        """Every live event carrying this mapping's marker, in one listing (kept for the run)."""
+        calendar = mapping.settings.calendar_id
+        key = (calendar, mapping.name)
+        if key not in mapping.run_cache:
+            listed: dict[str, ExternalRef] = {}
+            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
+                page = event_markers(event).get(PAGE_KEY)
+                if page and page not in listed:
+                    listed[page] = self._found(event, calendar, mapping)
+            mapping.run_cache[key] = listed
+        marked: dict[str, ExternalRef] = mapping.run_cache[key]
+        return dict(marked)
 
     def _list(self, calendar: str, constraints: list[str]) -> Iterator[dict[str, Any]]:
         token: str | None = None

@@ -11,7 +11,7 @@ from .dates import as_date_value, event_times
 from .markers import markers
 from .settings import GoogleCalendarMapping
 
-__all__ = ["event_body", "render_event"]
+__all__ = ["event_body", "found_payload", "render_event"]
 
 
 def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
@@ -67,3 +67,31 @@ def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     body["extendedProperties"] = {"private": markers(mapping_name, item.page_id)}
     body["status"] = "confirmed"
     return body
+
+
+def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dict[str, Any]:
+    """An event read back, in ``render_event``'s form (the keys this mapping owns), so that an
+    event already right after a lost state file is adopted without a write. Anything read
+    differently from how it was rendered only costs a rewrite, never a wrong adoption."""
+    fields = settings.fields
+
+    def when(value: Any) -> dict[str, Any]:
+        return {k: v for k, v in (value or {}).items() if v is not None}
+
+    payload: dict[str, Any] = {
+        "summary": event.get("summary", ""),
+        "start": when(event.get("start")),
+        "end": when(event.get("end")),
+    }
+    if fields.description is not None:
+        payload["description"] = event.get("description", "")
+    if fields.location is not None:
+        payload["location"] = event.get("location", "")
+    if fields.color is not None:
+        payload["colorId"] = event.get("colorId")
+    if fields.reminders_minutes is not None:
+        payload["reminders"] = event.get("reminders")
+    source = event.get("source")
+    if source:
+        payload["source"] = {"title": source.get("title"), "url": source.get("url")}
+    return payload

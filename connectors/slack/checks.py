@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from notion_sync.sdk import CheckResult, ConfigError, MappingContext, NotionSyncError
+from notion_sync.sdk import CheckResult, ConfigError, MappingContext, NotionSyncError, RetryableError
 
 from .settings import SlackMapping
 
@@ -19,6 +19,11 @@ def check(connector: SlackConnector, mapping: MappingContext[SlackMapping]) -> l
     results: list[CheckResult] = []
     try:
         me = connector.identity()
+    except RetryableError as exc:
+        # Not the token's fault: nothing (or only errors) came back from Slack.
+        url = connector.settings.base_url
+        fix = f"check the network connection to {url} (and slack.base_url), then run check again"
+        return [CheckResult("slack token", False, f"Slack is unreachable at {url}: {exc}", fix)]
     except NotionSyncError as exc:
         fix = "put the app's Bot User OAuth Token (xoxb-…) in slack.token_env or slack.token_file"
         return [CheckResult("slack token", False, str(exc), fix, access=not isinstance(exc, ConfigError))]

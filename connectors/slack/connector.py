@@ -31,6 +31,7 @@ from slack_sdk.errors import SlackApiError
 from notion_sync.sdk import (
     AccessError,
     CheckResult,
+    ConfigError,
     Connector,
     DesiredItem,
     EmulatedTarget,
@@ -48,7 +49,7 @@ from notion_sync.sdk import (
 from . import checks, mrkdwn, spec
 from .client import build_client
 from .errors import ErrorContext, SlackItemError, classify
-from .markers import marker, normalize_page_id, parse_marker
+from .markers import marker, normalize_page_id, parse_marker, watched_values
 from .render import Message, change_reply, render_message, render_watch
 from .settings import CHANNEL_ID, SlackMapping, SlackSettings
 from .settings import starter as settings_starter
@@ -77,6 +78,8 @@ class _History:
 
     found: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
     """(mapping, page id) -> (ts, struck)."""
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(mapping, page id) -> the message as history returned it (dropped once this run edits it)."""
     cursor: str = ""
     started: bool = False
     done: bool = False
@@ -168,7 +171,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 if not cursor:
                     break
             if found is None:
-                raise FatalError(
+                raise ConfigError(
                     f"slack channel {setting}: no public channel of that name (archived channels are left out); "
                     "check the mapping's channel, or give a private channel's id (C…) and invite the bot"
                 )
@@ -214,9 +217,9 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         if info is None:
             return
         if info.get("is_archived"):
-            raise FatalError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
+            raise ConfigError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
         if info.get("is_member") is False:
-            raise FatalError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
+            raise AccessError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
 
     def _channel(self, mapping: MappingContext[SlackMapping]) -> Channel:
         setting = mapping.settings.channel
@@ -285,16 +288,19 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return walked
 
     # -- history (exactly once) ---------------------------------------------------
-    def _find(self, channel: Channel, mapping: str, page_ids: set[str], *, fresh: bool = False) -> dict[str, str]:
-        """Our messages for these pages in the channel (page id -> ts), reading history lazily."""
+    def _find(
+        self, channel: Channel, mapping: str, page_ids: set[str] | None, *, fresh: bool = False
+    ) -> dict[str, str]:
+        """Our messages for these pages (all of the mapping's if None) in the channel (page id ->
+        ts), reading history lazily."""
         if fresh or channel.id not in self._history:
             self._history[channel.id] = _History()
         history = self._history[channel.id]
         bot_id = self.identity().get("bot_id")
-        wanted = {(mapping, p) for p in page_ids}
+        wanted = {(mapping, p) for p in page_ids} if page_ids is not None else None
         while (
             not history.done
-            and not wanted <= history.found.keys()
+            and (wanted is None or not wanted <= history.found.keys())
             and history.scanned < self.settings.recover_max_messages
         ):
             cursor = history.cursor
@@ -313,15 +319,20 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 if mark is None or (bot_id and message.get("bot_id") != bot_id):
                     continue
                 mapping_name, page_id, removed = mark
-                history.found.setdefault((mapping_name, page_id), (str(message["ts"]), removed))
+                if (mapping_name, page_id) not in history.found:
+                    history.found[(mapping_name, page_id)] = (str(message["ts"]), removed)
+                    history.messages[(mapping_name, page_id)] = message
             history.cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
             history.done = not response.get("has_more") or not history.cursor
+        if page_ids is None:
+            return {page: ts for (name, page), (ts, _) in history.found.items() if name == mapping}
         return {page: history.found[(mapping, page)][0] for page in page_ids if (mapping, page) in history.found}
 
     def _remember(self, channel: str, mapping: str, page_id: str, ts: str | None, removed: bool = False) -> None:
         history = self._history.get(channel)
         if history is None:
             return
+        history.messages.pop((mapping, page_id), None)
         if ts is None:
             history.found.pop((mapping, page_id), None)
         else:
@@ -333,12 +344,59 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             return {}
         channel = self._channel(mapping)
         found = self._find(channel, mapping.name, {normalize_page_id(i.page_id) for i in items})
+        history = self._history[channel.id]
         refs = {}
         for item in items:
-            ts = found.get(normalize_page_id(item.page_id))
+            key = (mapping.name, normalize_page_id(item.page_id))
+            ts = found.get(key[1])
             if ts:
-                refs[item.page_id] = ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]})
+                content = self._found_payload(history.messages.get(key), history.found[key][1], channel, mapping)
+                if content is not None and "text" in content and self._as_written(item.payload) == content:
+                    # The payload holds mention and date tokens that are resolved on writing (the
+                    # mentions by a lookup): the message is this payload as written.
+                    content = item.payload
+                refs[item.page_id] = ExternalRef(ts, {"channel": channel.id, "title": item.title[:200]}, found=content)
         return refs
+
+    def _as_written(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A mirror payload as the message it writes shows it (tokens resolved), as ``_found_payload`` reads it."""
+        written: dict[str, Any] = {
+            "channel": payload.get("channel"),
+            "text": self._final_text(str(payload.get("text"))),
+        }
+        if "blocks" in payload:
+            written["blocks"] = _without_block_ids(self._final_blocks(payload["blocks"]) or [])
+        return written
+
+    @staticmethod
+    def _found_payload(
+        message: dict[str, Any] | None, struck: bool, channel: Channel, mapping: MappingContext[SlackMapping]
+    ) -> dict[str, Any] | None:
+        """A message read back, in ``render``'s form, so that a message already right after a lost
+        state file is adopted without a write. None for a struck message (it must be restored).
+        Anything read differently from how it was rendered only costs a rewrite."""
+        if message is None or struck:
+            return None
+        settings = mapping.settings
+        if settings.mode == "notify":
+            watch = watched_values(message)
+            return {"notify_on": watch} if watch is not None else None
+        payload: dict[str, Any] = {"channel": channel.id, "text": message.get("text", "")}
+        if settings.blocks is not None or settings.layout == "card":
+            payload["blocks"] = _without_block_ids(message.get("blocks") or [])
+        return payload
+
+    def list_marked(self, mapping: MappingContext[SlackMapping]) -> dict[str, ExternalRef]:
+        """Every message of this mapping in its channel that is not struck through, from history
+        (as far back as ``recover_max_messages``)."""
+        channel = self._channel(mapping)
+        self._find(channel, mapping.name, None)
+        history = self._history[channel.id]
+        return {
+            page: ExternalRef(ts, {"channel": channel.id})
+            for (name, page), (ts, struck) in history.found.items()
+            if name == mapping.name and not struck
+        }
 
     # -- writes -----------------------------------------------------------------
     def _post(
@@ -362,7 +420,11 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                     channel=channel.id,
                     text=text,
                     blocks=blocks,
-                    metadata=marker(mapping.name, page_id),
+                    metadata=marker(
+                        mapping.name,
+                        page_id,
+                        watch=item.payload.get("notify_on") if mapping.settings.mode == "notify" else None,
+                    ),
                     unfurl_links=mapping.settings.unfurl_links,
                     unfurl_media=mapping.settings.unfurl_links,
                 )
@@ -463,7 +525,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         old = Channel(link.ref.extra["channel"], link.ref.extra["channel"])
         try:
             self._call(lambda: self.client.chat_delete(channel=old.id, ts=link.ref.id), "chat.delete", old)
-        except (SlackItemError, FatalError) as exc:
+        except (SlackItemError, FatalError, ConfigError) as exc:
             log.info("slack: could not remove the old message in %s after a channel change: %s", old.id, exc)
         return ref
 
@@ -537,3 +599,8 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         from .target import SlackTarget
 
         return SlackTarget.start()
+
+
+def _without_block_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blocks without their ``block_id``: Slack gives every block one when the message had none."""
+    return [{k: v for k, v in block.items() if k != "block_id"} for block in blocks]

@@ -7,8 +7,8 @@ turns them into ``notion_sync.core.errors``:
 =====================================================  ==============================
 ``invalid_auth``, ``not_authed``, ``token_revoked``…    ``AccessError`` (exit 3)
 ``missing_scope``                                       ``AccessError`` naming the scope
-``channel_not_found``, ``is_archived``                  ``FatalError`` for the mapping
-``not_in_channel``                                      ``FatalError`` with ``/invite @bot``
+``channel_not_found``, ``is_archived``                  ``ConfigError`` for the mapping (exit 2)
+``not_in_channel``                                      ``AccessError`` with ``/invite @bot``
 429 ``ratelimited``, 5xx, ``fatal_error``, network      ``RetryableError`` (Retry-After)
 anything else (``msg_too_long``, ``invalid_blocks``…)   ``SlackItemError`` with the code
 =====================================================  ==============================
@@ -25,7 +25,7 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from notion_sync.sdk import AccessError, FatalError, ItemError, NotionSyncError, RetryableError
+from notion_sync.sdk import AccessError, ConfigError, ItemError, NotionSyncError, RetryableError
 
 __all__ = ["SlackItemError", "ErrorContext", "classify", "error_code"]
 
@@ -120,15 +120,15 @@ def classify(exc: Exception, context: ErrorContext | None = None) -> Exception:
                 "reinstall the app, and use the new token"
             )
         if code == "channel_not_found":
-            return FatalError(
+            return ConfigError(
                 f"{where}: the channel {channel} does not exist or the bot cannot see it; check the mapping's "
                 "channel (a private channel needs its id and the bot invited)"
             )
         if code == "is_archived":
-            return FatalError(f"{where}: the channel {channel} is archived; unarchive it or choose another channel")
+            return ConfigError(f"{where}: the channel {channel} is archived; unarchive it or choose another channel")
         if code == "not_in_channel":
             bot = f"@{ctx.bot}" if ctx.bot else "@<your bot>"
-            return FatalError(
+            return AccessError(
                 f"{where}: the bot is not a member of {channel}; in Slack, open {channel} and type: /invite {bot}"
             )
         return SlackItemError(f"{where}", code=code or f"http_{status}")

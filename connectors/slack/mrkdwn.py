@@ -10,6 +10,7 @@ from collections.abc import Callable
 __all__ = [
     "MAX_TEXT",
     "escape",
+    "neutralize",
     "unescape",
     "utf16_len",
     "truncate",
@@ -35,14 +36,39 @@ _OPEN, _SEP = "\x1f", "\x1e"
 _TOKEN = re.compile(f"{_OPEN}([^{_OPEN}{_SEP}]*){_SEP}([^{_OPEN}]*){_OPEN}")
 
 
+# Slack has no way to escape its formatting characters, so a value's are swapped for
+# lookalikes (as jsx-slack's <Escape> does): a value's *stars* never make bold text nor
+# close the card's bold link. URLs keep theirs: Slack links them as they are.
+_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+_NEUTRAL = str.maketrans(_LOOKALIKES)
+_UNNEUTRAL = str.maketrans({v: k for k, v in _LOOKALIKES.items()})
+_URL = re.compile(r"https?://\S+")
+_QUOTE = re.compile(r"^&gt;", re.MULTILINE)
+_SOFT_HYPHEN = "\u00ad"
+
+
+def neutralize(value: str) -> str:
+    """A value's formatting characters (``*``, ``_``, ``~``, `````) as lookalikes, outside URLs."""
+    out: list[str] = []
+    pos = 0
+    for match in _URL.finditer(value):
+        out.append(value[pos : match.start()].translate(_NEUTRAL))
+        out.append(match.group())
+        pos = match.end()
+    out.append(value[pos:].translate(_NEUTRAL))
+    return "".join(out)
+
+
 def escape(value: str) -> str:
-    """Escape a value for mrkdwn: ``&``, ``<`` and ``>``, as Slack asks (quotes stay)."""
-    value = clean(value)
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape a value for mrkdwn: ``&``, ``<`` and ``>``, as Slack asks (quotes stay); its
+    formatting characters become lookalikes (``neutralize``) and a leading ``>`` quotes nothing."""
+    value = neutralize(clean(value)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _QUOTE.sub(_SOFT_HYPHEN + "&gt;", value)
 
 
 def unescape(text: str) -> str:
     """Undo ``escape`` (for showing message text as plain text)."""
+    text = text.replace(_SOFT_HYPHEN + "&gt;", "&gt;").translate(_UNNEUTRAL)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -148,8 +174,9 @@ def resolve_mentions(text: str, lookup: Callable[[str], str | None]) -> str:
 
 
 def plain(text: str) -> str:
-    """The text a reader sees, roughly: mention tokens as names, entities decoded."""
-    return html.unescape(_TOKEN.sub(lambda m: m.group(2), text))
+    """The text a reader sees, roughly: mention tokens as names, entities decoded, lookalikes
+    read as the characters they stand for."""
+    return html.unescape(_TOKEN.sub(lambda m: m.group(2), text)).replace(_SOFT_HYPHEN, "").translate(_UNNEUTRAL)
 
 
 def strip_mentions(text: str) -> str:

@@ -4,6 +4,7 @@ and the lines of a notify-mode change reply. Pure functions, no I/O."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -55,22 +56,50 @@ def _date_text(value: DateValue) -> str:
     return f"{start} → {_moment(value.end)}" if value.end is not None else start
 
 
+class _View(Mapping[str, PropertyValue]):
+    """A row's properties as a message shows them, each made the first time it is read, so a
+    bad value in a property the mapping does not use never fails the row."""
+
+    def __init__(self, props: Mapping[str, PropertyValue], mentions: bool) -> None:
+        self._props = props
+        self._mentions = mentions
+        self._made: dict[str, PropertyValue] = {}
+
+    def __getitem__(self, name: str) -> PropertyValue:
+        if name not in self._made:
+            self._made[name] = _shown(self._props[name], self._mentions)
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
+
+    def type_of(self, name: str) -> str:
+        """The property's Notion type, without reading its value."""
+        type_of = getattr(self._props, "type_of", None)
+        return str(type_of(name)) if type_of is not None else self._props[name].type
+
+
+def _shown(prop: PropertyValue, mentions: bool) -> PropertyValue:
+    """A value cleaned of token characters, a timed date as a Slack date token, people as
+    mention tokens if asked."""
+    if mentions and prop.type == "people":
+        text = ", ".join(
+            mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
+            for email, person in _people_emails(prop)
+        )
+    elif isinstance(prop.value, DateValue):
+        text = _date_text(prop.value)
+    else:
+        text = mrkdwn.clean(prop.text)
+    return dataclasses.replace(prop, text=text)
+
+
 def _view(row: Row, mentions: bool) -> Row:
-    """The row with values cleaned of token characters, timed dates as Slack date tokens,
-    and people as mention tokens if asked."""
-    props: dict[str, PropertyValue] = {}
-    for name, prop in row.properties.items():
-        if mentions and prop.type == "people":
-            text = ", ".join(
-                mrkdwn.mention_token(email, person) if email else mrkdwn.clean(person)
-                for email, person in _people_emails(prop)
-            )
-        elif isinstance(prop.value, DateValue):
-            text = _date_text(prop.value)
-        else:
-            text = mrkdwn.clean(prop.text)
-        props[name] = dataclasses.replace(prop, text=text)
-    return dataclasses.replace(row, properties=props)
+    """The row as a message shows it (see ``_View``)."""
+    return dataclasses.replace(row, properties=_View(row.properties, mentions))
 
 
 def _fill(template: str, row: Row, *, markdown: bool) -> str:
@@ -99,11 +128,11 @@ def _render_blocks(value: Any, row: Row, *, in_header: bool = False) -> Any:
 
 
 def _card(row: Row, view: Row, settings: SlackMapping) -> list[dict[str, Any]]:
-    title = mrkdwn.escape(row.title) or "Untitled"
+    # Cut the title, not the markup around it: the link and the bold stay whole.
+    markup = f"*<{row.url}|>*" if row.url else "**"
+    title = mrkdwn.truncate(mrkdwn.escape(row.title), SECTION_TEXT - mrkdwn.utf16_len(markup)) or "Untitled"
     head = f"*<{row.url}|{title}>*" if row.url else f"*{title}*"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(head, SECTION_TEXT)}}
-    ]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     fields = []
     for name in settings.card_properties:
         prop = view.get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from notion_sync.sdk import CheckResult, ItemError, MappingContext, NotionSyncError
+from notion_sync.sdk import CheckResult, ItemError, MappingContext, NotionSyncError, RetryableError
 
 from .settings import TrelloMapping
 
@@ -19,13 +19,25 @@ def check(connector: TrelloConnector, mapping: MappingContext[TrelloMapping]) ->
     results: list[CheckResult] = []
     try:
         me = connector.call("check token", "members/me", query={"fields": "id,username,fullName"})
+    except RetryableError as exc:
+        # Not the token's fault: nothing (or only errors) came back from Trello.
+        url = connector.settings.base_url
+        results.append(
+            CheckResult(
+                "Trello key and token",
+                False,
+                f"Trello is unreachable at {url}: {exc}",
+                fix=f"Check the network connection to {url} (and trello.base_url), then run check again.",
+            )
+        )
+        return results
     except NotionSyncError as exc:
         results.append(
             CheckResult(
                 "Trello key and token",
                 False,
                 str(exc),
-                fix="Set [trello] api_key_env/token_env to a valid key and token.",
+                fix="Set trello.api_key_env/trello.token_env (or *_file) to a valid key and token.",
                 access=not isinstance(exc, ItemError),
             )
         )
@@ -76,16 +88,12 @@ def _check_write(connector: TrelloConnector, board: Board, member_id: str) -> Ch
         )
     except NotionSyncError as exc:
         return CheckResult(name, False, str(exc), fix="Use a token generated with scope=read,write.")
-    scopes = {(p.get("modelType"), p.get("idModel")) for p in token.get("permissions", []) if p.get("write")}
-    granted = {("board", "*"), ("board", board.id)}
-    if board.id_organization:
-        granted |= {("organization", "*"), ("organization", board.id_organization)}
-    if not scopes & granted:
+    if not any(_grants_write(p, board) for p in token.get("permissions", [])):
         return CheckResult(
             name,
             False,
             "the token was granted read access only",
-            fix="Generate a new token with scope=read,write and set it in [trello].",
+            fix=f"Generate a new token with scope=read,write and put it in {_token_place(connector)}.",
         )
     mine = next((m for m in memberships if m.get("idMember") == member_id), None)
     if mine is None:
@@ -103,3 +111,29 @@ def _check_write(connector: TrelloConnector, board: Board, member_id: str) -> Ch
             fix="Make the member a normal board member or an admin.",
         )
     return CheckResult(name, True, f"write scope, board {mine.get('memberType')}")
+
+
+def _grants_write(permission: dict[str, object], board: Board) -> bool:
+    """Whether one of the token's permissions lets it write to ``board``. Trello capitalises model
+    types ("Board", "Organization") and its docs show ``"*"`` for both the type and the id."""
+    if not permission.get("write"):
+        return False
+    model_type = str(permission.get("modelType", "")).lower()
+    model_id = str(permission.get("idModel", ""))
+    wanted = {"board": board.id, "organization": board.id_organization}
+    return any(
+        model_type in (kind, "*") and wanted_id is not None and model_id in ("*", wanted_id)
+        for kind, wanted_id in wanted.items()
+    )
+
+
+def _token_place(connector: TrelloConnector) -> str:
+    """Where the token was read from, as the user configured it (never the token itself)."""
+    s = connector.settings
+    if s.token_keyring:
+        return f"the keyring entry {s.token_keyring} (trello.token_keyring)"
+    if s.token_file:
+        return f"the file {s.token_file} (trello.token_file)"
+    if s.token:
+        return "trello.token_env or trello.token_file (not inline trello.token)"
+    return f"the environment variable {s.token_env or 'TRELLO_TOKEN'} (trello.token_env)"

@@ -8,7 +8,11 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 * moves the ``key`` and ``token`` query parameters py-trello adds into Trello's
   ``Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`` header, so
   credentials never appear in URLs (urllib3's debug log, proxies' access logs);
-* waits on a ``Pacer`` before each request, to stay under 100 requests per 10 s per token.
+* waits on a ``Pacer`` before each request, to stay under 100 requests per 10 s per token;
+* reads Trello's ``x-rate-limit-api-{token,key}-remaining`` headers, which count what every
+  process spent: when a window is spent it holds the pacer for the window's
+  ``-interval-ms``, and a 429 (Trello sends no Retry-After) is sent again once the window
+  has passed, so no item fails on a limit that waiting clears.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from notion_sync.sdk import Pacer, Secret, secret_setting
 
 from .settings import TRELLO_BASE_URL, TrelloSettings
 
-__all__ = ["TrelloTransport", "build_client", "credentials", "pacer_for"]
+__all__ = ["TrelloTransport", "build_client", "credentials", "pacer_for", "spent_window"]
+
+TRELLO_WINDOW = 10.0
+"""Trello's rate-limit window in seconds, when a 429 comes without the headers that say it."""
 
 _PACERS: dict[tuple[str, str, int, float], Pacer] = {}
 _PACERS_LOCK = threading.Lock()
@@ -38,8 +45,26 @@ def pacer_for(base_url: str, token: Secret, limit: int, window: float) -> Pacer:
         return _PACERS[key]
 
 
+def spent_window(response: requests.Response) -> float | None:
+    """How long to wait, in seconds, when the reply says a rate-limit window is spent: the
+    token's or the key's ``-remaining`` header is 0, or a 429 came without those headers.
+    None when there is room left (a 429 then is not a spent window, and backs off as usual)."""
+    waits = [
+        int(response.headers.get(f"x-rate-limit-api-{kind}-interval-ms", TRELLO_WINDOW * 1000)) / 1000
+        for kind in ("token", "key")
+        if response.headers.get(f"x-rate-limit-api-{kind}-remaining", "").strip() == "0"
+    ]
+    if waits:
+        return max(waits)
+    has_headers = any(h.startswith("x-rate-limit-api-") for h in response.headers)
+    return TRELLO_WINDOW if response.status_code == 429 and not has_headers else None
+
+
 class TrelloTransport:
     """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout."""
+
+    limit_retries: int = 3
+    """How many times a 429 for a spent window is sent again (each after the window's wait)."""
 
     def __init__(self, base_url: str, pacer: Pacer, *, timeout: float = 30.0, pace_key: str = "") -> None:
         self.base_url = base_url.rstrip("/")
@@ -62,9 +87,18 @@ class TrelloTransport:
             kwargs["headers"] = headers
         kwargs["params"] = params
         kwargs.setdefault("timeout", self.timeout)
-        self.pacer.wait(self.pace_key)
-        self.sent += 1
-        return self.session.request(method, url, **kwargs)
+        attempt = 0
+        while True:
+            self.pacer.wait(self.pace_key)
+            self.sent += 1
+            response = self.session.request(method, url, **kwargs)
+            wait = spent_window(response)
+            if wait is not None:
+                self.pacer.hold(self.pace_key, wait)
+            # A 429 is refused before any work, so sending it again cannot duplicate a write.
+            if response.status_code != 429 or wait is None or attempt >= self.limit_retries:
+                return response
+            attempt += 1
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         """py-trello's webhook call uses ``http_service.post``; route it the same way."""

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from trello import TrelloClient
 
 from notion_sync.sdk import (
+    AccessError,
     CheckResult,
+    ConfigError,
     Connector,
     DesiredItem,
     EmulatedTarget,
@@ -37,7 +39,7 @@ from notion_sync.sdk import (
 from . import checks, spec
 from .client import TrelloTransport, build_client, credentials, pacer_for
 from .errors import NotFound, classify, is_ambiguous
-from .markers import card_desc, parse_marker
+from .markers import card_desc, parse_marker, strip_marker
 from .render import render_card
 from .settings import TrelloMapping, TrelloSettings
 from .settings import starter as settings_starter
@@ -68,6 +70,8 @@ class Board:
     """Open list name -> id (the first list of that name, left to right)."""
     labels: dict[str, str]
     """Label name -> id (labels without a name are left out)."""
+    label_colors: dict[str, str | None] = field(default_factory=dict)
+    """Label name -> its colour, as the board has it."""
     missing_labels_reported: set[str] = field(default_factory=set)
 
 
@@ -155,12 +159,13 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         except RetryableError:
             raise
         except ItemError:  # 404, or 400 "invalid id"
-            raise FatalError(
+            # As `check` says it: the board is not one the token's member can open (exit 3).
+            raise AccessError(
                 f"board {settings.board!r} was not found, or the token's member cannot see it. "
                 f"Boards the token can see: {self._existing_boards()}. Set board to one of their URLs."
             ) from None
         if board.get("closed"):
-            raise FatalError(
+            raise ConfigError(
                 f"board {board.get('name')!r} ({board.get('url')}) is closed: reopen it or pick another board"
             )
         return board
@@ -174,11 +179,19 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         for item in sorted(lists, key=lambda x: x.get("pos", 0)):
             by_name.setdefault(str(item["name"]), str(item["id"]))
         label_ids: dict[str, str] = {}
+        label_colors: dict[str, str | None] = {}
         for label in labels:
-            if label.get("name"):
-                label_ids.setdefault(str(label["name"]), str(label["id"]))
+            if label.get("name") and str(label["name"]) not in label_ids:
+                label_ids[str(label["name"])] = str(label["id"])
+                label_colors[str(label["name"])] = label.get("color")
         return Board(
-            board_id, str(raw.get("name", "")), str(raw.get("url", "")), raw.get("idOrganization"), by_name, label_ids
+            board_id,
+            str(raw.get("name", "")),
+            str(raw.get("url", "")),
+            raw.get("idOrganization"),
+            by_name,
+            label_ids,
+            label_colors=label_colors,
         )
 
     @staticmethod
@@ -193,7 +206,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             raise FatalError(f"could not read board {mapping.settings.board!r}: {exc}") from exc
         missing = self.missing_lists(board, mapping.settings)
         if missing:
-            raise FatalError(
+            raise ConfigError(
                 f"board {board.name!r} has no list named {', '.join(repr(m) for m in missing)}. "
                 f"Its lists are: {', '.join(repr(n) for n in board.lists) or '(none)'}. "
                 "Fix lists/default_list in the mapping, or add the list to the board."
@@ -346,7 +359,10 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
         One request per 1000 cards. Where two cards carry the same marker, an open card wins over an archived one."""
         cards: list[dict[str, Any]] = []
-        query: dict[str, Any] = {"fields": "id,name,desc,closed,idList", "limit": self.cards_page_size}
+        query: dict[str, Any] = {
+            "fields": "id,name,desc,closed,idList,idLabels,due,start,dueComplete",
+            "limit": self.cards_page_size,
+        }
         while True:
             page = self.call("find marked cards", f"boards/{board.id}/cards/all", query=query)
             cards.extend(page)
@@ -369,14 +385,55 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if not items:
             return {}
         board = self._board(mapping)
+        wanted = {i.page_id for i in items}
+        found = {page_id: card for page_id, card in self._run_cards(board, mapping).items() if page_id in wanted}
+        return {
+            page_id: ExternalRef(str(card["id"]), {"board": board.id}, found=self._found_payload(card, board, mapping))
+            for page_id, card in found.items()
+        }
+
+    def list_marked(self, mapping: MappingContext[TrelloMapping]) -> dict[str, ExternalRef]:
+        """Every open card carrying this mapping's marker, from the run's one read of the board."""
+        board = self._board(mapping)
+        return {
+            page_id: ExternalRef(str(card["id"]), {"board": board.id})
+            for page_id, card in self._run_cards(board, mapping).items()
+            if not card.get("closed")
+        }
+
+    def _run_cards(self, board: Board, mapping: MappingContext[TrelloMapping]) -> dict[str, dict[str, Any]]:
+        """The mapping's marked cards, read once per run: the engine calls ``recover`` once per page
+        of up to 100 rows, and cards this run creates are recorded and never looked up again."""
         key = (board.id, mapping.name)
         if key not in mapping.run_cache:
-            # The engine calls recover once per page of up to 100 rows: read the board once per run.
-            # Cards this run creates are recorded in the state and never looked up again.
             mapping.run_cache[key] = self._marked_cards(board, mapping.name, None)
-        wanted = {i.page_id for i in items}
-        found = {page_id: card for page_id, card in mapping.run_cache[key].items() if page_id in wanted}
-        return {page_id: ExternalRef(str(card["id"]), {"board": board.id}) for page_id, card in found.items()}
+        cards: dict[str, dict[str, Any]] = mapping.run_cache[key]
+        return cards
+
+    @staticmethod
+    def _found_payload(
+        card: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]
+    ) -> dict[str, Any] | None:
+        """A card read back, in ``render_card``'s form, so that a card already right after a lost
+        state file is adopted without a write. None for an archived card: it must be restored.
+        Anything read differently from how it was rendered only costs a rewrite."""
+        if card.get("closed"):
+            return None
+        list_names = {list_id: name for name, list_id in board.lists.items()}
+        label_names = {label_id: name for name, label_id in board.labels.items()}
+        labels = sorted(label_names[i] for i in card.get("idLabels") or [] if i in label_names)
+        payload: dict[str, Any] = {
+            "name": card.get("name", ""),
+            "desc": strip_marker(str(card.get("desc") or "")),
+            "list": list_names.get(str(card.get("idList")), ""),
+            "due": card.get("due"),
+            "start": card.get("start"),
+            "due_complete": bool(card.get("dueComplete")),
+            "labels": labels,
+        }
+        if mapping.settings.create_labels and labels:
+            payload["label_colors"] = {name: board.label_colors.get(name) for name in labels}
+        return payload
 
     # -- check ----------------------------------------------------------------------
     def check(self, mapping: MappingContext[TrelloMapping]) -> list[CheckResult]:

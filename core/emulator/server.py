@@ -57,6 +57,11 @@ class SlidingWindow:
         self._calls.append(now)
         return True
 
+    def remaining(self, count: int, window: float) -> int:
+        """How many more requests the window admits now (for rate-limit headers)."""
+        now = time.monotonic()
+        return max(count - sum(1 for t in self._calls if now - t < window), 0)
+
 
 @dataclass
 class ScheduledFault:

@@ -234,6 +234,52 @@ class ConformanceSuite:
         again = sandbox.run(full=True).mappings[0]
         assert again.writes == 0, again.counts
 
+    @pytest.mark.failure_case("state file lost, nothing changed", "items adopted as they are: 0 writes", 0)
+    def test_lost_state_with_nothing_changed_writes_nothing(self, sandbox: Sandbox) -> None:
+        """A lost state file, rows unchanged: every item is found, compared and adopted as it is.
+
+        Catches: ``recover`` returning refs without ``found`` (or ``found`` not in ``render``'s
+        form), so every item is rewritten after a lost state file."""
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        before = self.live(sandbox)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        assert rep.writes == 0, f"a lost state file with nothing changed rewrote items: {rep.counts}"
+        assert rep.counts["unchanged"] == len(expected), rep.counts
+        assert self.live(sandbox) == before
+        again = sandbox.run(full=True).mappings[0]
+        assert again.writes == 0, again.counts
+
+    @pytest.mark.failure_case(
+        "row trashed while the state file was missing", "its item follows on_delete (the sweep)", 0
+    )
+    def test_lost_state_then_trashed_row_is_swept(self, sandbox: Sandbox) -> None:
+        """A row trashed while the state file was missing: the first full scan after the loss lists
+        the mapping's marked items (``list_marked``) and applies on_delete to the row's item.
+
+        Catches: ``list_marked`` missing items, listing archived ones, or the engine not sweeping."""
+        if not self.connector.can_list_marked():
+            pytest.skip(f"{self.connector.__name__} does not implement list_marked: the sweep is skipped")
+        expected = self.expected_rows(sandbox)
+        sandbox.run()
+        _, page_id = next(iter(expected.items()))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        sandbox.notion.trash_page(page_id)
+        rep = sandbox.run().mappings[0]
+        assert rep.status == "ok", rep.error
+        if sandbox.config().mappings[0].on_delete == "keep":
+            assert page_id in self.live(sandbox)
+        else:
+            assert rep.counts["deleted"] == 1, rep.counts
+            assert page_id not in self.live(sandbox), "the item of a row trashed while the state was lost stayed"
+        assert set(self.live(sandbox)) - {page_id} == set(expected.values()) - {page_id}
+        again = sandbox.run(full=True, sweep=True).mappings[0]
+        assert again.writes == 0, again.counts
+
     def test_crash_between_create_and_state_write_makes_no_duplicate(
         self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -45,7 +45,7 @@ def page(box: Sandbox, name: str) -> str:
 def test_dates_land_right(box: Sandbox) -> None:
     rep = box.run().mappings[0]
     assert (rep.counts["created"], rep.counts["skipped"], rep.counts["failed"]) == (4, 1, 1)
-    assert any("before it starts" in message for _, message in rep.errors)
+    assert any("before it starts" in f.error for f in rep.errors)
     events = by_name(box)
     assert (events["All day"]["start"], events["All day"]["end"]) == ({"date": "2026-03-10"}, {"date": "2026-03-11"})
     assert events["Range"]["end"] == {"date": "2026-01-06"}

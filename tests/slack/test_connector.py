@@ -11,6 +11,7 @@ from notion_sync.connectors.slack.emulator import SlackEmulator
 from notion_sync.connectors.slack.settings import SlackSettings
 from notion_sync.core.adapter import DesiredItem, Link
 from notion_sync.core.errors import AccessError, ConfigError, FatalError, ItemError
+from notion_sync.core.retry import RetryPolicy
 
 from .conftest import TOKEN_ENV, MiniEngine, make_row, mapping
 
@@ -108,6 +109,36 @@ def test_card_layout_links_the_title_and_shows_fields(emu, channel, connector):
     head, fields = message.blocks
     assert head["text"]["text"] == f"*<{row.url}|Fix &lt;login&gt; &amp; co>*"
     assert [f["text"] for f in fields["fields"]] == ["*Status*\nNot started", "*Tags*\nBug, Docs"]
+
+
+@pytest.mark.failure_case("a 2,500-character title in a Slack card", "title cut, link and bold kept", 0)
+def test_a_long_title_is_cut_inside_the_cards_bold_link(emu, channel, connector):
+    engine = MiniEngine(connector, mapping(layout="card", card_properties=["Status"]))
+    row = make_row("A&B " * 625)  # 2,500 characters, 3,750 once & is escaped
+    engine.run([row])
+    [message] = emu.messages(channel)
+    head = message.blocks[0]["text"]["text"]
+    assert head.startswith(f"*<{row.url}|A&amp;B A&amp;B") and head.endswith("…>*")
+    assert len(head) <= 3000
+
+
+@pytest.mark.failure_case("formatting characters in a Slack value", "shown as written, never formatting", 0)
+def test_formatting_characters_in_values_are_neutralised(emu, channel, connector):
+    engine = MiniEngine(
+        connector, mapping(layout="card", card_properties=["Notes"], fields={"text": "*{Name}*: {Notes}"})
+    )
+    row = make_row("Fix *all* the _bugs_", notes="~x~ and `code` at https://x.io/a_b*c\n> quoted")
+    engine.run([row])
+    [message] = emu.messages(channel)
+    name = "Fix \u2217all\u2217 the \u02cdbugs\u02cd"
+    notes = "\u223cx\u223c and \u02cbcode\u02cb at https://x.io/a_b*c\n\u00ad&gt; quoted"
+    assert message.text == f"*{name}*: {notes}"  # only the template's stars are formatting
+    head, fields = message.blocks
+    assert head["text"]["text"] == f"*<{row.url}|{name}>*"  # the bold link stays whole
+    assert fields["fields"][0]["text"] == f"*Notes*\n{notes}"
+    quoted = make_row("q", notes="> not a quote")
+    engine.run([quoted])
+    assert emu.messages(channel)[-1].text.startswith("*q*: \u00ad&gt; not a quote")
 
 
 def test_custom_blocks_fill_placeholders(emu, channel, connector):
@@ -352,10 +383,9 @@ def test_the_token_never_shows_in_logs_or_errors(emu, channel, connector, caplog
 # -- errors -------------------------------------------------------------------------------
 def test_bot_not_in_channel_stops_the_mapping_with_the_invite_to_type(emu, channel, connector):
     emu.set_member(channel, False)
-    with pytest.raises(FatalError) as info:
+    with pytest.raises(AccessError) as info:  # exit 3, as `check` says
         connector.prepare(mapping())
     assert "/invite @notion-sync" in str(info.value) and "#tasks" in str(info.value)
-    assert not isinstance(info.value, AccessError)
 
 
 def test_not_in_channel_on_post_is_fatal_with_the_fix(emu, channel, connector):
@@ -366,13 +396,13 @@ def test_not_in_channel_on_post_is_fatal_with_the_fix(emu, channel, connector):
         connector.create(DesiredItem("tasks", make_row("x").id, "", "x", {"text": "x"}), ctx)
 
 
-def test_unknown_channel_name_is_fatal(emu, channel, connector):
-    with pytest.raises(FatalError, match="#nope"):
+def test_unknown_channel_name_is_a_config_error(emu, channel, connector):
+    with pytest.raises(ConfigError, match="#nope"):
         connector.prepare(mapping(channel="#nope"))
 
 
-def test_unknown_channel_id_is_fatal(emu, channel, connector):
-    with pytest.raises(FatalError, match="does not exist"):
+def test_unknown_channel_id_is_a_config_error(emu, channel, connector):
+    with pytest.raises(ConfigError, match="does not exist"):
         connector.prepare(mapping(channel="C0NOTTHERE1"))
 
 
@@ -416,9 +446,9 @@ def test_item_errors_carry_slacks_code(emu, channel, connector):
     assert texts(emu, channel) == []
 
 
-def test_archived_channel_is_fatal(emu, connector):
+def test_archived_channel_is_a_config_error(emu, connector):
     channel = emu.add_channel("old", archived=True)
-    with pytest.raises(FatalError, match="archived"):
+    with pytest.raises(ConfigError, match="archived"):
         connector.prepare(mapping(channel=channel))
 
 
@@ -473,6 +503,16 @@ def test_check_reports_a_bad_token(emu, monkeypatch):
     conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url=emu.api_url))
     [result] = conn.check(mapping())
     assert not result.ok and result.access and "xoxb-bad" not in result.detail
+
+
+@pytest.mark.failure_case("Slack unreachable", "check says the service is unreachable and names the URL", 3)
+def test_check_says_slack_is_unreachable_not_a_bad_token(emu, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "xoxb-good-enough")
+    conn = SlackConnector(SlackSettings(token_env=TOKEN_ENV, base_url="http://127.0.0.1:9/api/"))
+    conn.retry_policy = RetryPolicy(attempts=2, initial=0.01, max_wait=0.01)
+    [result] = conn.check(mapping())
+    assert not result.ok and "Slack is unreachable at http://127.0.0.1:9/api/" in result.detail
+    assert "token" not in result.fix
 
 
 def test_check_reports_an_unset_token_variable_as_config(emu):

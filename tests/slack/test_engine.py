@@ -96,7 +96,7 @@ def test_bot_not_in_channel_stops_the_mapping_before_any_write(tmp_path):
         target = box.targets["slack"]
         target.emulator.set_member(target.channel_id, False)
         rep = box.run().mappings[0]
-        assert rep.status == "failed" and "/invite @notion-sync" in rep.error
+        assert rep.status == "access" and "/invite @notion-sync" in rep.error
         assert target.emulator.server.request_count("chat.") == 0
 
 

@@ -193,7 +193,17 @@ class MemoConnector(Connector[MemoSettings, MemoMapping]):
     def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[MemoMapping]) -> dict[str, ExternalRef]:
         memos = self._call("GET", "/memos", "list memos", params={"mapping": mapping.name})["memos"]
         by_page = {m["page_id"]: m for m in memos}
-        return {i.page_id: ExternalRef(by_page[i.page_id]["id"]) for i in items if i.page_id in by_page}
+        keys = ("text", "tag") if mapping.settings.fields.tag else ("text",)
+
+        def found(memo: dict[str, Any]) -> dict[str, Any] | None:
+            # What the memo holds, in render's form; an archived one must be restored.
+            return None if memo.get("archived") else {k: memo.get(k) for k in keys}
+
+        return {
+            i.page_id: ExternalRef(by_page[i.page_id]["id"], found=found(by_page[i.page_id]))
+            for i in items
+            if i.page_id in by_page
+        }
 
     def close(self) -> None:
         if self._client is not None:

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from notion_sync.connectors.trello.client import pacer_for
+from notion_sync.connectors.trello.connector import TrelloConnector
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import RedactingFilter
@@ -71,16 +72,18 @@ def test_pacing_keeps_under_the_rate_limit(world: World) -> None:
     assert pacer_for(world.emu.url, conn._token, 5, 0.4).waited > 0
 
 
-def test_without_pacing_the_429s_are_retried_and_nothing_is_duplicated(world: World) -> None:
+def test_without_pacing_the_headers_hold_it_under_the_limit_and_429s_are_retried(world: World) -> None:
     world.emu.token_limit = (6, 0.3)
     conn, ctx = world.connector(rate_limit=1000, rate_window=0.3), world.mapping()
     conn.retry_policy = RetryPolicy(attempts=12, initial=0.05, max_wait=0.3)
     conn.prepare(ctx)
+    world.emu.server.faults.schedule(429, count=3, path=r"^/1/cards$")
     for i in range(15):
         conn.create(desired(conn, page(f"Card {i}"), ctx), ctx)
-    assert world.emu.rate_limited["token"] > 0
+    # x-rate-limit-api-token-remaining: 0 holds the client before Trello has to refuse it.
+    assert world.emu.rate_limited["token"] == 0
     assert len(world.emu.cards()) == 15
-    assert conn.requests_sent == 3 + 15 + world.emu.rate_limited["token"]
+    assert conn.requests_sent == 3 + 15 + 3
 
 
 def test_secrets_never_reach_urls_logs_or_reprs(world: World, caplog: pytest.LogCaptureFixture) -> None:
@@ -101,3 +104,60 @@ def test_check_token_probe_is_scrubbed_by_the_core_filter(world: World, caplog: 
     results = world.connector().check(world.mapping())
     assert all(r.ok for r in results)
     assert world.token not in caplog.text and world.token not in repr(results)
+
+
+@pytest.mark.failure_case("Trello token permissions capitalised or '*'", "check passes", 0)
+@pytest.mark.parametrize(
+    "permissions",
+    [
+        [{"idModel": "*", "modelType": "Board", "read": True, "write": True}],
+        [{"idModel": "*", "modelType": "*", "read": True, "write": True}],
+        [{"idModel": "BOARD_ID", "modelType": "BOARD", "read": True, "write": True}],
+    ],
+)
+def test_check_write_probe_accepts_any_case_and_wildcards(world: World, permissions: list[dict[str, object]]) -> None:
+    world.emu.tokens[world.token]["permissions"] = [
+        {**p, "idModel": world.board["id"] if p["idModel"] == "BOARD_ID" else p["idModel"]} for p in permissions
+    ]
+    write = world.connector().check(world.mapping())[-1]
+    assert write.ok, write
+
+
+@pytest.mark.failure_case("Trello token with write access to another board only", "check names the token's variable", 3)
+def test_read_only_token_fix_names_where_the_token_comes_from(world: World) -> None:
+    world.emu.tokens[world.token]["permissions"] = [
+        {"idModel": "5f000000000000000000dead", "modelType": "Board", "read": True, "write": True},
+        {"idModel": "*", "modelType": "*", "read": True, "write": False},
+    ]
+    write = world.connector().check(world.mapping())[-1]
+    assert not write.ok and "read access only" in write.detail
+    assert f"environment variable {world.token_env} (trello.token_env)" in write.fix
+
+
+@pytest.mark.failure_case("Trello unreachable", "check says the service is unreachable and names the URL", 3)
+def test_check_says_trello_is_unreachable_not_a_bad_token(world: World) -> None:
+    conn = TrelloConnector(world.settings().model_copy(update={"base_url": "http://127.0.0.1:9/1"}))
+    conn.retry_policy = RetryPolicy(attempts=2, initial=0.01, max_wait=0.01)
+    [result] = conn.check(world.mapping())
+    assert not result.ok and "unreachable at http://127.0.0.1:9/1" in result.detail
+    assert "token" not in result.fix
+
+
+@pytest.mark.failure_case("Trello rate-limit window spent by another process", "waits it out; no item fails", 0)
+def test_a_window_spent_by_another_process_is_waited_out(world: World) -> None:
+    import requests
+
+    world.emu.token_limit = (5, 1.0)
+    auth = {"Authorization": f'OAuth oauth_consumer_key="{world.key}", oauth_token="{world.token}"'}
+    for _ in range(5):  # another process, same token: this one's pacer cannot see it
+        reply = requests.get(f"{world.emu.url}/members/me", headers=auth, timeout=5)
+    assert reply.headers["x-rate-limit-api-token-remaining"] == "0"
+    assert reply.headers["x-rate-limit-api-token-interval-ms"] == "1000"
+    assert reply.headers["x-rate-limit-api-key-max"] == "300"
+    conn, ctx = world.connector(), world.mapping()
+    # Backoff alone (a few ms here) could never clear a one-second window.
+    conn.retry_policy = RetryPolicy(attempts=2, initial=0.001, max_wait=0.001)
+    conn.prepare(ctx)
+    refs = [conn.create(desired(conn, page(f"Card {i}"), ctx), ctx) for i in range(6)]
+    assert len({r.id for r in refs}) == 6 and len(world.emu.cards()) == 6
+    assert world.emu.rate_limited["token"] >= 1

@@ -10,7 +10,7 @@ import pytest
 from notion_sync.connectors.trello.connector import TrelloConnector
 from notion_sync.connectors.trello.markers import parse_marker
 from notion_sync.core.adapter import Link
-from notion_sync.core.errors import AccessError, FatalError
+from notion_sync.core.errors import AccessError, ConfigError, FatalError
 from notion_sync.core.sandbox import Sandbox
 
 from .testkit import World, desired, page
@@ -253,7 +253,7 @@ def test_rate_limited_write_is_retried(world: World) -> None:
 def test_missing_list_stops_prepare_before_any_write(world: World) -> None:
     conn = world.connector()
     ctx = world.mapping(lists={"Not started": "Backlog", "Done": "Done"}, default_list="Someday")
-    with pytest.raises(FatalError) as info:
+    with pytest.raises(ConfigError) as info:
         conn.prepare(ctx)
     message = str(info.value)
     assert "'Backlog', 'Someday'" in message and "'To do', 'Doing', 'Done'" in message

@@ -220,7 +220,11 @@ class TrelloEmulator(ServiceEmulator):
     def fault_response(self, status: int, request: Request) -> Response:
         """Trello's reply to an injected status: its 429 carries no Retry-After."""
         if status == 429:
-            return JSONResponse({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}, 429)
+            with self._lock:
+                limits = self._limit_headers(*self._credentials(request))
+            return JSONResponse(
+                {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}, 429, headers=limits
+            )
         if status == 401:
             return PlainTextResponse("invalid token", 401)
         if status == 404:
@@ -234,7 +238,23 @@ class TrelloEmulator(ServiceEmulator):
             return False
         return not self._calls.setdefault(bucket, SlidingWindow()).admit(*limit)
 
-    def _auth(self, request: Request) -> dict[str, Any]:
+    def _limit_headers(self, key: str | None, token: str | None) -> dict[str, str]:
+        """Trello's ``x-rate-limit-api-{token,key}-{interval-ms,max,remaining}`` headers: what is
+        left of the shared per-token and per-key windows, which every process spends from."""
+        headers: dict[str, str] = {}
+        for kind, ident, limit in (("token", token, self.token_limit), ("key", key, self.key_limit)):
+            if limit is None or not ident:
+                continue
+            count, window = limit
+            left = self._calls.setdefault(f"{kind}:{ident}", SlidingWindow()).remaining(count, window)
+            headers[f"x-rate-limit-api-{kind}-interval-ms"] = str(int(window * 1000))
+            headers[f"x-rate-limit-api-{kind}-max"] = str(count)
+            headers[f"x-rate-limit-api-{kind}-remaining"] = str(left)
+        return headers
+
+    @staticmethod
+    def _credentials(request: Request) -> tuple[str | None, str | None]:
+        """The key and token of a request: query parameters, or an ``Authorization: OAuth`` header."""
         key = request.query_params.get("key")
         token = request.query_params.get("token")
         header = request.headers.get("authorization", "")
@@ -242,6 +262,10 @@ class TrelloEmulator(ServiceEmulator):
             parts = dict(re.findall(r'(\w+)="([^"]*)"', header))
             key = key or parts.get("oauth_consumer_key")
             token = token or parts.get("oauth_token")
+        return key, token
+
+    def _auth(self, request: Request) -> dict[str, Any]:
+        key, token = self._credentials(request)
         if not key or key not in self.keys:
             raise TrelloReply(401, "invalid key")
         grant = self.tokens.get(token or "")
@@ -289,11 +313,14 @@ class TrelloEmulator(ServiceEmulator):
                         if spec:
                             self.params_seen.setdefault((method, spec), set()).update(params)
                         result = handler(grant, params, dict(request.path_params))
+                        limits = self._limit_headers(*self._credentials(request))
                 except _RateLimited as exc:
-                    return JSONResponse({"error": exc.code, "message": "Rate limit exceeded"}, 429)
+                    with self._lock:
+                        limits = self._limit_headers(*self._credentials(request))
+                    return JSONResponse({"error": exc.code, "message": "Rate limit exceeded"}, 429, headers=limits)
                 except TrelloReply as exc:
                     return PlainTextResponse(exc.text, exc.status)
-                return JSONResponse(result)
+                return JSONResponse(result, headers=limits)
 
             return Route("/1" + path, endpoint, methods=[method])
 
@@ -386,9 +413,10 @@ class TrelloEmulator(ServiceEmulator):
         target = self.tokens.get(path["token"])
         if target is None:
             raise TrelloReply(401, "invalid token")
-        permissions = [
-            {"idModel": "*", "modelType": "board", "read": True, "write": target["write"]},
-            {"idModel": "*", "modelType": "organization", "read": True, "write": target["write"]},
+        permissions = target.get("permissions") or [
+            # Real replies capitalise the model type (the OpenAPI spec writes it lowercase).
+            {"idModel": "*", "modelType": "Board", "read": True, "write": target["write"]},
+            {"idModel": "*", "modelType": "Organization", "read": True, "write": target["write"]},
         ]
         token = {
             "id": target["id"],

@@ -36,7 +36,7 @@ from notion_sync.sdk import (
 from . import checks, spec
 from .client import build_client
 from .errors import GoneError, classify
-from .markers import document, marked_page
+from .markers import document, found_payload, marked_page
 from .render import render_document
 from .settings import WebhookMapping, WebhookSettings
 from .settings import starter as settings_starter
@@ -114,30 +114,34 @@ class WebhookConnector(Connector[WebhookSettings, WebhookMapping]):
             pass
         return None
 
-    def _listing(self, mapping: MappingContext[WebhookMapping]) -> dict[str, str]:
-        """page id -> item id of the mapping's items, read once per run (kept in its run cache)."""
+    def _listing(self, mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
+        """page id -> the mapping's item (its id and what it holds), read once per run (kept in its run cache)."""
         if "listing" not in mapping.run_cache:
-            found: dict[str, str] = {}
+            found: dict[str, ExternalRef] = {}
             params: dict[str, Any] = {"mapping": mapping.name, "limit": PAGE_LIMIT}
             while True:
                 reply = self.call("GET", self.url(mapping), "list items", params=params)
                 for entry in reply.get("items") or []:
                     page_id = marked_page(entry, mapping.name)
                     if page_id is not None:
-                        found.setdefault(page_id, str(entry["id"]))
+                        found.setdefault(page_id, ExternalRef(str(entry["id"]), found=found_payload(entry)))
                 cursor = reply.get("next_cursor")
                 if not cursor:
                     break
                 params["cursor"] = cursor
             mapping.run_cache["listing"] = found
-        listing: dict[str, str] = mapping.run_cache["listing"]
+        listing: dict[str, ExternalRef] = mapping.run_cache["listing"]
         return listing
 
     def recover(self, items: Sequence[DesiredItem], mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
         listing = self._listing(mapping)
-        return {i.page_id: ExternalRef(listing[i.page_id]) for i in items if i.page_id in listing}
+        return {i.page_id: listing[i.page_id] for i in items if i.page_id in listing}
 
     # -- optional -------------------------------------------------------------
+    def list_marked(self, mapping: MappingContext[WebhookMapping]) -> dict[str, ExternalRef]:
+        """Every item of the mapping (for the engine's sweep after a lost state file)."""
+        return dict(self._listing(mapping))
+
     def check(self, mapping: MappingContext[WebhookMapping]) -> list[CheckResult]:
         """Read-only: the URL lists this mapping's items."""
         return checks.check(self, mapping)

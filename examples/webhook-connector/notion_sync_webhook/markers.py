@@ -7,7 +7,10 @@ from typing import Any
 
 from notion_sync.sdk import DesiredItem
 
-__all__ = ["document", "marked_page"]
+__all__ = ["MARKER_KEYS", "document", "found_payload", "marked_page"]
+
+MARKER_KEYS = ("id", "mapping", "page_id", "page_url")
+"""The keys a listed item has besides its payload: its id and the marker ``document`` adds."""
 
 
 def document(item: DesiredItem, mapping: str) -> dict[str, Any]:
@@ -20,3 +23,9 @@ def marked_page(entry: dict[str, Any], mapping: str) -> str | None:
     if entry.get("mapping", mapping) != mapping or not entry.get("page_id"):
         return None
     return str(entry["page_id"])
+
+
+def found_payload(entry: dict[str, Any]) -> dict[str, Any]:
+    """A listed item's payload, in ``render_document``'s form: the document without its marker.
+    When it equals the row's payload, the engine adopts the item without writing it."""
+    return {k: v for k, v in entry.items() if k not in MARKER_KEYS}
