@@ -3,8 +3,12 @@ an exit code of the README's table (4; 75 for a temporary cause such as a full d
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import stat
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +156,41 @@ def test_a_looser_existing_state_file_is_tightened_with_a_warning(box):
     assert result.exit_code == 0, result.output
     assert "could be read by other users (mode 644); made it private" in result.output
     assert stat.S_IMODE(box.state_path.stat().st_mode) == 0o600
+
+
+@pytest.fixture
+def read_only_later(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """A small tmpfs for the state, and a function that remounts it read-only, as a disk that
+    went read-only after an error would be. Needs root and mount(8): skipped elsewhere."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a read-only filesystem needs root and mount(8) to make")
+    where = tmp_path / "ro-state"
+    where.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not allowed here: {made.stderr.decode().strip()}")
+
+    def remount_read_only() -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True, capture_output=True)
+
+    try:
+        yield where, remount_read_only
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.mark.failure_case(
+    "state file on a filesystem that became read-only", "state error naming the file, read-only", 4
+)
+def test_a_state_file_on_a_read_only_filesystem_says_so(box, read_only_later):
+    where, remount_read_only = read_only_later
+    data = box.config_data()
+    data["state"]["path"] = str(where / "state.sqlite3")
+    box.write_config(data)
+    assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
+    synced = box.targets["memo"].item_count()
+    box.notion.update_page(next(iter(box.database.pages.values())), {"Name": "Renamed while read-only"})
+    remount_read_only()
+    result = cli("run", "--config", str(box.config_path))
+    assert_clean_failure(result, 4, str(where / "state.sqlite3"), "read-only")
+    assert box.targets["memo"].item_count() == synced
