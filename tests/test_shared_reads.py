@@ -1,0 +1,93 @@
+"""Mappings on one data source share one Notion read per run, each with its own filter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from notion_sync.core.sandbox import Sandbox
+from tests.support.memo import MemoConnector
+
+
+class OtherMemoConnector(MemoConnector):
+    name = "memo2"
+
+
+class ThirdMemoConnector(MemoConnector):
+    name = "memo3"
+
+
+CONNECTORS = {"memo": MemoConnector, "memo2": OtherMemoConnector, "memo3": ThirdMemoConnector}
+URGENT = {"property": "Urgent", "checkbox": {"equals": True}}
+DONE = {"property": "Status", "status": {"equals": "Done"}}
+NOT_DONE_AND_URGENT = {"and": [URGENT, {"property": "Status", "status": {"does_not_equal": "Done"}}]}
+
+
+def seed(box: Sandbox, n: int) -> None:
+    """``n`` rows edited before the first run: every 3rd urgent, every 4th done."""
+    box.notion.set_clock(datetime.now(UTC) - timedelta(minutes=10))
+    rows = [
+        {"Name": f"T{i}", "Urgent": i % 3 == 0, "Status": "Done" if i % 4 == 0 else "Not started"} for i in range(n)
+    ]
+    box.notion.add_pages(box.database.data_source_id, rows)
+    box.notion.set_clock(None)
+
+
+def texts(box: Sandbox, connector: str) -> set[str]:
+    return {t.split(" ")[0] for t in box.targets[connector].items().values()}
+
+
+def test_three_filters_on_one_data_source_cost_one_read(tmp_path: Path) -> None:
+    overrides = {"memo": {"filter": URGENT}, "memo2": {"filter": DONE}, "memo3": {"filter": NOT_DONE_AND_URGENT}}
+    with Sandbox(tmp_path, connectors=CONNECTORS, rows=[], mapping_overrides=overrides) as box:
+        seed(box, 250)
+        queries = r"^POST /v1/data_sources/[^/]+/query$"
+        report = box.run()
+        assert [m.status for m in report.mappings] == ["ok", "ok", "ok"]
+        # Written by hand from the seed, not by the evaluator.
+        assert texts(box, "memo") == {f"T{i}" for i in range(250) if i % 3 == 0}
+        assert texts(box, "memo2") == {f"T{i}" for i in range(250) if i % 4 == 0}
+        assert texts(box, "memo3") == {f"T{i}" for i in range(250) if i % 3 == 0 and i % 4 != 0}
+        # One full read with no filter (the filters differ and one is compound): 3 pages of 100.
+        assert box.notion.server.request_count(queries) == 3
+        assert sum(m.notion_requests for m in report.mappings) == 3 + 2  # + the database and its schema
+
+        before = box.notion.server.request_count(queries)
+        again = box.run()
+        assert [m.writes for m in again.mappings] == [0, 0, 0]
+        assert box.notion.server.request_count(queries) - before == 1  # one incremental query for all three
+        assert sum(m.notion_requests for m in again.mappings) == 1
+
+        before = box.notion.server.request_count(queries)
+        full = box.run(full=True)
+        assert all(m.full_scan for m in full.mappings) and [m.writes for m in full.mappings] == [0, 0, 0]
+        assert box.notion.server.request_count(queries) - before == 3
+
+
+def test_a_relative_date_filter_keeps_its_own_query(tmp_path: Path) -> None:
+    recent = {"property": "Due", "date": {"past_week": {}}}
+    overrides = {"memo": {"filter": URGENT}, "memo2": {"filter": DONE}, "memo3": {"filter": recent}}
+    with Sandbox(tmp_path, connectors=CONNECTORS, rows=[], mapping_overrides=overrides) as box:
+        seed(box, 150)
+        queries = r"^POST /v1/data_sources/[^/]+/query$"
+        report = box.run()
+        assert [m.status for m in report.mappings] == ["ok", "ok", "ok"]
+        # memo and memo2 share one read: their filters OR-ed select 75 rows, one page; memo3 reads
+        # alone (one empty page).
+        assert box.notion.server.request_count(queries) == 1 + 1
+        assert report.mappings[2].notion_requests == 1
+        assert texts(box, "memo") == {f"T{i}" for i in range(150) if i % 3 == 0}
+        assert texts(box, "memo2") == {f"T{i}" for i in range(150) if i % 4 == 0}
+        assert texts(box, "memo3") == set()
+
+
+def test_a_bad_filter_stops_only_its_mapping(tmp_path: Path) -> None:
+    overrides = {"memo": {"filter": URGENT}, "memo2": {"filter": {"property": "Nope", "checkbox": {"equals": True}}}}
+    connectors = {"memo": MemoConnector, "memo2": OtherMemoConnector}
+    with Sandbox(tmp_path, connectors=connectors, rows=[], mapping_overrides=overrides) as box:
+        seed(box, 30)
+        report = box.run()
+        assert [m.status for m in report.mappings] == ["ok", "config"]
+        assert "[mappings.tasks-to-memo2] filter" in report.mappings[1].error
+        assert "Nope" in report.mappings[1].error
+        assert texts(box, "memo") == {f"T{i}" for i in range(30) if i % 3 == 0}
