@@ -544,7 +544,9 @@ class Engine:
             pages = run.keep(pages)
             if not pages:
                 return True
-        rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
+        types = _types(run.ctx.schema)
+        completable = {n for n in used_names if types.get(n) in ("people", "relation")}
+        rows = [self._complete(Row.from_page(p), p, completable) if completable else Row.from_page(p) for p in pages]
         rendered = [self._render(connector, row, run.ctx) for row in rows]
         run.seen.update(r.page_id for r in rendered)
         actions = plan_rows(rendered, state.get_links(m.name, [r.page_id for r in rendered]), run.pending)
@@ -590,7 +592,7 @@ class Engine:
             )
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
-        """Fetch in full any used people/relation value that Notion cut at 25."""
+        """Fetch in full any used people/relation value (``used``) that Notion cut at 25."""
         assert self.source is not None
         cut = [n for n in used if n in page.get("properties", {}) and needs_completion(page["properties"][n])]
         if not cut:

@@ -7,10 +7,9 @@ queue, so memory stays flat (at most ``depth`` pages ahead per subscriber) and t
 as fast as the slowest subscriber takes pages.
 
 Which mappings share a read, and how (full or incremental, which filter goes to Notion), is the
-planner's decision (``plan_shared_reads``); a mapping whose filter goes to Notion unchanged but
-differs from the others' keeps it server-side only when it reads alone. When filters differ the
-shared read asks Notion for every row and each mapping applies its own filter here, with the
-same evaluator the Notion emulator uses (``notion_sync.core.notion_filters``).
+planner's decision (``plan_shared_reads``). When the mappings' filters differ, Notion gets their
+OR (or no filter) and each mapping applies its own here, with the same evaluator the Notion
+emulator uses (``notion_sync.core.notion_filters``).
 """
 
 from __future__ import annotations
