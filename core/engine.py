@@ -96,6 +96,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SCHEMA_MAX_AGE = timedelta(hours=24)
+SHARED_READ_AHEAD = 8
+"""Pages a fast target may take ahead of a slow one on the same read (about 10 MB at most: the
+consumers share the page objects), so Google is not held to Slack's one post per second for
+the first 800 rows of a backfill."""
 COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
 NOTED = ("deferred", "parked")
 """Counted too, and shown only when not zero: items waiting for their retry, and parked items."""
@@ -409,6 +413,10 @@ class Engine:
         else:
             with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="mapping") as pool:
                 futures = [pool.submit(run_group, ms) for ms in groups.values()]
+                errors = [e for e in (f.exception() for f in futures) if e is not None]
+                # A thread that fails breaks the barrier the others wait at: raise its error, not theirs.
+                for error in sorted(errors, key=lambda e: isinstance(e, threading.BrokenBarrierError)):
+                    raise error
                 done = [f.result() for f in futures]
         by_name = {rep.name: rep for reports in done for rep in reports}
         return [by_name[m.name] for m in chosen]
@@ -421,6 +429,7 @@ class Engine:
             lambda: source.pages(plan.data_source_id, filter=plan.server_filter, since=plan.since),
             subscribers,
             setup=lambda: source.count_into(count),
+            depth=1 if subscribers == 1 else SHARED_READ_AHEAD,
         )
 
     def _take_shared(
