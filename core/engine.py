@@ -4,8 +4,11 @@ Every decision is the planner's (``notion_sync.core.planner``, pure functions of
 the engine reads what they need, carries out what they decide and records the outcome. Per
 mapping, one run, held in a ``MappingRun``:
 
-1. ``prepare`` the connector (read-only lookups), resolve the data source (cached);
-2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``;
+1. ``prepare`` the connector (read-only lookups), resolve the data source (cached, and read
+   once per run however many mappings use it);
+2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``. Mappings
+   on one data source share one read (``plan_shared_reads``, ``SharedRead``): full if any of
+   them needs it, each applying its own filter when Notion cannot apply them all;
 3. for each page of up to 100 rows: render, check mapped properties on the first page,
    plan against the links recorded for those rows, hold back items waiting for their retry,
    record intents, apply, and record the results at once, so Notion reads and target writes
