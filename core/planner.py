@@ -432,6 +432,12 @@ class SharedReadPlan:
     """Per mapping, the filter it applies itself to the shared pages."""
 
 
+MAX_FILTER_DEPTH = 2
+"""Notion nests compound filters at most two levels deep. A filter at that depth cannot go to
+Notion with the read's own conditions (``last_edited_time`` since the watermark, ``created_time``
+past the 10,000-row cap) joined to it, so it is applied here."""
+
+
 def plan_shared_reads(wants: Sequence[ReadWant]) -> list[SharedReadPlan]:
     """One read per data source, whatever the mappings' connectors.
 
@@ -440,7 +446,8 @@ def plan_shared_reads(wants: Sequence[ReadWant]) -> list[SharedReadPlan]:
     least one more); otherwise it reads since the oldest watermark and a mapping with a newer one
     plans a few more unchanged rows. Equal filters go to Notion; different ones go to Notion
     OR-ed together when that stays within Notion's nesting limit, and each mapping applies its own
-    here. A mapping whose filter cannot be applied here (``evaluable_here``) reads alone."""
+    here (as it does a filter already at that limit). A mapping whose filter cannot be applied
+    here (``evaluable_here``) reads alone."""
     plans: list[SharedReadPlan] = []
     groups: dict[str, list[ReadWant]] = {}
     for w in wants:
@@ -455,7 +462,7 @@ def plan_shared_reads(wants: Sequence[ReadWant]) -> list[SharedReadPlan]:
         marks = [w.watermark for w in members if w.watermark is not None]
         since = None if full or not marks else min(marks)
         filters = [w.filter for w in members]
-        if all(f == filters[0] for f in filters):
+        if all(f == filters[0] for f in filters) and filter_depth(filters[0]) < MAX_FILTER_DEPTH:
             plans.append(SharedReadPlan(ds, [w.mapping for w in members], full, since, filters[0]))
             continue
         server: dict[str, Any] | None = None
