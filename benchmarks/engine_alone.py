@@ -165,8 +165,9 @@ def _current_rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
-    """One engine run in this process; returns its timings and memory."""
+def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = False) -> dict[str, Any]:
+    """One engine run in this process; returns its timings and memory (``profile``: and
+    pyinstrument's top lines of the run, under ``"profile"``)."""
     from notion_sync.core.config import load_config
     from notion_sync.core.engine import Engine, RunOptions
     from notion_sync.core.plugins import Discovery
@@ -196,10 +197,20 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
     now = T0 + timedelta(days=200)
     engine = Engine(config, now=lambda: now, notion=GeneratedSource)
     # Process CPU, not thread CPU: the engine reads pages ahead in a background thread.
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
     c0, t0 = _process_cpu(), time.perf_counter()
     report = engine.run(RunOptions(full=True))
     cpu, wall = _process_cpu() - c0, time.perf_counter() - t0
     rep = report.mappings[0]
+    extra: dict[str, Any] = {}
+    if profiler is not None:
+        profiler.stop()
+        extra["profile"] = profiler.output_text(unicode=False, color=False, show_all=False, timeline=False)
     return {
         "rows": rows,
         "phase": phase,
@@ -212,9 +223,13 @@ def measure_engine(rows: int, phase: str, workdir: Path) -> dict[str, Any]:
         "counts": {k: v for k, v in rep.counts.items() if v},
         "status": rep.status,
         "error": rep.error,
+        **extra,
     }
 
 
 if __name__ == "__main__":
     n, phase, where = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    print(json.dumps(measure_engine(n, phase, where)))
+    result = measure_engine(n, phase, where, profile="--profile" in sys.argv[4:])
+    if "profile" in result:
+        print(result.pop("profile"), file=sys.stderr)
+    print(json.dumps(result))

@@ -41,13 +41,14 @@ def render(data: dict[str, Any]) -> str:
             "",
             "Engine alone (in-process source and target, no HTTP; a fresh process per line):",
             "",
-            "| rows | phase | wall s | engine CPU s | making pages CPU s | RSS before MB | peak RSS MB |",
-            "|--:|---|--:|--:|--:|--:|--:|",
+            "| rows | phase | wall s | engine CPU s | µs per row | making pages CPU s | RSS before MB | peak RSS MB |",
+            "|--:|---|--:|--:|--:|--:|--:|--:|",
         ]
         for e in data["engine_alone"]:
             what = {"fill": "fill (first run, N creates)", "plan": "plan (full scan, nothing changed)"}[e["phase"]]
             out.append(
-                f"| {e['rows']:,} | {what} | {e['wall']:.2f} | {e['engine_cpu']:.2f} | {e['generate_cpu']:.2f} | "
+                f"| {e['rows']:,} | {what} | {e['wall']:.2f} | {e['engine_cpu']:.2f} | "
+                f"{1e6 * e['engine_cpu'] / e['rows']:.1f} | {e['generate_cpu']:.2f} | "
                 f"{e['baseline_rss_mb']:.0f} | {e['peak_rss_mb']:.0f} |"
             )
     out += ["", "| target | measured | bound | met |", "|---|---|---|---|"]

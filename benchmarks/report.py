@@ -48,6 +48,22 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     def add(what: str, value: str, bound: str, ok: bool | None) -> None:
         out.append({"target": what, "measured": value, "bound": bound, "met": ok})
 
+    # Issue 18: one read per data source, whatever the number of mappings on it.
+    for x in _find(lines, "rerun", "all"):
+        add(
+            f"N={x.n} all mappings: re-run, no change (incremental), Notion requests for the run",
+            f"{x.notion}",
+            "1 (one shared query)",
+            x.notion <= 1,
+        )
+    for x in _find(lines, "rerun --full", "all"):
+        cap = math.ceil(x.n / 100)
+        add(
+            f"N={x.n} all mappings: re-run, no change (full scan), Notion requests for the run",
+            f"{x.notion}" + (f" ({x.limited} answered 429 and retried)" if x.limited else ""),
+            f"{cap} (ceil(N/100), one shared read)",
+            x.notion <= cap,
+        )
     for x in _find(lines, "rerun"):
         if x.target != "all":
             add(
@@ -116,6 +132,16 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         )
         if len(plan) >= 2:
             small = min(plan, key=lambda e: e["rows"])
+            per_row_cpu = {e["rows"]: 1e6 * e["engine_cpu"] / e["rows"] for e in plan}
+            spread = max(per_row_cpu.values()) / min(per_row_cpu.values())
+            add(
+                "engine alone: planning CPU is linear in the rows (µs per row, highest / lowest)",
+                f"{spread:.2f} ("
+                + ", ".join(f"{n // 1000}k: {us:.1f} µs" for n, us in sorted(per_row_cpu.items()))
+                + ")",
+                "≤ 1.25",
+                spread <= 1.25,
+            )
             growth = ", ".join(
                 f"{e['rows'] // 1000}k: +{e['peak_rss_mb'] - e['baseline_rss_mb']:.1f} MB"
                 for e in sorted(plan, key=lambda e: e["rows"])
@@ -199,6 +225,7 @@ def print_report(result: dict[str, Any], console: Console | None = None) -> None
             "what it does",
             "wall s",
             "engine CPU s",
+            "µs per row",
             "making pages CPU s",
             "RSS before MB",
             "peak RSS MB",
@@ -212,6 +239,7 @@ def print_report(result: dict[str, Any], console: Console | None = None) -> None
                 what,
                 f"{e['wall']:.2f}",
                 f"{e['engine_cpu']:.2f}",
+                f"{1e6 * e['engine_cpu'] / e['rows']:.1f}",
                 f"{e['generate_cpu']:.2f}",
                 f"{e['baseline_rss_mb']:.0f}",
                 f"{e['peak_rss_mb']:.0f}",

@@ -42,7 +42,7 @@ class Plan:
 
     scale: float = 20.0
     groups: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
-    engine_rows: tuple[int, ...] = (25_000, 50_000, 100_000)
+    engine_rows: tuple[int, ...] = (10_000, 50_000, 100_000)
     quick: bool = False
 
 

@@ -82,7 +82,12 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             _summaries(out, report)
             codes.append(report.exit_code)
             writes = sum(m.writes for m in report.mappings)
+            reads = sum(m.notion_requests for m in report.mappings)
             out.line(f"writes on the last run: {writes}")
+            out.line(
+                f"Notion requests on the last run: {reads} "
+                f"(the {len(report.mappings)} mappings on this database share one read)"
+            )
 
             out.show(Rule("5. lose the state file and trash a row: nothing is rewritten, the orphan is swept"))
             for suffix in ("", "-wal", "-shm"):

@@ -4,8 +4,11 @@ Every decision is the planner's (``notion_sync.core.planner``, pure functions of
 the engine reads what they need, carries out what they decide and records the outcome. Per
 mapping, one run, held in a ``MappingRun``:
 
-1. ``prepare`` the connector (read-only lookups), resolve the data source (cached);
-2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``;
+1. ``prepare`` the connector (read-only lookups), resolve the data source (cached, and read
+   once per run however many mappings use it);
+2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``. Mappings
+   on one data source share one read (``plan_shared_reads``, ``SharedRead``): full if any of
+   them needs it, each applying its own filter when Notion cannot apply them all;
 3. for each page of up to 100 rows: render, check mapped properties on the first page,
    plan against the links recorded for those rows, hold back items waiting for their retry,
    record intents, apply, and record the results at once, so Notion reads and target writes
@@ -28,12 +31,14 @@ state=..., retry=...)``), defaulting to ``NotionSource``, ``StateStore`` and
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from notion_sync.core.adapter import (
     Connector,
@@ -56,16 +61,19 @@ from notion_sync.core.errors import (
     NotionSyncError,
     SkipItem,
 )
-from notion_sync.core.fields import property_uses
+from notion_sync.core.fields import PropertyUse, property_uses
 from notion_sync.core.lock import RunLock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.planner import (
     WRITES,
     Action,
+    ReadWant,
     Rendered,
+    SharedReadPlan,
     Unfinished,
     attempted,
     clears_intent,
+    evaluable_here,
     full_scan_due,
     gate_retries,
     intents_for,
@@ -73,6 +81,7 @@ from notion_sync.core.planner import (
     next_watermark,
     plan_departures,
     plan_rows,
+    plan_shared_reads,
     plan_sweep,
     plan_unrecorded_removals,
     plan_writes,
@@ -80,18 +89,23 @@ from notion_sync.core.planner import (
     unfinished_creates,
     unrecorded_lookups,
 )
-from notion_sync.core.prefetch import prefetched
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row, report_unknown_types, row_label
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
+from notion_sync.core.shared_read import SharedRead, page_filter
 from notion_sync.core.state import Cursor, StateStore
 
 __all__ = ["Engine", "MappingReport", "MappingRun", "RowFailure", "RunOptions", "RunReport", "notion_token"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_MAX_AGE = timedelta(hours=24)
+SHARED_READ_AHEAD = 8
+"""Pages a fast target may take ahead of a slow one on the same read (about 10 MB at most: the
+consumers share the page objects), so Google is not held to Slack's one post per second for
+the first 800 rows of a backfill."""
 COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
 NOTED = ("deferred", "parked")
 """Counted too, and shown only when not zero: items waiting for their retry, and parked items."""
@@ -232,7 +246,29 @@ class MappingRun:
     """The mapping had no link at the start: any create may find an item written before."""
     pending: set[str]
     """Page ids with an intent at the start: a write was sent and never recorded."""
+    count: RequestCount
+    """The Notion requests made for this mapping."""
+    cursor: Cursor
+    config_hash: str
+    started: datetime
+    full: bool
+    schema_at: datetime
+    uses: list[PropertyUse]
+    own_filter: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    """The mapping's filter, evaluated here (when it can be)."""
+    keep: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    """``own_filter``, when the mapping's shared read does not leave the filter to Notion."""
+    validated: bool = False
     rows_read: int = 0
+    seen: set[str] = field(default_factory=set)
+    oldest_failed: datetime | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def want(self) -> ReadWant:
+        """What this mapping needs to read."""
+        return ReadWant(
+            self.name, self.ctx.data_source_id, self.full, self.cursor.watermark, self.mapping.config.filter
+        )
 
     @property
     def name(self) -> str:
@@ -275,6 +311,10 @@ class Engine:
         self._connectors: dict[str, Connector[Any, Any]] = {}
         self._unknown_types: set[str] = set()
         self.source: NotionReader | None = None
+        self._lookups = threading.Lock()
+        self._data_sources: dict[tuple[str, str | None], str] = {}
+        self._schemas: dict[str, dict[str, Any]] = {}
+        """Read once per run however many mappings use them."""
 
     def connector(self, name: str) -> Connector[Any, Any]:
         if name not in self._connectors:
@@ -329,56 +369,136 @@ class Engine:
     def _run_all(
         self, chosen: list[ResolvedMapping], options: RunOptions, state: StateBackend | None
     ) -> list[MappingReport]:
-        """Run the mappings: those of one connector in turn (they share its pacing), different
-        connectors side by side, each in its own thread with its own state connection."""
+        """Run the mappings: those of one connector in one thread (they share its client and
+        pacing), different connectors side by side, each thread with its own state connection.
+        Every thread first prepares its mappings; then mappings on one data source share one
+        read (``plan_shared_reads``), taken in the same order by every thread."""
         groups: dict[str, list[ResolvedMapping]] = {}
         for m in chosen:
             groups.setdefault(m.config.connector, []).append(m)
+        barrier = threading.Barrier(len(groups))
+        begun: dict[str, MappingRun] = {}
+        reads: list[tuple[SharedReadPlan, SharedRead, list[str]]] = []
+        lock = threading.Lock()
+
+        def share_reads() -> None:
+            """Run once, by the barrier, when every thread has prepared its mappings."""
+            order = {m.name: i for i, m in enumerate(chosen)}
+            wants = [begun[m.name].want() for m in chosen if m.name in begun]
+            for plan in sorted(plan_shared_reads(wants), key=lambda p: order[p.mappings[0]]):
+                connectors = sorted({begun[n].mapping.config.connector for n in plan.mappings})
+                reads.append(
+                    (plan, self._open_shared_read(plan, len(connectors), begun[plan.mappings[0]].count), connectors)
+                )
 
         def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
             store = self._open_state(self.config.state_path, readonly=options.dry_run)
             if state is not None:
                 store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
+            reports = [MappingReport(m.name, m.config.connector) for m in mappings]
+            connector = mappings[0].config.connector
+            taken = 0
             try:
-                return [self._run_mapping(m, store, options) for m in mappings]
+                try:
+                    for m, rep in zip(mappings, reports, strict=True):
+                        run = _guarded(rep, partial(self._begin, m, store, options, rep))
+                        if run is not None:
+                            with lock:
+                                begun[m.name] = run
+                except BaseException:
+                    barrier.abort()
+                    raise
+                if barrier.wait() == 0:
+                    try:
+                        share_reads()
+                    except BaseException:
+                        barrier.abort()
+                        raise
+                barrier.wait()
+                for plan, shared, connectors in reads:
+                    members = [begun[n] for n in plan.mappings if begun[n].mapping.config.connector == connector]
+                    if members:
+                        self._take_shared(plan, shared, connectors.index(connector), members)
+                    taken += 1
             finally:
+                for _plan, shared, connectors in reads[taken:]:
+                    if connector in connectors:
+                        shared.leave(connectors.index(connector))
                 store.close()
+            for m, rep in zip(mappings, reports, strict=True):
+                run = begun.get(m.name)
+                if run is not None:
+                    rep.notion_requests = run.count.n
+                if rep.status != "ok":
+                    log.error("mapping %r stopped: %s", m.name, rep.error)
+            return reports
 
         if len(groups) <= 1:
             done = [run_group(ms) for ms in groups.values()]
         else:
             with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="mapping") as pool:
                 futures = [pool.submit(run_group, ms) for ms in groups.values()]
+                errors = [e for e in (f.exception() for f in futures) if e is not None]
+                # A thread that fails breaks the barrier the others wait at: raise its error, not theirs.
+                for error in sorted(errors, key=lambda e: isinstance(e, threading.BrokenBarrierError)):
+                    raise error
                 done = [f.result() for f in futures]
         by_name = {rep.name: rep for reports in done for rep in reports}
         return [by_name[m.name] for m in chosen]
 
-    # -- one mapping ----------------------------------------------------------
-    def _run_mapping(self, m: ResolvedMapping, state: StateBackend, options: RunOptions) -> MappingReport:
-        rep = MappingReport(m.name, m.config.connector)
-        assert self.source is not None
-        count = RequestCount()
-        self.source.count_into(count)
-        try:
-            self._sync(m, state, options, rep, count)
-        except ConfigError as exc:
-            rep.status, rep.error = "config", str(exc)
-        except AccessError as exc:
-            rep.status, rep.error = "access", str(exc)
-        except (FatalError, ItemError) as exc:
-            rep.status, rep.error = "failed", str(exc)
-        rep.notion_requests = count.n
-        if rep.status != "ok":
-            log.error("mapping %r stopped: %s", m.name, rep.error)
-        return rep
-
-    def _sync(
-        self, m: ResolvedMapping, state: StateBackend, options: RunOptions, rep: MappingReport, count: RequestCount
-    ) -> None:
-        """Read → render → plan → record intents → apply → record results, page by page;
-        then the departures of a full scan, unfinished creates, and the cursor."""
+    def _open_shared_read(self, plan: SharedReadPlan, subscribers: int, count: RequestCount) -> SharedRead:
+        """The one read of ``plan``'s data source; its requests count for its first mapping."""
         assert self.source is not None
         source = self.source
+        return SharedRead(
+            lambda: source.pages(plan.data_source_id, filter=plan.server_filter, since=plan.since),
+            subscribers,
+            setup=lambda: source.count_into(count),
+            depth=1 if subscribers == 1 else SHARED_READ_AHEAD,
+        )
+
+    def _take_shared(
+        self, plan: SharedReadPlan, shared: SharedRead, subscriber: int, members: list[MappingRun]
+    ) -> None:
+        """Take the pages of a shared read for this thread's mappings on it, then finish them."""
+        assert self.source is not None
+        source = self.source
+        live: list[MappingRun] = []
+        for run in members:
+            run.full = run.report.full_scan = plan.full
+            f = plan.client_filters.get(run.name)
+            if f is not None:
+                run.keep = _guarded(run.report, partial(page_filter, run.name, f, run.ctx.schema, run.started))
+                if run.keep is None:
+                    continue
+            live.append(run)
+        if not live:
+            shared.leave(subscriber)
+            return
+        try:
+            for pages in shared.pages(subscriber):
+                for run in list(live):
+                    source.count_into(run.count)
+                    if not _guarded(run.report, partial(self._take, run, pages)):
+                        live.remove(run)
+                if not live:
+                    break
+        except NotionSyncError as exc:
+            for run in live:
+                _stopped(run.report, exc)
+            return
+        for run in live:
+            source.count_into(run.count)
+            _guarded(run.report, partial(self._end, run))
+
+    # -- one mapping ----------------------------------------------------------
+    def _begin(self, m: ResolvedMapping, state: StateBackend, options: RunOptions, rep: MappingReport) -> MappingRun:
+        """Everything before the read: the cursor, the data source and its schema, the mapped
+        properties' check, and the connector's ``prepare``."""
+        assert self.source is not None
+        source = self.source
+        count = RequestCount()
+        source.count_into(count)
         cursor = state.get_cursor(m.name)
         config_hash = m.config_hash()
         started = self.now()
@@ -396,12 +516,18 @@ class Engine:
         if cursor.data_source_id and same_config:
             data_source_id = cursor.data_source_id
         else:
-            data_source_id = source.resolve(m.config.database, m.config.data_source, mapping=m.name).id
+            with self._lookups:
+                key = (m.config.database, m.config.data_source)
+                if key not in self._data_sources:
+                    self._data_sources[key] = source.resolve(*key, mapping=m.name).id
+                data_source_id = self._data_sources[key]
         schema, schema_at = (cursor.schema, cursor.schema_at) if same_config else (None, None)
         if schema is None or schema_at is None or started - schema_at > SCHEMA_MAX_AGE:
-            schema, schema_at = source.schema(data_source_id), started
+            with self._lookups:
+                if data_source_id not in self._schemas:
+                    self._schemas[data_source_id] = source.schema(data_source_id)
+                schema, schema_at = self._schemas[data_source_id], started
         uses = property_uses(m.settings)
-        used_names = {u.property for u in uses}
         problems = check_property_uses(m.name, uses, _types(schema))
         if problems:
             raise ConfigError(problems)
@@ -416,44 +542,65 @@ class Engine:
             rep,
             recover_all=state.count_links(m.name) == 0,
             pending=state.pending_intents(m.name),
+            count=count,
+            cursor=cursor,
+            config_hash=config_hash,
+            started=started,
+            full=full,
+            schema_at=schema_at,
+            uses=uses,
         )
+        if m.config.filter is not None and evaluable_here(m.config.filter):
+            # Checked here, before any read: a shared read may send it to Notion OR-ed with others'.
+            run.own_filter = page_filter(m.name, m.config.filter, schema, started)
         connector.prepare(run.ctx)
-        validated = False
-        seen: set[str] = set()
-        oldest_failed: datetime | None = None
-        skipped: dict[str, str] = {}
+        return run
 
-        reads = source.pages(data_source_id, filter=m.config.filter, since=None if full else cursor.watermark)
-        for pages in prefetched(reads, lambda: source.count_into(count)):
-            if not validated:
-                # The rows show the schema as it is now: a property renamed since the schema was
-                # read stops the mapping here, before anything is written.
-                seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
-                report_unknown_types(seen_types, self._unknown_types)  # used or not, once per run
-                if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
-                    schema, schema_at = source.schema(data_source_id), started
-                    problems = check_property_uses(m.name, uses, _types(schema))
-                    if problems:
-                        raise ConfigError(problems)
-                    run.ctx = replace(run.ctx, schema=schema)
-                validated = True
-            rows = [self._complete(Row.from_page(p), p, used_names) for p in pages]
-            rendered = [self._render(connector, row, run.ctx) for row in rows]
-            seen.update(r.page_id for r in rendered)
-            actions = plan_rows(rendered, state.get_links(m.name, [r.page_id for r in rendered]), run.pending)
-            skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
-            failed = self._apply(run, actions, edited={row.id: row.last_edited_time for row in rows})
-            for row in rows:
-                if row.id in failed:
-                    oldest_failed = min(filter(None, (oldest_failed, row.last_edited_time)))
-            run.rows_read = len(seen)
-            self._tick(run)
+    def _take(self, run: MappingRun, pages: list[dict[str, Any]]) -> bool:
+        """One page of rows (up to 100): render, plan against their links, apply, record."""
+        assert self.source is not None
+        m, state, connector = run.mapping, run.state, run.connector
+        used_names = {u.property for u in run.uses}
+        if not run.validated:
+            # The rows show the schema as it is now: a property renamed since the schema was
+            # read stops the mapping here, before anything is written.
+            schema = run.ctx.schema
+            seen_types = {name: p.get("type", "") for name, p in pages[0].get("properties", {}).items()}
+            report_unknown_types(seen_types, self._unknown_types)  # used or not, once per run
+            if any(seen_types.get(n) != _types(schema).get(n) for n in used_names):
+                schema, run.schema_at = self.source.schema(run.ctx.data_source_id), run.started
+                problems = check_property_uses(m.name, run.uses, _types(schema))
+                if problems:
+                    raise ConfigError(problems)
+                run.ctx = replace(run.ctx, schema=schema)
+            run.validated = True
+        if run.keep is not None:
+            pages = run.keep(pages)
+            if not pages:
+                return True
+        types = _types(run.ctx.schema)
+        completable = {n for n in used_names if types.get(n) in ("people", "relation")}
+        rows = [self._complete(Row.from_page(p), p, completable) if completable else Row.from_page(p) for p in pages]
+        rendered = [self._render(connector, row, run.ctx) for row in rows]
+        run.seen.update(r.page_id for r in rendered)
+        actions = plan_rows(rendered, state.get_links(m.name, [r.page_id for r in rendered]), run.pending)
+        run.skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
+        failed = self._apply(run, actions, edited={row.id: row.last_edited_time for row in rows})
+        for row in rows:
+            if row.id in failed:
+                run.oldest_failed = min(filter(None, (run.oldest_failed, row.last_edited_time)))
+        run.rows_read = len(run.seen)
+        self._tick(run)
+        return True
 
-        if full:
-            departures = plan_departures(state.iter_links(m.name), seen)
+    def _end(self, run: MappingRun) -> None:
+        """After the read: the departures of a full scan, unfinished creates, and the cursor."""
+        m, state, options = run.mapping, run.state, run.options
+        if run.full:
+            departures = plan_departures(state.iter_links(m.name), run.seen)
             # The first full scan after a state loss (no link at the start) sweeps up the items of
             # rows that left meanwhile: nothing else remembers them.
-            orphans = self._sweep(run, seen, asked=options.sweep) if options.sweep or run.recover_all else []
+            orphans = self._sweep(run, run.seen, asked=options.sweep) if options.sweep or run.recover_all else []
             departures += orphans
             refusal = mass_delete_refusal(
                 len(departures),
@@ -467,18 +614,18 @@ class Engine:
             self._apply(run, departures, edited={})
 
         if not options.dry_run:
-            unfinished = unfinished_creates(state.pending_intents(m.name), skipped, seen, full=full)
+            unfinished = unfinished_creates(state.pending_intents(m.name), run.skipped, run.seen, full=run.full)
             if unfinished:
                 self._remove_unrecorded(run, unfinished)
             state.set_cursor(
                 m.name,
                 Cursor(
-                    data_source_id,
-                    next_watermark(started, oldest_failed),
-                    started if full else cursor.last_full_scan,
-                    config_hash,
-                    schema,
-                    schema_at,
+                    run.ctx.data_source_id,
+                    next_watermark(run.started, run.oldest_failed),
+                    run.started if run.full else run.cursor.last_full_scan,
+                    run.config_hash,
+                    run.ctx.schema,
+                    run.schema_at,
                 ),
             )
 
@@ -503,7 +650,7 @@ class Engine:
         return plan_sweep(marked, seen, linked)
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
-        """Fetch in full any used people/relation value that Notion cut at 25."""
+        """Fetch in full any used people/relation value (``used``) that Notion cut at 25."""
         assert self.source is not None
         cut = [n for n in used if n in page.get("properties", {}) and needs_completion(page["properties"][n])]
         if not cut:
@@ -649,6 +796,25 @@ def _title(op: Operation) -> str:
     if isinstance(op, DeleteOperation):
         return op.link.ref.extra.get("title", "")
     return op.item.title
+
+
+def _stopped(rep: MappingReport, exc: NotionSyncError) -> None:
+    """Record why a mapping stopped."""
+    if isinstance(exc, ConfigError):
+        rep.status, rep.error = "config", str(exc)
+    elif isinstance(exc, AccessError):
+        rep.status, rep.error = "access", str(exc)
+    else:
+        rep.status, rep.error = "failed", str(exc)
+
+
+def _guarded(rep: MappingReport, step: Callable[[], T]) -> T | None:
+    """Run one step of a mapping; an error of ours stops that mapping only, and is reported."""
+    try:
+        return step()
+    except NotionSyncError as exc:
+        _stopped(rep, exc)
+    return None
 
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:

@@ -18,10 +18,14 @@ from notion_sync.core.adapter import Link
 __all__ = ["Failure", "StoredLink", "payload_hash"]
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+"""Built once: ``json.dumps`` with options builds an encoder per call. Its output must never
+change, or every stored hash would differ and the next run would rewrite every item."""
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
     """A stable hash of what a connector writes: the same payload always gives the same hash."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

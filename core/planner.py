@@ -41,9 +41,13 @@ __all__ = [
     "Gated",
     "Rendered",
     "Unfinished",
+    "ReadWant",
+    "SharedReadPlan",
     "WritePlan",
     "changed_fields",
     "clears_intent",
+    "evaluable_here",
+    "filter_depth",
     "full_scan_due",
     "gate_retries",
     "intents_for",
@@ -52,6 +56,7 @@ __all__ = [
     "plan_departures",
     "plan_rows",
     "plan_sweep",
+    "plan_shared_reads",
     "plan_unrecorded_removals",
     "plan_writes",
     "removal_mode",
@@ -401,3 +406,96 @@ def plan_unrecorded_removals(
             )
         )
     return removals, forget
+
+
+SERVER_ONLY_FILTER_KEYS = frozenset(
+    {"rollup", "people", "relation", "past_week", "past_month", "past_year", "next_week", "next_month", "next_year"}
+    | {"this_week"}
+)
+"""Filter conditions a shared read leaves to Notion: rollups and people/relation values (a page
+shows at most 25 of their items), and dates relative to Notion's "now" and its time zone."""
+
+
+def filter_depth(filter_: Any) -> int:
+    """How deeply ``and``/``or`` are nested in a filter (a single condition is 0)."""
+    if not isinstance(filter_, Mapping):
+        return 0
+    parts = [p for key in ("and", "or") for p in filter_.get(key, [])]
+    if not any(key in filter_ for key in ("and", "or")):
+        return 0
+    return 1 + max((filter_depth(p) for p in parts), default=0)
+
+
+def evaluable_here(filter_: Any) -> bool:
+    """Whether a shared read can apply ``filter_`` itself, exactly as Notion would."""
+    if isinstance(filter_, Mapping):
+        return not (SERVER_ONLY_FILTER_KEYS & set(filter_)) and all(evaluable_here(v) for v in filter_.values())
+    if isinstance(filter_, list):
+        return all(evaluable_here(v) for v in filter_)
+    return True
+
+
+@dataclass(frozen=True)
+class ReadWant:
+    """What one mapping needs to read this run."""
+
+    mapping: str
+    data_source_id: str
+    full: bool
+    watermark: datetime | None
+    filter: dict[str, Any] | None
+
+
+@dataclass
+class SharedReadPlan:
+    """One read of a data source and the mappings that take its pages."""
+
+    data_source_id: str
+    mappings: list[str]
+    full: bool
+    since: datetime | None
+    server_filter: dict[str, Any] | None
+    client_filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per mapping, the filter it applies itself to the shared pages."""
+
+
+MAX_FILTER_DEPTH = 2
+"""Notion nests compound filters at most two levels deep. A filter at that depth cannot go to
+Notion with the read's own conditions (``last_edited_time`` since the watermark, ``created_time``
+past the 10,000-row cap) joined to it, so it is applied here."""
+
+
+def plan_shared_reads(wants: Sequence[ReadWant]) -> list[SharedReadPlan]:
+    """One read per data source, whatever the mappings' connectors.
+
+    If any mapping on it needs a full scan, the read is full and every mapping on it takes a
+    full scan (one full read costs ceil(N/100) requests, an extra incremental one would add at
+    least one more); otherwise it reads since the oldest watermark and a mapping with a newer one
+    plans a few more unchanged rows. Equal filters go to Notion; different ones go to Notion
+    OR-ed together when that stays within Notion's nesting limit, and each mapping applies its own
+    here (as it does a filter already at that limit). A mapping whose filter cannot be applied
+    here (``evaluable_here``) reads alone."""
+    plans: list[SharedReadPlan] = []
+    groups: dict[str, list[ReadWant]] = {}
+    for w in wants:
+        if w.filter is not None and not evaluable_here(w.filter):
+            plans.append(
+                SharedReadPlan(w.data_source_id, [w.mapping], w.full, None if w.full else w.watermark, w.filter)
+            )
+        else:
+            groups.setdefault(w.data_source_id, []).append(w)
+    for ds, members in groups.items():
+        full = any(w.full for w in members)
+        marks = [w.watermark for w in members if w.watermark is not None]
+        since = None if full or not marks else min(marks)
+        filters = [w.filter for w in members]
+        if all(f == filters[0] for f in filters) and filter_depth(filters[0]) < MAX_FILTER_DEPTH:
+            plans.append(SharedReadPlan(ds, [w.mapping for w in members], full, since, filters[0]))
+            continue
+        server: dict[str, Any] | None = None
+        if all(f is not None and filter_depth(f) == 0 for f in filters):
+            unique = [f for i, f in enumerate(filters) if f not in filters[:i]]
+            server = {"or": unique}
+        client = {w.mapping: w.filter for w in members if w.filter is not None}
+        plans.append(SharedReadPlan(ds, [w.mapping for w in members], full, since, server, client))
+    return plans

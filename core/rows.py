@@ -136,6 +136,17 @@ class LazyProperties(Mapping[str, PropertyValue]):
             found = self._parsed[name] = parse_property(name, self._raw[name])
         return found
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """The parsed property, or ``default`` (without ``Mapping.get``'s exception round trip:
+        templates call this for every placeholder of every row)."""
+        found = self._parsed.get(name)
+        if found is None:
+            raw = self._raw.get(name)
+            if raw is None:
+                return default
+            found = self._parsed[name] = parse_property(name, raw)
+        return found
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
 
@@ -196,7 +207,7 @@ def _as_datetime(value: str) -> datetime:
 
 
 def _rich_text(items: list[dict[str, Any]] | None) -> str:
-    return "".join(i.get("plain_text", "") for i in items or [])
+    return "".join([i.get("plain_text", "") for i in items]) if items else ""
 
 
 def _user_name(user: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -297,18 +298,28 @@ class StateStore:
 
     # -- links ----------------------------------------------------------------
 
-    def _rows_for(self, table: str, mapping: str, page_ids: Iterable[str]) -> Iterator[sqlite3.Row]:
+    def _rows_for(self, table: str, mapping: str, page_ids: Iterable[str], columns: str = "*") -> Iterator[sqlite3.Row]:
         ids = list(page_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             yield from self.conn.execute(
-                f"SELECT * FROM {table} WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
+                f"SELECT {columns} FROM {table} WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
             )
 
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
-        """The links recorded for these pages."""
-        return {row["page_id"]: _stored_link(row) for row in self._rows_for("links", mapping, page_ids)}
+        """The links recorded for these pages. Only the hash and archived flag are read at once
+        (all an unchanged row needs); the payload is read when a link is used."""
+        return {
+            row["page_id"]: StoredLink(
+                row["page_id"], row["hash"], bool(row["archived"]), partial(self._load_link, mapping, row["page_id"])
+            )
+            for row in self._rows_for("links", mapping, page_ids, "page_id, hash, archived")
+        }
+
+    def _load_link(self, mapping: str, page_id: str) -> Link:
+        row = self.conn.execute("SELECT * FROM links WHERE mapping = ? AND page_id = ?", (mapping, page_id)).fetchone()
+        return _stored_link(row).link
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):

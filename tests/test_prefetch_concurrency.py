@@ -1,4 +1,4 @@
-"""Read-ahead of Notion pages, and mappings of different connectors run side by side."""
+"""Read-ahead of Notion pages shared by several consumers, and mappings of different connectors run side by side."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notion_sync.core.prefetch import prefetched
 from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.shared_read import SharedRead
 from tests.support.memo import MemoConnector
+
+
+def prefetched(source, setup=lambda: None):
+    """One consumer of a shared read: the plain read-ahead."""
+    return SharedRead(lambda: source, 1, setup=setup).pages(0)
 
 
 def test_prefetched_keeps_order_and_reads_ahead():
@@ -62,7 +67,7 @@ def test_prefetched_stops_the_producer_when_the_consumer_stops():
 def test_prefetched_runs_setup_in_the_producer_thread():
     names = []
     list(prefetched(iter([1]), setup=lambda: names.append(threading.current_thread().name)))
-    assert names == ["prefetch"]
+    assert names == ["notion-read"]
 
 
 class OtherMemoConnector(MemoConnector):
@@ -78,8 +83,67 @@ def test_mappings_of_two_connectors_run_side_by_side_with_exact_counts(tmp_path)
         assert [m.name for m in report.mappings] == ["tasks-to-memo", "tasks-to-memo2"]
         for rep in report.mappings:
             assert rep.status == "ok" and rep.counts["created"] == 150
-            assert rep.notion_requests == 4  # the database, its schema, two pages of rows
+        # One read of the data source for both: the database, its schema and the two pages of rows,
+        # each counted once, for whichever mapping's thread asked first.
+        assert sum(m.notion_requests for m in report.mappings) == 4
+        assert box.notion.server.request_count(r"^POST /v1/data_sources/[^/]+/query$") == 2
         assert box.targets["memo"].item_count() == 150 and box.targets["memo2"].item_count() == 150
         again = box.run()
         assert [m.writes for m in again.mappings] == [0, 0]
-        assert [m.notion_requests for m in again.mappings] == [1, 1]  # incremental: one query each
+        assert sum(m.notion_requests for m in again.mappings) == 1  # incremental: one query for both
+
+
+def test_a_shared_read_hands_every_page_to_every_consumer_in_order():
+    reads = []
+
+    def source():
+        reads.append(1)
+        yield from range(20)
+
+    shared = SharedRead(source, 2)
+    got = {0: [], 1: []}
+
+    def consume(i):
+        for item in shared.pages(i):
+            got[i].append(item)
+
+    threads = [threading.Thread(target=consume, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert got == {0: list(range(20)), 1: list(range(20))}
+    assert reads == [1]  # read once
+
+
+def test_a_consumer_that_stops_early_does_not_stop_the_others():
+    shared = SharedRead(lambda: iter(range(50)), 2)
+    first = []
+    for item in shared.pages(0):
+        first.append(item)
+        if item == 0:
+            break
+    assert first == [0]
+    assert list(shared.pages(1)) == list(range(50))
+
+
+def test_an_error_in_the_shared_read_reaches_every_consumer():
+    def source():
+        yield 1
+        raise ValueError("boom")
+
+    shared = SharedRead(source, 2)
+    errors = []
+
+    def consume(i):
+        try:
+            list(shared.pages(i))
+        except ValueError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=consume, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert errors == ["boom", "boom"]

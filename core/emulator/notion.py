@@ -84,7 +84,6 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from notion_sync.core.emulator.base import ServiceEmulator
-from notion_sync.core.emulator.notion_filters import find_property
 from notion_sync.core.emulator.notion_http import MAX_CURSORS, ROUTES, SUPPORTED_VERSIONS, NotionHTTP
 from notion_sync.core.emulator.notion_state import CursorState, DatabaseState, DataSourceState, PageState, TokenState
 from notion_sync.core.emulator.notion_values import (
@@ -98,6 +97,7 @@ from notion_sync.core.emulator.notion_values import (
     schema_property,
     slug_url,
 )
+from notion_sync.core.notion_filters import find_property
 
 __all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 

@@ -19,13 +19,6 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from notion_sync.core.emulator.notion_filters import (
-    QueryValidationError,
-    compile_filter,
-    compile_sorts,
-    find_property,
-    sort_pages,
-)
 from notion_sync.core.emulator.notion_state import (
     CursorState,
     DatabaseState,
@@ -41,10 +34,17 @@ from notion_sync.core.emulator.notion_values import (
     format_page_time,
     new_uuid,
     normalize_id,
-    plain_text,
     rich_text,
-    same_property_id,
     slug_url,
+)
+from notion_sync.core.notion_filters import (
+    QueryValidationError,
+    compile_filter,
+    compile_sorts,
+    find_property,
+    plain_text,
+    same_property_id,
+    sort_pages,
 )
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -106,11 +106,6 @@ def make_property_id(rng: random.Random, taken: set[str]) -> str:
             return candidate
 
 
-def same_property_id(a: str, b: str) -> bool:
-    """Property ids arrive url-encoded or decoded depending on where they travel."""
-    return a == b or unquote(a) == unquote(b)
-
-
 def floor_minute(when: datetime) -> datetime:
     """Round down to the minute, as Notion does for page ``created_time``/``last_edited_time``."""
     return when.astimezone(UTC).replace(second=0, microsecond=0)
@@ -190,11 +185,6 @@ def normalize_rich_text(value: Any) -> list[dict[str, Any]]:
     return items
 
 
-def plain_text(items: Iterable[Mapping[str, Any]]) -> str:
-    """The concatenated ``plain_text`` of rich text items."""
-    return "".join(item.get("plain_text", "") for item in items)
-
-
 # ---------------------------------------------------------------- dates
 
 
@@ -242,16 +232,6 @@ def parse_date_value(value: Any) -> dict[str, Any] | None:
         start, end = value
         return DateParts(start, end).as_json()
     return DateParts(value).as_json()
-
-
-def date_point(text: str) -> tuple[date, datetime | None]:
-    """A Notion date string as (its calendar date, its instant or None for an all-day date)."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return date.fromisoformat(text), None
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.date(), moment
 
 
 # ---------------------------------------------------------------- schema

@@ -20,13 +20,22 @@ Semantics worth knowing (they are Notion's, so the core must live with them):
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import unquote
 
-from notion_sync.core.emulator.notion_values import date_point, plain_text, same_property_id
-
-__all__ = ["PageView", "QueryValidationError", "compile_filter", "compile_sorts", "find_property"]
+__all__ = [
+    "PageView",
+    "QueryValidationError",
+    "compile_filter",
+    "compile_sorts",
+    "date_point",
+    "find_property",
+    "plain_text",
+    "same_property_id",
+]
 
 Predicate = Callable[["PageView"], bool]
 
@@ -49,6 +58,26 @@ class PageView(Protocol):
 
     def exact_timestamp(self, which: str) -> datetime:
         """``created_time`` or ``last_edited_time`` as stored (for sorts and the default order)."""
+
+
+def same_property_id(a: str, b: str) -> bool:
+    """Property ids arrive url-encoded or decoded depending on where they travel."""
+    return a == b or unquote(a) == unquote(b)
+
+
+def plain_text(items: Iterable[Mapping[str, Any]]) -> str:
+    """The concatenated ``plain_text`` of rich text items."""
+    return "".join(item.get("plain_text", "") for item in items)
+
+
+def date_point(text: str) -> tuple[date, datetime | None]:
+    """A Notion date string as (its calendar date, its instant or None for an all-day date)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text), None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.date(), moment
 
 
 def find_property(schema: Mapping[str, Mapping[str, Any]], key: str) -> Mapping[str, Any] | None:
