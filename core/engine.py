@@ -483,7 +483,7 @@ class Engine:
                         live.remove(run)
                 if not live:
                     break
-        except NotionSyncError as exc:
+        except (ConfigError, FatalError, ItemError) as exc:
             for run in live:
                 _stopped(run.report, exc)
             return
@@ -798,7 +798,7 @@ def _title(op: Operation) -> str:
     return op.item.title
 
 
-def _stopped(rep: MappingReport, exc: NotionSyncError) -> None:
+def _stopped(rep: MappingReport, exc: ConfigError | FatalError | ItemError) -> None:
     """Record why a mapping stopped."""
     if isinstance(exc, ConfigError):
         rep.status, rep.error = "config", str(exc)
@@ -809,10 +809,11 @@ def _stopped(rep: MappingReport, exc: NotionSyncError) -> None:
 
 
 def _guarded(rep: MappingReport, step: Callable[[], T]) -> T | None:
-    """Run one step of a mapping; an error of ours stops that mapping only, and is reported."""
+    """Run one step of a mapping; a mapping's own error stops that mapping only, and is reported.
+    Others (the state file failing, the lock) concern every mapping and propagate."""
     try:
         return step()
-    except NotionSyncError as exc:
+    except (ConfigError, FatalError, ItemError) as exc:
         _stopped(rep, exc)
     return None
 
