@@ -44,6 +44,7 @@ __all__ = [
     "config_path",
     "load_config",
     "parse_duration",
+    "validation_problems",
 ]
 
 DEFAULT_CONFIG = "notion-sync.toml"
@@ -251,7 +252,7 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def _problems(
+def validation_problems(
     exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str, also_known: tuple[str, ...] = ()
 ) -> list[ConfigProblem]:
     problems = []
@@ -327,7 +328,7 @@ def load_config(
     try:
         raw = bound()
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, "", _RawConfig, text), source=source) from None
+        raise ConfigError(validation_problems(exc, "", _RawConfig, text), source=source) from None
 
     problems: list[ConfigProblem] = []
 
@@ -335,7 +336,7 @@ def load_config(
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            problems.extend(_problems(exc, where, model, text))
+            problems.extend(validation_problems(exc, where, model, text))
             return None
 
     notion = part(NotionConfig, raw.notion, "notion")
@@ -397,12 +398,14 @@ def load_config(
             except ValidationError as exc:
                 problems.extend(
                     ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
-                    for p in _problems(exc, "", cls.Settings, text)
+                    for p in validation_problems(exc, "", cls.Settings, text)
                 )
         try:
             settings = cls.MappingSettings.model_validate(m.connector_keys())
         except ValidationError as exc:
-            problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
+            problems.extend(
+                validation_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields))
+            )
             continue
         on_delete = m.on_delete or cls.default_on_delete(settings)
         if on_delete not in cls.on_delete_modes:

@@ -30,6 +30,8 @@ SDK_NAMES = [
     "ConfigProblem",
     "ConformanceSuite",
     "Connector",
+    "ControlError",
+    "ControlRoute",
     "ConnectorSpec",
     "CreateOperation",
     "DEMO_SCHEMA",
