@@ -796,9 +796,11 @@ class NotionHTTP(NotionBlocks):
         served = cursor.served + len(results)
         more = position < len(cursor.ids)
         response = _list_envelope(results)
-        if more and served >= self.query_cap:
+        if len(cursor.ids) > self.query_cap:
+            # Every page of a capped query carries it, the first ones too
+            # (https://developers.notion.com/guides/data-apis/query-large-data-sources).
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
-        elif more:
+        if more and served < self.query_cap:
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, served, cursor.owner))
             response["has_more"] = True
         return response
