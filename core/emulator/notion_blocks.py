@@ -180,6 +180,15 @@ class NotionBlocks:
             body["archived"] = block.in_trash
         return body
 
+    def _offset_page(self, ids: list[str], params: Any, owner: str) -> tuple[list[str], str | None]:
+        """One page of a GET list endpoint (``page_size``, ``start_cursor`` in the query string)
+        over ``ids``: the ids on it and the next cursor (None on the last page)."""
+        page_size = self._page_size(params.get("page_size"), "query")
+        start = self._cursor(params["start_cursor"], owner, "query").position if params.get("start_cursor") else 0
+        more = start + page_size < len(ids)
+        cursor = self._store_cursor(CursorState([], start + page_size, 0, owner)) if more else None
+        return ids[start : start + page_size], cursor
+
     def _block_for(self, token: TokenState, raw_id: str) -> BlockState:
         block_id = self._path_id(raw_id, "block")
         block = self._blocks.get(block_id)
@@ -201,19 +210,12 @@ class NotionBlocks:
         else:
             ids = self._block_for(token, raw_id).children
         live = [i for i in ids if not self._blocks[i].in_trash]
-        page_size = self._page_size(params.get("page_size"), "query")
-        start = 0
-        if params.get("start_cursor"):
-            start = self._cursor(params["start_cursor"], f"blocks:{parent_id}", "query").position
-        chunk = live[start : start + page_size]
-        more = start + page_size < len(live)
+        chunk, next_cursor = self._offset_page(live, params, f"blocks:{parent_id}")
         return {
             "object": "list",
             "results": [self._block_json(self._blocks[i], version) for i in chunk],
-            "next_cursor": self._store_cursor(CursorState([], start + page_size, 0, f"blocks:{parent_id}"))
-            if more
-            else None,
-            "has_more": more,
+            "next_cursor": next_cursor,
+            "has_more": next_cursor is not None,
             "type": "block",
             "block": {},
         }

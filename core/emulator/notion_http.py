@@ -455,21 +455,13 @@ class NotionHTTP(NotionBlocks):
     def _list_users(self, token: TokenState, params: Any) -> dict[str, Any]:
         """``GET /v1/users``: the workspace's people and bots, paginated (https://developers.notion.com/reference/get-users)."""
         emails = self._sees_emails(token)
-        ids = list(self._users)
-        page_size = self._page_size(params.get("page_size"), "query")
-        start = 0
-        if params.get("start_cursor"):
-            start = self._cursor(params["start_cursor"], f"users:{token.token}", "query").position
-        chunk = ids[start : start + page_size]
-        more = start + page_size < len(ids)
+        chunk, next_cursor = self._offset_page(list(self._users), params, f"users:{token.token}")
         users = [dict(self._users[i]) if emails else self._hide_email(dict(self._users[i])) for i in chunk]
         return {
             "object": "list",
             "results": users,
-            "next_cursor": self._store_cursor(CursorState([], start + page_size, 0, f"users:{token.token}"))
-            if more
-            else None,
-            "has_more": more,
+            "next_cursor": next_cursor,
+            "has_more": next_cursor is not None,
             "type": "user",
             "user": {},
         }
@@ -491,10 +483,8 @@ class NotionHTTP(NotionBlocks):
 
     def _legacy_database(self, token: TokenState, raw_id: str) -> DatabaseState:
         self._require(token)
-        db_id = self._path_id(raw_id, "database_id")
-        db = self._databases.get(db_id)
-        if db is None or not self._visible(token, db_id):
-            raise self._not_found(token, "database", db_id)
+        db = self._visible_database(token, raw_id)
+        db_id = db.id
         if len(db.data_source_ids) != 1:
             raise NotionAPIError(
                 400,
@@ -508,11 +498,15 @@ class NotionHTTP(NotionBlocks):
         if version == LEGACY_VERSION:
             return self._database_json(self._legacy_database(token, raw_id), version)
         self._require(token)
+        return self._database_json(self._visible_database(token, raw_id), version)
+
+    def _visible_database(self, token: TokenState, raw_id: str) -> DatabaseState:
+        """The database at ``raw_id`` if the token may see it, else Notion's 404 naming the integration."""
         db_id = self._path_id(raw_id, "database_id")
         db = self._databases.get(db_id)
         if db is None or not self._visible(token, db_id):
             raise self._not_found(token, "database", db_id)
-        return self._database_json(db, version)
+        return db
 
     def _data_source_for(self, token: TokenState, raw_id: str) -> DataSourceState:
         self._require(token)
@@ -590,10 +584,7 @@ class NotionHTTP(NotionBlocks):
             if ds is None or not self._visible(token, ds.database_id):
                 raise self._not_found(token, "data_source", ds_id)
         elif parent.get("database_id"):
-            db_id = self._path_id(str(parent["database_id"]), "database_id")
-            db = self._databases.get(db_id)
-            if db is None or not self._visible(token, db_id):
-                raise self._not_found(token, "database", db_id)
+            db = self._visible_database(token, str(parent["database_id"]))
             if len(db.data_source_ids) != 1:
                 raise NotionAPIError(
                     400,

@@ -250,7 +250,9 @@ def test_trashed_rows_never_come_back_from_a_query(
     assert "beta" in query_names(client, ds_id)
 
 
-def test_every_page_of_a_capped_query_carries_request_status(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
+def test_every_page_of_a_capped_query_carries_request_status(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
     emu.query_cap = 25
     for n in range(40):
         emu.add_page(ds_id, {"Name": f"Row {n}"})
