@@ -428,3 +428,72 @@ def test_the_pytest_fixture_gives_running_emulators(notion_sync_emulators: Any) 
     client = notion_client.Client(auth=notion_sync_emulators.notion.token, base_url=services["notion"]["base_url"])
     assert client.users.me()["type"] == "bot"
     assert notion_sync_emulators.databases[0].pages
+
+
+def _free_port_pair() -> int:
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+        if port < 65000:
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no two free ports in a row")
+
+
+@pytest.mark.failure_case("port taken", "names --port-base and the fix", EXIT_CONFIG)
+def test_port_base_fixes_the_ports_and_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    base = _free_port_pair()
+    running = start_emulate("--services", "notion,trello", "--port-base", str(base), cwd=tmp_path)
+    try:
+        assert running.url("notion") == f"http://127.0.0.1:{base}"
+        assert running.url("trello") == f"http://127.0.0.1:{base + 1}"
+        assert running.control("trello", "GET", "boards")["boards"]
+        again = subprocess.run(
+            [*cli_command(), "emulate", "--services", "notion", "--port-base", str(base)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert again.returncode == EXIT_CONFIG
+        assert "--port-base" in again.stderr and "Traceback" not in again.stderr
+    finally:
+        assert running.stop() == EXIT_OK
+
+
+def test_a_plugins_emulator_is_served_too(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from notion_sync.core.emulate import EmulateOptions, run_emulate
+    from notion_sync.core.output import Output
+    from notion_sync.core.plugins import Discovery
+    from tests.support.memo import MemoConnector
+
+    stop = threading.Event()
+    codes: list[int] = []
+    options = EmulateOptions(as_json=True)
+    worker = threading.Thread(
+        target=lambda: codes.append(run_emulate(Output("json"), options, Discovery.of([MemoConnector]), stop=stop))
+    )
+    worker.start()
+    try:
+        captured = ""
+        for _ in range(400):
+            captured += capsys.readouterr().out
+            if captured or stop.wait(0.05):
+                break
+        assert captured, "emulate announced nothing"
+        info = json.loads(captured.splitlines()[0])
+        assert set(info["services"]) == {"notion", "memo"}
+        memo = info["services"]["memo"]
+        assert httpx.get(memo["control_url"] + "requests").json()["total"] == 0
+    finally:
+        stop.set()
+        worker.join(timeout=20)
+    assert codes == [EXIT_OK]
