@@ -168,6 +168,8 @@ class ReadFixture:
     fixture: Fixture
     source: str
     text: str
+    problems: list[ConfigProblem] = field(default_factory=list)
+    """What is wrong with its ``notion`` table (then left empty): reported by ``apply_fixture``."""
 
 
 def expand_dates(value: Any, today: date) -> Any:
@@ -188,7 +190,8 @@ def expand_dates(value: Any, today: date) -> Any:
 
 def read_fixture(path: Path | None) -> ReadFixture:
     """Read and validate a fixture file (None: the demo's). Raises ``ConfigError`` naming the
-    file and every problem with its key path."""
+    file when it cannot be read or parsed; problems in its content are kept in ``problems``
+    for ``apply_fixture`` to report with the connector tables' own, all at once."""
     if path is None:
         text = files("notion_sync.core").joinpath("fixtures", DEMO_FIXTURE).read_text(encoding="utf-8")
         source = f"<notion-sync>/core/fixtures/{DEMO_FIXTURE}"
@@ -215,15 +218,19 @@ def read_fixture(path: Path | None) -> ReadFixture:
     if not isinstance(data, dict):
         raise ConfigError("a seed file holds one object (a table) at the top", source=source)
     try:
-        fixture = Fixture.model_validate(data)
+        return ReadFixture(Fixture.model_validate(data), source, text)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, "", Fixture, text), source=source) from None
-    return ReadFixture(fixture, source, text)
+        # Keep the connector tables: apply_fixture reports their problems with these, all at once.
+        rest = Fixture.model_validate({k: v for k, v in data.items() if k != "notion"})
+        return ReadFixture(rest, source, text, validation_problems(exc, "", Fixture, text))
 
 
 def load_fixture(path: Path | None) -> Fixture:
-    """The validated fixture at ``path`` (None: the demo's)."""
-    return read_fixture(path).fixture
+    """The validated fixture at ``path`` (None: the demo's); raises ``ConfigError`` on any problem."""
+    read = read_fixture(path)
+    if read.problems:
+        raise ConfigError(read.problems, source=read.source)
+    return read.fixture
 
 
 def apply_fixture(
@@ -238,8 +245,27 @@ def apply_fixture(
     connector section into that connector's target. ``rows`` replaces the rows of the first
     database (the demo's sandbox). Raises ``ConfigError`` with every problem found."""
     day = today or date.today()
+    problems: list[ConfigProblem] = list(read.problems)
+    sections: list[tuple[EmulatedTarget, Any]] = []
+    for name, section in read.fixture.connector_sections().items():
+        target = (targets or {}).get(name)
+        if target is None or target.seed_model is None:
+            have = ", ".join(sorted(n for n, t in (targets or {}).items() if t.seed_model is not None)) or "none"
+            problems.append(
+                ConfigProblem(
+                    name,
+                    f"no running emulator takes a {name!r} section (connectors with a seed format: {have}); "
+                    "remove it, or start that service (--services)",
+                )
+            )
+            continue
+        try:
+            sections.append((target, target.seed_model.model_validate(expand_dates(section, day))))
+        except ValidationError as exc:
+            problems.extend(validation_problems(exc, name, target.seed_model, read.text))
+    if problems:
+        raise ConfigError(problems, source=read.source)
     seed = read.fixture.notion
-    problems: list[ConfigProblem] = []
     if seed.token and seed.token != notion.token:
         notion.add_token(seed.token)
     token = seed.token or notion.token
@@ -292,24 +318,11 @@ def apply_fixture(
                     title = next((str(v) for n, v in row.properties.items() if known[n]["type"] == "title"), page_id)
                     record.pages[title] = page_id
         created.append(record)
-    for name, section in read.fixture.connector_sections().items():
-        target = (targets or {}).get(name)
-        if target is None or target.seed_model is None:
-            have = ", ".join(sorted(n for n, t in (targets or {}).items() if t.seed_model is not None)) or "none"
-            problems.append(
-                ConfigProblem(
-                    name,
-                    f"no running emulator takes a {name!r} section (connectors with a seed format: {have}); "
-                    "remove it, or start that service (--services)",
-                )
-            )
-            continue
+    for target, validated in sections:
         try:
-            target.seed(target.seed_model.model_validate(expand_dates(section, day)))
-        except ValidationError as exc:
-            problems.extend(validation_problems(exc, name, target.seed_model, read.text))
+            target.seed(validated)
         except (ValueError, KeyError) as exc:
-            problems.append(ConfigProblem(name, str(exc)))
+            problems.append(ConfigProblem(target.emulator.service_name or type(target).__name__, str(exc)))
     if problems:
         raise ConfigError(problems, source=read.source)
     return created

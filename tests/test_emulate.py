@@ -353,7 +353,8 @@ def test_a_bad_seed_file_is_reported_with_its_key_path(tmp_path: Path) -> None:
     seed = tmp_path / "seed.toml"
     seed.write_text(
         '[[notion.databases]]\ntitle = "T"\nproperties = { Name = { type = "title" } }\n'
-        '[[notion.databases.rows]]\nproperties = { Nmae = "x" }\n[[notion.databases.rows]]\nproperty = {}\n',
+        '[[notion.databases.rows]]\nproperties = { Nmae = "x" }\n[[notion.databases.rows]]\nproperty = {}\n'
+        '[slack]\nchannels = [{ nam = "releases" }]\n',
         encoding="utf-8",
     )
     result = subprocess.run(
@@ -361,6 +362,7 @@ def test_a_bad_seed_file_is_reported_with_its_key_path(tmp_path: Path) -> None:
     )
     assert result.returncode == EXIT_CONFIG
     assert str(seed) in result.stderr and "notion.databases[0].rows[1].property" in result.stderr
+    assert "slack.channels[0].nam" in result.stderr and "did you mean 'name'" in result.stderr  # all at once
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
 
 
