@@ -161,6 +161,16 @@ def test_notion_2022_06_28_queries_databases_and_creates_and_updates_pages(emula
     assert updated["properties"]["Done"]["checkbox"] is True
 
 
+def test_notion_2022_06_28_search_finds_databases(emulate: Emulate) -> None:
+    client = notion(emulate, "2022-06-28")
+    found = client.search(filter={"property": "object", "value": "database"})
+    assert found["type"] == "page_or_database"
+    assert [db["title"][0]["plain_text"] for db in found["results"]] == ["Tasks"]  # one source only
+    assert "properties" in found["results"][0]
+    with pytest.raises(notion_client.APIResponseError):
+        client.search(filter={"property": "object", "value": "data_source"})
+
+
 def test_notion_2022_06_28_refuses_a_database_with_two_data_sources(emulate: Emulate) -> None:
     client = notion(emulate, "2022-06-28")
     two = database(emulate, "Two sources")

@@ -862,18 +862,20 @@ class NotionHTTP(NotionBlocks):
         self._require(token)
         page_size = self._page_size(body.get("page_size"), "body")
         wanted = None
+        legacy = version == LEGACY_VERSION  # 2022-06-28 finds databases, not data sources
+        containers = "database" if legacy else "data_source"
         if body.get("filter") is not None:
             flt = body["filter"]
             if (
                 not isinstance(flt, dict)
                 or flt.get("property") != "object"
-                or flt.get("value") not in ("page", "data_source")
+                or flt.get("value") not in ("page", containers)
             ):
                 raise NotionAPIError(
                     400,
                     "validation_error",
                     "body failed validation: body.filter.value should be "
-                    '`"page"` or `"data_source"`, instead was '
+                    f'`"page"` or `"{containers}"`, instead was '
                     f"`{json.dumps((flt or {}).get('value') if isinstance(flt, dict) else flt)}`.",
                 )
             wanted = flt["value"]
@@ -893,7 +895,12 @@ class NotionHTTP(NotionBlocks):
             cursor = self._cursor(cursor_id, f"search:{token.token}", "body")
         else:
             found: list[tuple[datetime, int, str]] = []
-            if wanted in (None, "data_source"):
+            if wanted in (None, "database") and legacy:
+                for db in self._databases.values():
+                    single = len(db.data_source_ids) == 1  # the version cannot show the others
+                    if single and self._visible(token, db.id) and not db.in_trash and query in db.title.lower():
+                        found.append((db.edited, 0, "db:" + db.id))
+            if wanted in (None, "data_source") and not legacy:
                 for ds in self._data_sources.values():
                     if self._visible(token, ds.database_id) and not ds.in_trash and query in ds.name.lower():
                         found.append((ds.edited, 0, "ds:" + ds.id))
@@ -912,11 +919,16 @@ class NotionHTTP(NotionBlocks):
         while position < len(cursor.ids) and len(results) < page_size:
             kind, object_id = cursor.ids[position].split(":", 1)
             position += 1
-            if kind == "ds" and object_id in self._data_sources:
+            if kind == "db" and object_id in self._databases:
+                results.append(self._database_json(self._databases[object_id], version))
+            elif kind == "ds" and object_id in self._data_sources:
                 results.append(self._data_source_json(self._data_sources[object_id], version))
             elif kind == "page" and object_id in self._pages and not self._pages[object_id].in_trash:
                 results.append(self._page_json(self._pages[object_id], version, token=token))
         response = _list_envelope(results)
+        if legacy:
+            del response["page_or_data_source"]
+            response.update(type="page_or_database", page_or_database={})
         if position < len(cursor.ids):
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, 0, cursor.owner))
             response["has_more"] = True
