@@ -23,7 +23,10 @@ from notion_sync.core.fixture import read_fixture
 from notion_sync.core.output import Output
 from notion_sync.core.plugins import Discovery
 
-__all__ = ["EmulateOptions", "parse_services", "run_emulate"]
+__all__ = ["CONFIG_HEADER", "EmulateOptions", "parse_services", "run_emulate"]
+
+CONFIG_HEADER = "# Written by `notion-sync emulate`: it points at the emulators and is rewritten at each start.\n"
+"""The first line of a ``--config-out`` file; emulate overwrites only files that start with it."""
 
 
 class EmulateOptions:
@@ -73,6 +76,8 @@ def run_emulate(
         raise ConfigError(
             [ConfigProblem("--config-out", "a config needs the Notion emulator: add notion to --services")]
         )
+    if options.config_out is not None:
+        _check_config_out(options.config_out.expanduser())
     fixture = read_fixture(options.seed)
     connectors = {}
     for name in names:
@@ -101,7 +106,12 @@ def run_emulate(
             path = options.config_out.expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
             state = path.with_name(f"{path.stem}.sqlite3")
-            path.write_text(tomli_w.dumps(emulators.config_data(state.resolve())), encoding="utf-8")
+            # The emulators' content is new each start: a state file of an earlier session links
+            # items that no longer exist, so it starts afresh too.
+            for suffix in ("", "-wal", "-shm", ".lock"):
+                Path(f"{state}{suffix}").unlink(missing_ok=True)
+            text = CONFIG_HEADER + tomli_w.dumps(emulators.config_data(state.resolve()))
+            path.write_text(text, encoding="utf-8")
             info["config"] = str(path)
             info["env"] = emulators.env()
         with _stopped_by_signals(done):
@@ -114,6 +124,27 @@ def run_emulate(
     if not options.as_json:
         out.line("stopped; requests served: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return EXIT_OK
+
+
+def _check_config_out(path: Path) -> None:
+    """Refuse to overwrite a config that ``emulate`` did not write (a real one, most likely)."""
+    if path.is_dir():
+        raise ConfigError([ConfigProblem("--config-out", f"{path} is a folder; give the path of a .toml file")])
+    if path.exists():
+        try:
+            first = path.read_text(encoding="utf-8").splitlines()[:1]
+        except (OSError, UnicodeDecodeError):
+            first = []
+        if first != [CONFIG_HEADER.rstrip("\n")]:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "--config-out",
+                        f"{path} exists and was not written by notion-sync emulate: "
+                        "give a new path (emulate overwrites only its own files), or delete it",
+                    )
+                ]
+            )
 
 
 def _announce(out: Output, info: dict[str, Any], as_json: bool) -> None:

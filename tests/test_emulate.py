@@ -356,6 +356,20 @@ def test_config_out_then_run_syncs_edits_and_trashes(tmp_path: Path) -> None:
         assert running.control("notion", "GET", "requests")["total"] > 0
     finally:
         assert running.stop() == EXIT_OK
+    # A second start rewrites its own config and starts the state afresh: the run syncs again.
+    again = start_emulate("--services", "notion,trello", "--config-out", str(config), cwd=tmp_path)
+    try:
+        rerun = subprocess.run(
+            [*cli_command(), "run", "--config", str(config)],
+            env={**os.environ, **again.info["env"]},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert rerun.returncode == EXIT_OK, rerun.stderr
+        assert len(again.control("trello", "GET", "boards")["boards"][0]["cards"]) == 6  # every demo row, once
+    finally:
+        assert again.stop() == EXIT_OK
 
 
 @pytest.mark.failure_case("bad seed file", "names the file, the key path and the fix", EXIT_CONFIG)
@@ -509,3 +523,15 @@ def test_a_plugins_emulator_is_served_too(capsys: pytest.CaptureFixture[str]) ->
         stop.set()
         worker.join(timeout=20)
     assert codes == [EXIT_OK]
+
+
+@pytest.mark.failure_case("config-out over a real config", "refuses and says how to fix it", EXIT_CONFIG)
+def test_config_out_never_overwrites_a_config_it_did_not_write(tmp_path: Path) -> None:
+    real = tmp_path / "notion-sync.toml"
+    real.write_text('[notion]\ntoken_env = "NOTION_TOKEN"\n', encoding="utf-8")
+    result = subprocess.run(
+        [*cli_command(), "emulate", "--config-out", str(real)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == EXIT_CONFIG
+    assert "--config-out" in result.stderr and "not written by notion-sync emulate" in result.stderr
+    assert real.read_text(encoding="utf-8") == '[notion]\ntoken_env = "NOTION_TOKEN"\n'
