@@ -91,6 +91,11 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "notion_sync"]
 
 
+def notion_sync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """One `notion-sync …` command to its end."""
+    return subprocess.run([*cli_command(), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 def start_emulate(*args: str, cwd: Path) -> Emulate:
     proc = subprocess.Popen(
         [*cli_command(), "emulate", "--json", *args],
@@ -325,17 +330,13 @@ def test_config_out_then_run_syncs_edits_and_trashes(tmp_path: Path) -> None:
         env = {**os.environ, **running.info["env"]}
 
         def run(*extra: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [*cli_command(), "run", "--config", str(config), *extra],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            return notion_sync("run", "--config", str(config), *extra, env=env)
 
         first = run()
         assert first.returncode == EXIT_OK, first.stderr
-        assert "6 created" in first.stdout or "5 created" in first.stdout
+        assert "tasks-to-trello → trello: 6 created" in first.stdout
+        assert "tasks-to-slack → slack: 6 created" in first.stdout
+        assert "tasks-to-google-calendar → google_calendar: 5 created" in first.stdout  # one row has no date
         board = running.control("trello", "GET", "boards")["boards"][0]
         assert {c["name"] for c in board["cards"]} >= {"Fix login timeout", "Write onboarding guide"}
 
@@ -359,13 +360,7 @@ def test_config_out_then_run_syncs_edits_and_trashes(tmp_path: Path) -> None:
     # A second start rewrites its own config and starts the state afresh: the run syncs again.
     again = start_emulate("--services", "notion,trello", "--config-out", str(config), cwd=tmp_path)
     try:
-        rerun = subprocess.run(
-            [*cli_command(), "run", "--config", str(config)],
-            env={**os.environ, **again.info["env"]},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        rerun = notion_sync("run", "--config", str(config), env={**os.environ, **again.info["env"]})
         assert rerun.returncode == EXIT_OK, rerun.stderr
         assert len(again.control("trello", "GET", "boards")["boards"][0]["cards"]) == 6  # every demo row, once
     finally:
@@ -381,9 +376,7 @@ def test_a_bad_seed_file_is_reported_with_its_key_path(tmp_path: Path) -> None:
         '[slack]\nchannels = [{ nam = "releases" }]\n',
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [*cli_command(), "emulate", "--seed", str(seed)], capture_output=True, text=True, timeout=60
-    )
+    result = notion_sync("emulate", "--seed", str(seed))
     assert result.returncode == EXIT_CONFIG
     assert str(seed) in result.stderr and "notion.databases[0].rows[1].property" in result.stderr
     assert "slack.channels[0].nam" in result.stderr and "did you mean 'name'" in result.stderr  # all at once
@@ -409,21 +402,14 @@ def test_a_seed_row_naming_an_unknown_property_is_reported(tmp_path: Path) -> No
         ),
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [*cli_command(), "emulate", "--services", "notion", "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = notion_sync("emulate", "--services", "notion", "--seed", str(seed))
     assert result.returncode == EXIT_CONFIG
     assert "notion.databases[0].rows[0].properties.Nmae" in result.stderr and "known: Name" in result.stderr
 
 
 @pytest.mark.failure_case("unknown service", "lists the services to choose from", EXIT_CONFIG)
 def test_an_unknown_service_lists_the_known_ones(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*cli_command(), "emulate", "--services", "notion,jira"], capture_output=True, text=True, timeout=60
-    )
+    result = notion_sync("emulate", "--services", "notion,jira")
     assert result.returncode == EXIT_CONFIG
     assert "'jira'" in result.stderr and "google_calendar" in result.stderr and "Traceback" not in result.stderr
 
@@ -481,12 +467,7 @@ def test_port_base_fixes_the_ports_and_a_taken_port_is_a_clear_error(tmp_path: P
         assert running.url("notion") == f"http://127.0.0.1:{base}"
         assert running.url("trello") == f"http://127.0.0.1:{base + 1}"
         assert running.control("trello", "GET", "boards")["boards"]
-        again = subprocess.run(
-            [*cli_command(), "emulate", "--services", "notion", "--port-base", str(base)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        again = notion_sync("emulate", "--services", "notion", "--port-base", str(base))
         assert again.returncode == EXIT_CONFIG
         assert "--port-base" in again.stderr and "Traceback" not in again.stderr
     finally:
@@ -529,9 +510,7 @@ def test_a_plugins_emulator_is_served_too(capsys: pytest.CaptureFixture[str]) ->
 def test_config_out_never_overwrites_a_config_it_did_not_write(tmp_path: Path) -> None:
     real = tmp_path / "notion-sync.toml"
     real.write_text('[notion]\ntoken_env = "NOTION_TOKEN"\n', encoding="utf-8")
-    result = subprocess.run(
-        [*cli_command(), "emulate", "--config-out", str(real)], capture_output=True, text=True, timeout=60
-    )
+    result = notion_sync("emulate", "--config-out", str(real))
     assert result.returncode == EXIT_CONFIG
     assert "--config-out" in result.stderr and "not written by notion-sync emulate" in result.stderr
     assert real.read_text(encoding="utf-8") == '[notion]\ntoken_env = "NOTION_TOKEN"\n'
