@@ -44,7 +44,6 @@ __all__ = [
     "config_path",
     "load_config",
     "parse_duration",
-    "validation_problems",
 ]
 
 DEFAULT_CONFIG = "notion-sync.toml"
@@ -252,7 +251,7 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def validation_problems(
+def _problems(
     exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str, also_known: tuple[str, ...] = ()
 ) -> list[ConfigProblem]:
     problems = []
@@ -328,7 +327,7 @@ def load_config(
     try:
         raw = bound()
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, "", _RawConfig, text), source=source) from None
+        raise ConfigError(_problems(exc, "", _RawConfig, text), source=source) from None
 
     problems: list[ConfigProblem] = []
 
@@ -336,7 +335,7 @@ def load_config(
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            problems.extend(validation_problems(exc, where, model, text))
+            problems.extend(_problems(exc, where, model, text))
             return None
 
     notion = part(NotionConfig, raw.notion, "notion")
@@ -398,14 +397,12 @@ def load_config(
             except ValidationError as exc:
                 problems.extend(
                     ConfigProblem(f"[{m.connector}]", f"{p.where}: {p.message}")
-                    for p in validation_problems(exc, "", cls.Settings, text)
+                    for p in _problems(exc, "", cls.Settings, text)
                 )
         try:
             settings = cls.MappingSettings.model_validate(m.connector_keys())
         except ValidationError as exc:
-            problems.extend(
-                validation_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields))
-            )
+            problems.extend(_problems(exc, label, cls.MappingSettings, text, tuple(MappingConfig.model_fields)))
             continue
         on_delete = m.on_delete or cls.default_on_delete(settings)
         if on_delete not in cls.on_delete_modes:
@@ -424,3 +421,11 @@ def load_config(
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline)
+
+
+def validation_problems(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str
+) -> list[ConfigProblem]:
+    """A pydantic error as config problems, each with its key path (under ``prefix``), the line
+    in ``text`` where the key is, and the fix: what the seed fixtures report too."""
+    return _problems(exc, prefix, model, text)
