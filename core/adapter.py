@@ -454,6 +454,19 @@ class EmulatedTarget(ABC):
     """Environment variables the settings need (fake tokens named by ``*_env`` keys)."""
     emulator: ServiceEmulator
     """The running emulator the settings point at."""
+    seed_model: type[BaseModel] | None = None
+    """The model of this connector's table in a seed fixture (``notion-sync emulate --seed``,
+    docs/emulators.md); None: the emulator takes no seed section."""
+
+    def seed(self, section: Any) -> None:
+        """Add a seed fixture's table (already validated by ``seed_model``) to the running
+        emulator: calendars, boards, channels. Raise ``ValueError`` naming what does not fit."""
+        raise ValueError(f"{type(self).__name__} takes no seed section")
+
+    def credentials(self) -> dict[str, str]:
+        """What the emulator accepts, for ``notion-sync emulate``'s listing: by default ``env``
+        (the fake tokens the settings read); an emulator that accepts any token says so here."""
+        return dict(self.env)
 
     @property
     def faults(self) -> Faults:

@@ -428,6 +428,56 @@ def demo(
 
 
 @app.command()
+def emulate(
+    ctx: typer.Context,
+    services: Annotated[
+        str | None,
+        typer.Option(
+            "--services",
+            help="comma-separated: notion and connector names as `notion-sync connectors` lists them "
+            "(default: notion and every installed connector that has an emulator)",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed", help="a TOML or JSON fixture to load (default: the demo's; docs/emulators.md)", show_default=False
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="the address to listen on")] = "127.0.0.1",
+    port_base: Annotated[
+        int,
+        typer.Option(
+            "--port-base", help="serve on N, N+1, ... in the order listed (default: free ports)", show_default=False
+        ),
+    ] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON line: per service its base URL and credentials")
+    ] = False,
+    config_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--config-out",
+            help="write a notion-sync.toml pointing at the emulators (tokens as *_env keys)",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Serve the emulators (Notion, Google Calendar, Trello, Slack, plugins) until Ctrl-C or SIGTERM."""
+    from notion_sync.core.emulate import EmulateOptions, run_emulate
+
+    setup_logging("text", quiet=False, verbose=verbose)
+    out = Output("json" if as_json else "text")
+    options = EmulateOptions(
+        services=services, seed=seed, host=host, port_base=port_base, as_json=as_json, config_out=config_out
+    )
+    code = guarded(out, verbose, lambda: run_emulate(out, options, connectors_of(ctx)))
+    raise typer.Exit(code)
+
+
+@app.command()
 def schema(
     database: Annotated[str, typer.Argument(help="the database's URL (••• → Copy link) or id")],
     config: ConfigOpt = None,

@@ -469,3 +469,11 @@ def load_config(
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline)
+
+
+def validation_problems(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None, text: str
+) -> list[ConfigProblem]:
+    """A pydantic error as config problems, each with its key path (under ``prefix``), the line
+    in ``text`` where the key is, and the fix: what the seed fixtures report too."""
+    return _problems(exc, prefix, model, text)

@@ -1,9 +1,15 @@
-"""The sample database used by ``notion-sync demo``, the conformance suite and benchmarks."""
+"""The sample database used by ``notion-sync demo``, the conformance suite and benchmarks.
+
+Its content is the seed fixture shipped as ``notion_sync/core/fixtures/demo.toml``, which
+``notion-sync emulate`` also loads by default; this module gives it to Python callers.
+"""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,99 +17,23 @@ if TYPE_CHECKING:
 
 __all__ = ["DEMO_SCHEMA", "DemoDatabase", "demo_rows", "seed_demo_database"]
 
-DEMO_SCHEMA: dict[str, dict[str, Any]] = {
-    "Name": {"type": "title"},
-    "Status": {
-        "type": "status",
-        "options": [
-            {"name": "Not started", "color": "default", "group": "To-do"},
-            {"name": "In progress", "color": "blue", "group": "In progress"},
-            {"name": "Done", "color": "green", "group": "Complete"},
-        ],
-    },
-    "Due": {"type": "date"},
-    "Tags": {
-        "type": "multi_select",
-        "options": [
-            {"name": "Bug", "color": "red"},
-            {"name": "Feature", "color": "blue"},
-            {"name": "Docs", "color": "green"},
-        ],
-    },
-    "Notes": {"type": "rich_text"},
-    "Owner": {"type": "people"},
-    "Priority": {
-        "type": "select",
-        "options": [
-            {"name": "High", "color": "red"},
-            {"name": "Medium", "color": "yellow"},
-            {"name": "Low", "color": "gray"},
-        ],
-    },
-    "Urgent": {"type": "checkbox"},
-}
+
+def _demo_database() -> dict[str, Any]:
+    text = files("notion_sync.core").joinpath("fixtures", "demo.toml").read_text(encoding="utf-8")
+    database: dict[str, Any] = tomllib.loads(text)["notion"]["databases"][0]
+    return database
+
+
+DEMO_SCHEMA: dict[str, dict[str, Any]] = _demo_database()["properties"]
+"""The demo database's schema (name -> spec for ``NotionEmulator.create_database``)."""
 
 
 def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
     """Realistic tasks: all-day, timed with offsets, a range, one without a date."""
-    d = today or date.today()
+    from notion_sync.core.fixture import expand_dates
 
-    def day(n: int) -> str:
-        return (d + timedelta(days=n)).isoformat()
-
-    return [
-        {
-            "Name": "Ship the release notes",
-            "Status": "In progress",
-            "Due": day(1),
-            "Tags": ["Docs"],
-            "Notes": "Draft is in the wiki; needs a review from Sam & Lee.",
-            "Owner": [{"name": "Ada", "email": "ada@example.com"}],
-            "Priority": "High",
-            "Urgent": True,
-        },
-        {
-            "Name": "Fix login timeout",
-            "Status": "Not started",
-            "Due": f"{day(2)}T09:30:00.000+01:00",
-            "Tags": ["Bug"],
-            "Notes": "Users in Berlin get logged out after 5 minutes.",
-            "Priority": "High",
-        },
-        {
-            "Name": "Customer call: Acme",
-            "Status": "Not started",
-            "Due": (f"{day(3)}T15:00:00.000-05:00", f"{day(3)}T16:00:00.000-05:00"),
-            "Tags": ["Feature"],
-            "Notes": "Agenda: <roadmap>, pricing.",
-            "Owner": [{"name": "Grace", "email": "grace@example.com"}],
-            "Priority": "Medium",
-        },
-        {
-            "Name": "Offsite planning",
-            "Status": "In progress",
-            "Due": (day(7), day(9)),
-            "Tags": ["Feature", "Docs"],
-            "Notes": "Three days, venue TBD.",
-            "Priority": "Low",
-        },
-        {
-            "Name": "Write onboarding guide",
-            "Status": "Done",
-            "Due": day(-2),
-            "Tags": ["Docs"],
-            "Notes": "Published.",
-            "Priority": "Medium",
-        },
-        {
-            "Name": "Triage backlog",
-            "Status": "Not started",
-            "Due": None,
-            "Tags": [],
-            "Notes": "No date yet: calendar mappings skip it.",
-            "Priority": "Low",
-        },
-    ]
+    rows = [row["properties"] for row in _demo_database()["rows"]]
+    return [expand_dates(row, today or date.today()) for row in rows]
 
 
 @dataclass
@@ -119,9 +49,10 @@ class DemoDatabase:
 def seed_demo_database(
     notion: NotionEmulator, rows: list[dict[str, Any]] | None = None, title: str = "Team tasks"
 ) -> DemoDatabase:
-    db = notion.create_database(title, DEMO_SCHEMA)
-    ds = db.data_sources[0].id
-    seeded = DemoDatabase(db.id, ds, db.url)
-    for values in rows if rows is not None else demo_rows():
-        seeded.pages[values["Name"]] = notion.add_page(ds, values)
-    return seeded
+    """Seed ``notion`` with the demo fixture (``rows`` replaces its rows; ``title`` its database's title)."""
+    from notion_sync.core.fixture import apply_fixture, read_fixture
+
+    read = read_fixture(None)
+    read.fixture.notion.databases[0].title = title
+    seeded = apply_fixture(read, notion, rows=rows)[0]
+    return DemoDatabase(seeded.database_id, seeded.data_source_id, seeded.url, seeded.pages)

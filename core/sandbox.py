@@ -15,16 +15,14 @@ import tomli_w
 
 from notion_sync.core.adapter import Connector, EmulatedTarget
 from notion_sync.core.config import Config, load_config
-from notion_sync.core.demo_data import DemoDatabase, seed_demo_database
-from notion_sync.core.emulator.notion import NotionEmulator
+from notion_sync.core.demo_data import DemoDatabase
+from notion_sync.core.emulator_set import DEMO_TOKEN, NOTION_TOKEN_ENV, EmulatorSet, mapping_name
 from notion_sync.core.engine import Engine, RunOptions, RunReport
+from notion_sync.core.fixture import read_fixture
 from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.retry import RetryPolicy
 
-__all__ = ["Sandbox"]
-
-NOTION_TOKEN_ENV = "NOTION_SYNC_DEMO_NOTION_TOKEN"
-DEMO_TOKEN = "ntn_demo_emulator_token_not_a_secret_0000"
+__all__ = ["DEMO_TOKEN", "NOTION_TOKEN_ENV", "Sandbox"]
 
 
 class Sandbox:
@@ -43,8 +41,10 @@ class Sandbox:
         self.discovery = Discovery.of(chosen.values())
         self.rows = rows
         self.overrides = dict(mapping_overrides or {})
-        self.notion = NotionEmulator(token=DEMO_TOKEN)
-        self.targets: dict[str, EmulatedTarget] = {}
+        self.emulators = EmulatorSet(read_fixture(None), chosen, rows=rows)
+        """The emulators, seeded with the demo fixture (``rows`` replacing its rows)."""
+        self.notion = self.emulators.notion
+        self.targets: dict[str, EmulatedTarget] = self.emulators.targets
         self.database: DemoDatabase | None = None
         self._saved_env: dict[str, str | None] = {}
 
@@ -57,21 +57,16 @@ class Sandbox:
         return self.workdir / "notion-sync.sqlite3"
 
     def mapping_name(self, connector: str) -> str:
-        return f"tasks-to-{connector.replace('_', '-')}"
+        return mapping_name(connector)
 
     def start(self) -> Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm", ".lock"):
             Path(f"{self.state_path}{suffix}").unlink(missing_ok=True)
-        self.notion.start()
-        self.database = seed_demo_database(self.notion, self.rows)
-        for name, cls in self.discovery.connectors.items():
-            target = cls.emulated()
-            if target is not None:
-                self.targets[name] = target
-        self._set_env({NOTION_TOKEN_ENV: DEMO_TOKEN})
-        for target in self.targets.values():
-            self._set_env(dict(target.env))
+        self.emulators.start()
+        first = self.emulators.databases[0]
+        self.database = DemoDatabase(first.database_id, first.data_source_id, first.url, first.pages)
+        self._set_env(self.emulators.env())
         self.write_config()
         return self
 
@@ -81,24 +76,7 @@ class Sandbox:
             os.environ[key] = value
 
     def config_data(self) -> dict[str, Any]:
-        assert self.database is not None
-        data: dict[str, Any] = {
-            "notion": {"token_env": NOTION_TOKEN_ENV, "base_url": self.notion.url, "requests_per_second": 1000.0},
-            "state": {"path": str(self.state_path)},
-        }
-        mappings = []
-        for name, target in self.targets.items():
-            data[name] = target.service_settings
-            mapping = {
-                "name": self.mapping_name(name),
-                "connector": name,
-                "database": self.database.url,
-                **target.mapping,
-                **self.overrides.get(name, {}),
-            }
-            mappings.append(mapping)
-        data["mappings"] = mappings
-        return data
+        return self.emulators.config_data(self.state_path, self.overrides)
 
     def write_config(self, data: dict[str, Any] | None = None) -> Path:
         self.config_path.write_text(tomli_w.dumps(data if data is not None else self.config_data()))
@@ -116,12 +94,7 @@ class Sandbox:
         return engine.run(RunOptions(**options))
 
     def close(self) -> None:
-        for target in self.targets.values():
-            try:
-                target.close()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                pass
-        self.notion.stop()
+        self.emulators.close()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

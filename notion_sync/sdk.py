@@ -13,7 +13,8 @@ is internal. The error classes decide what the engine does with a failure:
 * ``FatalError`` / ``AccessError`` / ``ConfigError``: the mapping stops before writing more.
 
 ``ServiceEmulator`` (the base of every emulator: lifecycle, clock and fault knobs),
-``EmulatorClock``, ``EmulatorServer``, ``Faults`` and ``ConformanceSuite`` are imported on
+``EmulatorClock``, ``EmulatorServer``, ``Faults``, ``ControlRoute``/``ControlError`` (an
+emulator's own endpoints under ``/_emulator/``) and ``ConformanceSuite`` are imported on
 first use: all but the last need the emulators' web stack, the last needs pytest.
 """
 
@@ -65,6 +66,7 @@ from notion_sync.core.templates import render_template
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
     from notion_sync.core.emulator.clock import EmulatorClock
+    from notion_sync.core.emulator.control import ControlError, ControlRoute
     from notion_sync.core.emulator.server import EmulatorServer, Faults, SlidingWindow
     from notion_sync.core.testing.conformance import ConformanceSuite
 
@@ -77,6 +79,8 @@ __all__ = [
     "ConfigProblem",
     "ConformanceSuite",
     "Connector",
+    "ControlError",
+    "ControlRoute",
     "ConnectorSpec",
     "CreateOperation",
     "DateValue",
@@ -128,6 +132,8 @@ _LAZY = {
     "Faults": "notion_sync.core.emulator.server",
     "SlidingWindow": "notion_sync.core.emulator.server",
     "ConformanceSuite": "notion_sync.core.testing.conformance",
+    "ControlError": "notion_sync.core.emulator.control",
+    "ControlRoute": "notion_sync.core.emulator.control",
 }
 
 

@@ -181,6 +181,21 @@ def test_query_cap_is_split_by_created_time_without_loss_or_duplicates(tmp_path)
         assert only(box.run(full=True)).writes == 0
 
 
+def test_request_status_on_a_page_before_the_last_still_reads_every_row_once(tmp_path):
+    # A cap above one page (100 rows): Notion marks the first pages incomplete already.
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=[]) as box:
+        box.notion.query_cap = 150
+        start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+        for i in range(320):
+            box.notion.set_clock(start + timedelta(seconds=20 * i))
+            box.notion.add_page(box.database.data_source_id, {"Name": f"Row {i:03}"})
+        box.notion.set_clock(None)
+        rep = only(box.run())
+        assert rep.status == "ok" and rep.counts["created"] == 320
+        assert box.targets["memo"].item_count() == 320
+        assert only(box.run(full=True)).writes == 0
+
+
 def test_more_rows_than_the_cap_in_one_minute_is_an_error_not_a_silent_cut(tmp_path):
     with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=[]) as box:
         box.notion.query_cap = 5

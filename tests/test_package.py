@@ -30,6 +30,8 @@ SDK_NAMES = [
     "ConfigProblem",
     "ConformanceSuite",
     "Connector",
+    "ControlError",
+    "ControlRoute",
     "ConnectorSpec",
     "CreateOperation",
     "DEMO_SCHEMA",
@@ -168,6 +170,7 @@ def test_the_wheel_installs_one_top_level_package(tmp_path):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"notion_sync"}
     assert "notion_sync/core/engine.py" in names
     assert "notion_sync/connectors/slack/connector.py" in names
+    assert "notion_sync/core/fixtures/demo.toml" in names  # what `notion-sync emulate` loads by default
     (top_level,) = [n for n in names if n.endswith("top_level.txt")]
     assert zipfile.ZipFile(wheel).read(top_level).decode().split() == ["notion_sync"]
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()

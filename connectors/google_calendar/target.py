@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
 from notion_sync.connectors.google_calendar.markers import PAGE_KEY
 from notion_sync.sdk import EmulatedTarget, OperationKind
@@ -31,6 +33,24 @@ _COLORS = {
 }
 
 
+class CalendarSeed(BaseModel):
+    """A calendar in a seed fixture's ``[google_calendar]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    summary: str | None = None
+    time_zone: str = "UTC"
+    access_role: str = "owner"
+    description: str = ""
+
+
+class GoogleCalendarSeed(BaseModel):
+    """``[google_calendar]`` in a seed fixture: ``calendars = [{ id, summary, time_zone }]``."""
+
+    model_config = ConfigDict(extra="forbid")
+    calendars: list[CalendarSeed] = Field(default_factory=list)
+
+
 class EmulatedCalendar(EmulatedTarget):
     """A running emulator with one calendar (Europe/Berlin) and a mapping of the demo database."""
 
@@ -52,6 +72,29 @@ class EmulatedCalendar(EmulatedTarget):
             },
         }
         self.env: dict[str, str] = {}
+
+    seed_model = GoogleCalendarSeed
+
+    def seed(self, section: Any) -> None:
+        """Add the fixture's calendars (each with its time zone)."""
+        for i, calendar in enumerate(section.calendars):
+            try:
+                self.emulator.add_calendar(
+                    calendar.id,
+                    summary=calendar.summary,
+                    time_zone=calendar.time_zone,
+                    access_role=calendar.access_role,
+                    description=calendar.description,
+                )
+            except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
+                raise ValueError(
+                    f"calendars[{i}].time_zone: {calendar.time_zone!r} is not an IANA time zone ({exc}); "
+                    "use a name such as Europe/Berlin"
+                ) from None
+
+    def credentials(self) -> dict[str, str]:
+        """The emulator takes any OAuth token (or none), as the connector's ``api_endpoint`` mode sends."""
+        return {"oauth": "any token, or anonymous credentials"}
 
     def write_request(self, kind: OperationKind) -> tuple[str | None, str] | None:
         """Creates go in one batch request; a single update may go alone (a PATCH) or in a batch."""

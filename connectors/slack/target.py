@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from notion_sync.sdk import EmulatedTarget, OperationKind
 
 from . import mrkdwn
@@ -15,6 +17,34 @@ __all__ = ["SlackTarget", "TOKEN_ENV", "CHANNEL"]
 
 TOKEN_ENV = "NOTION_SYNC_DEMO_SLACK_TOKEN"
 CHANNEL = "notion-sync"
+
+
+class ChannelSeed(BaseModel):
+    """A channel in a seed fixture's ``[slack]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    private: bool = False
+    archived: bool = False
+    bot_member: bool = True
+    """Whether the bot is in the channel (posting elsewhere answers not_in_channel)."""
+
+
+class MemberSeed(BaseModel):
+    """A workspace member, found by email (``mention_people``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    name: str
+    real_name: str = ""
+
+
+class SlackSeed(BaseModel):
+    """``[slack]`` in a seed fixture: ``channels = [{ name }]``, ``members = [{ email, name }]``."""
+
+    model_config = ConfigDict(extra="forbid")
+    channels: list[ChannelSeed] = Field(default_factory=list)
+    members: list[MemberSeed] = Field(default_factory=list)
 
 
 class SlackTarget(EmulatedTarget):
@@ -43,6 +73,17 @@ class SlackTarget(EmulatedTarget):
             "mention_people": True,
             **(mapping or {}),
         }
+
+    seed_model = SlackSeed
+
+    def seed(self, section: Any) -> None:
+        """Add the fixture's channels and members."""
+        for channel in section.channels:
+            self.emulator.add_channel(
+                channel.name, member=channel.bot_member, private=channel.private, archived=channel.archived
+            )
+        for member in section.members:
+            self.emulator.add_user(member.email, member.name, member.real_name)
 
     @classmethod
     def start(cls, mapping: dict[str, Any] | None = None) -> SlackTarget:

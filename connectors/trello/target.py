@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from notion_sync.sdk import EmulatedTarget, OperationKind
 
 from .emulator import TrelloEmulator
@@ -16,6 +18,31 @@ _KEY = "demo-trello-key-0123456789abcdef"
 _TOKEN = "demo-trello-token-0123456789abcdef0123456789abcdef"
 
 
+class LabelSeed(BaseModel):
+    """A board label: a name and one of Trello's colours (or none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    color: str | None = None
+
+
+class BoardSeed(BaseModel):
+    """A board in a seed fixture's ``[trello]`` table, with its lists and labels."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    lists: list[str] = Field(default_factory=list)
+    labels: list[LabelSeed] = Field(default_factory=list)
+
+
+class TrelloSeed(BaseModel):
+    """``[trello]`` in a seed fixture: ``boards = [{ name, lists, labels }]`` (the demo
+    credentials are members of each)."""
+
+    model_config = ConfigDict(extra="forbid")
+    boards: list[BoardSeed] = Field(default_factory=list)
+
+
 class TrelloEmulatedTarget(EmulatedTarget):
     """A running emulator holding one board, "notion-sync demo", with To do / Doing / Done lists."""
 
@@ -23,9 +50,12 @@ class TrelloEmulatedTarget(EmulatedTarget):
 
     env = {"TRELLO_API_KEY": _KEY, "TRELLO_TOKEN": _TOKEN}
 
+    seed_model = TrelloSeed
+
     def __init__(self, emulator: TrelloEmulator) -> None:
         self.emulator = emulator
         member = emulator.add_credentials(_KEY, _TOKEN, username="demo")
+        self.member = member
         self.board = emulator.add_board("notion-sync demo", lists=list(DEMO_LISTS), members={member: "admin"})
         self.service_settings: dict[str, Any] = {
             "api_key_env": "TRELLO_API_KEY",
@@ -40,6 +70,16 @@ class TrelloEmulatedTarget(EmulatedTarget):
             "create_labels": True,
             "fields": {"name": "{Name}", "desc": "{Notes}", "due": "Due", "due_complete": "Status", "labels": "Tags"},
         }
+
+    def seed(self, section: Any) -> None:
+        """Add the fixture's boards, with the demo member as admin of each."""
+        for board in section.boards:
+            self.emulator.add_board(
+                board.name,
+                lists=list(board.lists),
+                labels=[(label.name, label.color) for label in board.labels],
+                members={self.member: "admin"},
+            )
 
     @classmethod
     def start(cls) -> TrelloEmulatedTarget:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,6 +33,9 @@ from starlette.types import ASGIApp
 
 from notion_sync.core.emulator.clock import EmulatorClock
 from notion_sync.core.emulator.server import EmulatorServer, Faults
+
+if TYPE_CHECKING:
+    from notion_sync.core.emulator.control import ControlRoute
 
 __all__ = ["ServiceEmulator"]
 
@@ -50,12 +53,30 @@ class ServiceEmulator:
         """Where the emulator reads the time its resources carry."""
         self.server = EmulatorServer(app, fault_response=self.fault_response, faults=faults)
         """The HTTP server; its ``faults`` may be replaced (the benchmarks do)."""
+        from notion_sync.core.emulator.control import ControlApp
+
+        self.server.control = ControlApp(self)
+
+    service_name: str = ""
+    """The service's name in the control API and ``notion-sync emulate`` (default: the class name)."""
+
+    def control_routes(self) -> list[ControlRoute]:
+        """The service's own control endpoints under ``/_emulator/`` (acting as a user of the
+        service: edit a row, move a card...); the shared ones (faults, clock, requests) are added
+        to these. Override it; the default has none."""
+        return []
 
     # -- lifecycle ----------------------------------------------------------------
-    def start(self) -> Self:
-        """Serve on 127.0.0.1 at a random free port; returns self once it accepts requests."""
-        self.server.start()
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Serve on ``host``:``port`` (default 127.0.0.1 and a random free port); returns self once
+        it accepts requests."""
+        self.server.start(host, port)
         return self
+
+    def restart(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Stop serving and serve again on ``host``:``port``, state kept (``notion-sync emulate --port-base``)."""
+        self.server.stop()
+        return self.start(host, port)
 
     def stop(self) -> None:
         """Stop serving."""
@@ -98,6 +119,7 @@ class ServiceEmulator:
         self.faults.retry_after = Faults.retry_after
         self.faults.injected.clear()
         self.server.requests.clear()
+        self.server.log.clear()
 
     # -- clock --------------------------------------------------------------------
     def now(self) -> datetime:

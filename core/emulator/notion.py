@@ -84,6 +84,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from notion_sync.core.emulator.base import ServiceEmulator
+from notion_sync.core.emulator.control import ControlError, ControlRoute
 from notion_sync.core.emulator.notion_http import MAX_CURSORS, ROUTES, SUPPORTED_VERSIONS, NotionHTTP
 from notion_sync.core.emulator.notion_state import CursorState, DatabaseState, DataSourceState, PageState, TokenState
 from notion_sync.core.emulator.notion_values import (
@@ -97,7 +98,7 @@ from notion_sync.core.emulator.notion_values import (
     schema_property,
     slug_url,
 )
-from notion_sync.core.notion_filters import find_property
+from notion_sync.core.notion_filters import find_property, plain_text
 
 __all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
 
@@ -134,6 +135,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
     All setup methods are thread-safe and may be called while a client is reading.
     """
 
+    service_name = "notion"
     query_cap: int = 10_000
     """At most this many results per query (following its cursors), like Notion's 10,000."""
 
@@ -165,6 +167,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             self._data_sources: dict[str, DataSourceState] = {}
             self._pages: dict[str, PageState] = {}
             self._cursors: dict[str, CursorState] = {}
+            self._init_blocks()
             self._seq = 0
             self.query_cap = type(self).query_cap
             self.token = token
@@ -185,6 +188,84 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
     def url(self) -> str:
         """Base url for ``notion_client.Client(base_url=...)`` (the client appends ``/v1/``)."""
         return self.base_url
+
+    # ------------------------------------------------------------ control API
+
+    def control_routes(self) -> list[ControlRoute]:
+        """Act as a Notion user over HTTP: list, add, edit, trash and restore rows; revoke a
+        token; unshare a database (docs/emulators.md)."""
+
+        def values(body: dict[str, Any]) -> dict[str, Any]:
+            props = body.get("properties")
+            if not isinstance(props, dict) or not props:
+                raise ControlError(400, 'give \'properties\': {name: simple value}, e.g. {"Name": "Renamed"}')
+            return props
+
+        def guarded(action: Any) -> Any:
+            try:
+                return action()
+            except (ValueError, TypeError) as exc:
+                raise ControlError(400, str(exc)) from None
+
+        def edit(body: dict[str, Any], page_id: str) -> dict[str, Any]:
+            guarded(lambda: self.update_page(page_id, values(body)))
+            return self.page_json(page_id)
+
+        def add(body: dict[str, Any], ds_id: str) -> dict[str, Any]:
+            return self.page_json(guarded(lambda: self.add_page(ds_id, values(body))))
+
+        def trash(body: dict[str, Any], page_id: str) -> dict[str, Any]:
+            self.trash_page(page_id)
+            return self.page_json(page_id)
+
+        def restore(body: dict[str, Any], page_id: str) -> dict[str, Any]:
+            self.restore_page(page_id)
+            return self.page_json(page_id)
+
+        def token_of(body: dict[str, Any]) -> str:
+            token = body.get("token", self.token)
+            if token not in self._tokens:
+                raise ControlError(404, "no such token: give one the emulator accepts ('token' in the body)")
+            return str(token)
+
+        def revoke(body: dict[str, Any]) -> None:
+            self.revoke_token(token_of(body))
+
+        def unshare(body: dict[str, Any], database_id: str) -> None:
+            self.share(database_id, token_of(body), shared=False)
+
+        def share(body: dict[str, Any], database_id: str) -> None:
+            self.share(database_id, token_of(body), shared=True)
+
+        return [
+            ControlRoute("GET", "databases", lambda body: self.content(), "databases, data sources and row ids"),
+            ControlRoute("POST", "data_sources/{data_source_id}/pages", add, "add a row from simple values"),
+            ControlRoute("PATCH", "pages/{page_id}", edit, "edit a row: {'properties': {name: simple value}}"),
+            ControlRoute("POST", "pages/{page_id}/trash", trash, "move a row to the trash"),
+            ControlRoute("POST", "pages/{page_id}/restore", restore, "restore a row from the trash"),
+            ControlRoute("POST", "tokens/revoke", revoke, "revoke a token (default: the default one): 401 after"),
+            ControlRoute("POST", "databases/{database_id}/unshare", unshare, "remove the integration's access"),
+            ControlRoute("POST", "databases/{database_id}/share", share, "give the integration access again"),
+        ]
+
+    def content(self) -> dict[str, Any]:
+        """Every database with its data sources and their rows (id, title, in_trash): what a test
+        needs to find the page it wants to edit."""
+        with self._lock:
+            out = []
+            for db in self._databases.values():
+                sources = []
+                for ds_id in db.data_source_ids:
+                    ds = self._data_sources[ds_id]
+                    title = next(p for p in ds.properties.values() if p["type"] == "title")
+                    pages = sorted((p for p in self._pages.values() if p.data_source_id == ds_id), key=lambda p: p.seq)
+                    rows = [
+                        {"id": p.id, "title": plain_text(self._content(p, title)), "in_trash": p.in_trash}
+                        for p in pages
+                    ]
+                    sources.append({"id": ds_id, "name": ds.name, "pages": rows})
+                out.append({"id": db.id, "title": db.title, "url": slug_url("", db.id), "data_sources": sources})
+            return {"databases": out}
 
     # ------------------------------------------------------------ tokens and users
 
@@ -425,6 +506,11 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             return schema
 
     # ------------------------------------------------------------ pages
+
+    def add_blocks(self, parent_id: str, blocks: list[dict[str, Any]]) -> list[str]:
+        """Append blocks to a page's body or a block (``{"type", "text", "checked", "children"}``)."""
+        with self._lock:
+            return super().add_blocks(parent_id, blocks)
 
     def add_page(self, data_source_id: str, values: dict[str, Any], *, page_id: str | None = None) -> str:
         """Add a row from simple Python values (see module docs); returns its dashed id."""

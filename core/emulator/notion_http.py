@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from notion_sync.core.emulator.notion_blocks import NotionBlocks
 from notion_sync.core.emulator.notion_state import (
     CursorState,
     DatabaseState,
@@ -52,15 +53,32 @@ if TYPE_CHECKING:
 
     from notion_sync.core.emulator.server import EmulatorServer
 
-__all__ = ["MAX_CURSORS", "MAX_PAGE_SIZE", "ROUTES", "SUPPORTED_VERSIONS", "NotionHTTP"]
+__all__ = [
+    "LEGACY_ROUTES",
+    "LEGACY_VERSION",
+    "MAX_CURSORS",
+    "MAX_PAGE_SIZE",
+    "ROUTES",
+    "SUPPORTED_VERSIONS",
+    "NotionHTTP",
+]
 
-SUPPORTED_VERSIONS = frozenset({"2025-09-03", "2026-03-11"})
-"""Versions the emulator answers in; 2026-03-11 drops ``archived`` and rejects ``in_trash`` in a query."""
+SUPPORTED_VERSIONS = frozenset({"2022-06-28", "2025-09-03", "2026-03-11"})
+"""Versions the emulator answers in; 2026-03-11 drops ``archived`` and rejects ``in_trash`` in a query;
+2022-06-28 (still used by most of the ecosystem) has no data sources: ``POST /v1/databases/{id}/query``,
+the schema on the database object, ``parent.database_id`` on pages, and a 400 on a database with
+more than one data source (https://developers.notion.com/guides/get-started/upgrade-guide-2025-09-03)."""
+
+LEGACY_VERSION = "2022-06-28"
 
 MAX_PAGE_SIZE = 100
 
 ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/users/me"),
+    ("GET", "/v1/users"),
+    ("GET", "/v1/users/{user_id}"),
+    ("GET", "/v1/blocks/{block_id}/children"),
+    ("PATCH", "/v1/blocks/{block_id}"),
     ("GET", "/v1/databases/{database_id}"),
     ("GET", "/v1/data_sources/{data_source_id}"),
     ("POST", "/v1/data_sources/{data_source_id}/query"),
@@ -70,9 +88,12 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/pages/{page_id}/properties/{property_id}"),
     ("POST", "/v1/search"),
 )
-"""The endpoints served, as (method, path template of the OpenAPI spec). Other paths of the real
+"""The endpoints served in 2025-09-03 and later, as (method, path template of the OpenAPI spec). Other paths of the real
 API answer 400 ``invalid_request`` (saying the emulator lacks them); any other path 400
 ``invalid_request_url``, as recorded from the real API."""
+
+LEGACY_ROUTES: tuple[tuple[str, str], ...] = (("POST", "/v1/databases/{database_id}/query"),)
+"""Endpoints served only in 2022-06-28 (gone from the 2025-09-03 spec)."""
 
 _UNSERVED = (
     r"/v1/(pages|blocks|databases|data_sources|comments|users|file_uploads|views|custom_emojis|oauth)"
@@ -115,7 +136,7 @@ _ERROR_MESSAGES = {
 }
 
 
-class NotionHTTP:
+class NotionHTTP(NotionBlocks):
     """Serves the emulator's state over Notion's HTTP API (a mixin of ``NotionEmulator``)."""
 
     _lock: threading.RLock
@@ -203,7 +224,9 @@ class NotionHTTP:
             "last_edited_by": {"object": "user", "id": page.edited_by},
             "cover": page.decoration.get("cover"),
             "icon": page.decoration.get("icon"),
-            "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id},
+            "parent": {"type": "data_source_id", "data_source_id": ds.id, "database_id": ds.database_id}
+            if version != LEGACY_VERSION
+            else {"type": "database_id", "database_id": ds.database_id},
             "in_trash": page.in_trash,
             "is_archived": False,
             "is_locked": False,
@@ -233,6 +256,9 @@ class NotionHTTP:
             "url": slug_url("", db.id),
             "public_url": None,
         }
+        if version == LEGACY_VERSION:  # before data sources: the schema sits on the database
+            del body["data_sources"]
+            body["properties"] = json.loads(json.dumps(self._data_sources[db.data_source_ids[0]].properties))
         if version != "2026-03-11":
             body["archived"] = db.in_trash
         return body
@@ -292,8 +318,9 @@ class NotionHTTP:
         """Notion's own reply for an injected fault (429 carries Retry-After in whole seconds)."""
         code, message = _ERROR_MESSAGES.get(status, ("internal_server_error", "Unexpected error occurred."))
         headers = None
-        if status in (429, 529):  # Notion documents Retry-After (whole seconds) on both
-            headers = {"Retry-After": str(math.ceil(self.server.faults.retry_after))}
+        retry_after = self.server.faults.retry_after
+        if status in (429, 529) and retry_after is not None:  # Notion documents Retry-After (whole seconds) on both
+            headers = {"Retry-After": str(math.ceil(retry_after))}
         return self._error(status, code, message, headers=headers)
 
     async def _asgi_entry(self, request: Request) -> Response:
@@ -340,6 +367,15 @@ class NotionHTTP:
         only = self._filter_properties(params)
         handlers: dict[tuple[str, str], Any] = {
             ("GET", "/v1/users/me"): lambda: self._get_me(token),
+            ("GET", "/v1/users"): lambda: self._list_users(token, params),
+            ("GET", "/v1/users/{user_id}"): lambda user: self._get_user(token, user),
+            ("POST", "/v1/databases/{database_id}/query"): lambda db: self._legacy_query(
+                token, version, db, body, only
+            ),
+            ("GET", "/v1/blocks/{block_id}/children"): lambda block: self._block_children(
+                token, version, block, params
+            ),
+            ("PATCH", "/v1/blocks/{block_id}"): lambda block: self._patch_block(token, version, block, body),
             ("GET", "/v1/databases/{database_id}"): lambda db: self._get_database(token, version, db),
             ("GET", "/v1/data_sources/{data_source_id}"): lambda ds: self._get_data_source(token, version, ds),
             ("POST", "/v1/data_sources/{data_source_id}/query"): lambda ds: self._query(token, version, ds, body, only),
@@ -351,8 +387,10 @@ class NotionHTTP:
             ),
             ("POST", "/v1/search"): lambda: self._search(token, version, body),
         }
-        for verb, template in ROUTES:
+        for verb, template in ROUTES + (LEGACY_ROUTES if version == LEGACY_VERSION else ()):
             match = re.fullmatch(re.sub(r"\{\w+\}", "([^/]+)", template), path)
+            if template == "/v1/users/{user_id}" and path == "/v1/users/me":
+                continue
             if match and verb == method:
                 result = handlers[(verb, template)](*match.groups())
                 result["request_id"] = str(uuid.uuid4())
@@ -414,13 +452,61 @@ class NotionHTTP:
             },
         }
 
-    def _get_database(self, token: TokenState, version: str, raw_id: str) -> dict[str, Any]:
+    def _list_users(self, token: TokenState, params: Any) -> dict[str, Any]:
+        """``GET /v1/users``: the workspace's people and bots, paginated (https://developers.notion.com/reference/get-users)."""
+        emails = self._sees_emails(token)
+        chunk, next_cursor = self._offset_page(list(self._users), params, f"users:{token.token}")
+        users = [dict(self._users[i]) if emails else self._hide_email(dict(self._users[i])) for i in chunk]
+        return {
+            "object": "list",
+            "results": users,
+            "next_cursor": next_cursor,
+            "has_more": next_cursor is not None,
+            "type": "user",
+            "user": {},
+        }
+
+    def _get_user(self, token: TokenState, raw_id: str) -> dict[str, Any]:
+        """``GET /v1/users/{id}`` (https://developers.notion.com/reference/get-user)."""
+        user_id = self._path_id(raw_id, "user_id")
+        user = self._users.get(user_id)
+        if user is None:
+            raise self._not_found(token, "user", user_id)
+        return dict(user) if self._sees_emails(token) else dict(self._hide_email(dict(user)))
+
+    def _legacy_query(
+        self, token: TokenState, version: str, raw_id: str, body: dict[str, Any], only: list[str] | None
+    ) -> dict[str, Any]:
+        """``POST /v1/databases/{id}/query`` of 2022-06-28: the query of the database's one data source."""
+        db = self._legacy_database(token, raw_id)
+        return self._query(token, version, db.data_source_ids[0], body, only)
+
+    def _legacy_database(self, token: TokenState, raw_id: str) -> DatabaseState:
         self._require(token)
+        db = self._visible_database(token, raw_id)
+        db_id = db.id
+        if len(db.data_source_ids) != 1:
+            raise NotionAPIError(
+                400,
+                "validation_error",
+                f"Databases with multiple data sources are not supported in this API version "
+                f"({LEGACY_VERSION}). Use Notion-Version 2025-09-03 and the data sources of database {db_id}.",
+            )
+        return db
+
+    def _get_database(self, token: TokenState, version: str, raw_id: str) -> dict[str, Any]:
+        if version == LEGACY_VERSION:
+            return self._database_json(self._legacy_database(token, raw_id), version)
+        self._require(token)
+        return self._database_json(self._visible_database(token, raw_id), version)
+
+    def _visible_database(self, token: TokenState, raw_id: str) -> DatabaseState:
+        """The database at ``raw_id`` if the token may see it, else Notion's 404 naming the integration."""
         db_id = self._path_id(raw_id, "database_id")
         db = self._databases.get(db_id)
         if db is None or not self._visible(token, db_id):
             raise self._not_found(token, "database", db_id)
-        return self._database_json(db, version)
+        return db
 
     def _data_source_for(self, token: TokenState, raw_id: str) -> DataSourceState:
         self._require(token)
@@ -498,10 +584,7 @@ class NotionHTTP:
             if ds is None or not self._visible(token, ds.database_id):
                 raise self._not_found(token, "data_source", ds_id)
         elif parent.get("database_id"):
-            db_id = self._path_id(str(parent["database_id"]), "database_id")
-            db = self._databases.get(db_id)
-            if db is None or not self._visible(token, db_id):
-                raise self._not_found(token, "database", db_id)
+            db = self._visible_database(token, str(parent["database_id"]))
             if len(db.data_source_ids) != 1:
                 raise NotionAPIError(
                     400,
@@ -517,18 +600,24 @@ class NotionHTTP:
                 "Unsupported request: the emulator creates pages only "
                 "in a data source (parent.data_source_id or parent.database_id).",
             )
-        if body.get("children") or body.get("content") or body.get("markdown") or body.get("template"):
+        if body.get("content") or body.get("markdown") or body.get("template"):
             raise NotionAPIError(
                 400,
                 "invalid_request",
-                "Unsupported request: the emulator stores no page content (children, content, markdown, template).",
+                "Unsupported request: the emulator stores page content only as children blocks "
+                "(not content, markdown, template).",
             )
+        children = body.get("children") or []
+        if not isinstance(children, list):
+            raise NotionAPIError(400, "validation_error", "body failed validation: body.children should be an array.")
         values = self._request_values(ds, body.get("properties") or {})
         try:
             page_id = self._create_page(ds, values, None, token.bot_id)
         except (KeyError, ValueError) as error:
             raise NotionAPIError(400, "validation_error", str(error).strip("'\"")) from None
         page = self._pages[page_id]
+        if children:
+            self._append_request_blocks(page_id, children)
         for key in ("icon", "cover"):
             if body.get(key) is not None:
                 page.decoration[key] = body[key]
@@ -698,9 +787,11 @@ class NotionHTTP:
         served = cursor.served + len(results)
         more = position < len(cursor.ids)
         response = _list_envelope(results)
-        if more and served >= self.query_cap:
+        if len(cursor.ids) > self.query_cap:
+            # Every page of a capped query carries it, the first ones too
+            # (https://developers.notion.com/guides/data-apis/query-large-data-sources).
             response["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
-        elif more:
+        if more and served < self.query_cap:
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, served, cursor.owner))
             response["has_more"] = True
         return response
@@ -771,18 +862,20 @@ class NotionHTTP:
         self._require(token)
         page_size = self._page_size(body.get("page_size"), "body")
         wanted = None
+        legacy = version == LEGACY_VERSION  # 2022-06-28 finds databases, not data sources
+        containers = "database" if legacy else "data_source"
         if body.get("filter") is not None:
             flt = body["filter"]
             if (
                 not isinstance(flt, dict)
                 or flt.get("property") != "object"
-                or flt.get("value") not in ("page", "data_source")
+                or flt.get("value") not in ("page", containers)
             ):
                 raise NotionAPIError(
                     400,
                     "validation_error",
                     "body failed validation: body.filter.value should be "
-                    '`"page"` or `"data_source"`, instead was '
+                    f'`"page"` or `"{containers}"`, instead was '
                     f"`{json.dumps((flt or {}).get('value') if isinstance(flt, dict) else flt)}`.",
                 )
             wanted = flt["value"]
@@ -802,7 +895,12 @@ class NotionHTTP:
             cursor = self._cursor(cursor_id, f"search:{token.token}", "body")
         else:
             found: list[tuple[datetime, int, str]] = []
-            if wanted in (None, "data_source"):
+            if wanted in (None, "database") and legacy:
+                for db in self._databases.values():
+                    single = len(db.data_source_ids) == 1  # the version cannot show the others
+                    if single and self._visible(token, db.id) and not db.in_trash and query in db.title.lower():
+                        found.append((db.edited, 0, "db:" + db.id))
+            if wanted in (None, "data_source") and not legacy:
                 for ds in self._data_sources.values():
                     if self._visible(token, ds.database_id) and not ds.in_trash and query in ds.name.lower():
                         found.append((ds.edited, 0, "ds:" + ds.id))
@@ -821,11 +919,16 @@ class NotionHTTP:
         while position < len(cursor.ids) and len(results) < page_size:
             kind, object_id = cursor.ids[position].split(":", 1)
             position += 1
-            if kind == "ds" and object_id in self._data_sources:
+            if kind == "db" and object_id in self._databases:
+                results.append(self._database_json(self._databases[object_id], version))
+            elif kind == "ds" and object_id in self._data_sources:
                 results.append(self._data_source_json(self._data_sources[object_id], version))
             elif kind == "page" and object_id in self._pages and not self._pages[object_id].in_trash:
                 results.append(self._page_json(self._pages[object_id], version, token=token))
         response = _list_envelope(results)
+        if legacy:
+            del response["page_or_data_source"]
+            response.update(type="page_or_database", page_or_database={})
         if position < len(cursor.ids):
             response["next_cursor"] = self._store_cursor(CursorState(cursor.ids, position, 0, cursor.owner))
             response["has_more"] = True

@@ -31,7 +31,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["EmulatorServer", "FaultResponse", "Faults", "ScheduledFault", "SlidingWindow"]
+__all__ = ["CONTROL_PREFIX", "LOG_SIZE", "EmulatorServer", "FaultResponse", "Faults", "ScheduledFault", "SlidingWindow"]
+
+CONTROL_PREFIX = "/_emulator/"
+"""Where each emulator serves its control API (no real API uses the prefix): see docs/emulators.md."""
+
+LOG_SIZE = 1000
+"""Requests kept in ``EmulatorServer.log``."""
 
 FaultResponse = Callable[[int, Request], Response]
 """Builds the service's own reply for an injected status (429, 500, 503...)."""
@@ -96,7 +102,9 @@ class Faults:
     rate_limit_path: str | None = None
     """Only requests whose ``"METHOD /path"`` matches this regex count against ``rate_limit``
     (Slack limits ``chat.postMessage`` per channel, not every method together)."""
-    retry_after: float = 1.0
+    retry_after: float | None = 1.0
+    """Seconds an injected 429 asks the client to wait, where the service sends Retry-After;
+    None sends a 429 without the header (as overloaded services sometimes do)."""
     scheduled: list[ScheduledFault] = field(default_factory=list)
     delayed: list[ScheduledFault] = field(default_factory=list)
     injected: Counter[str] = field(default_factory=Counter)
@@ -184,6 +192,10 @@ class _FaultMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        if path.startswith(CONTROL_PREFIX) and self.server.control is not None:
+            # The control API is the test's own channel: never faulted, counted or rate limited.
+            await self.server.control(scope, receive, send)
+            return
         wait = self.server.faults.delay(method, path)
         if wait:
             await asyncio.sleep(wait)
@@ -218,16 +230,21 @@ class EmulatorServer:
     ) -> None:
         self.faults = faults or Faults()
         self.requests: Counter[str] = Counter()
+        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        """The last requests served, oldest first: method, path and the fault injected (if any)."""
         self.fault_response = fault_response or _default_fault_response
         self._app = _FaultMiddleware(app, self)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.host = "127.0.0.1"
+        self.control: ASGIApp | None = None
+        """The app serving ``/_emulator/…`` (set by ``ServiceEmulator``), ahead of faults and counts."""
 
     @property
     def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """The base URL, ``http://<host>:<port>`` (host 127.0.0.1 unless started on another)."""
+        return f"http://{self.host}:{self.port}"
 
     def inject(self, method: str, path: str) -> int | None:
         """Count one request and pick its fault, recorded in ``faults.injected``: a status, 0 for a
@@ -237,23 +254,26 @@ class EmulatorServer:
         status = self.faults.pick(method, path)
         if status is not None:
             self.faults.injected[str(status) if status else "drop"] += 1
+        self.log.append({"method": method, "path": path, "injected": status})
         return status
 
     def request_count(self, pattern: str = "") -> int:
         """How many requests matched ``pattern`` (a regex on ``"METHOD /path"``)."""
         return sum(n for key, n in self.requests.items() if re.search(pattern, key))
 
-    def start(self) -> EmulatorServer:
-        """Start serving in a daemon thread on a free port; returns once it accepts requests."""
-        config = uvicorn.Config(
-            self._app, host="127.0.0.1", port=0, log_level="error", lifespan="off", access_log=False
-        )
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+        """Start serving in a daemon thread on ``host``:``port`` (0: a free port); returns once it
+        accepts requests. Raises ``OSError`` when the port is taken."""
+        self.host = host
+        config = uvicorn.Config(self._app, host=host, port=port, log_level="error", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="emulator", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
+            if not self._thread.is_alive():
+                raise OSError(f"the emulator could not listen on {host}:{port} (is the port taken?)")
+            if time.monotonic() > deadline:
                 raise RuntimeError("the emulator did not start")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]

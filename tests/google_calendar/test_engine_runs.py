@@ -50,8 +50,9 @@ def test_dates_land_right(box: Sandbox) -> None:
     assert (events["All day"]["start"], events["All day"]["end"]) == ({"date": "2026-03-10"}, {"date": "2026-03-11"})
     assert events["Range"]["end"] == {"date": "2026-01-06"}
     call = events["New York call"]
-    assert call["start"]["dateTime"] == "2026-03-08T01:30:00-05:00"
-    assert call["start"]["timeZone"] == "Europe/Berlin"  # the calendar's zone, the instant unchanged
+    # the calendar's zone, the instant unchanged; Google writes it back in that zone
+    assert call["start"]["dateTime"] == "2026-03-08T07:30:00+01:00"
+    assert call["start"]["timeZone"] == "Europe/Berlin"
     assert datetime.fromisoformat(call["end"]["dateTime"]) - datetime.fromisoformat(
         call["start"]["dateTime"]
     ) == timedelta(hours=1)

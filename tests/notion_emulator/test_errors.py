@@ -154,8 +154,8 @@ def test_invalid_json_and_unknown_url_and_malformed_id(
 
 def test_unserved_api_paths_say_so(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
     page_id = emu.add_page(ds_id, {"Name": "x"})
-    error = api_error(client.blocks.children.list, page_id)
-    assert error.code == APIErrorCode.InvalidRequest and f"GET /v1/blocks/{page_id}/children" in str(error)
+    error = api_error(client.comments.list, block_id=page_id)
+    assert error.code == APIErrorCode.InvalidRequest and "GET /v1/comments" in str(error)
 
 
 def test_expired_cursors_are_rejected(
@@ -184,5 +184,5 @@ def test_version_2026_03_11_drops_archived_and_rejects_in_trash(emu: NotionEmula
         assert "archived" not in page and page["in_trash"] is False
         error = api_error(newest.data_sources.query, ds_id, in_trash=False)
         assert error.code == APIErrorCode.ValidationError and "in_trash" in str(error)
-    with notion_client.Client(auth=emu.token, base_url=emu.url, notion_version="2022-06-28") as legacy:
-        assert api_error(legacy.users.me).code == APIErrorCode.ValidationError
+    with notion_client.Client(auth=emu.token, base_url=emu.url, notion_version="2021-08-16") as unknown:
+        assert api_error(unknown.users.me).code == APIErrorCode.ValidationError

@@ -47,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from notion_sync.sdk import Faults, ServiceEmulator
+from notion_sync.sdk import ControlError, ControlRoute, Faults, ServiceEmulator
 
 from .errors import Fail, Reply, bad, google_error, not_found
 from .events import SERVER_FIELDS, event_schema_fields, merge, parse_instant, strip_nulls, valid_event_id
@@ -71,6 +71,8 @@ class _Calendar:
 
 class GoogleCalendarEmulator(ServiceEmulator):
     """The emulator's state and its Starlette app, served by ``ServiceEmulator``."""
+
+    service_name = "google_calendar"
 
     def __init__(self, *, faults: Faults | None = None, owner_email: str = "notion-sync@emulator.test") -> None:
         self.calendars: dict[str, _Calendar] = {}
@@ -165,6 +167,46 @@ class GoogleCalendarEmulator(ServiceEmulator):
         with self._lock:
             calendar = self.calendars[calendar_id]
             calendar.events[event_id]["_purged"] = True
+
+    # -- control API (docs/emulators.md) --------------------------------------------
+    def control_routes(self) -> list[ControlRoute]:
+        """Act as a calendar user over HTTP: list and move events, revoke the credentials."""
+
+        def calendar(calendar_id: str) -> str:
+            calendar_id = unquote(calendar_id)
+            if calendar_id not in self.calendars:
+                raise KeyError(f"calendar {calendar_id}")
+            return calendar_id
+
+        def listed(body: dict[str, Any], calendar_id: str) -> dict[str, Any]:
+            return {"items": self.events(calendar(calendar_id), include_deleted=bool(body.get("include_deleted")))}
+
+        def move(body: dict[str, Any], calendar_id: str, event_id: str) -> dict[str, Any]:
+            cal = calendar(calendar_id)
+            patch: dict[str, Any] = {k: body[k] for k in ("start", "end") if k in body}
+            if not patch or not all(isinstance(v, dict) for v in patch.values()):
+                raise ControlError(
+                    400, "give 'start' and/or 'end' as event times, e.g. {'dateTime': '2026-01-05T10:00:00Z'}"
+                )
+            if self.event(cal, unquote(event_id)) is None:
+                raise KeyError(f"event {event_id}")
+            self.edit_event(cal, unquote(event_id), patch)
+            return self.event(cal, unquote(event_id)) or {}
+
+        def revoke(body: dict[str, Any]) -> None:
+            with self._lock:
+                self.reject_credentials = True
+
+        def restore(body: dict[str, Any]) -> None:
+            with self._lock:
+                self.reject_credentials = False
+
+        return [
+            ControlRoute("GET", "calendars/{calendar_id}/events", listed, "a calendar's events, as stored"),
+            ControlRoute("POST", "calendars/{calendar_id}/events/{event_id}/move", move, "move an event"),
+            ControlRoute("POST", "credentials/revoke", revoke, "answer 401 authError to everything"),
+            ControlRoute("POST", "credentials/restore", restore, "accept the credentials again"),
+        ]
 
     # -- errors ----------------------------------------------------------------
     def fault_body(self, status: int) -> Reply:
@@ -292,9 +334,12 @@ class GoogleCalendarEmulator(ServiceEmulator):
             return 204, None, {}
         patch = self._json(body)
         if method == "PUT":
-            replacement = {k: v for k, v in event.items() if k in SERVER_FIELDS or k.startswith("_")}
+            replacement = {
+                k: v for k, v in event.items() if (k in SERVER_FIELDS and k != "status") or k.startswith("_")
+            }
             replacement.update(strip_nulls(self._known(patch)))
-            replacement.setdefault("status", event["status"])
+            # status defaults to "confirmed" (discovery document): a PUT without it restores a cancelled event
+            replacement.setdefault("status", "confirmed")
             candidate = replacement
         elif method == "PATCH":
             candidate = copy.deepcopy(event)
@@ -304,6 +349,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
         for key in SERVER_FIELDS - {"status"}:
             candidate[key] = event[key]
         self._validate(candidate, calendar)
+        self._express_times(candidate, calendar)
         candidate["sequence"] = event.get("sequence", 0) + 1
         self._touch(candidate)
         calendar.events[event_id] = candidate
@@ -380,6 +426,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
         event["id"] = event_id
         event.setdefault("status", "confirmed")
         self._validate(event, calendar)
+        self._express_times(event, calendar)
         now = self._timestamp()
         event.update(
             {
@@ -451,6 +498,18 @@ class GoogleCalendarEmulator(ServiceEmulator):
         source = event.get("source")
         if source is not None and not str(source.get("url", "")).startswith(("http://", "https://")):
             raise bad("Invalid value for: source.url")
+
+    def _express_times(self, event: dict[str, Any], calendar: _Calendar) -> None:
+        """Store ``dateTime`` values as Google returns them: the same instant, written in the
+        time's ``timeZone`` (else the calendar's), seconds precision, ``Z`` for UTC."""
+        for which in ("start", "end"):
+            value = event.get(which)
+            if not isinstance(value, dict) or "dateTime" not in value:
+                continue
+            moment = self._instant(value, which, calendar)
+            local = moment.astimezone(ZoneInfo(value.get("timeZone") or calendar.time_zone))
+            text = local.isoformat(timespec="seconds")
+            value["dateTime"] = text[:-6] + "Z" if text.endswith("+00:00") else text
 
     @staticmethod
     def _instant(value: dict[str, Any], which: str, calendar: _Calendar) -> datetime:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_SCOPES", "MAX_TEXT", "TEAM_ID", "TEAM_NAME", "EmuChannel", "EmuMessage", "EmuUser"]
+__all__ = ["APP_ID", "DEFAULT_SCOPES", "MAX_TEXT", "TEAM_ID", "TEAM_NAME", "EmuChannel", "EmuMessage", "EmuUser"]
 
 MAX_TEXT = 40_000
 TEAM_ID = "T0EMU00001"
 TEAM_NAME = "Emulated Workspace"
+APP_ID = "A0EMUAPP01"
+"""The Slack app the emulated bot belongs to (``app_id`` and ``bot_profile.app_id`` on its messages)."""
 DEFAULT_SCOPES = "chat:write,channels:read,channels:history,users:read,users:read.email"
 
 
@@ -37,12 +39,20 @@ class EmuMessage:
     thread_ts: str | None = None
     edited: str | None = None
     replies: list[str] = field(default_factory=list)
+    bot_profile: dict[str, Any] | None = None
+    """A bot's profile as Slack embeds it in the bot's messages (https://docs.slack.dev/reference/objects/message-object)."""
 
     def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message as Slack's API shows it (metadata only when asked for)."""
         out: dict[str, Any] = {"type": "message", "text": self.text, "user": self.user, "ts": self.ts, "team": TEAM_ID}
         if self.bot_id:
             out["bot_id"] = self.bot_id
+            if self.bot_profile is not None:
+                out["app_id"] = self.bot_profile["app_id"]
+                out["bot_profile"] = dict(self.bot_profile)
+        if self.edited:
+            # a bot's edit names the bot, as recorded replies of chat.update show
+            out["edited"] = {"user": self.bot_id or self.user, "ts": self.edited}
         if self.blocks:
             out["blocks"] = self.blocks
         if self.thread_ts:

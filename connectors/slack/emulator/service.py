@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notion_sync.sdk import Faults, ServiceEmulator
+from notion_sync.sdk import ControlRoute, Faults, ServiceEmulator
 
-from .models import DEFAULT_SCOPES, MAX_TEXT, TEAM_ID, TEAM_NAME, EmuChannel, EmuMessage, EmuUser
+from .models import APP_ID, DEFAULT_SCOPES, MAX_TEXT, TEAM_ID, TEAM_NAME, EmuChannel, EmuMessage, EmuUser
 
 __all__ = ["SlackEmulator"]
 
@@ -51,6 +51,8 @@ def _flag(value: Any) -> bool:
 
 class SlackEmulator(ServiceEmulator):
     """One emulated workspace with one bot, served on 127.0.0.1."""
+
+    service_name = "slack"
 
     def __init__(
         self,
@@ -151,12 +153,54 @@ class SlackEmulator(ServiceEmulator):
                 return channel.id
         raise KeyError(name)
 
+    # -- control API (docs/emulators.md) --------------------------------------------
+    def control_routes(self) -> list[ControlRoute]:
+        """Act as a workspace member over HTTP: list channels and messages, revoke the token,
+        remove the bot from a channel."""
+
+        def channel(raw: str) -> str:
+            if raw in self.channels:
+                return raw
+            return self.channel_id(raw.lstrip("#"))
+
+        def channels(body: dict[str, Any]) -> dict[str, Any]:
+            with self._lock:
+                return {
+                    "channels": [
+                        {"id": c.id, "name": c.name, "is_private": c.is_private, "is_member": c.bot_member}
+                        for c in self.channels.values()
+                    ]
+                }
+
+        def messages(body: dict[str, Any], raw: str) -> dict[str, Any]:
+            found = channel(raw)
+            return {"messages": [m.to_api(with_metadata=True) for m in self.messages(found)]}
+
+        def revoke(body: dict[str, Any]) -> None:
+            with self._lock:
+                self.revoked.add(self.token)
+
+        def leave(body: dict[str, Any], raw: str) -> None:
+            self.set_member(channel(raw), False)
+
+        def join(body: dict[str, Any], raw: str) -> None:
+            self.set_member(channel(raw), True)
+
+        return [
+            ControlRoute("GET", "channels", channels, "channels and whether the bot is in them"),
+            ControlRoute("GET", "channels/{channel}/messages", messages, "a channel's messages, oldest first"),
+            ControlRoute("POST", "channels/{channel}/remove_bot", leave, "remove the bot: not_in_channel after"),
+            ControlRoute("POST", "channels/{channel}/invite_bot", join, "invite the bot again"),
+            ControlRoute("POST", "tokens/revoke", revoke, "revoke the bot token: token_revoked after"),
+        ]
+
     # -- HTTP -----------------------------------------------------------------------
     def fault_response(self, status: int, request: Request) -> Response:
         """Slack's own answer to an injected status."""
         if status == 429:
-            wait = str(max(0, math.ceil(self.faults.retry_after)))
-            return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429, headers={"Retry-After": wait})
+            after = self.faults.retry_after
+            headers = {"Retry-After": str(max(0, math.ceil(after)))} if after is not None else None
+            return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429, headers=headers)
         if status >= 500:
             return JSONResponse({"ok": False, "error": "fatal_error"}, status_code=status)
         return JSONResponse({"ok": False, "error": "invalid_request"}, status_code=status)
@@ -304,6 +348,7 @@ class SlackEmulator(ServiceEmulator):
         message = EmuMessage(
             self._next_ts(), self.bot.id, self._text(args, blocks), self.bot_id, blocks, self._metadata(args) or None
         )
+        message.bot_profile = self._bot_profile()
         thread_ts = args.get("thread_ts")
         if thread_ts:
             parent = channel.find(str(thread_ts))
@@ -317,6 +362,18 @@ class SlackEmulator(ServiceEmulator):
                 message.thread_ts = str(thread_ts)
         channel.messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
+
+    def _bot_profile(self) -> dict[str, Any]:
+        icon = "https://a.slack-edge.com/80588/img/plugins/app/bot_{}.png"
+        return {
+            "id": self.bot_id,
+            "deleted": False,
+            "name": self.bot.name,
+            "updated": int(self.clock.timestamp()),
+            "app_id": APP_ID,
+            "icons": {f"image_{n}": icon.format(n) for n in (36, 48, 72)},
+            "team_id": TEAM_ID,
+        }
 
     def _own_message(self, args: dict[str, Any], not_ours: str) -> tuple[EmuChannel, EmuMessage]:
         """The bot's message at ``ts`` in ``channel``: only its own can be changed."""
@@ -340,7 +397,9 @@ class SlackEmulator(ServiceEmulator):
         if metadata is not None:
             message.metadata = metadata or None
         message.edited = self._next_ts()
-        shown: dict[str, Any] = {"text": message.text}
+        shown = message.to_api()
+        for key in ("ts", "thread_ts", "reply_count", "reply_users_count", "latest_reply", "reply_users"):
+            shown.pop(key, None)  # chat.update's "message" leaves these out, as recorded by Slack's docs
         return {"channel": channel.id, "ts": message.ts, "text": message.text, "message": shown}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -376,10 +435,14 @@ class SlackEmulator(ServiceEmulator):
         offset, limit = self._page(args, 100, 999)
         with_meta = _flag(args.get("include_all_metadata"))
         newest_first = [m for m in reversed(channel.messages) if m.thread_ts in (None, m.ts)]
+        # inclusive: oldest and latest themselves are included (https://docs.slack.dev/reference/methods/conversations.history)
+        inclusive = _flag(args.get("inclusive"))
         if args.get("oldest"):
-            newest_first = [m for m in newest_first if float(m.ts) > float(args["oldest"])]
+            oldest = float(args["oldest"])
+            newest_first = [m for m in newest_first if float(m.ts) > oldest or (inclusive and float(m.ts) == oldest)]
         if args.get("latest"):
-            newest_first = [m for m in newest_first if float(m.ts) < float(args["latest"])]
+            latest = float(args["latest"])
+            newest_first = [m for m in newest_first if float(m.ts) < latest or (inclusive and float(m.ts) == latest)]
         page = newest_first[offset : offset + limit]
         has_more = offset + limit < len(newest_first)
         body: dict[str, Any] = {

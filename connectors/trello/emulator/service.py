@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from notion_sync.sdk import Faults, ServiceEmulator, SlidingWindow
+from notion_sync.sdk import ControlError, ControlRoute, Faults, ServiceEmulator, SlidingWindow
 
 from .values import (
     LABEL_COLORS,
@@ -62,6 +62,8 @@ __all__ = ["TrelloEmulator"]
 
 class TrelloEmulator(ServiceEmulator):
     """The emulator's state and its Starlette app, served by ``ServiceEmulator``."""
+
+    service_name = "trello"
 
     def __init__(
         self,
@@ -215,6 +217,59 @@ class TrelloEmulator(ServiceEmulator):
             for m in self.boards[board_id]["memberships"]:
                 if m["idMember"] == member_id:
                     m["memberType"] = member_type
+
+    # -- control API (docs/emulators.md) --------------------------------------------
+    def control_routes(self) -> list[ControlRoute]:
+        """Act as a board member over HTTP: list boards and cards, move a card, revoke a token."""
+
+        def boards(body: dict[str, Any]) -> dict[str, Any]:
+            with self._lock:
+                return {
+                    "boards": [
+                        {
+                            **deepcopy(b),
+                            "lists": [deepcopy(x) for x in self.lists.values() if x["idBoard"] == b["id"]],
+                            "labels": [deepcopy(x) for x in self.labels.values() if x["idBoard"] == b["id"]],
+                            "cards": self.cards(b["id"]),
+                        }
+                        for b in self.boards.values()
+                    ]
+                }
+
+        def move(body: dict[str, Any], card_id: str) -> dict[str, Any]:
+            wanted = body.get("list")
+            if not isinstance(wanted, str):
+                raise ControlError(400, "give 'list': the name or id of a list on the card's board")
+            with self._lock:
+                card = self._cards.get(card_id)
+                if card is None:
+                    raise KeyError(f"card {card_id}")
+                target = next(
+                    (
+                        x
+                        for x in self.lists.values()
+                        if x["idBoard"] == card["idBoard"] and wanted in (x["id"], x["name"])
+                    ),
+                    None,
+                )
+                if target is None:
+                    raise ControlError(404, f"no list {wanted!r} on the card's board")
+                card["idList"] = target["id"]
+                card["dateLastActivity"] = self._timestamp()
+                return deepcopy(card)
+
+        def revoke(body: dict[str, Any]) -> None:
+            token = body.get("token")
+            with self._lock:
+                if token not in self.tokens:
+                    raise ControlError(404, "give 'token': one the emulator accepts")
+                del self.tokens[token]
+
+        return [
+            ControlRoute("GET", "boards", boards, "boards with their lists, labels and cards"),
+            ControlRoute("POST", "cards/{card_id}/move", move, "move a card to another list"),
+            ControlRoute("POST", "tokens/revoke", revoke, "revoke a token: 401 invalid token after"),
+        ]
 
     # -- HTTP plumbing ------------------------------------------------------------------
     def fault_response(self, status: int, request: Request) -> Response:
