@@ -365,6 +365,14 @@ class Connector(ABC, Generic[S, M]):
         return cls.on_delete_modes[0]
 
     @classmethod
+    def comparable(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` in the form used to tell whether an item ``recover`` found (``found``) is
+        already right, so that a lost state file costs no write. By default the payload itself.
+        Override when the service gives back the same value in another form (Google restates a
+        ``dateTime`` in the event's time zone): return a form in which equal means equal. Pure."""
+        return payload
+
+    @classmethod
     def notion_capabilities(cls, settings: M) -> set[str]:
         """The Notion capabilities this mapping needs, for ``notion-sync audit``:
         ``read_content`` always; ``read_user_email`` to read people's emails."""

@@ -463,12 +463,16 @@ def emulate(
             show_default=False,
         ),
     ] = None,
+    log_format: FormatOpt = LogFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Serve the emulators (Notion, Google Calendar, Trello, Slack, plugins) until Ctrl-C or SIGTERM."""
+    """Serve the emulators (Notion, Google Calendar, Trello, Slack, plugins) until Ctrl-C or SIGTERM.
+
+    With --log-format json, logs are JSON lines and the first stdout line is the --json object."""
     from notion_sync.core.emulate import EmulateOptions, run_emulate
 
-    setup_logging("text", quiet=False, verbose=verbose)
+    as_json = as_json or log_format == LogFormat.json
+    setup_logging(log_format.value, quiet=False, verbose=verbose)
     out = Output("json" if as_json else "text")
     options = EmulateOptions(
         services=services, seed=seed, host=host, port_base=port_base, as_json=as_json, config_out=config_out

@@ -710,7 +710,9 @@ class Engine:
             writes = [a for a in writes if a.kind != "create"]
             recovered = {}
 
-        plan = plan_writes(writes, recovered, run.ctx.on_delete, run.connector.on_delete_modes)
+        plan = plan_writes(
+            writes, recovered, run.ctx.on_delete, run.connector.on_delete_modes, run.connector.comparable
+        )
         for a in plan.kept:
             assert a.link is not None
             state.save_link(

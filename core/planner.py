@@ -18,7 +18,7 @@ rows that now want no item.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -266,11 +266,16 @@ class WritePlan:
 
 
 def plan_writes(
-    actions: Iterable[Action], recovered: Mapping[str, ExternalRef], on_delete: str, modes: Sequence[str]
+    actions: Iterable[Action],
+    recovered: Mapping[str, ExternalRef],
+    on_delete: str,
+    modes: Sequence[str],
+    comparable: Callable[[dict[str, Any]], dict[str, Any]] = lambda payload: payload,
 ) -> WritePlan:
     """Turn the write actions into operations: a create whose item was recovered updates it,
-    unless what was found equals the payload (it is adopted as it is), and a removal under
-    ``keep`` is never sent (no connector is asked to keep an item)."""
+    unless what was found equals the payload (it is adopted as it is; ``comparable`` is the
+    connector's form for that comparison), and a removal under ``keep`` is never sent (no
+    connector is asked to keep an item)."""
     ops: list[Operation] = []
     kept: list[Action] = []
     adopted: list[Link] = []
@@ -278,7 +283,9 @@ def plan_writes(
         if a.kind == "create" and a.page_id in recovered:
             assert a.item is not None
             ref = recovered[a.page_id]
-            if ref.found is not None and payload_hash(ref.found) == payload_hash(a.item.payload):
+            if ref.found is not None and payload_hash(comparable(ref.found)) == payload_hash(
+                comparable(a.item.payload)
+            ):
                 adopted.append(Link(a.page_id, ExternalRef(ref.id, ref.extra), a.item.payload))
             else:
                 ops.append(UpdateOperation(a.page_id, a.item, Link(a.page_id, ExternalRef(ref.id, ref.extra), None)))

@@ -186,6 +186,28 @@ def test_a_recovered_item_that_is_already_right_is_adopted_without_a_write() -> 
     ]
 
 
+def test_adoption_compares_in_the_connectors_comparable_form() -> None:
+    """Catches: an item the service gives back in another form of the same value (Google restates
+    a dateTime in the event's zone) being rewritten after a lost state file, or a different value
+    being adopted as if it were equal."""
+    from notion_sync.connectors.google_calendar.render import comparable_event
+
+    def event(start: str) -> DesiredItem:
+        payload = {"summary": "Call", "start": {"dateTime": start, "timeZone": "Europe/Berlin"}}
+        return DesiredItem("m", "a", "", "Call", payload)
+
+    desired = event("2026-12-03T09:00:00+00:00")
+    restated = {"summary": "Call", "start": {"dateTime": "2026-12-03T10:00:00+01:00", "timeZone": "Europe/Berlin"}}
+    moved = {"summary": "Call", "start": {"dateTime": "2026-12-03T11:00:00+01:00", "timeZone": "Europe/Berlin"}}
+    create = [Action("create", "a", item=desired)]
+    exact = plan_writes(create, {"a": ExternalRef("e", found=restated)}, "delete", ("delete",))
+    assert exact.adopted == [] and len(exact.operations) == 1  # exact comparison: a rewrite
+    same = plan_writes(create, {"a": ExternalRef("e", found=restated)}, "delete", ("delete",), comparable_event)
+    assert same.adopted == [Link("a", ExternalRef("e"), desired.payload)] and same.operations == []
+    other = plan_writes(create, {"a": ExternalRef("e", found=moved)}, "delete", ("delete",), comparable_event)
+    assert other.adopted == [] and len(other.operations) == 1
+
+
 def test_the_sweep_removes_marked_items_of_unseen_rows_that_no_link_remembers() -> None:
     marked = {p: ExternalRef(f"e-{p}") for p in ("seen", "linked", "orphan")}
     [action] = plan_sweep(marked, seen={"seen"}, linked={"linked"})

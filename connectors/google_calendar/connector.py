@@ -47,7 +47,7 @@ from . import checks, spec
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
-from .render import event_body, found_payload, render_event
+from .render import comparable_event, event_body, found_payload, render_event
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 from .settings import starter as settings_starter
 
@@ -126,6 +126,11 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 "set time_zone on the mapping"
             )
         return zone
+
+    @classmethod
+    def comparable(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """Timed start and end as instants: Google restates them in the event's time zone."""
+        return comparable_event(payload)
 
     def render(self, row: Row, mapping: Mapping) -> dict[str, Any]:
         """The event this row should be: the fields the mapping owns, nothing volatile."""

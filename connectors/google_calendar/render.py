@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from notion_sync.sdk import DesiredItem, Row, SkipItem, render_template
@@ -11,7 +12,7 @@ from .dates import as_date_value, event_times
 from .markers import markers
 from .settings import GoogleCalendarMapping
 
-__all__ = ["event_body", "found_payload", "render_event"]
+__all__ = ["comparable_event", "event_body", "found_payload", "render_event"]
 
 
 def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
@@ -95,3 +96,20 @@ def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dic
     if source:
         payload["source"] = {"title": source.get("title"), "url": source.get("url")}
     return payload
+
+
+def comparable_event(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload with each timed ``start``/``end`` as its instant in UTC: Google gives back a
+    ``dateTime`` restated in the event's time zone (``10:00+01:00`` for ``09:00Z``), which is
+    the same time and must not count as a change."""
+    out = dict(payload)
+    for key in ("start", "end"):
+        when = out.get(key)
+        if isinstance(when, dict) and when.get("dateTime"):
+            try:
+                instant = datetime.fromisoformat(str(when["dateTime"]).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if instant.tzinfo is not None:
+                out[key] = {**when, "dateTime": instant.astimezone(UTC).isoformat()}
+    return out
