@@ -112,4 +112,8 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
     worst = max(codes)
     if worst == EXIT_OK:
         out.line("demo finished: every target mirrors the database")
+        out.line(
+            "next: keep the emulators up with `notion-sync emulate --config-out emu.toml` (it prints what to export), for "
+            "`notion-sync run --config emu.toml` or any client in any language (README: Emulators)"
+        )
     return worst
