@@ -113,7 +113,7 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
     if worst == EXIT_OK:
         out.line("demo finished: every target mirrors the database")
         out.line(
-            "next: keep the emulators up with `notion-sync emulate --config-out emu.toml` (it prints what to export), for "
-            "`notion-sync run --config emu.toml` or any client in any language (README: Emulators)"
+            "next: keep the emulators up with `notion-sync emulate --config-out emu.toml` (it prints what "
+            "to export), for `notion-sync run --config emu.toml` or any client in any language (README: Emulators)"
         )
     return worst
