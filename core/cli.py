@@ -413,6 +413,37 @@ def auth(
 
 
 @app.command()
+def serve(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="the address to listen on (default: [serve] host, 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="the port (default: [serve] port, 8787)")] = None,
+    log_format: FormatOpt = LogFormat.text,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Receive Notion's webhooks and sync each changed row within seconds, until SIGTERM or Ctrl-C.
+
+    Answers Notion's handshake (writes the verification token to [serve] verification_token_file,
+    mode 600), checks every event's X-Notion-Signature, syncs exactly the pages the events name
+    ([serve] debounce), runs every mapping as `run` does every [serve] reconcile_interval, and
+    serves GET /healthz and GET /metrics. Logs one line per sync. README: Real-time with webhooks."""
+    setup_logging(log_format.value, quiet=quiet, verbose=verbose)
+    if not quiet:
+        logging.getLogger("notion_sync.core.serve").setLevel(logging.DEBUG if verbose else logging.INFO)
+    out = Output(log_format.value, quiet=quiet)
+
+    def body() -> int:
+        from notion_sync.core.serve import run_serve
+
+        return run_serve(load_config(config, ctx), host=host, port=port)
+
+    raise typer.Exit(guarded(out, verbose, body))
+
+
+@app.command()
 def demo(
     verbose: VerboseOpt = False,
     keep: Annotated[Path | None, typer.Option(help="keep the demo's config and state in this folder")] = None,

@@ -35,6 +35,7 @@ __all__ = [
     "Config",
     "MappingConfig",
     "NotionConfig",
+    "ServeConfig",
     "StateConfig",
     "DEFAULT_CONFIG",
     "config_path",
@@ -83,6 +84,52 @@ class StateConfig(BaseModel):
     path: Path = Field(Path("notion-sync.sqlite3"), description="relative paths are relative to the config file")
 
 
+class ServeConfig(BaseModel):
+    """``[serve]``: ``notion-sync serve``, the receiver of Notion's webhooks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="the address to listen on (put a reverse proxy with HTTPS in front)")
+    port: int = Field(8787, ge=1, le=65535, description="the port to listen on")
+    path: str = Field("/notion/webhook", description="the webhook URL's path")
+    verification_token_file: Path | None = Field(
+        Path("~/.config/notion-sync/webhook-token"),
+        description="where serve writes the verification token of Notion's handshake (mode 600), and reads it",
+    )
+    verification_token_env: str | None = Field(
+        None, description="environment variable holding the verification token (instead of the file)"
+    )
+    verification_token_keyring: str | None = Field(
+        None, description='OS keyring entry "service/name" holding the verification token'
+    )
+    debounce: str | float = Field("2s", description="events for one mapping within this window become one sync")
+    reconcile_interval: str | float = Field(
+        "15m", description="the normal sync of every mapping, as `run` does it, on this interval"
+    )
+
+    @field_validator("debounce", "reconcile_interval")
+    @classmethod
+    def _duration(cls, v: str | float) -> str | float:
+        parse_duration(v)
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or v in ("/healthz", "/metrics"):
+            raise ValueError(f'{v!r} must start with "/" and not be /healthz or /metrics, e.g. "/notion/webhook"')
+        return v
+
+    @property
+    def debounce_seconds(self) -> float:
+        return parse_duration(self.debounce)
+
+    @property
+    def reconcile_seconds(self) -> float:
+        return parse_duration(self.reconcile_interval)
+
+
+AUTO = "auto"
 ON_DELETE_ALL = ("delete", "archive", "keep", "strike")
 
 
@@ -99,7 +146,11 @@ class MappingConfig(BaseModel):
     on_delete: str | None = Field(
         None, description="what to do when a row leaves: delete, archive, keep... (per connector)"
     )
-    full_scan_interval: str | float = Field("1h", description="how often a full reconcile runs (finds trashed rows)")
+    full_scan_interval: str | float = Field(
+        "auto",
+        description='how often a full reconcile runs (finds trashed rows); "auto": every run for data sources '
+        "of up to 1,000 rows (10 query pages), hourly for larger ones",
+    )
     enabled: bool = Field(True, description="false skips the mapping")
     max_attempts: int = Field(5, ge=1, description="failed writes of an item before it is parked (see `retry`)")
     max_delete_fraction: float = Field(
@@ -123,7 +174,8 @@ class MappingConfig(BaseModel):
     @field_validator("full_scan_interval")
     @classmethod
     def _interval(cls, v: str | float) -> str | float:
-        parse_duration(v)
+        if v != AUTO:
+            parse_duration(v)
         return v
 
     @property
@@ -133,8 +185,9 @@ class MappingConfig(BaseModel):
         return found
 
     @property
-    def full_scan_seconds(self) -> float:
-        return parse_duration(self.full_scan_interval)
+    def full_scan_seconds(self) -> float | None:
+        """The interval in seconds, or None for ``"auto"`` (the planner's ``scan_interval`` decides)."""
+        return None if self.full_scan_interval == AUTO else parse_duration(self.full_scan_interval)
 
     def connector_keys(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -175,6 +228,7 @@ class Config:
     services: dict[str, ServiceSettings]
     discovery: Discovery
     inline_secrets: list[str] = field(default_factory=list)
+    serve: ServeConfig = field(default_factory=lambda: ServeConfig.model_validate({}))
 
     @property
     def base_dir(self) -> Path:
@@ -346,6 +400,7 @@ def load_config(
     sections: dict[str, list[str]] = {
         "notion": list(NotionConfig.model_fields),
         "state": list(StateConfig.model_fields),
+        "serve": list(ServeConfig.model_fields),
         "mappings": [],
         # The specs, not the classes: naming every key must not import every connector.
         **{name: list(spec.Settings.model_fields) for name, spec in sorted(discovery.specs.items())},
@@ -371,6 +426,7 @@ def load_config(
 
     notion = part(NotionConfig, table("notion"), "notion", ("notion",))
     state = part(StateConfig, table("state"), "state", ("state",))
+    serve = part(ServeConfig, table("serve"), "serve", ("serve",))
     raw_mappings = data.get("mappings", [])
     if not isinstance(raw_mappings, list) or not all(isinstance(m, dict) for m in raw_mappings):
         problems.append(_not_a_table("mappings", env))
@@ -378,7 +434,7 @@ def load_config(
 
     services: dict[str, ServiceSettings] = {}
     for key, value in data.items():
-        if key in ("notion", "state", "mappings"):
+        if key in ("notion", "state", "serve", "mappings"):
             continue
         cls = discovery.connectors.get(key)
         if cls is None:
@@ -387,7 +443,7 @@ def load_config(
                     ConfigProblem(f"[{key}]", f"the connector {key!r} failed to load: {discovery.broken[key]}")
                 )
                 continue
-            known = ["notion", "state", "mappings", *discovery.connectors]
+            known = ["notion", "state", "serve", "mappings", *discovery.connectors]
             hint = difflib.get_close_matches(key, known, n=1)
             line = _line_of(text, key)
             problems.append(
@@ -468,7 +524,7 @@ def load_config(
         _warn_readable(file, inline)
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
-    return Config(file if text else None, notion, state, mappings, services, discovery, inline)
+    return Config(file if text else None, notion, state, mappings, services, discovery, inline, serve)
 
 
 def validation_problems(

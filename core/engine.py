@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -85,6 +85,8 @@ from notion_sync.core.planner import (
     plan_sweep,
     plan_unrecorded_removals,
     plan_writes,
+    scan_interval,
+    split_targeted,
     to_recover,
     unfinished_creates,
     unrecorded_lookups,
@@ -260,6 +262,8 @@ class MappingRun:
     """``own_filter``, when the mapping's shared read does not leave the filter to Notion."""
     validated: bool = False
     rows_read: int = 0
+    query_pages: int = 0
+    """Pages of rows read (up to 100 each): a full scan records how many, for ``"auto"``."""
     seen: set[str] = field(default_factory=set)
     oldest_failed: datetime | None = None
     skipped: dict[str, str] = field(default_factory=dict)
@@ -340,6 +344,22 @@ class Engine:
             if options.mappings
             else [m for m in self.config.mappings if m.config.enabled]
         )
+        return self._session(options, lambda state: self._run_all(chosen, options, state))
+
+    def sync_pages(self, targets: Mapping[str, Collection[str]], options: RunOptions | None = None) -> RunReport:
+        """Sync exactly these pages (mapping name -> page ids), as ``run`` syncs a row: what
+        ``notion-sync serve`` does for webhook events. Each distinct page is read once (a page
+        GET, however many mappings use it): a live row in the mapping's filter is rendered,
+        planned and written like any row (no write when its output did not change); a trashed
+        row, or one that left the filter, gets ``on_delete``. A page Notion answers 404 for is
+        left to the next full scan. The watermark does not move: the next ``run`` reads as before."""
+        options = options or RunOptions()
+        chosen = [self.config.mapping(n) for n in targets]
+        return self._session(options, lambda state: self._sync_targets(chosen, targets, options, state))
+
+    def _session(self, options: RunOptions, work: Callable[[StateBackend | None], list[MappingReport]]) -> RunReport:
+        """Open Notion, take the run lock, open the state and record a run around ``work``: every
+        sync (``run``, ``sync_pages``) goes through here, so the lock is taken in one place."""
         token = notion_token(self.config)
         n = self.config.notion
         self.source = self._open_notion(
@@ -348,14 +368,14 @@ class Engine:
         report = RunReport(dry_run=options.dry_run)
         try:
             if options.dry_run:
-                report.mappings = self._run_all(chosen, options, None)
+                report.mappings = work(None)
                 return report
             with RunLock(self.config.state_path):
                 state = self._open_state(self.config.state_path)
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    report.mappings = self._run_all(chosen, options, state)
+                    report.mappings = work(state)
                     state.finish_run(
                         "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
                         {m.name: dict(m.counts) for m in report.mappings},
@@ -446,6 +466,92 @@ class Engine:
         by_name = {rep.name: rep for reports in done for rep in reports}
         return [by_name[m.name] for m in chosen]
 
+    def _sync_targets(
+        self,
+        chosen: list[ResolvedMapping],
+        targets: Mapping[str, Collection[str]],
+        options: RunOptions,
+        state: StateBackend | None,
+    ) -> list[MappingReport]:
+        """``sync_pages``'s work: the mappings one after another, the page reads shared."""
+        assert state is not None, "a targeted sync writes: it has no dry run"
+        found: dict[str, dict[str, Any] | None] = {}
+        reports = []
+        for m in chosen:
+            rep = MappingReport(m.name, m.config.connector)
+            reports.append(rep)
+            run = _guarded(rep, partial(self._begin, m, state, options, rep))
+            if run is None:
+                log.error("mapping %r stopped: %s", m.name, rep.error)
+                continue
+            run.full = rep.full_scan = False
+            _guarded(rep, partial(self._take_targeted, run, list(dict.fromkeys(targets[m.name])), found))
+            rep.notion_requests = run.count.n
+            if rep.status != "ok":
+                log.error("mapping %r stopped: %s", m.name, rep.error)
+        return reports
+
+    def _take_targeted(self, run: MappingRun, page_ids: list[str], found: dict[str, dict[str, Any] | None]) -> None:
+        """Read the pages not read yet, then sync the live ones and remove the items of those that left."""
+        assert self.source is not None
+        for page_id in page_ids:
+            if page_id not in found:
+                found[page_id] = self.source.page(page_id)
+        pages = [p for p in (found[i] for i in page_ids) if p is not None and not p.get("in_trash")]
+        pages = [p for p in pages if (p.get("parent") or {}).get("data_source_id") in (None, run.ctx.data_source_id)]
+        if run.own_filter is not None:
+            pages = run.own_filter(pages)
+        elif run.mapping.config.filter is not None and pages:
+            # A filter only Notion can evaluate: one query for the rows edited since the oldest of
+            # these pages, and those of them it returns are in the filter.
+            since = min(Row.from_page(p).last_edited_time for p in pages)
+            wanted = {p["id"] for p in pages}
+            kept: list[dict[str, Any]] = []
+            for batch in self.source.pages(run.ctx.data_source_id, filter=run.mapping.config.filter, since=since):
+                kept.extend(p for p in batch if p["id"] in wanted)
+            pages = kept
+        live, left, unknown = split_targeted(page_ids, found, {p["id"] for p in pages})
+        if unknown:
+            log.info(
+                "mapping %r: %d page(s) of the events are not found (deleted for good, or unshared); "
+                "the next full scan decides",
+                run.name,
+                len(unknown),
+            )
+        if live:
+            by_id = {p["id"]: p for p in pages}
+            self._take(run, [by_id[i] for i in live])
+        departures = plan_departures(run.state.get_links(run.name, left).values(), set())
+        if departures:
+            refusal = mass_delete_refusal(
+                len(departures),
+                run.state.count_links(run.name, live_only=True),
+                max_fraction=run.mapping.config.max_delete_fraction,
+                allowed=run.options.allow_mass_delete,
+                minimum=run.options.mass_delete_minimum,
+            )
+            if refusal:
+                raise FatalError(refusal)
+            self._apply(run, departures, edited={})
+        if not run.options.dry_run:
+            unfinished = unfinished_creates(run.state.pending_intents(run.name), run.skipped, run.seen, full=False)
+            if unfinished:
+                self._remove_unrecorded(run, unfinished)
+
+    def refresh_schema(self, mappings: Sequence[str]) -> RunReport:
+        """Forget these mappings' cached schemas, then run them: the schema is read again and the
+        mapped properties re-checked (a property that is gone stops the mapping before any write)."""
+        options = RunOptions(mappings=mappings)
+        chosen = [self.config.mapping(n) for n in mappings]
+
+        def work(state: StateBackend | None) -> list[MappingReport]:
+            assert state is not None
+            for m in chosen:
+                state.set_cursor(m.name, replace(state.get_cursor(m.name), schema=None, schema_at=None))
+            return self._run_all(chosen, options, state)
+
+        return self._session(options, work)
+
     def _open_shared_read(self, plan: SharedReadPlan, subscribers: int, count: RequestCount) -> SharedRead:
         """The one read of ``plan``'s data source; its requests count for its first mapping."""
         assert self.source is not None
@@ -509,7 +615,7 @@ class Engine:
             last_full_scan=cursor.last_full_scan,
             config_changed=not same_config,
             now=started,
-            interval_seconds=m.config.full_scan_seconds,
+            interval_seconds=scan_interval(m.config.full_scan_seconds, cursor.full_scan_pages),
         )
         rep.full_scan = full
 
@@ -561,6 +667,7 @@ class Engine:
         assert self.source is not None
         m, state, connector = run.mapping, run.state, run.connector
         used_names = {u.property for u in run.uses}
+        run.query_pages += 1
         if not run.validated:
             # The rows show the schema as it is now: a property renamed since the schema was
             # read stops the mapping here, before anything is written.
@@ -626,6 +733,7 @@ class Engine:
                     run.config_hash,
                     run.ctx.schema,
                     run.schema_at,
+                    run.query_pages if run.full else run.cursor.full_scan_pages,
                 ),
             )
 

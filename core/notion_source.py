@@ -408,6 +408,22 @@ class NotionSource:
                 window_start,
             )
 
+    def page(self, page_id: str) -> dict[str, Any] | None:
+        """One page (a row, trashed or not) by id; None when Notion answers 404 (deleted for good,
+        or not shared)."""
+
+        def get() -> dict[str, Any] | None:
+            try:
+                page: dict[str, Any] = self.client.pages.retrieve(page_id=page_id)  # type: ignore[assignment]
+            except APIResponseError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return page
+
+        found: dict[str, Any] | None = self._call(f"page {page_id}", get)
+        return found
+
     def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
         """Fetch the whole value of a people/relation property that the page showed only in part."""
         kind = prop.get("type", "")

@@ -61,6 +61,8 @@ __all__ = [
     "plan_writes",
     "removal_mode",
     "retry_delay",
+    "scan_interval",
+    "split_targeted",
     "to_recover",
     "unfinished_creates",
 ]
@@ -341,6 +343,42 @@ def full_scan_due(
         or last_full_scan is None
         or (now - last_full_scan).total_seconds() >= interval_seconds
     )
+
+
+AUTO_FULL_SCAN_PAGES = 10
+"""``full_scan_interval = "auto"`` scans in full on every run a data source whose last full scan
+read at most this many query pages (of up to 100 rows each)."""
+AUTO_FULL_SCAN_SECONDS = 3600.0
+"""... and larger ones (or ones whose size is not known yet) hourly."""
+
+
+def scan_interval(interval_seconds: float | None, last_full_scan_pages: int | None) -> float:
+    """``full_scan_interval`` in seconds; ``None`` is ``"auto"``: 0 (every run) when the last full
+    scan read at most ``AUTO_FULL_SCAN_PAGES`` query pages, else hourly."""
+    if interval_seconds is not None:
+        return interval_seconds
+    if last_full_scan_pages is not None and last_full_scan_pages <= AUTO_FULL_SCAN_PAGES:
+        return 0.0
+    return AUTO_FULL_SCAN_SECONDS
+
+
+def split_targeted(
+    page_ids: Sequence[str], found: Mapping[str, Mapping[str, Any] | None], kept: Collection[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The pages a targeted sync was asked for (``serve``), read one by one (``found``: None when
+    Notion answered 404) and filtered (``kept``: those in the mapping's filter): those to render
+    and plan like any row, those that left (trashed, or out of the filter) and get ``on_delete``,
+    and those Notion no longer shows (404: deleted for good, or unshared), left to the full scan."""
+    live, left, unknown = [], [], []
+    for page_id in page_ids:
+        page = found.get(page_id)
+        if page is None:
+            unknown.append(page_id)
+        elif page.get("in_trash") or page.get("archived") or page_id not in kept:
+            left.append(page_id)
+        else:
+            live.append(page_id)
+    return live, left, unknown
 
 
 def next_watermark(started: datetime, oldest_failed: datetime | None) -> datetime:

@@ -38,6 +38,10 @@ class NotionReader(Protocol):
         """The rows, one API page at a time; ``since`` makes it incremental."""
         ...
 
+    def page(self, page_id: str) -> dict[str, Any] | None:
+        """One page by id, trashed or not; None when it is gone (404)."""
+        ...
+
     def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
         """A people/relation value that Notion cut at 25, in full."""
         ...

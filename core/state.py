@@ -23,7 +23,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,13 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE history ADD COLUMN title TEXT;
     ALTER TABLE failures ADD COLUMN title TEXT;
+    """,
+    # 4: 14 webhook events already handled (serve dedupes redeliveries); the size of the last full scan
+    """
+    CREATE TABLE webhook_events (
+        event_id TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (event_id)
+    );
+    ALTER TABLE cursors ADD COLUMN full_scan_pages INTEGER;
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -181,6 +188,8 @@ class Cursor:
     schema: dict[str, Any] | None = None
     """The data source's properties as last read, and when."""
     schema_at: datetime | None = None
+    full_scan_pages: int | None = None
+    """How many query pages (of up to 100 rows) the last full scan read: decides ``"auto"``."""
 
 
 def _stored_link(row: sqlite3.Row) -> StoredLink:
@@ -532,13 +541,14 @@ class StateStore:
             row["config_hash"],
             json.loads(row["schema"]) if row["schema"] else None,
             _parse_time(row["schema_at"]),
+            row["full_scan_pages"],
         )
 
     def set_cursor(self, mapping: str, cursor: Cursor) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO cursors (mapping, data_source_id, watermark, last_full_scan, config_hash,"
-                " schema, schema_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " schema, schema_at, full_scan_pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     mapping,
                     cursor.data_source_id,
@@ -547,8 +557,35 @@ class StateStore:
                     cursor.config_hash,
                     json.dumps(cursor.schema, sort_keys=True) if cursor.schema is not None else None,
                     cursor.schema_at.isoformat() if cursor.schema_at else None,
+                    cursor.full_scan_pages,
                 ),
             )
+
+    # -- webhook events ---------------------------------------------------------
+    def seen_events(self, event_ids: Iterable[str]) -> set[str]:
+        """Those of these webhook event ids already handled (``serve`` drops their redeliveries)."""
+        ids = list(event_ids)
+        seen: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.conn.execute(f"SELECT event_id FROM webhook_events WHERE event_id IN ({marks})", chunk)
+            seen.update(r[0] for r in rows)
+        return seen
+
+    def record_events(self, event_ids: Iterable[str], *, keep_days: float = 3.0) -> None:
+        """Remember handled webhook event ids; forget those older than ``keep_days`` (Notion
+        stops redelivering after about a day)."""
+        now = datetime.now(UTC)
+        with self.transaction() as db:
+            for event_id in event_ids:
+                db.execute(
+                    "INSERT INTO webhook_events (event_id, received_at) VALUES (?, ?)"
+                    " ON CONFLICT (event_id) DO NOTHING",
+                    (event_id, now.isoformat(timespec="seconds")),
+                )
+            cutoff = (now - timedelta(days=keep_days)).isoformat(timespec="seconds")
+            db.execute("DELETE FROM webhook_events WHERE received_at < ?", (cutoff,))
 
     # -- runs -----------------------------------------------------------------
     def start_run(self, token_fingerprint: str | None) -> int:

@@ -98,6 +98,7 @@ from notion_sync.core.emulator.notion_values import (
     schema_property,
     slug_url,
 )
+from notion_sync.core.emulator.notion_webhooks import Subscription, WebhookDelivery
 from notion_sync.core.notion_filters import find_property, plain_text
 
 __all__ = ["DEFAULT_TOKEN", "MAX_CURSORS", "ROUTES", "SUPPORTED_VERSIONS", "DataSource", "Database", "NotionEmulator"]
@@ -124,6 +125,15 @@ class Database:
     id: str
     url: str
     data_sources: list[DataSource]
+
+
+def _subscription_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "event_types": sorted(sub.event_types) if sub.event_types is not None else None,
+        "verified": sub.verified,
+    }
 
 
 # ---------------------------------------------------------------- the emulator
@@ -153,6 +163,8 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             routes=[Route("/{path:path}", self._asgi_entry, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])]
         )
         super().__init__(app)
+        self.webhooks = WebhookDelivery(self.now, self._webhook_identity, seed=seed)
+        """The integration's webhook subscriptions and their signed deliveries (``notion_webhooks``)."""
         self._init_state()
 
     def _init_state(self) -> None:
@@ -169,6 +181,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             self._cursors: dict[str, CursorState] = {}
             self._init_blocks()
             self._seq = 0
+            self._integration_id = new_uuid(self._rng)
             self.query_cap = type(self).query_cap
             self.token = token
             """The default token: databases are shared with it unless told otherwise."""
@@ -183,6 +196,51 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         with self._lock:
             self._init_state()
             self.reset_server()
+            self.webhooks.clear()
+
+    def stop(self) -> None:
+        """Stop serving, and delivering webhook events."""
+        self.webhooks.close()
+        super().stop()
+
+    # ------------------------------------------------------------ webhooks
+
+    def subscribe_webhook(
+        self, url: str, event_types: Iterable[str] | None = None, *, verify: bool = True
+    ) -> Subscription:
+        """Create a webhook subscription (see ``notion_webhooks``): the handshake is POSTed to
+        ``url`` now; with ``verify`` (the token pasted back) signed events follow every change."""
+        return self.webhooks.subscribe(url, event_types, verify=verify)
+
+    def _webhook_identity(self) -> dict[str, str]:
+        with self._lock:
+            default = self._tokens[self.token]
+            return {
+                "workspace_id": default.workspace_id,
+                "workspace_name": default.workspace_name,
+                "integration_id": self._integration_id,
+                "bot_id": default.bot_id,
+            }
+
+    def _author(self, user_id: str) -> tuple[str, str]:
+        return user_id, str(self._users.get(user_id, {}).get("type", "person"))
+
+    def _page_event(self, event_type: str, page: PageState, author: str, updated: Iterable[str] = ()) -> None:
+        ds = self._data_sources[page.data_source_id]
+        parent = {"id": ds.database_id, "type": "database", "data_source_id": ds.id}
+        self.webhooks.emit(
+            event_type, page.id, "page", self._author(author), parent=parent, updated_properties=list(updated)
+        )
+
+    def _schema_event(self, ds: DataSourceState, changes: list[dict[str, Any]]) -> None:
+        self.webhooks.emit(
+            "data_source.schema_updated",
+            ds.id,
+            "data_source",
+            self._author(self.owner_id),
+            parent={"id": ds.database_id, "type": "database"},
+            updated_properties=changes,
+        )
 
     @property
     def url(self) -> str:
@@ -237,7 +295,46 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         def share(body: dict[str, Any], database_id: str) -> None:
             self.share(database_id, token_of(body), shared=True)
 
+        def subscribe(body: dict[str, Any]) -> dict[str, Any]:
+            url, types = body.get("url"), body.get("event_types")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ControlError(400, "give 'url': the webhook endpoint, e.g. http://127.0.0.1:8787/notion/webhook")
+            if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+                raise ControlError(400, "'event_types' must be a list of event types, e.g. [\"page.created\"]")
+            return _subscription_json(self.subscribe_webhook(url, types, verify=bool(body.get("verify", True))))
+
+        def subscription(subscription_id: str) -> Subscription:
+            found = self.webhooks.subscriptions.get(subscription_id)
+            if found is None:
+                raise ControlError(404, f"no webhook subscription {subscription_id}")
+            return found
+
+        def verify(body: dict[str, Any], subscription_id: str) -> dict[str, Any]:
+            sub = subscription(subscription_id)
+            guarded(lambda: sub.verify(str(body.get("verification_token", ""))))
+            return _subscription_json(sub)
+
+        def resend(body: dict[str, Any], subscription_id: str) -> dict[str, Any]:
+            return {"status": self.webhooks.resend_token(subscription(subscription_id).id)}
+
+        def unsubscribe(body: dict[str, Any], subscription_id: str) -> None:
+            self.webhooks.unsubscribe(subscription(subscription_id).id)
+
+        def webhooks(body: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "subscriptions": [_subscription_json(s) for s in self.webhooks.subscriptions.values()],
+                "deliveries": list(self.webhooks.deliveries),
+                "idle": self.webhooks.idle(),
+            }
+
         return [
+            ControlRoute("GET", "webhooks", webhooks, "webhook subscriptions and every delivery attempt"),
+            ControlRoute(
+                "POST", "webhooks", subscribe, "subscribe: {'url', 'event_types'?, 'verify'?}; sends the handshake"
+            ),
+            ControlRoute("POST", "webhooks/{subscription_id}/verify", verify, "paste the verification token back"),
+            ControlRoute("POST", "webhooks/{subscription_id}/resend", resend, "send the handshake again"),
+            ControlRoute("DELETE", "webhooks/{subscription_id}", unsubscribe, "delete a subscription"),
             ControlRoute("GET", "databases", lambda body: self.content(), "databases, data sources and row ids"),
             ControlRoute("POST", "data_sources/{data_source_id}/pages", add, "add a row from simple values"),
             ControlRoute("PATCH", "pages/{page_id}", edit, "edit a row: {'properties': {name: simple value}}"),
@@ -468,6 +565,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             ds.properties = {(new if n == old else n): p for n, p in ds.properties.items()}
             ds.properties[new]["name"] = new
             ds.edited = self.now()
+            self._schema_event(ds, [{"id": ds.properties[new]["id"], "name": new, "action": "updated"}])
 
     def remove_property(self, data_source_id: str, name: str) -> None:
         """Remove a schema property (and its values) from a data source."""
@@ -481,6 +579,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
                 if page.data_source_id == ds.id:
                     page.values.pop(prop["id"], None)
             ds.edited = self.now()
+            self._schema_event(ds, [{"id": prop["id"], "name": name, "action": "deleted"}])
 
     def add_property(self, data_source_id: str, name: str, spec: dict[str, Any]) -> str:
         """Add a schema property to a data source; returns its property id."""
@@ -495,6 +594,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             ds.properties[name] = schema_property(name, spec, prop_id, lambda: new_uuid(self._rng))
             self._link_schema(ds)
             ds.edited = self.now()
+            self._schema_event(ds, [{"id": prop_id, "name": name, "action": "created"}])
             return prop_id
 
     def schema(self, data_source_id: str) -> dict[str, dict[str, Any]]:
@@ -527,6 +627,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         self._seq += 1
         ds.next_unique += 1
         self._pages[pid] = page
+        self._page_event("page.created", page, creator)
         return pid
 
     def add_pages(self, data_source_id: str, rows: Iterable[dict[str, Any]]) -> list[str]:
@@ -543,11 +644,15 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         """Apply all of ``values`` or none of them."""
         saved = (dict(page.values), page.created, page.created_by, page.edited, page.edited_by, page.unique_number)
         page.edited, page.edited_by = self.now(), editor  # before: values may set last_edited_* themselves
+        ds = self._data_sources[page.data_source_id]
         try:
-            self._apply_values(self._data_sources[page.data_source_id], page, values)
+            self._apply_values(ds, page, values)
         except Exception:
             page.values, page.created, page.created_by, page.edited, page.edited_by, page.unique_number = saved
             raise
+        if values:
+            ids = [p["id"] for p in (find_property(ds.properties, n) for n in values) if p is not None]
+            self._page_event("page.properties_updated", page, editor, ids)
 
     def trash_page(self, page_id: str) -> None:
         """Move a row to the trash: gone from queries and search, still retrievable by id."""
@@ -557,11 +662,14 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         """Restore a row from the trash."""
         self._set_trash(page_id, False)
 
-    def _set_trash(self, page_id: str, in_trash: bool) -> None:
+    def _set_trash(self, page_id: str, in_trash: bool, editor: str | None = None) -> None:
         with self._lock:
             page = self._page(page_id)
+            changed = page.in_trash != in_trash
             page.in_trash = in_trash
             page.edited = self.now()
+            if changed:
+                self._page_event("page.deleted" if in_trash else "page.undeleted", page, editor or self.owner_id)
 
     def delete_page(self, page_id: str) -> None:
         """Delete a row for good: 404 afterwards, and gone from every relation that pointed at it."""

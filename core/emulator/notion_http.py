@@ -166,6 +166,8 @@ class NotionHTTP(NotionBlocks):
 
         def _update_page(self, page: PageState, values: Mapping[str, Any], editor: str) -> None: ...
 
+        def _set_trash(self, page_id: str, in_trash: bool, editor: str | None = None) -> None: ...
+
     # ------------------------------------------------------------ JSON rendering
 
     @staticmethod
@@ -563,7 +565,7 @@ class NotionHTTP(NotionBlocks):
             raise NotionAPIError(400, "validation_error", str(error).strip("'\"")) from None
         for key in ("in_trash", "archived"):
             if key in body:
-                page.in_trash = body[key]
+                self._set_trash(page.id, body[key], token.bot_id)
         for key in ("icon", "cover"):
             if key in body:
                 page.decoration[key] = body[key]
