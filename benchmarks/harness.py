@@ -254,6 +254,8 @@ class Bench:
         self._seed()
         data = sb.config_data()
         data["notion"]["requests_per_second"] = 3.0 * f
+        for mapping in data["mappings"]:  # the cron scenario: incremental runs, an hourly full scan
+            mapping.setdefault("full_scan_interval", "1h")
         if "trello" in data:
             data["trello"]["rate_window"] = 10.0 / f
         if "slack" in data:

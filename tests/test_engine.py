@@ -13,6 +13,17 @@ from tests.conftest import memos
 from tests.support.memo import MemoConnector
 
 
+HOURLY = {"memo": {"full_scan_interval": "1h"}}
+"""Most tests here are about incremental reads: the hourly full scan of large data sources,
+not the every-run full scan ``"auto"`` gives the small demo database."""
+
+
+@pytest.fixture
+def box(tmp_path):
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, mapping_overrides=HOURLY) as sandbox:
+        yield sandbox
+
+
 def only(report):
     assert len(report.mappings) == 1
     return report.mappings[0]
@@ -66,6 +77,25 @@ def test_trashed_row_is_deleted_on_full_scan_and_incremental_leaves_it(box):
     assert only(box.run()).counts["deleted"] == 0  # incremental queries cannot see trashed rows
     rep = only(box.run(full=True))
     assert rep.counts["deleted"] == 1 and page not in memos(box)
+
+
+def test_auto_full_scan_removes_a_trashed_row_of_a_small_data_source_on_a_plain_run(tmp_path):
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}) as box:  # full_scan_interval = "auto"
+        box.run()
+        page = box.database.pages["Triage backlog"]
+        box.notion.trash_page(page)
+        rep = only(box.run())
+        assert rep.full_scan and rep.counts["deleted"] == 1 and page not in memos(box)
+
+
+def test_auto_keeps_the_hourly_full_scan_for_a_data_source_over_ten_query_pages(tmp_path):
+    rows = [{"Name": f"Task {i:04}", "Status": "Not started"} for i in range(1001)]
+    with Sandbox(tmp_path, connectors={"memo": MemoConnector}, rows=rows) as box:
+        assert only(box.run()).full_scan
+        page = box.notion.page_ids(box.database.data_source_id)[0]
+        box.notion.trash_page(page)
+        rep = only(box.run())
+        assert not rep.full_scan and rep.counts["deleted"] == 0
 
 
 def test_full_scan_interval_triggers_reconcile(box):

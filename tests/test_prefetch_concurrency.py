@@ -75,7 +75,13 @@ class OtherMemoConnector(MemoConnector):
 
 
 def test_mappings_of_two_connectors_run_side_by_side_with_exact_counts(tmp_path):
-    with Sandbox(tmp_path, connectors={"memo": MemoConnector, "memo2": OtherMemoConnector}, rows=[]) as box:
+    hourly = {"full_scan_interval": "1h"}  # an incremental second run
+    with Sandbox(
+        tmp_path,
+        connectors={"memo": MemoConnector, "memo2": OtherMemoConnector},
+        rows=[],
+        mapping_overrides={"memo": hourly, "memo2": hourly},
+    ) as box:
         box.notion.set_clock(datetime.now(UTC) - timedelta(minutes=10))  # rows edited before the last run
         box.notion.add_pages(box.database.data_source_id, [{"Name": f"T{i}"} for i in range(150)])
         box.notion.set_clock(None)

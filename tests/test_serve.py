@@ -91,7 +91,9 @@ class Serve:
     def _up(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            raise AssertionError(
+                f"serve exited {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
         try:
             return httpx.get(self.url + "/healthz").status_code == 200
         except httpx.HTTPError:
@@ -161,7 +163,11 @@ def event(box: Sandbox, page_id: str, kind: str = "page.properties_updated", **e
         "api_version": "2025-09-03",
         "entity": {"id": page_id, "type": "page"},
         "data": {
-            "parent": {"id": box.database.database_id, "type": "database", "data_source_id": box.database.data_source_id}
+            "parent": {
+                "id": box.database.database_id,
+                "type": "database",
+                "data_source_id": box.database.data_source_id,
+            }
         },
         **extra,
     }

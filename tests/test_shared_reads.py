@@ -53,7 +53,12 @@ def texts(box: Sandbox, connector: str) -> set[str]:
 
 
 def test_three_filters_on_one_data_source_cost_one_read(tmp_path: Path) -> None:
-    overrides = {"memo": {"filter": URGENT}, "memo2": {"filter": DONE}, "memo3": {"filter": NOT_DONE_AND_URGENT}}
+    hourly = {"full_scan_interval": "1h"}  # incremental runs: the hourly full scan of a large data source
+    overrides = {
+        "memo": {"filter": URGENT, **hourly},
+        "memo2": {"filter": DONE, **hourly},
+        "memo3": {"filter": NOT_DONE_AND_URGENT, **hourly},
+    }
     with Sandbox(tmp_path, connectors=CONNECTORS, rows=[], mapping_overrides=overrides) as box:
         report = first_run(box, 250)
         # Written by hand from the seed, not by the evaluator.
@@ -122,7 +127,10 @@ def test_a_filter_nested_two_levels_deep_still_works_on_incremental_runs(tmp_pat
     # would make three: such a filter is applied to the read here instead.
     deep = {"or": [{"and": [URGENT, DONE]}, {"property": "Name", "title": {"equals": "T1"}}]}
     with Sandbox(
-        tmp_path, connectors={"memo": MemoConnector}, rows=[], mapping_overrides={"memo": {"filter": deep}}
+        tmp_path,
+        connectors={"memo": MemoConnector},
+        rows=[],
+        mapping_overrides={"memo": {"filter": deep, "full_scan_interval": "1h"}},
     ) as box:
         first_run(box, 30)
         expected = {f"T{i}" for i in range(30) if i % 12 == 0} | {"T1"}
