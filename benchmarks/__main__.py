@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from benchmarks import startup
+from benchmarks import startup, webhooks
 from benchmarks.report import print_report, write_json
 from benchmarks.suite import Plan, run_suite
 
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(result)
     print("\n## Start-up\n")
     startup.print_table(startup.measure(5 if args.quick else 15))
+    print("\n## Webhooks\n")
+    webhooks.print_table(webhooks.measure(5 if args.quick else 20))
     if args.json:
         write_json(result, args.json)
     return 0

@@ -41,6 +41,7 @@ from starlette.routing import Route
 from notion_sync.core.config import Config, ServeConfig
 from notion_sync.core.engine import Engine, RunOptions, RunReport, notion_token
 from notion_sync.core.errors import ConfigError, ConfigProblem, LockedError, NotionSyncError
+from notion_sync.core.notion_ids import dashed
 from notion_sync.core.notion_source import NotionSource
 from notion_sync.core.secrets import REDACTOR, Secret, fingerprint, resolve_secret, write_secret_file
 from notion_sync.core.state import StateStore
@@ -55,7 +56,7 @@ from notion_sync.core.webhook_events import (
     signature_ok,
 )
 
-__all__ = ["MAX_BODY", "Metrics", "SyncWorker", "VerificationToken", "WebhookApp", "run_serve"]
+__all__ = ["MAX_BODY", "Metrics", "Serving", "SyncWorker", "VerificationToken", "WebhookApp", "run_serve"]
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -444,7 +445,7 @@ class WebhookApp:
         token = handshake_token(body) if parsed else None
         if token is not None and request.headers.get(SIGNATURE_HEADER) is None:
             status, message = self.token.handshake(token)
-            (log.warning if status == 200 else log.error)("%s", message)
+            (log.info if status == 200 else log.error)("%s", message)
             return JSONResponse({"ok": status == 200}, status_code=status)
         if not signature_ok(self.token.value, body_bytes, request.headers.get(SIGNATURE_HEADER)):
             why = "missing" if request.headers.get(SIGNATURE_HEADER) is None else "wrong"
@@ -470,7 +471,11 @@ class WebhookApp:
         return JSONResponse({"ok": True})
 
     async def healthz(self, request: Request) -> Response:
-        return JSONResponse(self.health.as_json(self.worker.queue.qsize()))
+        body = self.health.as_json(self.worker.queue.qsize())
+        if self.worker.thread.ident is not None and not self.worker.thread.is_alive():
+            body["status"] = "the sync worker stopped: see the log, and restart serve"
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
 
     async def metrics_text(self, request: Request) -> Response:
         self.metrics.queue_depth.set(self.worker.queue.qsize())
@@ -503,59 +508,75 @@ def mapping_sources(config: Config) -> tuple[list[MappingSource], str | None]:
             key = (m.config.database, m.config.data_source)
             if key not in resolved:
                 resolved[key] = source.resolve(*key, mapping=m.name).id
-            found.append(MappingSource(m.name, _dashed(m.config.database_id), _dashed(resolved[key])))
+            found.append(MappingSource(m.name, dashed(m.config.database_id), dashed(resolved[key])))
         return found, bot_id
     finally:
         source.close()
 
 
-def _dashed(value: str) -> str:
-    raw = value.replace("-", "").lower()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}" if len(raw) == 32 else value
+class Serving:
+    """One serve, built from a config: the app, the worker and the HTTP server. ``run()``
+    blocks until SIGTERM or SIGINT (or ``stop()`` from another thread), then stops the worker."""
+
+    def __init__(
+        self, config: Config, *, host: str | None = None, port: int | None = None, engine: EngineFactory = Engine
+    ) -> None:
+        settings = config.serve
+        idle = config.nothing_to_run()
+        if idle:
+            raise ConfigError([ConfigProblem("mappings", idle)])
+        self.settings = settings
+        self.token = VerificationToken(settings, config.base_dir)
+        self.sources, bot_id = mapping_sources(config)
+        self.metrics, self.health = Metrics(), Health()
+        self.worker = SyncWorker(config, self.metrics, self.health, sources=self.sources, bot_id=bot_id, engine=engine)
+        self.app = WebhookApp(settings, self.token, self.worker, self.metrics, self.health)
+        self.host = host or settings.host
+        self.port = port if port is not None else settings.port
+        self.server = _Server(
+            uvicorn.Config(
+                self.app.app,
+                host=self.host,
+                port=self.port,
+                log_level="error",
+                lifespan="off",
+                access_log=False,
+                timeout_graceful_shutdown=2,
+            )
+        )
+
+    @property
+    def url(self) -> str:
+        """The webhook URL on this machine (Notion needs the public HTTPS one in front of it)."""
+        return f"http://{self.host}:{self.port}{self.settings.path}"
+
+    def stop(self) -> None:
+        """Ask a running ``run()`` to stop, as SIGTERM does."""
+        self.server.should_exit = True
+
+    def run(self) -> None:
+        self.worker.start()
+        log.info(
+            "serve: listening on %s for %d mapping(s) (%s); debounce %s, reconcile every %s; %s",
+            self.url,
+            len(self.sources),
+            ", ".join(s.mapping for s in self.sources),
+            self.settings.debounce,
+            self.settings.reconcile_interval,
+            self.token.describe(),
+        )
+        try:
+            self.server.run()
+        finally:
+            stopped = self.worker.stop()
+        if not stopped:
+            log.error("serve: the sync in flight did not finish in %.0f s; the next run recovers it", SHUTDOWN_WAIT)
+        log.info("serve: stopped")
 
 
 def run_serve(
     config: Config, *, host: str | None = None, port: int | None = None, engine: EngineFactory = Engine
 ) -> int:
     """Serve until SIGTERM or SIGINT, then finish the sync in flight and return 0."""
-    settings = config.serve
-    if config.nothing_to_run():
-        raise ConfigError([ConfigProblem("mappings", config.nothing_to_run() or "")])
-    token = VerificationToken(settings, config.base_dir)
-    sources, bot_id = mapping_sources(config)
-    metrics, health = Metrics(), Health()
-    worker = SyncWorker(config, metrics, health, sources=sources, bot_id=bot_id, engine=engine)
-    app = WebhookApp(settings, token, worker, metrics, health)
-    host = host or settings.host
-    port = port if port is not None else settings.port
-    server = _Server(
-        uvicorn.Config(
-            app.app,
-            host=host,
-            port=port,
-            log_level="error",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-    )
-    worker.start()
-    log.warning(
-        "serve: listening on http://%s:%d%s for %d mapping(s) (%s); debounce %s, reconcile every %s; %s",
-        host,
-        port,
-        settings.path,
-        len(sources),
-        ", ".join(s.mapping for s in sources),
-        settings.debounce,
-        settings.reconcile_interval,
-        token.describe(),
-    )
-    try:
-        server.run()
-    finally:
-        stopped = worker.stop()
-    if not stopped:
-        log.error("serve: the sync in flight did not finish in %.0f s; the next run recovers it", SHUTDOWN_WAIT)
-    log.warning("serve: stopped")
+    Serving(config, host=host, port=port, engine=engine).run()
     return 0

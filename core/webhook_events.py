@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from notion_sync.core.notion_ids import dashed
+
 __all__ = [
     "PAGE_EVENTS",
     "SCHEMA_EVENTS",
@@ -80,10 +82,7 @@ def _dashed(value: Any) -> str | None:
     """A Notion id in its dashed form (events and the API may spell it either way)."""
     if not isinstance(value, str):
         return None
-    raw = value.replace("-", "").lower()
-    if len(raw) != 32:
-        return value
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+    return dashed(value) if len(value.replace("-", "")) == 32 else value
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -78,3 +78,38 @@ def test_the_canary_runs_did_fail_on_auth(box, monkeypatch):
             m.setenv(env, canary(env))
             result = runner.invoke(app, ["run", "--config", str(box.config_path)], catch_exceptions=False)
             assert result.exit_code in (1, 3), (env, result.output)
+
+
+def test_no_canary_in_serve_output(box, monkeypatch, tmp_path_factory):
+    """``serve``: a canary Notion token stops it at the start (exit 3) without showing it; a
+    canary verification token arrives by the handshake and signs events, and shows nowhere
+    but in its own file."""
+    from tests.test_serve import Serve, event
+
+    secret = canary(NOTION_TOKEN_ENV)
+    with monkeypatch.context() as m:
+        m.setenv(NOTION_TOKEN_ENV, f"  Bearer {secret}\n")
+        for args in (["serve"], ["serve", "-v"], ["serve", "--log-format", "json", "-v"]):
+            result = runner.invoke(app, [*args, "--config", str(box.config_path)], catch_exceptions=False)
+            assert result.exit_code == 3, result.output
+            assert secret not in result.output and secret[-16:] not in result.output
+
+    token_file = tmp_path_factory.mktemp("secrets") / "webhook-token"
+    server = Serve(box, token_file, installed=True).start()
+    hook = "secret_" + canary("webhook")
+    import httpx
+
+    assert httpx.post(server.url + "/notion/webhook", json={"verification_token": hook}).status_code == 200
+    row = box.database.pages["Fix login timeout"]
+    box.notion.update_page(row, {"Name": "Canary edit"})
+    assert server.send(event(box, row), token=hook).status_code == 200
+    assert server.send(event(box, row), token="secret_wrong").status_code == 401
+    assert httpx.post(server.url + "/notion/webhook", json={"verification_token": hook + "x"}).status_code == 409
+    metrics = httpx.get(server.url + "/metrics").text + httpx.get(server.url + "/healthz").text
+    assert server.stop() == 0
+    for text in (server.stderr, metrics):
+        assert hook not in text and hook[-16:] not in text
+    for path in box.workdir.rglob("*"):
+        if path.is_file():
+            assert hook.encode() not in path.read_bytes(), path
+    assert token_file.read_text().strip() == hook

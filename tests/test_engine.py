@@ -12,7 +12,6 @@ from notion_sync.core.state import StateStore
 from tests.conftest import memos
 from tests.support.memo import MemoConnector
 
-
 HOURLY = {"memo": {"full_scan_interval": "1h"}}
 """Most tests here are about incremental reads: the hourly full scan of large data sources,
 not the every-run full scan ``"auto"`` gives the small demo database."""

@@ -59,8 +59,10 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 class Serve:
     """One ``notion-sync serve`` subprocess on a free port."""
 
-    def __init__(self, box: Sandbox, token_file: Path, **serve: Any) -> None:
+    def __init__(self, box: Sandbox, token_file: Path, *, installed: bool = False, **serve: Any) -> None:
+        """``installed``: the installed connectors (the command users run), else the memo one."""
         self.box = box
+        self.launch = ["-m", "notion_sync"] if installed else ["-c", LAUNCH]
         self.port = free_port()
         self.token_file = token_file
         data = box.config_data()
@@ -79,7 +81,7 @@ class Serve:
     def start(self) -> Serve:
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, "serve", "--config", str(self.box.config_path)],
+            [sys.executable, *self.launch, "serve", "--config", str(self.box.config_path)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
