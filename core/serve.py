@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from notion_sync.core.config import Config, ServeConfig
-from notion_sync.core.engine import Engine, RunOptions, RunReport, notion_token
+from notion_sync.core.engine import Engine, MappingReport, RunOptions, RunReport, notion_token
 from notion_sync.core.errors import ConfigError, ConfigProblem, LockedError, NotionSyncError
 from notion_sync.core.notion_ids import dashed
 from notion_sync.core.notion_source import NotionSource
@@ -109,11 +109,10 @@ class Health:
         with self.lock:
             at = datetime.now(UTC).isoformat(timespec="seconds")
             for rep in report.mappings:
-                result = "ok" if rep.status == "ok" and not rep.counts["failed"] else rep.status
                 self.mappings[rep.name] = {
                     "last_sync_at": at,
                     "kind": kind,
-                    "result": result if rep.status == "ok" and result == "ok" else f"{result}: {rep.error}".strip(),
+                    "result": _result(rep),
                     "summary": rep.summary(),
                 }
 
@@ -125,6 +124,13 @@ class Health:
                 "queue_depth": queue_depth,
                 "mappings": dict(self.mappings),
             }
+
+
+def _result(rep: MappingReport) -> str:
+    """A mapping's sync result for /healthz and /metrics: ok, items_failed, or why it stopped."""
+    if rep.status != "ok":
+        return f"{rep.status}: {rep.error}"
+    return "items_failed" if rep.counts["failed"] else "ok"
 
 
 class VerificationToken:
@@ -357,8 +363,7 @@ class SyncWorker:
             return RunReport()
         for rep in report.mappings:
             log.info("%s: %s", kind, rep.summary())
-            result = rep.status if rep.status != "ok" or not rep.counts["failed"] else "items_failed"
-            self.metrics.syncs.labels(rep.name, kind, result).inc()
+            self.metrics.syncs.labels(rep.name, kind, _result(rep).partition(":")[0]).inc()
             self.metrics.writes.labels(rep.name).inc(rep.writes)
             errors = rep.counts["failed"] + (rep.status != "ok")
             if errors:
