@@ -571,7 +571,21 @@ class Serving:
             self.token.describe(),
         )
         try:
-            self.server.run()
+            try:
+                self.server.run()
+            except SystemExit:  # uvicorn's answer to a port it cannot bind
+                if self.server.started:
+                    raise
+            if not self.server.started:
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            "serve.port",
+                            f"cannot listen on {self.host}:{self.port} (in use, or not an address of this machine): "
+                            "stop what uses it, or set [serve] port / --port to another",
+                        )
+                    ]
+                )
         finally:
             stopped = self.worker.stop()
         if not stopped:

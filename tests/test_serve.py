@@ -380,3 +380,22 @@ def test_the_reconcile_syncs_what_no_event_announced(box: Sandbox, tmp_path: Pat
 
 def serve_kinds(server: Serve) -> set[str]:
     return {m["kind"] for m in server.health()["mappings"].values()}
+
+
+def test_bad_serve_settings_and_a_taken_port_are_config_errors(box: Sandbox, serve: Serve) -> None:
+    from typer.testing import CliRunner
+
+    from notion_sync.core.cli import app
+    from notion_sync.core.plugins import Discovery
+
+    runner = CliRunner()
+    data = box.config_data()
+    data["serve"] = {"debounce": "soon", "path": "notion"}
+    box.write_config(data)
+    result = runner.invoke(app, ["serve", "--config", str(box.config_path)], obj=Discovery.of([MemoConnector]))
+    assert result.exit_code == 2
+    assert "serve.debounce" in result.output and "serve.path" in result.output and "Traceback" not in result.output
+    data["serve"] = {"port": serve.port, "verification_token_file": str(serve.token_file)}
+    box.write_config(data)
+    result = runner.invoke(app, ["serve", "--config", str(box.config_path)], obj=Discovery.of([MemoConnector]))
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{serve.port}" in result.output, result.output
