@@ -34,10 +34,11 @@ from notion_sync.core.adapter import (
     UpdateOperation,
 )
 from notion_sync.core.errors import RetryableError
-from notion_sync.core.links import Failure, StoredLink, payload_hash
+from notion_sync.core.links import Failure, StoredBody, StoredLink, payload_hash
 
 __all__ = [
     "Action",
+    "bodies_to_read",
     "Gated",
     "Rendered",
     "Unfinished",
@@ -190,6 +191,19 @@ def plan_sweep(marked: Mapping[str, ExternalRef], seen: Collection[str], linked:
         for page_id, ref in sorted(marked.items())
         if page_id not in seen and page_id not in linked
     ]
+
+
+# -- page bodies ------------------------------------------------------------------------
+def bodies_to_read(edited: Mapping[str, datetime], stored: Mapping[str, StoredBody]) -> list[str]:
+    """The pages (of ``edited``: page id -> ``last_edited_time``) whose body must be read: none
+    stored, or the page was edited since it was read. ``last_edited_time`` is rounded down to the
+    minute, so an edit in the minute of the read counts as later (it may not have been seen)."""
+    need = []
+    for page_id, at in edited.items():
+        body = stored.get(page_id)
+        if body is None or at != body.last_edited or at >= _minute(body.read_at):
+            need.append(page_id)
+    return need
 
 
 # -- retries ----------------------------------------------------------------------------

@@ -57,8 +57,10 @@ from notion_sync.core.errors import (
 )
 from notion_sync.core.fields import PropertyRef, Template
 from notion_sync.core.pacing import Pacer
+from notion_sync.core.page_body import BodyBlock, todo_items
 from notion_sync.core.plugins import ConnectorSpec
 from notion_sync.core.retry import RetryPolicy, call_with_retry
+from notion_sync.core.richtext import Markup, Span
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
 from notion_sync.core.templates import render_template
@@ -74,6 +76,7 @@ __all__ = [
     "DEMO_SCHEMA",
     "REDACTOR",
     "AccessError",
+    "BodyBlock",
     "CheckResult",
     "ConfigError",
     "ConfigProblem",
@@ -94,6 +97,7 @@ __all__ = [
     "Faults",
     "ItemError",
     "Link",
+    "Markup",
     "MappingContext",
     "MappingSettings",
     "NotionSyncError",
@@ -112,6 +116,7 @@ __all__ = [
     "ServiceSettings",
     "SkipItem",
     "SlidingWindow",
+    "Span",
     "Starter",
     "Template",
     "UpdateOperation",
@@ -123,6 +128,7 @@ __all__ = [
     "resolve_secret",
     "secret_setting",
     "title_property",
+    "todo_items",
 ]
 
 _LAZY = {

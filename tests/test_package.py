@@ -25,6 +25,7 @@ HEAVY = ("googleapiclient", "trello", "starlette", "uvicorn")
 
 SDK_NAMES = [
     "AccessError",
+    "BodyBlock",
     "CheckResult",
     "ConfigError",
     "ConfigProblem",
@@ -46,6 +47,7 @@ SDK_NAMES = [
     "Faults",
     "ItemError",
     "Link",
+    "Markup",
     "MappingContext",
     "MappingSettings",
     "NotionSyncError",
@@ -65,6 +67,7 @@ SDK_NAMES = [
     "ServiceSettings",
     "SkipItem",
     "SlidingWindow",
+    "Span",
     "Starter",
     "Template",
     "UpdateOperation",
@@ -76,6 +79,7 @@ SDK_NAMES = [
     "resolve_secret",
     "secret_setting",
     "title_property",
+    "todo_items",
 ]
 
 

@@ -8,11 +8,15 @@ from typing import Any
 
 from notion_sync.sdk import DesiredItem, Row, SkipItem, render_template
 
+from . import html
 from .dates import as_date_value, event_times
 from .markers import markers
 from .settings import GoogleCalendarMapping
 
-__all__ = ["comparable_event", "event_body", "found_payload", "render_event"]
+__all__ = ["MAX_DESCRIPTION", "comparable_event", "event_body", "found_payload", "render_event"]
+
+MAX_DESCRIPTION = 8192
+"""The longest description notion-sync writes: a page body is cut to fit, ending with its link."""
 
 
 def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
@@ -40,7 +44,7 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
     )
     payload: dict[str, Any] = {"summary": render_template(fields.summary, row), "start": begin, "end": finish}
     if fields.description is not None:
-        payload["description"] = render_template(fields.description, row)
+        payload["description"] = render_template(fields.description, row, markup=html.MARKUP, limit=MAX_DESCRIPTION)
     if fields.location is not None:
         payload["location"] = render_template(fields.location, row)
     if fields.color is not None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from notion_sync.sdk import DateValue, ItemError, Row, render_template
 
+from . import markdown
 from .settings import TrelloMapping
 
 __all__ = [
@@ -44,6 +45,9 @@ NOTION_TO_TRELLO_COLOR: dict[str, str | None] = {
     "default": None,
 }
 """Notion option colour -> Trello label colour (None: a label without colour)."""
+
+BODY_ROOM = MAX_TEXT - 512
+"""How long a description with a page body may get: the marker line that follows it needs room."""
 
 _END_OF_DAY = time(23, 59)
 
@@ -147,7 +151,11 @@ def render_card(row: Row, settings: TrelloMapping, schema: dict[str, Any] | None
     name = render_template(settings.fields.name, row).strip() or "(untitled)"
     if len(name) > MAX_TEXT:
         name = name[: MAX_TEXT - 1] + "…"
-    desc = render_template(settings.fields.desc, row).strip() if settings.fields.desc else ""
+    desc = (
+        render_template(settings.fields.desc, row, markup=markdown.MARKUP, limit=BODY_ROOM).strip()
+        if settings.fields.desc
+        else ""
+    )
     start, due = render_dates(_date_value(row, settings.fields.due), settings.time_zone)
     labels, colors = _labels(row, settings)
     payload: dict[str, Any] = {
