@@ -380,6 +380,13 @@ class Connector(ABC, Generic[S, M]):
         return {"read_content"}
 
     @classmethod
+    def route_of(cls, payload: dict[str, Any]) -> str | None:
+        """Where a payload's item lives when a mapping routes rows by a property (a calendar, a
+        channel), or None. An update that changes it moves the item to a new place: the engine
+        records an intent first, so that a move cut short is finished by the next run. Pure."""
+        return None
+
+    @classmethod
     def reads_body(cls, settings: M) -> bool:
         """Whether this mapping needs the page bodies (``Row.body``): by default when one of its
         templates shows ``{body}`` or ``{body:rich}``. The engine reads a body only for such

@@ -754,7 +754,7 @@ class Engine:
                 run.name, link.page_id, link.ref, link.payload, action="adopted", title=titles[link.page_id]
             )
             rep.counts["unchanged"] += 1
-        unsure = intents_for(plan.operations)
+        unsure = intents_for(plan.operations, run.connector.route_of)
         if unsure:
             state.record_intent(run.name, unsure)
         size = max(1, run.connector.batch_size)

@@ -319,11 +319,27 @@ def plan_writes(
     return WritePlan(ops, kept, adopted)
 
 
-def intents_for(operations: Iterable[Operation]) -> list[str]:
+def intents_for(
+    operations: Iterable[Operation], route: Callable[[dict[str, Any]], str | None] = lambda payload: None
+) -> list[str]:
     """The page ids to record an intent for before sending: creates, and deletes too. A run that
     dies after the target removed an item but before the state says so would keep a live link
-    to it, and a row coming back would then look unchanged and never get its item back."""
-    return [op.page_id for op in operations if op.kind in ("create", "delete")]
+    to it, and a row coming back would then look unchanged and never get its item back.
+
+    Moves too: an update whose ``route`` (the connector's ``route_of``: a routed calendar or
+    channel) differs from the link's creates the new item before it removes the old one, and a
+    run killed in between leaves the intent, so the next run writes it again as a restore, which
+    finds the new item by its marker and removes the old one."""
+    return [
+        op.page_id
+        for op in operations
+        if op.kind in ("create", "delete")
+        or (
+            isinstance(op, UpdateOperation)
+            and op.link.payload is not None
+            and route(op.link.payload) != route(op.item.payload)
+        )
+    ]
 
 
 def clears_intent(result: OperationResult) -> bool:

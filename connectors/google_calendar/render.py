@@ -13,19 +13,37 @@ from .dates import as_date_value, event_times
 from .markers import markers
 from .settings import GoogleCalendarMapping
 
-__all__ = ["MAX_DESCRIPTION", "comparable_event", "event_body", "found_payload", "render_event"]
+__all__ = ["MAX_DESCRIPTION", "comparable_event", "event_body", "found_payload", "render_event", "route"]
 
 MAX_DESCRIPTION = 8192
 """The longest description notion-sync writes: a page body is cut to fit, ending with its link."""
 
 
-def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
+def route(row: Row, settings: GoogleCalendarMapping) -> str:
+    """The calendar of a row: ``calendars[<calendar_from value>]``, else ``calendar_id``; a row
+    with neither is skipped (and counted as skipped)."""
+    if settings.calendar_from is None:
+        assert settings.calendar_id is not None  # the settings model guarantees one
+        return settings.calendar_id
+    prop = row.get(settings.calendar_from)
+    value = prop.text.strip() if prop is not None else ""
+    found = settings.calendars.get(value)
+    if found is not None:
+        return found
+    if settings.calendar_id is not None:
+        return settings.calendar_id
+    raise SkipItem(f"{settings.calendar_from} is {value!r}, which has no calendar in calendars (and no calendar_id)")
+
+
+def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[str], str]) -> dict[str, Any]:
     """The event this row should be: the fields the mapping owns, nothing volatile.
 
-    ``time_zone`` gives the zone of a timed event; it is asked only for one, since an all-day
-    event needs none (and the calendar's zone may not be known yet).
+    ``time_zone`` gives the zone of a timed event in a calendar; it is asked only for one, since an
+    all-day event needs none (and the calendar's zone may not be known yet). A routed mapping
+    (``calendar_from``) has the row's calendar in the payload as ``calendar``.
     """
     fields = settings.fields
+    calendar = route(row, settings)
     start_prop = row.get(fields.start)
     start = as_date_value(start_prop.value) if start_prop else None
     if start is None:
@@ -37,7 +55,7 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
     begin, finish = event_times(
         start,
         end,
-        time_zone=time_zone() if not start.all_day else "UTC",
+        time_zone=time_zone(calendar) if not start.all_day else "UTC",
         duration_minutes=fields.duration_minutes,
         start_name=fields.start,
         end_name=fields.end or "end",
@@ -57,6 +75,8 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
         }
     if row.url.startswith(("https://", "http://")):
         payload["source"] = {"title": "Notion", "url": row.url}
+    if settings.calendar_from is not None:
+        payload["calendar"] = calendar
     return payload
 
 
@@ -64,6 +84,7 @@ def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     """The request body for a payload: markers, confirmed status, and explicit nulls so that a
     patch switching between all-day and timed clears the other form (patch merges objects)."""
     body = dict(item.payload)
+    body.pop("calendar", None)  # where the event goes, not a field of it
     for key in ("start", "end"):
         when = dict(body[key])
         for name in ("date", "dateTime", "timeZone"):
@@ -74,7 +95,7 @@ def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     return body
 
 
-def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dict[str, Any]:
+def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping, calendar: str = "") -> dict[str, Any]:
     """An event read back, in ``render_event``'s form (the keys this mapping owns), so that an
     event already right after a lost state file is adopted without a write. Anything read
     differently from how it was rendered only costs a rewrite, never a wrong adoption."""
@@ -99,6 +120,8 @@ def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dic
     source = event.get("source")
     if source:
         payload["source"] = {"title": source.get("title"), "url": source.get("url")}
+    if settings.calendar_from is not None:
+        payload["calendar"] = calendar
     return payload
 
 

@@ -145,11 +145,42 @@ class EventFields(BaseModel):
 class GoogleCalendarMapping(MappingSettings):
     """The Google Calendar keys of a ``[[mappings]]`` entry."""
 
-    calendar_id: str = Field(min_length=1)
-    """The calendar's id (Settings → Integrate calendar → Calendar ID), or ``primary``."""
+    calendar_id: str | None = Field(None, min_length=1)
+    """The calendar's id (Settings → Integrate calendar → Calendar ID), or ``primary``. With
+    ``calendar_from``: the calendar of rows whose value has none in ``calendars``."""
+    calendar_from: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property whose value picks each row's calendar through ``calendars`` (routing)."""
+    calendars: dict[str, str] = Field(default_factory=dict)
+    """Value of ``calendar_from`` → calendar id, e.g. ``{ Design = "design@group.calendar.google.com" }``."""
     time_zone: str | None = None
     """IANA zone for timed events whose row gives none; default: the calendar's own."""
     fields: EventFields
+
+    @model_validator(mode="after")
+    def _a_calendar(self) -> GoogleCalendarMapping:
+        if self.calendar_from is None and self.calendars:
+            raise ValueError("calendars needs calendar_from: the property whose value picks the calendar")
+        if self.calendar_from is not None and not self.calendars:
+            raise ValueError(
+                f"calendar_from = {self.calendar_from!r} needs a calendars table, e.g. "
+                'calendars = { Design = "design@group.calendar.google.com" }'
+            )
+        if self.calendar_id is None and self.calendar_from is None:
+            raise ValueError('calendar_id is required: a calendar id, or "primary"')
+        return self
+
+    @property
+    def routed_calendars(self) -> list[str]:
+        """Every calendar this mapping may write to: the routed ones, then the fallback."""
+        out = list(dict.fromkeys(self.calendars.values()))
+        if self.calendar_id is not None and self.calendar_id not in out:
+            out.append(self.calendar_id)
+        return out
+
+    @property
+    def home_calendar(self) -> str:
+        """The calendar messages name when no row's is known: the fallback, else the first routed one."""
+        return self.calendar_id or self.routed_calendars[0]
 
     @field_validator("time_zone")
     @classmethod

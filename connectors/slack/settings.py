@@ -99,11 +99,25 @@ class BlockTemplate(BaseModel):
         return cls(block=block, texts=[s for s in _strings(block) if "{" in s])
 
 
+def _channel_setting(value: str) -> str:
+    value = value.strip()
+    if not value or value == "#":
+        raise ValueError('give a channel id (C0123ABCD) or a name ("#releases")')
+    if not value.startswith("#") and not CHANNEL_ID.match(value):
+        raise ValueError(f'{value!r} is not a channel id; write a channel name with its "#": "#{value}"')
+    return value
+
+
 class SlackMapping(MappingSettings):
     """A mapping's Slack keys."""
 
-    channel: str
-    """A channel id (``C0123ABCD``) or a public channel name (``#releases``)."""
+    channel: str | None = None
+    """A channel id (``C0123ABCD``) or a public channel name (``#releases``). With ``channel_from``:
+    the channel of rows whose value has none in ``channels``."""
+    channel_from: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property whose value picks each row's channel through ``channels`` (routing)."""
+    channels: dict[str, str] = Field(default_factory=dict)
+    """Value of ``channel_from`` → channel id or ``#name``, e.g. ``{ Design = "#design", Eng = "#eng" }``."""
     mode: Literal["mirror", "notify"] = "mirror"
     """``mirror``: one message per row, edited in place. ``notify``: one message when a row
     enters the mapping, and threaded replies when a ``notify_on`` property changes."""
@@ -123,13 +137,38 @@ class SlackMapping(MappingSettings):
 
     @field_validator("channel")
     @classmethod
-    def _channel(cls, value: str) -> str:
-        value = value.strip()
-        if not value or value == "#":
-            raise ValueError('give a channel id (C0123ABCD) or a name ("#releases")')
-        if not value.startswith("#") and not CHANNEL_ID.match(value):
-            raise ValueError(f'{value!r} is not a channel id; write a channel name with its "#": "#{value}"')
-        return value
+    def _channel(cls, value: str | None) -> str | None:
+        return _channel_setting(value) if value is not None else None
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        return {key: _channel_setting(channel) for key, channel in value.items()}
+
+    @model_validator(mode="after")
+    def _a_channel(self) -> SlackMapping:
+        if self.channel_from is None and self.channels:
+            raise ValueError("channels needs channel_from: the property whose value picks the channel")
+        if self.channel_from is not None and not self.channels:
+            raise ValueError(
+                f'channel_from = {self.channel_from!r} needs a channels table, e.g. channels = {{ Design = "#design" }}'
+            )
+        if self.channel is None and self.channel_from is None:
+            raise ValueError('channel is required: a channel id (C0123ABCD) or a name ("#releases")')
+        return self
+
+    @property
+    def routed_channels(self) -> list[str]:
+        """Every channel (as set) this mapping may post to: the routed ones, then the fallback."""
+        out = list(dict.fromkeys(self.channels.values()))
+        if self.channel is not None and self.channel not in out:
+            out.append(self.channel)
+        return out
+
+    @property
+    def home_channel(self) -> str:
+        """The channel of a row nothing routes: the fallback, else the first routed one."""
+        return self.channel or self.routed_channels[0]
 
     @field_validator("blocks", mode="before")
     @classmethod
