@@ -47,7 +47,7 @@ from . import checks, spec
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
-from .render import comparable_event, event_body, found_payload, render_event
+from .render import comparable_event, event_body, found_payload, merge_attendees, render_event
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 from .settings import starter as settings_starter
 
@@ -143,6 +143,20 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         return str(calendar) if calendar is not None else None
 
     @staticmethod
+    def _params(mapping: Mapping) -> dict[str, Any]:
+        """The query of every insert and patch: Meet links need ``conferenceDataVersion=1`` (without
+        it Google ignores the create request), and guests get email only as ``send_updates`` says."""
+        return {"conferenceDataVersion": 1, "sendUpdates": mapping.settings.send_updates}
+
+    @classmethod
+    def notion_capabilities(cls, settings: GoogleCalendarMapping) -> set[str]:
+        """Guests from a people property need their emails."""
+        needed = {"read_content"}
+        if settings.fields.attendees is not None:
+            needed.add("read_user_email")
+        return needed
+
+    @staticmethod
     def _calendar(item: DesiredItem, mapping: Mapping) -> str:
         """The calendar an item goes to: its routed one, else the mapping's."""
         return str(item.payload.get("calendar") or mapping.settings.home_calendar)
@@ -158,7 +172,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         for generation in range(MAX_GENERATIONS):
             eid = event_id(mapping.name, item.page_id, generation)
             try:
-                event = yield self._events.insert(calendarId=calendar, body={**body, "id": eid})
+                event = yield self._events.insert(
+                    calendarId=calendar, body={**body, "id": eid}, **self._params(mapping)
+                )
                 return self._ref(event, calendar)
             except HttpError as exc:
                 if http_status(exc) == 404:
@@ -178,7 +194,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             if private.get(MAPPING_KEY) != mapping.name or private.get(PAGE_KEY) != item.page_id:
                 continue
             try:
-                event = yield self._events.patch(calendarId=calendar, eventId=eid, body=body)
+                event = yield self._events.patch(calendarId=calendar, eventId=eid, body=body, **self._params(mapping))
                 return self._ref(event, calendar)
             except HttpError as exc:
                 if http_status(exc) not in (404, 409, 410):
@@ -186,7 +202,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 log.info(
                     "event %s of page %s cannot be restored (%s); using a new id", eid, item.page_id, error_message(exc)
                 )
-        event = yield self._events.insert(calendarId=calendar, body=body)
+        event = yield self._events.insert(calendarId=calendar, body=body, **self._params(mapping))
         return self._ref(event, calendar)
 
     def _update_flow(self, link: Link, item: DesiredItem, mapping: Mapping) -> Flow:
@@ -203,10 +219,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 if http_status(exc) not in (403, 404, 410):
                     raise
             return ref
+        body = event_body(item, mapping.name)
         try:
+            if "attendees" in body:
+                current = yield self._events.get(calendarId=calendar, eventId=link.ref.id)
+                body["attendees"] = merge_attendees(current, link.payload, body["attendees"])
             # status "confirmed" in the body also restores an event deleted in Google or archived.
             event = yield self._events.patch(
-                calendarId=calendar, eventId=link.ref.id, body=event_body(item, mapping.name)
+                calendarId=calendar, eventId=link.ref.id, body=body, **self._params(mapping)
             )
             return self._ref(event, calendar)
         except HttpError as exc:
@@ -217,7 +237,9 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def _delete_flow(self, link: Link, mapping: Mapping) -> Flow:
         calendar = link.ref.extra.get("calendar_id", mapping.settings.home_calendar)
         try:
-            yield self._events.delete(calendarId=calendar, eventId=link.ref.id)
+            yield self._events.delete(
+                calendarId=calendar, eventId=link.ref.id, sendUpdates=mapping.settings.send_updates
+            )
         except HttpError as exc:
             if http_status(exc) not in (404, 410):
                 raise

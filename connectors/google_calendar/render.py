@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from notion_sync.sdk import DesiredItem, Row, SkipItem, render_template
+from notion_sync.sdk import DesiredItem, ItemError, Row, SkipItem, render_template
 
 from . import html
 from .dates import as_date_value, event_times
-from .markers import markers
+from .markers import event_id, markers
+from .recurrence import recurrence
 from .settings import GoogleCalendarMapping
 
-__all__ = ["MAX_DESCRIPTION", "comparable_event", "event_body", "found_payload", "render_event", "route"]
+__all__ = [
+    "MAX_DESCRIPTION",
+    "attendee_emails",
+    "comparable_event",
+    "conference_request_id",
+    "event_body",
+    "found_payload",
+    "merge_attendees",
+    "render_event",
+    "route",
+]
 
 MAX_DESCRIPTION = 8192
 """The longest description notion-sync writes: a page body is cut to fit, ending with its link."""
@@ -75,9 +87,60 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
         }
     if row.url.startswith(("https://", "http://")):
         payload["source"] = {"title": "Notion", "url": row.url}
+    if fields.attendees is not None:
+        payload["attendees"] = [{"email": email} for email in attendee_emails(row, fields.attendees)]
+    if fields.recurrence is not None:
+        repeat = row.get(fields.recurrence)
+        payload["recurrence"] = recurrence(repeat.text if repeat is not None else "", fields.recurrence)
+    if settings.conference:
+        payload["conference"] = True
     if settings.calendar_from is not None:
         payload["calendar"] = calendar
     return payload
+
+
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def attendee_emails(row: Row, name: str) -> list[str]:
+    """The guests' emails, sorted: a people property's, or those an email or text property lists.
+    ``ItemError`` when Notion gave a person without an email (the capability is missing)."""
+    prop = row.get(name)
+    if prop is None:
+        return []
+    if prop.type == "people":
+        emails = []
+        for user in prop.raw.get("people") or []:
+            email = str((user.get("person") or {}).get("email") or "")
+            if not email:
+                raise ItemError(
+                    f"{name}: Notion gave no email for {user.get('name') or user.get('id')}; give the integration "
+                    'the "Read user information including email addresses" capability (notion-sync audit shows it)'
+                )
+            emails.append(email.lower())
+    else:
+        emails = [e.lower() for e in _SEPARATORS.split(prop.text) if "@" in e]
+    return sorted(set(emails))
+
+
+def merge_attendees(
+    current: dict[str, Any], written: dict[str, Any] | None, ours: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The guest list to write: the row's guests (keeping what Google knows of each, their
+    answer), then those a person added in Google: on the event now and not written by us before
+    (``written``, the payload last written; None: unknown, so every other guest is kept)."""
+    now = {str(a.get("email", "")).lower(): a for a in current.get("attendees") or []}
+    before = {a["email"] for a in (written or {}).get("attendees") or []} if written is not None else set()
+    wanted = [a["email"] for a in ours]
+    merged = [now.get(email) or {"email": email} for email in wanted]
+    merged += [a for email, a in now.items() if email not in wanted and email not in before]
+    return merged
+
+
+def conference_request_id(mapping_name: str, page_id: str) -> str:
+    """The ``requestId`` of an event's Meet link: derived from the mapping and page, so a retried
+    or repeated write never makes a second conference."""
+    return "notion-sync-" + event_id(mapping_name, page_id)
 
 
 def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
@@ -85,6 +148,13 @@ def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     patch switching between all-day and timed clears the other form (patch merges objects)."""
     body = dict(item.payload)
     body.pop("calendar", None)  # where the event goes, not a field of it
+    if body.pop("conference", False):
+        body["conferenceData"] = {
+            "createRequest": {
+                "requestId": conference_request_id(mapping_name, item.page_id),
+                "conferenceSolutionKey": {"type": "hangoutsMeet"},
+            }
+        }
     for key in ("start", "end"):
         when = dict(body[key])
         for name in ("date", "dateTime", "timeZone"):
@@ -120,6 +190,15 @@ def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping, calend
     source = event.get("source")
     if source:
         payload["source"] = {"title": source.get("title"), "url": source.get("url")}
+    if fields.attendees is not None:
+        payload["attendees"] = sorted(
+            ({"email": str(a.get("email", "")).lower()} for a in event.get("attendees") or []),
+            key=lambda a: a["email"],
+        )
+    if fields.recurrence is not None:
+        payload["recurrence"] = event.get("recurrence")
+    if settings.conference:
+        payload["conference"] = bool(event.get("conferenceData"))
     if settings.calendar_from is not None:
         payload["calendar"] = calendar
     return payload

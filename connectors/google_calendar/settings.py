@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -112,6 +112,13 @@ class EventFields(BaseModel):
     """Option name → Google colour id (1-11) or name (tomato, banana, sage...)."""
     reminders_minutes: list[int] | None = None
     """Popup reminders, minutes before the start (at most 5). None: the calendar's defaults."""
+    attendees: PropertyRef(("people", "email", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """Guests: a people property (their emails: the integration needs the "Read user information
+    including email addresses" capability) or an email/text property (emails, comma-separated).
+    Guests a person added in Google are kept."""
+    recurrence: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property holding the repeat rule: an RRULE (``FREQ=WEEKLY;BYDAY=MO,WE``) or daily, weekly,
+    monthly, yearly. Empty: the event does not repeat."""
 
     @field_validator("colors", mode="before")
     @classmethod
@@ -154,6 +161,10 @@ class GoogleCalendarMapping(MappingSettings):
     """Value of ``calendar_from`` → calendar id, e.g. ``{ Design = "design@group.calendar.google.com" }``."""
     time_zone: str | None = None
     """IANA zone for timed events whose row gives none; default: the calendar's own."""
+    send_updates: Literal["none", "all", "externalOnly"] = "none"
+    """Whether Google emails guests about their invitations and changes (``sendUpdates``)."""
+    conference: bool = False
+    """Give each event a Google Meet link (kept across later updates)."""
     fields: EventFields
 
     @model_validator(mode="after")

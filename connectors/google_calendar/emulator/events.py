@@ -174,10 +174,12 @@ def conference(
     request's conference data is ignored (the event keeps what it had); with 1, a ``createRequest``
     whose ``requestId`` is new makes a conference (a Meet link), one already used is ignored
     (https://developers.google.com/calendar/api/guides/create-events#conferencing)."""
-    kept = (old or {}).get("conferenceData")
-    wanted = request.get("conferenceData")
-    if version == 0 or not isinstance(wanted, dict):
-        return copy.deepcopy(kept) if version == 0 or "conferenceData" not in request else wanted
+    kept: dict[str, Any] | None = (old or {}).get("conferenceData")
+    wanted: Any = request.get("conferenceData")
+    if version == 0 or ("conferenceData" not in request):
+        return copy.deepcopy(kept)
+    if not isinstance(wanted, dict):
+        return None  # null removes it
     create = wanted.get("createRequest")
     if not isinstance(create, dict):
         return copy.deepcopy(wanted)
