@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notion_sync.sdk import DateValue, ItemError, Row, render_template
+from notion_sync.sdk import DateValue, ItemError, Row, render_template, todo_items
 
 from . import markdown
 from .settings import TrelloMapping
@@ -169,4 +169,6 @@ def render_card(row: Row, settings: TrelloMapping, schema: dict[str, Any] | None
     }
     if settings.create_labels and labels:
         payload["label_colors"] = colors
+    if settings.checklist:
+        payload["checklist"] = [[text, ticked] for text, ticked in todo_items(row.body or ())]
     return payload
