@@ -332,9 +332,17 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
         A card deleted in Trello is created again, so the row is never left without a card."""
         board = self._board(mapping)
-        if not link.archived and _without_checklist(link.payload) == _without_checklist(item.payload):
+        if (
+            "checklist" in item.payload
+            and not link.archived
+            and _without_checklist(link.payload) == _without_checklist(item.payload)
+        ):
             # Only the to-dos changed: the card itself needs no write.
-            sync_checklist(self.call, link.ref.id, item.payload.get("checklist") or [])
+            try:
+                sync_checklist(self.call, link.ref.id, item.payload["checklist"])
+            except NotFound:
+                log.warning("%s: the card of %r was deleted in Trello; creating it again", mapping.name, item.title)
+                return self.create(item, mapping)
             return ExternalRef(link.ref.id, {"board": board.id})
         body = self._card_body(item, board, mapping)
         body["closed"] = False
