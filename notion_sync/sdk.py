@@ -61,6 +61,7 @@ from notion_sync.core.page_body import BodyBlock, todo_items
 from notion_sync.core.plugins import ConnectorSpec
 from notion_sync.core.retry import RetryPolicy, call_with_retry
 from notion_sync.core.richtext import Markup, Span
+from notion_sync.core.routing import Routing
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
 from notion_sync.core.templates import render_template
@@ -110,6 +111,7 @@ __all__ = [
     "Question",
     "RetryPolicy",
     "RetryableError",
+    "Routing",
     "Row",
     "Secret",
     "ServiceEmulator",

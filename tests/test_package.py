@@ -61,6 +61,7 @@ SDK_NAMES = [
     "REDACTOR",
     "RetryPolicy",
     "RetryableError",
+    "Routing",
     "Row",
     "Secret",
     "ServiceEmulator",

@@ -34,17 +34,7 @@ MAX_DESCRIPTION = 8192
 def route(row: Row, settings: GoogleCalendarMapping) -> str:
     """The calendar of a row: ``calendars[<calendar_from value>]``, else ``calendar_id``; a row
     with neither is skipped (and counted as skipped)."""
-    if settings.calendar_from is None:
-        assert settings.calendar_id is not None  # the settings model guarantees one
-        return settings.calendar_id
-    prop = row.get(settings.calendar_from)
-    value = prop.text.strip() if prop is not None else ""
-    found = settings.calendars.get(value)
-    if found is not None:
-        return found
-    if settings.calendar_id is not None:
-        return settings.calendar_id
-    raise SkipItem(f"{settings.calendar_from} is {value!r}, which has no calendar in calendars (and no calendar_id)")
+    return settings.routing.pick(row)
 
 
 def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[str], str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from notion_sync.sdk import (
     MappingSettings,
     PropertyRef,
     Question,
+    Routing,
     ServiceSettings,
     Starter,
     Template,
@@ -169,29 +170,31 @@ class GoogleCalendarMapping(MappingSettings):
 
     @model_validator(mode="after")
     def _a_calendar(self) -> GoogleCalendarMapping:
-        if self.calendar_from is None and self.calendars:
-            raise ValueError("calendars needs calendar_from: the property whose value picks the calendar")
-        if self.calendar_from is not None and not self.calendars:
-            raise ValueError(
-                f"calendar_from = {self.calendar_from!r} needs a calendars table, e.g. "
-                'calendars = { Design = "design@group.calendar.google.com" }'
-            )
-        if self.calendar_id is None and self.calendar_from is None:
-            raise ValueError('calendar_id is required: a calendar id, or "primary"')
+        problem = self.routing.problem()
+        if problem:
+            raise ValueError(problem)
         return self
+
+    @property
+    def routing(self) -> Routing:
+        """Which calendar each row goes to (``calendar_from``, ``calendars``, ``calendar_id``)."""
+        return Routing(
+            self.calendar_from,
+            self.calendars,
+            self.calendar_id,
+            ("calendar_from", "calendars", "calendar_id"),
+            '{ Design = "design@group.calendar.google.com" }',
+        )
 
     @property
     def routed_calendars(self) -> list[str]:
         """Every calendar this mapping may write to: the routed ones, then the fallback."""
-        out = list(dict.fromkeys(self.calendars.values()))
-        if self.calendar_id is not None and self.calendar_id not in out:
-            out.append(self.calendar_id)
-        return out
+        return self.routing.places
 
     @property
     def home_calendar(self) -> str:
         """The calendar messages name when no row's is known: the fallback, else the first routed one."""
-        return self.calendar_id or self.routed_calendars[0]
+        return self.routing.home
 
     @field_validator("time_zone")
     @classmethod

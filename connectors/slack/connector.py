@@ -42,7 +42,6 @@ from notion_sync.sdk import (
     NotionSyncError,
     Pacer,
     Row,
-    SkipItem,
     Starter,
     call_with_retry,
 )
@@ -242,20 +241,6 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 return self._channel(mapping, named)
         return self._channel(mapping)
 
-    def _route(self, row: Row, settings: SlackMapping) -> str:
-        """The channel setting of a row: ``channels[<channel_from value>]``, else ``channel``; a row
-        with neither is skipped (and counted as skipped)."""
-        if settings.channel_from is None:
-            return settings.home_channel
-        prop = row.get(settings.channel_from)
-        value = prop.text.strip() if prop is not None else ""
-        found = settings.channels.get(value)
-        if found is not None:
-            return found
-        if settings.channel is not None:
-            return settings.channel
-        raise SkipItem(f"{settings.channel_from} is {value!r}, which has no channel in channels (and no channel)")
-
     @classmethod
     def route_of(cls, payload: dict[str, Any]) -> str | None:
         """A message's channel: an update that changes it is a move."""
@@ -266,7 +251,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
     def render(self, row: Row, mapping: MappingContext[SlackMapping]) -> dict[str, Any]:
         """The payload the core hashes: the message (mirror) or the watched values (notify)."""
         settings = mapping.settings
-        setting = self._route(row, settings)
+        setting = settings.routing.pick(row)
         resolved = self._channels.get(setting)
         message = render_message(row, settings)
         if settings.mode == "notify":

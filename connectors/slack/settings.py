@@ -12,6 +12,7 @@ from notion_sync.sdk import (
     MappingSettings,
     PropertyRef,
     Question,
+    Routing,
     ServiceSettings,
     Starter,
     Template,
@@ -147,28 +148,31 @@ class SlackMapping(MappingSettings):
 
     @model_validator(mode="after")
     def _a_channel(self) -> SlackMapping:
-        if self.channel_from is None and self.channels:
-            raise ValueError("channels needs channel_from: the property whose value picks the channel")
-        if self.channel_from is not None and not self.channels:
-            raise ValueError(
-                f'channel_from = {self.channel_from!r} needs a channels table, e.g. channels = {{ Design = "#design" }}'
-            )
-        if self.channel is None and self.channel_from is None:
-            raise ValueError('channel is required: a channel id (C0123ABCD) or a name ("#releases")')
+        problem = self.routing.problem()
+        if problem:
+            raise ValueError(problem)
         return self
+
+    @property
+    def routing(self) -> Routing:
+        """Which channel each row goes to (``channel_from``, ``channels``, ``channel``)."""
+        return Routing(
+            self.channel_from,
+            self.channels,
+            self.channel,
+            ("channel_from", "channels", "channel"),
+            '{ Design = "#design" }',
+        )
 
     @property
     def routed_channels(self) -> list[str]:
         """Every channel (as set) this mapping may post to: the routed ones, then the fallback."""
-        out = list(dict.fromkeys(self.channels.values()))
-        if self.channel is not None and self.channel not in out:
-            out.append(self.channel)
-        return out
+        return self.routing.places
 
     @property
     def home_channel(self) -> str:
         """The channel of a row nothing routes: the fallback, else the first routed one."""
-        return self.channel or self.routed_channels[0]
+        return self.routing.home
 
     @field_validator("blocks", mode="before")
     @classmethod
