@@ -64,7 +64,7 @@ from notion_sync.core.richtext import Markup, Span
 from notion_sync.core.routing import Routing
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
-from notion_sync.core.templates import render_template
+from notion_sync.core.templates import compile_template, render_template
 
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
@@ -123,6 +123,7 @@ __all__ = [
     "Template",
     "UpdateOperation",
     "call_with_retry",
+    "compile_template",
     "config_relative",
     "first_property",
     "option_names",

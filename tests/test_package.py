@@ -73,6 +73,7 @@ SDK_NAMES = [
     "Template",
     "UpdateOperation",
     "call_with_retry",
+    "compile_template",
     "config_relative",
     "first_property",
     "option_names",

@@ -16,6 +16,7 @@ from notion_sync.sdk import (
     ServiceSettings,
     Starter,
     Template,
+    compile_template,
     first_property,
     title_property,
 )
@@ -97,7 +98,19 @@ class BlockTemplate(BaseModel):
     @classmethod
     def of(cls, block: dict[str, Any]) -> BlockTemplate:
         """Wrap a block, collecting the strings that hold placeholders."""
-        return cls(block=block, texts=[s for s in _strings(block) if "{" in s])
+        compiled = _compiled(block)
+        return cls(block=compiled, texts=[s for s in _strings(compiled) if "{" in s])
+
+
+def _compiled(value: Any) -> Any:
+    """A block with each string that holds a placeholder parsed once (``compile_template``)."""
+    if isinstance(value, str):
+        return compile_template(value) if "{" in value else value
+    if isinstance(value, list):
+        return [_compiled(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _compiled(v) for k, v in value.items()}
+    return value
 
 
 def _channel_setting(value: str) -> str:
