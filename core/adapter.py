@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from notion_sync.core.errors import FatalError, ItemError, SkipItem
+from notion_sync.core.fields import uses_body
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row
 
@@ -377,6 +378,20 @@ class Connector(ABC, Generic[S, M]):
         """The Notion capabilities this mapping needs, for ``notion-sync audit``:
         ``read_content`` always; ``read_user_email`` to read people's emails."""
         return {"read_content"}
+
+    @classmethod
+    def route_of(cls, payload: dict[str, Any]) -> str | None:
+        """Where a payload's item lives when a mapping routes rows by a property (a calendar, a
+        channel), or None. An update that changes it moves the item to a new place: the engine
+        records an intent first, so that a move cut short is finished by the next run. Pure."""
+        return None
+
+    @classmethod
+    def reads_body(cls, settings: M) -> bool:
+        """Whether this mapping needs the page bodies (``Row.body``): by default when one of its
+        templates shows ``{body}`` or ``{body:rich}``. The engine reads a body only for such
+        mappings, and only when the page was edited since it was last read."""
+        return uses_body(settings)
 
     def check(self, mapping: MappingContext[M]) -> list[CheckResult]:
         """Read-only checks of credentials, the target container and write access."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.text import Text
 
 from notion_sync.core.doctor import run_checks
 from notion_sync.core.engine import RunReport
@@ -78,6 +79,57 @@ def _webhook_step(out: Output, box: Sandbox) -> int:
     finally:
         serving.stop()
         thread.join(15)
+RICH_TEMPLATES = {
+    "slack": ("fields", "text", "*{Name}*: {Notes:rich}\n{body:rich}"),
+    "trello": ("fields", "desc", "{Notes:rich}\n\n{body:rich}"),
+    "google_calendar": ("fields", "description", "{Notes:rich}\n\n{body:rich}\n{url}"),
+}
+"""What the demo's rich text step writes into each built-in connector's mapping."""
+
+
+def _rich_text_and_body(out: Output, box: Sandbox, row: str) -> int:
+    """A row gains a bold word, a link and a short page body; the mappings show them with
+    ``{Notes:rich}`` and ``{body:rich}``, each in its target's markup."""
+    assert box.database is not None
+    page = box.database.pages[row]
+    box.notion.update_page(
+        page,
+        {
+            "Notes": [
+                {"type": "text", "text": {"content": "Draft is "}},
+                {"type": "text", "text": {"content": "ready"}, "annotations": {"bold": True}},
+                {"type": "text", "text": {"content": ", see "}},
+                {"type": "text", "text": {"content": "the wiki", "link": {"url": "https://example.com/wiki"}}},
+                {"type": "text", "text": {"content": " (2 * 3 < 7)"}},
+            ]
+        },
+    )
+    box.notion.add_blocks(
+        page,
+        [
+            {"type": "heading_3", "text": "Before we ship"},
+            {"type": "to_do", "text": "Publish the post"},
+        ],
+    )
+    data = box.config_data()
+    for mapping in data["mappings"]:
+        spot = RICH_TEMPLATES.get(mapping["connector"])
+        if spot is not None:
+            table, key, template = spot
+            mapping.setdefault(table, {})[key] = template
+    box.write_config(data)
+    out.line(f"{row!r}: Notes gain a bold word and a link, its body a heading and a to-do")
+    preview = box.run(dry_run=True)
+    for m in preview.mappings:
+        for action in m.plan:
+            if action.page_id == page and action.item is not None:
+                spot = RICH_TEMPLATES.get(m.connector)
+                shown = action.item.payload.get(spot[1]) if spot else None
+                if isinstance(shown, str):
+                    out.show(Panel(Text(shown), title=f"{m.connector}: {spot[1] if spot else ''}", title_align="left"))
+    report = box.run()
+    _summaries(out, report)
+    return report.exit_code
 
 
 def run_demo(out: Output, keep: Path | None = None) -> int:
@@ -135,6 +187,9 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
                 f"Notion requests on the last run: {reads} "
                 f"(the {len(report.mappings)} mappings on this database share one read)"
             )
+
+            out.show(Rule("4b. rich text and the page body, in each target's own markup"))
+            codes.append(_rich_text_and_body(out, box, "Ship the release notes"))
 
             out.show(Rule("5. lose the state file and trash a row: nothing is rewritten, the orphan is swept"))
             for suffix in ("", "-wal", "-shm"):

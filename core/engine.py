@@ -62,8 +62,10 @@ from notion_sync.core.errors import (
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
+from notion_sync.core.links import StoredBody
 from notion_sync.core.lock import RunLock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
+from notion_sync.core.page_body import blocks_from_api, from_json, to_json
 from notion_sync.core.planner import (
     WRITES,
     Action,
@@ -72,6 +74,7 @@ from notion_sync.core.planner import (
     SharedReadPlan,
     Unfinished,
     attempted,
+    bodies_to_read,
     clears_intent,
     evaluable_here,
     full_scan_due,
@@ -260,6 +263,8 @@ class MappingRun:
     """The mapping's filter, evaluated here (when it can be)."""
     keep: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     """``own_filter``, when the mapping's shared read does not leave the filter to Notion."""
+    reads_body: bool = False
+    """The mapping shows page bodies: read them for rows edited since they were last read."""
     validated: bool = False
     rows_read: int = 0
     query_pages: int = 0
@@ -656,6 +661,7 @@ class Engine:
             schema_at=schema_at,
             uses=uses,
         )
+        run.reads_body = connector.reads_body(m.settings)
         if m.config.filter is not None and evaluable_here(m.config.filter):
             # Checked here, before any read: a shared read may send it to Notion OR-ed with others'.
             run.own_filter = page_filter(m.name, m.config.filter, schema, started)
@@ -688,6 +694,8 @@ class Engine:
         types = _types(run.ctx.schema)
         completable = {n for n in used_names if types.get(n) in ("people", "relation")}
         rows = [self._complete(Row.from_page(p), p, completable) if completable else Row.from_page(p) for p in pages]
+        if run.reads_body:
+            rows = self._with_bodies(run, rows)
         rendered = [self._render(connector, row, run.ctx) for row in rows]
         run.seen.update(r.page_id for r in rendered)
         actions = plan_rows(rendered, state.get_links(m.name, [r.page_id for r in rendered]), run.pending)
@@ -756,6 +764,27 @@ class Engine:
             return []
         linked = {s.page_id for s in run.state.iter_links(run.name)}
         return plan_sweep(marked, seen, linked)
+
+    def _with_bodies(self, run: MappingRun, rows: list[Row]) -> list[Row]:
+        """The rows with their page bodies: read for pages edited since their body was read
+        (``bodies_to_read``), the stored body for the others."""
+        assert self.source is not None
+        source = self.source
+        stored = run.state.get_bodies(run.name, [row.id for row in rows])
+        need = set(bodies_to_read({row.id: row.last_edited_time for row in rows}, stored))
+        fresh: dict[str, StoredBody] = {}
+        out = []
+        for row in rows:
+            if row.id in need:
+                read_at = self.now()
+                blocks = blocks_from_api(source.block_children(row.id), children=source.block_children)
+                fresh[row.id] = StoredBody(row.last_edited_time, read_at, to_json(blocks))
+            else:
+                blocks = from_json(stored[row.id].blocks)
+            out.append(replace(row, body=blocks))
+        if fresh and not run.options.dry_run:
+            run.state.save_bodies(run.name, fresh)
+        return out
 
     def _complete(self, row: Row, page: dict[str, Any], used: set[str]) -> Row:
         """Fetch in full any used people/relation value (``used``) that Notion cut at 25."""
@@ -833,7 +862,7 @@ class Engine:
                 run.name, link.page_id, link.ref, link.payload, action="adopted", title=titles[link.page_id]
             )
             rep.counts["unchanged"] += 1
-        unsure = intents_for(plan.operations)
+        unsure = intents_for(plan.operations, run.connector.route_of)
         if unsure:
             state.record_intent(run.name, unsure)
         size = max(1, run.connector.batch_size)

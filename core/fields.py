@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
-from notion_sync.core.templates import template_properties
+from notion_sync.core.templates import compile_template, template_properties, template_uses_body
 
-__all__ = ["PropertyRef", "PropertyUse", "Template", "TemplateMarker", "PropertyMarker", "property_uses"]
+__all__ = ["PropertyRef", "PropertyUse", "Template", "TemplateMarker", "PropertyMarker", "property_uses", "uses_body"]
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class PropertyMarker:
     types: tuple[str, ...] = ()
 
 
-Template = Annotated[str, TemplateMarker()]
-"""A text template: ``"{Name} ({Status})"``."""
+Template = Annotated[str, TemplateMarker(), AfterValidator(compile_template)]
+"""A text template: ``"{Name} ({Status})"``, parsed once as the settings are read."""
 
 
 def PropertyRef(types: tuple[str, ...] = ()) -> Any:  # noqa: N802 - reads as a type
@@ -94,3 +94,28 @@ def property_uses(model: BaseModel, prefix: str = "") -> list[PropertyUse]:
         path = f"{prefix}.{name}" if prefix else name
         uses.extend(_uses_of(getattr(model, name), annotation, path))
     return uses
+
+
+def _templates(value: Any, annotation: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, BaseModel):
+        return [t for name, info in type(value).model_fields.items() for t in _templates_of(value, name, info)]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in _templates(item, annotation)]
+    if isinstance(value, str) and any(isinstance(m, TemplateMarker) for m in _markers(annotation)):
+        return [value]
+    return []
+
+
+def _templates_of(model: BaseModel, name: str, info: Any) -> list[str]:
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = Annotated[Union[annotation], *info.metadata]  # noqa: UP007
+    return _templates(getattr(model, name), annotation)
+
+
+def uses_body(model: BaseModel) -> bool:
+    """Whether any template of a settings model shows the page body (``{body}``), so that the
+    engine reads page bodies for this mapping only."""
+    return any(template_uses_body(t) for t in _templates(model, None))

@@ -15,7 +15,7 @@ from typing import Any
 
 from notion_sync.core.adapter import Link
 
-__all__ = ["Failure", "StoredLink", "payload_hash"]
+__all__ = ["Failure", "StoredBody", "StoredLink", "payload_hash"]
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -36,6 +36,16 @@ class Failure:
     last_at: datetime
     parked: bool
     error: str
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """A page body as last read: the page's ``last_edited_time`` then, when it was read, and its
+    blocks (``notion_sync.core.page_body.to_json``)."""
+
+    last_edited: datetime
+    read_at: datetime
+    blocks: str
 
 
 class StoredLink:

@@ -440,6 +440,21 @@ class NotionSource:
             cursor = resp.get("next_cursor")
         return {**prop, kind: items, "has_more": False}
 
+    def block_children(self, block_id: str) -> list[dict[str, Any]]:
+        """Every child block of a page or block, one level, following pagination
+        (https://developers.notion.com/reference/get-block-children)."""
+        results: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"block_id": block_id, "page_size": 100}
+            if cursor:
+                kwargs["start_cursor"] = cursor
+            resp = self._call(f"the body of {block_id}", self.client.blocks.children.list, **kwargs)
+            results.extend(resp.get("results", []))
+            if not resp.get("has_more"):
+                return results
+            cursor = resp.get("next_cursor")
+
     def search_all(self, object_type: str | None = None) -> list[dict[str, Any]]:
         """Everything the token can reach (``data_source`` or ``page``), following pagination."""
         results: list[dict[str, Any]] = []

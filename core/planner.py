@@ -34,10 +34,11 @@ from notion_sync.core.adapter import (
     UpdateOperation,
 )
 from notion_sync.core.errors import RetryableError
-from notion_sync.core.links import Failure, StoredLink, payload_hash
+from notion_sync.core.links import Failure, StoredBody, StoredLink, payload_hash
 
 __all__ = [
     "Action",
+    "bodies_to_read",
     "Gated",
     "Rendered",
     "Unfinished",
@@ -194,6 +195,19 @@ def plan_sweep(marked: Mapping[str, ExternalRef], seen: Collection[str], linked:
     ]
 
 
+# -- page bodies ------------------------------------------------------------------------
+def bodies_to_read(edited: Mapping[str, datetime], stored: Mapping[str, StoredBody]) -> list[str]:
+    """The pages (of ``edited``: page id -> ``last_edited_time``) whose body must be read: none
+    stored, or the page was edited since it was read. ``last_edited_time`` is rounded down to the
+    minute, so an edit in the minute of the read counts as later (it may not have been seen)."""
+    need = []
+    for page_id, at in edited.items():
+        body = stored.get(page_id)
+        if body is None or at != body.last_edited or at >= _minute(body.read_at):
+            need.append(page_id)
+    return need
+
+
 # -- retries ----------------------------------------------------------------------------
 def retry_delay(attempts: int) -> timedelta:
     """How long a failed item waits before the next try: 1, 2, 4... minutes, at most an hour."""
@@ -307,11 +321,27 @@ def plan_writes(
     return WritePlan(ops, kept, adopted)
 
 
-def intents_for(operations: Iterable[Operation]) -> list[str]:
+def intents_for(
+    operations: Iterable[Operation], route: Callable[[dict[str, Any]], str | None] = lambda payload: None
+) -> list[str]:
     """The page ids to record an intent for before sending: creates, and deletes too. A run that
     dies after the target removed an item but before the state says so would keep a live link
-    to it, and a row coming back would then look unchanged and never get its item back."""
-    return [op.page_id for op in operations if op.kind in ("create", "delete")]
+    to it, and a row coming back would then look unchanged and never get its item back.
+
+    Moves too: an update whose ``route`` (the connector's ``route_of``: a routed calendar or
+    channel) differs from the link's creates the new item before it removes the old one, and a
+    run killed in between leaves the intent, so the next run writes it again as a restore, which
+    finds the new item by its marker and removes the old one."""
+    return [
+        op.page_id
+        for op in operations
+        if op.kind in ("create", "delete")
+        or (
+            isinstance(op, UpdateOperation)
+            and op.link.payload is not None
+            and route(op.link.payload) != route(op.item.payload)
+        )
+    ]
 
 
 def clears_intent(result: OperationResult) -> bool:

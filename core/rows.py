@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notion_sync.core.errors import BadValue
+from notion_sync.core.page_body import BodyBlock
 
 __all__ = [
     "DateValue",
@@ -168,6 +169,8 @@ class Row:
     last_edited_time: datetime
     in_trash: bool
     properties: Mapping[str, PropertyValue]
+    body: tuple[BodyBlock, ...] | None = None
+    """The page's content blocks, when the mapping shows them (``{body}``); None: not read."""
 
     @property
     def title(self) -> str:

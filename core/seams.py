@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from notion_sync.core.adapter import ExternalRef
-from notion_sync.core.links import Failure, StoredLink
+from notion_sync.core.links import Failure, StoredBody, StoredLink
 from notion_sync.core.notion_source import DataSource, RequestCount
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import Secret
@@ -44,6 +44,10 @@ class NotionReader(Protocol):
 
     def complete_property(self, page_id: str, prop: dict[str, Any]) -> dict[str, Any]:
         """A people/relation value that Notion cut at 25, in full."""
+        ...
+
+    def block_children(self, block_id: str) -> list[dict[str, Any]]:
+        """Every child block of a page or block (one level), following pagination."""
         ...
 
     def count_into(self, count: RequestCount) -> None:
@@ -114,6 +118,14 @@ class StateBackend(Protocol):
         self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted", title: str = ""
     ) -> None:
         """Record that an item is gone."""
+        ...
+
+    def get_bodies(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredBody]:
+        """The page bodies stored for these pages."""
+        ...
+
+    def save_bodies(self, mapping: str, bodies: dict[str, StoredBody]) -> None:
+        """Store page bodies just read."""
         ...
 
     def record_intent(self, mapping: str, page_ids: Iterable[str]) -> None:

@@ -30,9 +30,9 @@ from typing import Any
 
 from notion_sync.core.adapter import ExternalRef, Link
 from notion_sync.core.errors import StateError
-from notion_sync.core.links import Failure, StoredLink, payload_hash
+from notion_sync.core.links import Failure, StoredBody, StoredLink, payload_hash
 
-__all__ = ["Cursor", "Failure", "StateStore", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
+__all__ = ["Cursor", "Failure", "StateStore", "StoredBody", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -85,6 +85,13 @@ _MIGRATIONS: list[str] = [
         event_id TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (event_id)
     );
     ALTER TABLE cursors ADD COLUMN full_scan_pages INTEGER;
+    """,
+    # 5: 17 page bodies as last read, with the page's last_edited_time then and when they were read
+    """
+    CREATE TABLE page_bodies (
+        mapping TEXT NOT NULL, page_id TEXT NOT NULL, last_edited TEXT NOT NULL, read_at TEXT NOT NULL,
+        blocks TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
+    );
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -382,8 +389,32 @@ class StateStore:
     def forget_mapping(self, mapping: str) -> None:
         """Drop every link and cursor of a mapping (the items in the target are left alone)."""
         with self.transaction() as db:
-            for table in ("links", "intents", "cursors", "failures"):
+            for table in ("links", "intents", "cursors", "failures", "page_bodies"):
                 db.execute(f"DELETE FROM {table} WHERE mapping = ?", (mapping,))
+
+    # -- page bodies ----------------------------------------------------------
+    def get_bodies(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredBody]:
+        """The page bodies stored for these pages."""
+        return {
+            row["page_id"]: StoredBody(
+                _parse_time(row["last_edited"]) or datetime.min.replace(tzinfo=UTC),
+                _parse_time(row["read_at"]) or datetime.min.replace(tzinfo=UTC),
+                row["blocks"],
+            )
+            for row in self._rows_for("page_bodies", mapping, page_ids)
+        }
+
+    def save_bodies(self, mapping: str, bodies: dict[str, StoredBody]) -> None:
+        """Store page bodies just read (page id -> body), replacing what was stored."""
+        if not bodies:
+            return
+        with self.transaction() as db:
+            for page_id, body in bodies.items():
+                db.execute("DELETE FROM page_bodies WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+                db.execute(
+                    "INSERT INTO page_bodies (mapping, page_id, last_edited, read_at, blocks) VALUES (?, ?, ?, ?, ?)",
+                    (mapping, page_id, body.last_edited.isoformat(), body.read_at.isoformat(), body.blocks),
+                )
 
     # -- intents and failures -------------------------------------------------
     def record_intent(self, mapping: str, page_ids: Iterable[str]) -> None:

@@ -57,11 +57,14 @@ from notion_sync.core.errors import (
 )
 from notion_sync.core.fields import PropertyRef, Template
 from notion_sync.core.pacing import Pacer
+from notion_sync.core.page_body import BodyBlock, todo_items
 from notion_sync.core.plugins import ConnectorSpec
 from notion_sync.core.retry import RetryPolicy, call_with_retry
+from notion_sync.core.richtext import Markup, Span
+from notion_sync.core.routing import Routing
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
-from notion_sync.core.templates import render_template
+from notion_sync.core.templates import compile_template, render_template
 
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
@@ -74,6 +77,7 @@ __all__ = [
     "DEMO_SCHEMA",
     "REDACTOR",
     "AccessError",
+    "BodyBlock",
     "CheckResult",
     "ConfigError",
     "ConfigProblem",
@@ -94,6 +98,7 @@ __all__ = [
     "Faults",
     "ItemError",
     "Link",
+    "Markup",
     "MappingContext",
     "MappingSettings",
     "NotionSyncError",
@@ -106,16 +111,19 @@ __all__ = [
     "Question",
     "RetryPolicy",
     "RetryableError",
+    "Routing",
     "Row",
     "Secret",
     "ServiceEmulator",
     "ServiceSettings",
     "SkipItem",
     "SlidingWindow",
+    "Span",
     "Starter",
     "Template",
     "UpdateOperation",
     "call_with_retry",
+    "compile_template",
     "config_relative",
     "first_property",
     "option_names",
@@ -123,6 +131,7 @@ __all__ = [
     "resolve_secret",
     "secret_setting",
     "title_property",
+    "todo_items",
 ]
 
 _LAZY = {

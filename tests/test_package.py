@@ -25,6 +25,7 @@ HEAVY = ("googleapiclient", "trello", "starlette", "uvicorn")
 
 SDK_NAMES = [
     "AccessError",
+    "BodyBlock",
     "CheckResult",
     "ConfigError",
     "ConfigProblem",
@@ -46,6 +47,7 @@ SDK_NAMES = [
     "Faults",
     "ItemError",
     "Link",
+    "Markup",
     "MappingContext",
     "MappingSettings",
     "NotionSyncError",
@@ -59,16 +61,19 @@ SDK_NAMES = [
     "REDACTOR",
     "RetryPolicy",
     "RetryableError",
+    "Routing",
     "Row",
     "Secret",
     "ServiceEmulator",
     "ServiceSettings",
     "SkipItem",
     "SlidingWindow",
+    "Span",
     "Starter",
     "Template",
     "UpdateOperation",
     "call_with_retry",
+    "compile_template",
     "config_relative",
     "first_property",
     "option_names",
@@ -76,6 +81,7 @@ SDK_NAMES = [
     "resolve_secret",
     "secret_setting",
     "title_property",
+    "todo_items",
 ]
 
 

@@ -23,10 +23,10 @@ Mapping = MappingContext[GoogleCalendarMapping]
 
 
 def check(connector: GoogleCalendarConnector, mapping: Mapping) -> list[CheckResult]:
-    """Credentials work, the calendar exists, and this identity can write events to it."""
-    calendar = mapping.settings.calendar_id
+    """Credentials work, and each calendar of the mapping (every routed one) exists and takes
+    this identity's events."""
     try:
-        client = connector.client
+        connector.client  # noqa: B018 - builds the client: bad credentials show here
     except ConfigError as exc:
         return [
             CheckResult(
@@ -38,11 +38,28 @@ def check(connector: GoogleCalendarConnector, mapping: Mapping) -> list[CheckRes
                 access=False,
             )
         ]
+    results: list[CheckResult] = []
+    credentials_shown = False
+    for calendar in mapping.settings.routed_calendars:
+        lines = _check_calendar(connector, mapping, calendar)
+        for line in lines:
+            if line.name == "Google credentials":
+                if credentials_shown and line.ok:
+                    continue
+                credentials_shown = True
+            results.append(line)
+        if any(line.name == "Google credentials" and not line.ok for line in lines):
+            break
+    return results
+
+
+def _check_calendar(connector: GoogleCalendarConnector, mapping: Mapping, calendar: str) -> list[CheckResult]:
+    client = connector.client
     try:
-        info = connector.calendar_info(mapping)
+        info = connector.calendar_info(mapping, calendar)
     except HttpError as exc:
         if http_status(exc) == 404:
-            error = connector.missing_calendar(mapping)
+            error = connector.missing_calendar(mapping, calendar)
             return [
                 CheckResult("Google credentials", True, f"accepted for {client.identity}"),
                 CheckResult(

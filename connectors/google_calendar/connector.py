@@ -47,7 +47,7 @@ from . import checks, spec
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
-from .render import comparable_event, event_body, found_payload, render_event
+from .render import comparable_event, event_body, found_payload, merge_attendees, render_event
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
 from .settings import starter as settings_starter
 
@@ -118,8 +118,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         return exc
 
     # -- render -------------------------------------------------------------------
-    def _zone(self, mapping: Mapping) -> str:
-        zone = mapping.settings.time_zone or self._zones.get(mapping.name)
+    def _zone(self, mapping: Mapping, calendar: str) -> str:
+        zone = mapping.settings.time_zone or self._zones.get(f"{mapping.name}\x00{calendar}")
         if zone is None:
             raise FatalError(
                 f"mapping {mapping.name!r}: the calendar's time zone is unknown because prepare() has not run; "
@@ -134,7 +134,32 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     def render(self, row: Row, mapping: Mapping) -> dict[str, Any]:
         """The event this row should be: the fields the mapping owns, nothing volatile."""
-        return render_event(row, mapping.settings, lambda: self._zone(mapping))
+        return render_event(row, mapping.settings, lambda calendar: self._zone(mapping, calendar))
+
+    @classmethod
+    def route_of(cls, payload: dict[str, Any]) -> str | None:
+        """A routed event's calendar (``calendar_from``): an update that changes it is a move."""
+        calendar = payload.get("calendar")
+        return str(calendar) if calendar is not None else None
+
+    @staticmethod
+    def _params(mapping: Mapping) -> dict[str, Any]:
+        """The query of every insert and patch: Meet links need ``conferenceDataVersion=1`` (without
+        it Google ignores the create request), and guests get email only as ``send_updates`` says."""
+        return {"conferenceDataVersion": 1, "sendUpdates": mapping.settings.send_updates}
+
+    @classmethod
+    def notion_capabilities(cls, settings: GoogleCalendarMapping) -> set[str]:
+        """Guests from a people property need their emails."""
+        needed = {"read_content"}
+        if settings.fields.attendees is not None:
+            needed.add("read_user_email")
+        return needed
+
+    @staticmethod
+    def _calendar(item: DesiredItem, mapping: Mapping) -> str:
+        """The calendar an item goes to: its routed one, else the mapping's."""
+        return str(item.payload.get("calendar") or mapping.settings.home_calendar)
 
     @staticmethod
     def _ref(event: dict[str, Any], calendar_id: str) -> ExternalRef:
@@ -142,17 +167,19 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     # -- flows ------------------------------------------------------------------------
     def _create_flow(self, item: DesiredItem, mapping: Mapping) -> Flow:
-        calendar = mapping.settings.calendar_id
+        calendar = self._calendar(item, mapping)
         body = event_body(item, mapping.name)
         for generation in range(MAX_GENERATIONS):
             eid = event_id(mapping.name, item.page_id, generation)
             try:
-                event = yield self._events.insert(calendarId=calendar, body={**body, "id": eid})
+                event = yield self._events.insert(
+                    calendarId=calendar, body={**body, "id": eid}, **self._params(mapping)
+                )
                 return self._ref(event, calendar)
             except HttpError as exc:
                 if http_status(exc) == 404:
                     # An insert only 404s when the calendar itself is gone or unshared.
-                    raise self.missing_calendar(mapping) from None
+                    raise self.missing_calendar(mapping, calendar) from None
                 if http_status(exc) != 409:
                     raise
             # The id exists: written by a run that crashed before recording it, or a deleted
@@ -167,7 +194,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             if private.get(MAPPING_KEY) != mapping.name or private.get(PAGE_KEY) != item.page_id:
                 continue
             try:
-                event = yield self._events.patch(calendarId=calendar, eventId=eid, body=body)
+                event = yield self._events.patch(calendarId=calendar, eventId=eid, body=body, **self._params(mapping))
                 return self._ref(event, calendar)
             except HttpError as exc:
                 if http_status(exc) not in (404, 409, 410):
@@ -175,14 +202,16 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 log.info(
                     "event %s of page %s cannot be restored (%s); using a new id", eid, item.page_id, error_message(exc)
                 )
-        event = yield self._events.insert(calendarId=calendar, body=body)
+        event = yield self._events.insert(calendarId=calendar, body=body, **self._params(mapping))
         return self._ref(event, calendar)
 
     def _update_flow(self, link: Link, item: DesiredItem, mapping: Mapping) -> Flow:
-        calendar = mapping.settings.calendar_id
+        calendar = self._calendar(item, mapping)
         old_calendar = link.ref.extra.get("calendar_id", calendar)
         if old_calendar != calendar:
-            # The mapping moved to another calendar: write there, then remove the old event.
+            # The row (or the mapping) moved to another calendar: write there, then remove the old
+            # event. The new event's id is derived from the page, so a move cut short and done again
+            # finds it (409) instead of writing a second one.
             ref = yield from self._create_flow(item, mapping)
             try:
                 yield self._events.delete(calendarId=old_calendar, eventId=link.ref.id)
@@ -190,10 +219,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 if http_status(exc) not in (403, 404, 410):
                     raise
             return ref
+        body = event_body(item, mapping.name)
         try:
+            if "attendees" in body:
+                current = yield self._events.get(calendarId=calendar, eventId=link.ref.id)
+                body["attendees"] = merge_attendees(current, link.payload, body["attendees"])
             # status "confirmed" in the body also restores an event deleted in Google or archived.
             event = yield self._events.patch(
-                calendarId=calendar, eventId=link.ref.id, body=event_body(item, mapping.name)
+                calendarId=calendar, eventId=link.ref.id, body=body, **self._params(mapping)
             )
             return self._ref(event, calendar)
         except HttpError as exc:
@@ -202,9 +235,11 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         return (yield from self._create_flow(item, mapping))
 
     def _delete_flow(self, link: Link, mapping: Mapping) -> Flow:
-        calendar = link.ref.extra.get("calendar_id", mapping.settings.calendar_id)
+        calendar = link.ref.extra.get("calendar_id", mapping.settings.home_calendar)
         try:
-            yield self._events.delete(calendarId=calendar, eventId=link.ref.id)
+            yield self._events.delete(
+                calendarId=calendar, eventId=link.ref.id, sendUpdates=mapping.settings.send_updates
+            )
         except HttpError as exc:
             if http_status(exc) not in (404, 410):
                 raise
@@ -237,7 +272,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def create(self, item: DesiredItem, mapping: Mapping) -> ExternalRef:
         """Insert the event under its deterministic id (adopting or restoring it on 409)."""
         ref = self._run(
-            self._create_flow(item, mapping), f"create event for {item.page_id}", mapping.settings.calendar_id
+            self._create_flow(item, mapping), f"create event for {item.page_id}", self._calendar(item, mapping)
         )
         assert ref is not None
         return ref
@@ -245,14 +280,15 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def update(self, link: Link, item: DesiredItem, mapping: Mapping) -> ExternalRef:
         """Patch the fields the mapping owns (and restore the event if it was deleted)."""
         ref = self._run(
-            self._update_flow(link, item, mapping), f"update event {link.ref.id}", mapping.settings.calendar_id
+            self._update_flow(link, item, mapping), f"update event {link.ref.id}", self._calendar(item, mapping)
         )
         assert ref is not None
         return ref
 
     def delete(self, link: Link, mode: str, mapping: Mapping) -> ExternalRef | None:
         """Delete the event (``delete`` is the only mode the engine passes). Already gone counts as done."""
-        return self._run(self._delete_flow(link, mapping), f"delete event {link.ref.id}", mapping.settings.calendar_id)
+        calendar = link.ref.extra.get("calendar_id", mapping.settings.home_calendar)
+        return self._run(self._delete_flow(link, mapping), f"delete event {link.ref.id}", calendar)
 
     def apply(self, operations: Sequence[Operation], mapping: Mapping) -> Iterator[OperationResult]:
         """Run the operations side by side, each round of calls as one batch request.
@@ -260,7 +296,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         A call that fails with a retryable error (rate limit, 5xx) is sent again in a
         later round, alone with the other failed ones, after a backoff; the others go on.
         """
-        calendar = mapping.settings.calendar_id
+        calendar = mapping.settings.home_calendar
         policy = self.retry_policy
         flows = {i: self._flow(op, mapping) for i, op in enumerate(operations)}
         results: dict[int, OperationResult] = {}
@@ -371,9 +407,8 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         the run's cache for the rest of the run.
         Deleted events are not returned; ``create`` restores them through the 409 path.
         """
-        calendar = mapping.settings.calendar_id
         wanted = {item.page_id for item in items}
-        key = (calendar, mapping.name)
+        key = ("listed", mapping.name)
         if key not in mapping.run_cache and len(wanted) > 5:
             # The engine calls recover once per page of up to 100 rows. One listing serves the whole
             # run: events this run writes are recorded in the state and never looked up again.
@@ -385,27 +420,31 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             queries = [[f"{MAPPING_KEY}={mapping.name}", f"{PAGE_KEY}={page}"] for page in sorted(wanted)]
         else:
             queries = [[f"{MAPPING_KEY}={mapping.name}"]]
-        for constraints in queries:
-            for event in self._list(calendar, constraints):
-                page = event_markers(event).get(PAGE_KEY)
-                if page in wanted and page not in found:
-                    found[page] = self._found(event, calendar, mapping)
+        for calendar in mapping.settings.routed_calendars:
+            for constraints in queries:
+                for event in self._list(calendar, constraints):
+                    page = event_markers(event).get(PAGE_KEY)
+                    if page in wanted and page not in found:
+                        found[page] = self._found(event, calendar, mapping)
         return found
 
     def _found(self, event: dict[str, Any], calendar_id: str, mapping: Mapping) -> ExternalRef:
         """A ref to an event ``recover`` read, with what it holds (``found``) to compare."""
-        return ExternalRef(str(event["id"]), {"calendar_id": calendar_id}, found=found_payload(event, mapping.settings))
+        return ExternalRef(
+            str(event["id"]), {"calendar_id": calendar_id}, found=found_payload(event, mapping.settings, calendar_id)
+        )
 
     def list_marked(self, mapping: Mapping) -> dict[str, ExternalRef]:
-        """Every live event carrying this mapping's marker, in one listing (kept for the run)."""
-        calendar = mapping.settings.calendar_id
-        key = (calendar, mapping.name)
+        """Every live event carrying this mapping's marker, in one listing of each of its calendars
+        (kept for the run)."""
+        key = ("listed", mapping.name)
         if key not in mapping.run_cache:
             listed: dict[str, ExternalRef] = {}
-            for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
-                page = event_markers(event).get(PAGE_KEY)
-                if page and page not in listed:
-                    listed[page] = self._found(event, calendar, mapping)
+            for calendar in mapping.settings.routed_calendars:
+                for event in self._list(calendar, [f"{MAPPING_KEY}={mapping.name}"]):
+                    page = event_markers(event).get(PAGE_KEY)
+                    if page and page not in listed:
+                        listed[page] = self._found(event, calendar, mapping)
             mapping.run_cache[key] = listed
         marked: dict[str, ExternalRef] = mapping.run_cache[key]
         return dict(marked)
@@ -430,48 +469,48 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
                 return
 
     # -- prepare and check ------------------------------------------------------------
-    def calendar_info(self, mapping: Mapping) -> dict[str, Any]:
+    def calendar_info(self, mapping: Mapping, calendar: str) -> dict[str, Any]:
         """One cheap ``events.list``: its reply carries the calendar's time zone and our access role.
 
         ``calendars.get`` and ``calendarList`` would need a wider scope than
         ``calendar.events``; ``events.list`` does not.
         """
-        calendar = mapping.settings.calendar_id
         request = self._events.list(
             calendarId=calendar, maxResults=1, privateExtendedProperty=[f"{MAPPING_KEY}={mapping.name}"]
         )
         return dict(self._call(request, f"read calendar {calendar}"))
 
-    def missing_calendar(self, mapping: Mapping) -> AccessError:
+    def missing_calendar(self, mapping: Mapping, calendar: str) -> AccessError:
         """The error, with its fix, for a calendar that is not there or not shared."""
-        calendar = mapping.settings.calendar_id
         return AccessError(
             f"mapping {mapping.name!r}: calendar {calendar!r} was not found, or {self.client.identity} cannot see it. "
-            f"Fix: check calendar_id (Google Calendar → Settings → Integrate calendar → Calendar ID) and share the "
+            "Fix: check calendar_id or calendars (Google Calendar → Settings → Integrate calendar → Calendar ID) "
+            f"and share the "
             f"calendar with {self.client.identity} with 'Make changes to events'"
         )
 
-    def _read_only(self, mapping: Mapping, role: str) -> AccessError:
+    def _read_only(self, mapping: Mapping, role: str, calendar: str) -> AccessError:
         return AccessError(
             f"mapping {mapping.name!r}: {self.client.identity} has only {role!r} access to calendar "
-            f"{mapping.settings.calendar_id!r}. Fix: share the calendar with {self.client.identity} with "
+            f"{calendar!r}. Fix: share the calendar with {self.client.identity} with "
             "'Make changes to events'"
         )
 
     def prepare(self, mapping: Mapping) -> None:
-        """Read the calendar's time zone and check that this identity may write events to it."""
-        try:
-            info = self.calendar_info(mapping)
-        except HttpError as exc:
-            if http_status(exc) == 404:
-                raise self.missing_calendar(mapping) from None
-            raise self.final_error(exc, mapping.settings.calendar_id) from exc
-        except Exception as exc:
-            raise self.final_error(exc, mapping.settings.calendar_id) from exc
-        role = str(info.get("accessRole", ""))
-        if role and role not in checks.WRITE_ROLES:
-            raise self._read_only(mapping, role)
-        self._zones[mapping.name] = str(info.get("timeZone") or "UTC")
+        """Read each calendar's time zone and check that this identity may write events to it."""
+        for calendar in mapping.settings.routed_calendars:
+            try:
+                info = self.calendar_info(mapping, calendar)
+            except HttpError as exc:
+                if http_status(exc) == 404:
+                    raise self.missing_calendar(mapping, calendar) from None
+                raise self.final_error(exc, calendar) from exc
+            except Exception as exc:
+                raise self.final_error(exc, calendar) from exc
+            role = str(info.get("accessRole", ""))
+            if role and role not in checks.WRITE_ROLES:
+                raise self._read_only(mapping, role, calendar)
+            self._zones[f"{mapping.name}\x00{calendar}"] = str(info.get("timeZone") or "UTC")
 
     def check(self, mapping: Mapping) -> list[CheckResult]:
         """Credentials work, the calendar exists, and this identity can write events to it."""

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from notion_sync.sdk import DesiredItem, Row, SkipItem, render_template
+from notion_sync.sdk import DesiredItem, ItemError, Row, SkipItem, render_template
 
+from . import html
 from .dates import as_date_value, event_times
-from .markers import markers
+from .markers import event_id, markers
+from .recurrence import recurrence
 from .settings import GoogleCalendarMapping
 
-__all__ = ["comparable_event", "event_body", "found_payload", "render_event"]
+__all__ = [
+    "MAX_DESCRIPTION",
+    "attendee_emails",
+    "comparable_event",
+    "conference_request_id",
+    "event_body",
+    "found_payload",
+    "merge_attendees",
+    "render_event",
+    "route",
+]
+
+MAX_DESCRIPTION = 8192
+"""The longest description notion-sync writes: a page body is cut to fit, ending with its link."""
 
 
-def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[], str]) -> dict[str, Any]:
+def route(row: Row, settings: GoogleCalendarMapping) -> str:
+    """The calendar of a row: ``calendars[<calendar_from value>]``, else ``calendar_id``; a row
+    with neither is skipped (and counted as skipped)."""
+    return settings.routing.pick(row)
+
+
+def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[[str], str]) -> dict[str, Any]:
     """The event this row should be: the fields the mapping owns, nothing volatile.
 
-    ``time_zone`` gives the zone of a timed event; it is asked only for one, since an all-day
-    event needs none (and the calendar's zone may not be known yet).
+    ``time_zone`` gives the zone of a timed event in a calendar; it is asked only for one, since an
+    all-day event needs none (and the calendar's zone may not be known yet). A routed mapping
+    (``calendar_from``) has the row's calendar in the payload as ``calendar``.
     """
     fields = settings.fields
+    calendar = route(row, settings)
     start_prop = row.get(fields.start)
     start = as_date_value(start_prop.value) if start_prop else None
     if start is None:
@@ -33,14 +57,14 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
     begin, finish = event_times(
         start,
         end,
-        time_zone=time_zone() if not start.all_day else "UTC",
+        time_zone=time_zone(calendar) if not start.all_day else "UTC",
         duration_minutes=fields.duration_minutes,
         start_name=fields.start,
         end_name=fields.end or "end",
     )
     payload: dict[str, Any] = {"summary": render_template(fields.summary, row), "start": begin, "end": finish}
     if fields.description is not None:
-        payload["description"] = render_template(fields.description, row)
+        payload["description"] = render_template(fields.description, row, markup=html.MARKUP, limit=MAX_DESCRIPTION)
     if fields.location is not None:
         payload["location"] = render_template(fields.location, row)
     if fields.color is not None:
@@ -53,13 +77,74 @@ def render_event(row: Row, settings: GoogleCalendarMapping, time_zone: Callable[
         }
     if row.url.startswith(("https://", "http://")):
         payload["source"] = {"title": "Notion", "url": row.url}
+    if fields.attendees is not None:
+        payload["attendees"] = [{"email": email} for email in attendee_emails(row, fields.attendees)]
+    if fields.recurrence is not None:
+        repeat = row.get(fields.recurrence)
+        payload["recurrence"] = recurrence(repeat.text if repeat is not None else "", fields.recurrence)
+    if settings.conference:
+        payload["conference"] = True
+    if settings.calendar_from is not None:
+        payload["calendar"] = calendar
     return payload
+
+
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def attendee_emails(row: Row, name: str) -> list[str]:
+    """The guests' emails, sorted: a people property's, or those an email or text property lists.
+    ``ItemError`` when Notion gave a person without an email (the capability is missing)."""
+    prop = row.get(name)
+    if prop is None:
+        return []
+    if prop.type == "people":
+        emails = []
+        for user in prop.raw.get("people") or []:
+            email = str((user.get("person") or {}).get("email") or "")
+            if not email:
+                raise ItemError(
+                    f"{name}: Notion gave no email for {user.get('name') or user.get('id')}; give the integration "
+                    'the "Read user information including email addresses" capability (notion-sync audit shows it)'
+                )
+            emails.append(email.lower())
+    else:
+        emails = [e.lower() for e in _SEPARATORS.split(prop.text) if "@" in e]
+    return sorted(set(emails))
+
+
+def merge_attendees(
+    current: dict[str, Any], written: dict[str, Any] | None, ours: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The guest list to write: the row's guests (keeping what Google knows of each, their
+    answer), then those a person added in Google: on the event now and not written by us before
+    (``written``, the payload last written; None: unknown, so every other guest is kept)."""
+    now = {str(a.get("email", "")).lower(): a for a in current.get("attendees") or []}
+    before = {a["email"] for a in (written or {}).get("attendees") or []} if written is not None else set()
+    wanted = [a["email"] for a in ours]
+    merged = [now.get(email) or {"email": email} for email in wanted]
+    merged += [a for email, a in now.items() if email not in wanted and email not in before]
+    return merged
+
+
+def conference_request_id(mapping_name: str, page_id: str) -> str:
+    """The ``requestId`` of an event's Meet link: derived from the mapping and page, so a retried
+    or repeated write never makes a second conference."""
+    return "notion-sync-" + event_id(mapping_name, page_id)
 
 
 def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     """The request body for a payload: markers, confirmed status, and explicit nulls so that a
     patch switching between all-day and timed clears the other form (patch merges objects)."""
     body = dict(item.payload)
+    body.pop("calendar", None)  # where the event goes, not a field of it
+    if body.pop("conference", False):
+        body["conferenceData"] = {
+            "createRequest": {
+                "requestId": conference_request_id(mapping_name, item.page_id),
+                "conferenceSolutionKey": {"type": "hangoutsMeet"},
+            }
+        }
     for key in ("start", "end"):
         when = dict(body[key])
         for name in ("date", "dateTime", "timeZone"):
@@ -70,7 +155,7 @@ def event_body(item: DesiredItem, mapping_name: str) -> dict[str, Any]:
     return body
 
 
-def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dict[str, Any]:
+def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping, calendar: str = "") -> dict[str, Any]:
     """An event read back, in ``render_event``'s form (the keys this mapping owns), so that an
     event already right after a lost state file is adopted without a write. Anything read
     differently from how it was rendered only costs a rewrite, never a wrong adoption."""
@@ -95,6 +180,17 @@ def found_payload(event: dict[str, Any], settings: GoogleCalendarMapping) -> dic
     source = event.get("source")
     if source:
         payload["source"] = {"title": source.get("title"), "url": source.get("url")}
+    if fields.attendees is not None:
+        payload["attendees"] = sorted(
+            ({"email": str(a.get("email", "")).lower()} for a in event.get("attendees") or []),
+            key=lambda a: a["email"],
+        )
+    if fields.recurrence is not None:
+        payload["recurrence"] = event.get("recurrence")
+    if settings.conference:
+        payload["conference"] = bool(event.get("conferenceData"))
+    if settings.calendar_from is not None:
+        payload["calendar"] = calendar
     return payload
 
 

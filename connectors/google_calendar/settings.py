@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +12,7 @@ from notion_sync.sdk import (
     MappingSettings,
     PropertyRef,
     Question,
+    Routing,
     ServiceSettings,
     Starter,
     Template,
@@ -112,6 +113,13 @@ class EventFields(BaseModel):
     """Option name → Google colour id (1-11) or name (tomato, banana, sage...)."""
     reminders_minutes: list[int] | None = None
     """Popup reminders, minutes before the start (at most 5). None: the calendar's defaults."""
+    attendees: PropertyRef(("people", "email", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """Guests: a people property (their emails: the integration needs the "Read user information
+    including email addresses" capability) or an email/text property (emails, comma-separated).
+    Guests a person added in Google are kept."""
+    recurrence: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property holding the repeat rule: an RRULE (``FREQ=WEEKLY;BYDAY=MO,WE``) or daily, weekly,
+    monthly, yearly. Empty: the event does not repeat."""
 
     @field_validator("colors", mode="before")
     @classmethod
@@ -145,11 +153,48 @@ class EventFields(BaseModel):
 class GoogleCalendarMapping(MappingSettings):
     """The Google Calendar keys of a ``[[mappings]]`` entry."""
 
-    calendar_id: str = Field(min_length=1)
-    """The calendar's id (Settings → Integrate calendar → Calendar ID), or ``primary``."""
+    calendar_id: str | None = Field(None, min_length=1)
+    """The calendar's id (Settings → Integrate calendar → Calendar ID), or ``primary``. With
+    ``calendar_from``: the calendar of rows whose value has none in ``calendars``."""
+    calendar_from: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property whose value picks each row's calendar through ``calendars`` (routing)."""
+    calendars: dict[str, str] = Field(default_factory=dict)
+    """Value of ``calendar_from`` → calendar id, e.g. ``{ Design = "design@group.calendar.google.com" }``."""
     time_zone: str | None = None
     """IANA zone for timed events whose row gives none; default: the calendar's own."""
+    send_updates: Literal["none", "all", "externalOnly"] = "none"
+    """Whether Google emails guests about their invitations and changes (``sendUpdates``)."""
+    conference: bool = False
+    """Give each event a Google Meet link (kept across later updates)."""
     fields: EventFields
+
+    @model_validator(mode="after")
+    def _a_calendar(self) -> GoogleCalendarMapping:
+        problem = self.routing.problem()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def routing(self) -> Routing:
+        """Which calendar each row goes to (``calendar_from``, ``calendars``, ``calendar_id``)."""
+        return Routing(
+            self.calendar_from,
+            self.calendars,
+            self.calendar_id,
+            ("calendar_from", "calendars", "calendar_id"),
+            '{ Design = "design@group.calendar.google.com" }',
+        )
+
+    @property
+    def routed_calendars(self) -> list[str]:
+        """Every calendar this mapping may write to: the routed ones, then the fallback."""
+        return self.routing.places
+
+    @property
+    def home_calendar(self) -> str:
+        """The calendar messages name when no row's is known: the fallback, else the first routed one."""
+        return self.routing.home
 
     @field_validator("time_zone")
     @classmethod

@@ -43,20 +43,26 @@ def check(connector: SlackConnector, mapping: MappingContext[SlackMapping]) -> l
                 access=True,
             )
         )
+    for setting in mapping.settings.routed_channels:
+        results.extend(_channel_checks(connector, setting))
+    return results
+
+
+def _channel_checks(connector: SlackConnector, setting: str) -> list[CheckResult]:
+    """The channel exists, is not archived, and has the bot."""
     try:
-        channel, info = connector.channel_and_info(mapping.settings.channel)
+        channel, info = connector.channel_and_info(setting)
     except NotionSyncError as exc:
-        results.append(
+        return [
             CheckResult(
-                f"slack channel {mapping.settings.channel}",
+                f"slack channel {setting}",
                 False,
                 str(exc),
-                "set the mapping's channel to an existing channel",
+                "set the mapping's channel (or channels) to an existing channel",
                 access=False,
             )
-        )
-        return results
-    results.append(CheckResult(f"slack channel {channel.label}", True, f"id {channel.id}"))
+        ]
+    results = [CheckResult(f"slack channel {channel.label}", True, f"id {channel.id}")]
     if info is not None:
         if info.get("is_archived"):
             results.append(

@@ -211,32 +211,56 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         return self._channels[setting], info
 
     def prepare(self, mapping: MappingContext[SlackMapping]) -> None:
-        """Check the token, resolve the channel once and make sure the bot can post there."""
+        """Check the token, resolve each channel (every routed one) once and make sure the bot can
+        post there."""
         self.identity()
-        channel, info = self.channel_and_info(mapping.settings.channel)
-        if info is None:
-            return
-        if info.get("is_archived"):
-            raise ConfigError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
-        if info.get("is_member") is False:
-            raise AccessError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
+        for setting in mapping.settings.routed_channels:
+            channel, info = self.channel_and_info(setting)
+            if info is None:
+                continue
+            if info.get("is_archived"):
+                raise ConfigError(f"slack channel {channel.label} is archived; unarchive it or choose another channel")
+            if info.get("is_member") is False:
+                raise AccessError(f"slack channel {channel.label}: the bot is not a member; {self.invite_fix(channel)}")
 
-    def _channel(self, mapping: MappingContext[SlackMapping]) -> Channel:
-        setting = mapping.settings.channel
+    def _channel(self, mapping: MappingContext[SlackMapping], setting: str | None = None) -> Channel:
+        """The channel ``setting`` names (by default the mapping's own), resolved."""
+        setting = setting or mapping.settings.home_channel
         if setting not in self._channels:
             self.prepare(mapping)
         return self._channels[setting]
+
+    def _channel_of(self, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> Channel:
+        """The channel an item goes to: the one its payload names (routed), else the mapping's."""
+        named = item.payload.get("channel")
+        if isinstance(named, str):
+            known = next((c for c in self._channels.values() if c.id == named), None)
+            if known is not None:
+                return known
+            if named in mapping.settings.routed_channels:
+                return self._channel(mapping, named)
+        return self._channel(mapping)
+
+    @classmethod
+    def route_of(cls, payload: dict[str, Any]) -> str | None:
+        """A message's channel: an update that changes it is a move."""
+        channel = payload.get("channel")
+        return str(channel) if channel is not None else None
 
     # -- rendering --------------------------------------------------------------
     def render(self, row: Row, mapping: MappingContext[SlackMapping]) -> dict[str, Any]:
         """The payload the core hashes: the message (mirror) or the watched values (notify)."""
         settings = mapping.settings
+        setting = settings.routing.pick(row)
+        resolved = self._channels.get(setting)
         message = render_message(row, settings)
         if settings.mode == "notify":
             self._messages[(mapping.name, normalize_page_id(row.id))] = message
-            return {"notify_on": render_watch(row, settings)}
-        resolved = self._channels.get(settings.channel)
-        payload: dict[str, Any] = {"channel": resolved.id if resolved else settings.channel, "text": message.text}
+            watched: dict[str, Any] = {"notify_on": render_watch(row, settings)}
+            if settings.channel_from is not None:
+                watched["channel"] = resolved.id if resolved else setting
+            return watched
+        payload: dict[str, Any] = {"channel": resolved.id if resolved else setting, "text": message.text}
         if message.blocks is not None:
             payload["blocks"] = message.blocks
         return payload
@@ -342,7 +366,16 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         """Find messages posted earlier for these rows, by their metadata, in one history read."""
         if not items:
             return {}
-        channel = self._channel(mapping)
+        refs: dict[str, ExternalRef] = {}
+        for setting in mapping.settings.routed_channels:
+            missing = [i for i in items if i.page_id not in refs]
+            if missing:
+                refs.update(self._recover_in(self._channel(mapping, setting), missing, mapping))
+        return refs
+
+    def _recover_in(
+        self, channel: Channel, items: Sequence[DesiredItem], mapping: MappingContext[SlackMapping]
+    ) -> dict[str, ExternalRef]:
         found = self._find(channel, mapping.name, {normalize_page_id(i.page_id) for i in items})
         history = self._history[channel.id]
         refs = {}
@@ -388,15 +421,16 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
 
     def list_marked(self, mapping: MappingContext[SlackMapping]) -> dict[str, ExternalRef]:
         """Every message of this mapping in its channel that is not struck through, from history
-        (as far back as ``recover_max_messages``)."""
-        channel = self._channel(mapping)
-        self._find(channel, mapping.name, None)
-        history = self._history[channel.id]
-        return {
-            page: ExternalRef(ts, {"channel": channel.id})
-            for (name, page), (ts, struck) in history.found.items()
-            if name == mapping.name and not struck
-        }
+        (as far back as ``recover_max_messages``), in each of its channels."""
+        marked: dict[str, ExternalRef] = {}
+        for setting in mapping.settings.routed_channels:
+            channel = self._channel(mapping, setting)
+            self._find(channel, mapping.name, None)
+            history = self._history[channel.id]
+            for (name, page), (ts, struck) in history.found.items():
+                if name == mapping.name and not struck:
+                    marked.setdefault(page, ExternalRef(ts, {"channel": channel.id}))
+        return marked
 
     # -- writes -----------------------------------------------------------------
     def _post(
@@ -464,11 +498,12 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
 
     def create(self, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> ExternalRef:
         """Post the row's message (mirror) or its notification (notify)."""
-        return self._post(self._channel(mapping), item, self._message_for(item, mapping), mapping)
+        return self._post(self._channel_of(item, mapping), item, self._message_for(item, mapping), mapping)
 
     def update(self, link: Link, item: DesiredItem, mapping: MappingContext[SlackMapping]) -> ExternalRef:
-        """Mirror: edit the message in place. Notify: reply in its thread with what changed."""
-        channel = self._channel(mapping)
+        """Mirror: edit the message in place (in another channel: post there, then remove it).
+        Notify: reply in its thread with what changed."""
+        channel = self._channel_of(item, mapping)
         if mapping.settings.mode == "notify":
             return self._notify_update(link, item, mapping, channel)
         page_id = normalize_page_id(item.page_id)

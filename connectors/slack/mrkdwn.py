@@ -7,7 +7,10 @@ import html
 import re
 from collections.abc import Callable
 
+from notion_sync.sdk import Markup
+
 __all__ = [
+    "MARKUP",
     "MAX_TEXT",
     "escape",
     "neutralize",
@@ -182,3 +185,34 @@ def plain(text: str) -> str:
 def strip_mentions(text: str) -> str:
     """Mention tokens replaced by the plain names (for plain_text objects)."""
     return _TOKEN.sub(lambda m: m.group(2), text)
+
+
+def _code(text: str) -> str:
+    # Inside `code` Slack formats nothing, but a backtick would end it.
+    return (
+        "`" + clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "\u02cb") + "`"
+    )
+
+
+def _link(text: str, url: str) -> str:
+    target = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{target}|{text}>"
+
+
+def _code_block(text: str) -> str:
+    return "```\n" + clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "\n```"
+
+
+MARKUP = Markup(
+    escape=escape,
+    bold=lambda text: f"*{text}*",
+    italic=lambda text: f"_{text}_",
+    strike=lambda text: f"~{text}~",
+    code=_code,
+    link=_link,
+    heading=lambda text, level: f"*{text}*",
+    quote=lambda text: f">{text}",
+    code_block=_code_block,
+)
+"""Rich text in mrkdwn: ``*bold*``, ``_italic_``, ``~strike~``, `` `code` ``, ``<url|text>``; a value's
+own formatting characters become lookalikes (``escape``)."""

@@ -102,10 +102,17 @@ def _view(row: Row, mentions: bool) -> Row:
     return dataclasses.replace(row, properties=_View(row.properties, mentions))
 
 
-def _fill(template: str, row: Row, *, markdown: bool) -> str:
+def _fill(template: str, row: Row, *, markdown: bool, limit: int = mrkdwn.MAX_TEXT) -> str:
     if markdown:
-        return render_template(template, row, escape=mrkdwn.escape_keeping_mentions)
-    return mrkdwn.strip_mentions(render_template(template, row))
+        return render_template(
+            template,
+            row,
+            escape=mrkdwn.escape_keeping_mentions,
+            markup=mrkdwn.MARKUP,
+            limit=limit,
+            measure=mrkdwn.utf16_len,
+        )
+    return mrkdwn.strip_mentions(render_template(template, row, limit=limit, measure=mrkdwn.utf16_len))
 
 
 def _render_blocks(value: Any, row: Row, *, in_header: bool = False) -> Any:
@@ -121,8 +128,8 @@ def _render_blocks(value: Any, row: Row, *, in_header: bool = False) -> Any:
     header = in_header or value.get("type") == "header"
     if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
         markdown = value["type"] == "mrkdwn"
-        text = _fill(value["text"], row, markdown=markdown)
         limit = HEADER_TEXT if header else SECTION_TEXT
+        text = _fill(value["text"], row, markdown=markdown, limit=limit)
         return {**value, "text": mrkdwn.truncate(text, limit) or " "}
     return {key: _render_blocks(item, row, in_header=header) for key, item in value.items()}
 

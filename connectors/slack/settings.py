@@ -12,9 +12,11 @@ from notion_sync.sdk import (
     MappingSettings,
     PropertyRef,
     Question,
+    Routing,
     ServiceSettings,
     Starter,
     Template,
+    compile_template,
     first_property,
     title_property,
 )
@@ -96,14 +98,40 @@ class BlockTemplate(BaseModel):
     @classmethod
     def of(cls, block: dict[str, Any]) -> BlockTemplate:
         """Wrap a block, collecting the strings that hold placeholders."""
-        return cls(block=block, texts=[s for s in _strings(block) if "{" in s])
+        compiled = _compiled(block)
+        return cls(block=compiled, texts=[s for s in _strings(compiled) if "{" in s])
+
+
+def _compiled(value: Any) -> Any:
+    """A block with each string that holds a placeholder parsed once (``compile_template``)."""
+    if isinstance(value, str):
+        return compile_template(value) if "{" in value else value
+    if isinstance(value, list):
+        return [_compiled(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _compiled(v) for k, v in value.items()}
+    return value
+
+
+def _channel_setting(value: str) -> str:
+    value = value.strip()
+    if not value or value == "#":
+        raise ValueError('give a channel id (C0123ABCD) or a name ("#releases")')
+    if not value.startswith("#") and not CHANNEL_ID.match(value):
+        raise ValueError(f'{value!r} is not a channel id; write a channel name with its "#": "#{value}"')
+    return value
 
 
 class SlackMapping(MappingSettings):
     """A mapping's Slack keys."""
 
-    channel: str
-    """A channel id (``C0123ABCD``) or a public channel name (``#releases``)."""
+    channel: str | None = None
+    """A channel id (``C0123ABCD``) or a public channel name (``#releases``). With ``channel_from``:
+    the channel of rows whose value has none in ``channels``."""
+    channel_from: PropertyRef(("select", "status", "rich_text", "formula")) | None = None  # type: ignore[valid-type]
+    """A property whose value picks each row's channel through ``channels`` (routing)."""
+    channels: dict[str, str] = Field(default_factory=dict)
+    """Value of ``channel_from`` → channel id or ``#name``, e.g. ``{ Design = "#design", Eng = "#eng" }``."""
     mode: Literal["mirror", "notify"] = "mirror"
     """``mirror``: one message per row, edited in place. ``notify``: one message when a row
     enters the mapping, and threaded replies when a ``notify_on`` property changes."""
@@ -123,13 +151,41 @@ class SlackMapping(MappingSettings):
 
     @field_validator("channel")
     @classmethod
-    def _channel(cls, value: str) -> str:
-        value = value.strip()
-        if not value or value == "#":
-            raise ValueError('give a channel id (C0123ABCD) or a name ("#releases")')
-        if not value.startswith("#") and not CHANNEL_ID.match(value):
-            raise ValueError(f'{value!r} is not a channel id; write a channel name with its "#": "#{value}"')
-        return value
+    def _channel(cls, value: str | None) -> str | None:
+        return _channel_setting(value) if value is not None else None
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        return {key: _channel_setting(channel) for key, channel in value.items()}
+
+    @model_validator(mode="after")
+    def _a_channel(self) -> SlackMapping:
+        problem = self.routing.problem()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def routing(self) -> Routing:
+        """Which channel each row goes to (``channel_from``, ``channels``, ``channel``)."""
+        return Routing(
+            self.channel_from,
+            self.channels,
+            self.channel,
+            ("channel_from", "channels", "channel"),
+            '{ Design = "#design" }',
+        )
+
+    @property
+    def routed_channels(self) -> list[str]:
+        """Every channel (as set) this mapping may post to: the routed ones, then the fallback."""
+        return self.routing.places
+
+    @property
+    def home_channel(self) -> str:
+        """The channel of a row nothing routes: the fallback, else the first routed one."""
+        return self.routing.home
 
     @field_validator("blocks", mode="before")
     @classmethod

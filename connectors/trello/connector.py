@@ -37,6 +37,7 @@ from notion_sync.sdk import (
 )
 
 from . import checks, spec
+from .checklist import sync_checklist
 from .client import TrelloTransport, build_client, credentials, pacer_for
 from .errors import NotFound, classify, is_ambiguous
 from .markers import card_desc, parse_marker, strip_marker
@@ -322,6 +323,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             return str(card["id"])
 
         card_id = self._retrying(f"create card {item.title!r}", attempt)
+        if item.payload.get("checklist"):
+            sync_checklist(self.call, card_id, item.payload["checklist"])
         return ExternalRef(card_id, {"board": board.id})
 
     def update(self, link: Link, item: DesiredItem, mapping: MappingContext[TrelloMapping]) -> ExternalRef:
@@ -329,6 +332,18 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
         A card deleted in Trello is created again, so the row is never left without a card."""
         board = self._board(mapping)
+        if (
+            "checklist" in item.payload
+            and not link.archived
+            and _without_checklist(link.payload) == _without_checklist(item.payload)
+        ):
+            # Only the to-dos changed: the card itself needs no write.
+            try:
+                sync_checklist(self.call, link.ref.id, item.payload["checklist"])
+            except NotFound:
+                log.warning("%s: the card of %r was deleted in Trello; creating it again", mapping.name, item.title)
+                return self.create(item, mapping)
+            return ExternalRef(link.ref.id, {"board": board.id})
         body = self._card_body(item, board, mapping)
         body["closed"] = False
         if link.payload is None or link.payload.get("list") != item.payload.get("list"):
@@ -338,7 +353,14 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         except NotFound:
             log.warning("%s: the card of %r was deleted in Trello; creating it again", mapping.name, item.title)
             return self.create(item, mapping)
+        if "checklist" in item.payload and (link.payload or {}).get("checklist") != item.payload["checklist"]:
+            sync_checklist(self.call, link.ref.id, item.payload["checklist"])
         return ExternalRef(link.ref.id, {"board": board.id})
+
+    @classmethod
+    def reads_body(cls, settings: TrelloMapping) -> bool:
+        """The body's to-dos make the checklist (``checklist = true``), as well as ``{body}``."""
+        return settings.checklist or super().reads_body(settings)
 
     def delete(self, link: Link, mode: str, mapping: MappingContext[TrelloMapping]) -> ExternalRef | None:
         """``archive`` closes the card (it can come back), ``delete`` removes it."""
@@ -460,3 +482,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         from .target import TrelloEmulatedTarget
 
         return TrelloEmulatedTarget.start()
+
+
+def _without_checklist(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if payload is None else {k: v for k, v in payload.items() if k != "checklist"}

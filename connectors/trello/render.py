@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notion_sync.sdk import DateValue, ItemError, Row, render_template
+from notion_sync.sdk import DateValue, ItemError, Row, render_template, todo_items
 
+from . import markdown
 from .settings import TrelloMapping
 
 __all__ = [
@@ -44,6 +45,9 @@ NOTION_TO_TRELLO_COLOR: dict[str, str | None] = {
     "default": None,
 }
 """Notion option colour -> Trello label colour (None: a label without colour)."""
+
+BODY_ROOM = MAX_TEXT - 512
+"""How long a description with a page body may get: the marker line that follows it needs room."""
 
 _END_OF_DAY = time(23, 59)
 
@@ -147,7 +151,11 @@ def render_card(row: Row, settings: TrelloMapping, schema: dict[str, Any] | None
     name = render_template(settings.fields.name, row).strip() or "(untitled)"
     if len(name) > MAX_TEXT:
         name = name[: MAX_TEXT - 1] + "…"
-    desc = render_template(settings.fields.desc, row).strip() if settings.fields.desc else ""
+    desc = (
+        render_template(settings.fields.desc, row, markup=markdown.MARKUP, limit=BODY_ROOM).strip()
+        if settings.fields.desc
+        else ""
+    )
     start, due = render_dates(_date_value(row, settings.fields.due), settings.time_zone)
     labels, colors = _labels(row, settings)
     payload: dict[str, Any] = {
@@ -161,4 +169,6 @@ def render_card(row: Row, settings: TrelloMapping, schema: dict[str, Any] | None
     }
     if settings.create_labels and labels:
         payload["label_colors"] = colors
+    if settings.checklist:
+        payload["checklist"] = [[text, ticked] for text, ticked in todo_items(row.body or ())]
     return payload

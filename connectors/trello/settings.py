@@ -100,6 +100,8 @@ class TrelloMapping(MappingSettings):
     complete_statuses: list[str] = Field(default_factory=lambda: ["Done", "Complete", "Completed"])
     """With a status/select ``due_complete``: the options that mean complete. Options in Notion's
     Complete group count too."""
+    checklist: bool = False
+    """Mirror the page's to-do blocks into one card checklist named "Notion", ticks included."""
     fields: CardFields = Field(default_factory=CardFields)
 
     @field_validator("time_zone")

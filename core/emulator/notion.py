@@ -612,6 +612,11 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         with self._lock:
             return super().add_blocks(parent_id, blocks)
 
+    def set_block(self, block_id: str, *, text: Any = None, checked: bool | None = None) -> None:
+        """Change a block's text or tick; the page's ``last_edited_time`` becomes now."""
+        with self._lock:
+            super().set_block(block_id, text=text, checked=checked)
+
     def add_page(self, data_source_id: str, values: dict[str, Any], *, page_id: str | None = None) -> str:
         """Add a row from simple Python values (see module docs); returns its dashed id."""
         with self._lock:

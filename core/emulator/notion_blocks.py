@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from notion_sync.core.emulator.notion_state import CursorState, NotionAPIError, PageState, TokenState
-from notion_sync.core.emulator.notion_values import format_page_time, new_uuid, normalize_id, rich_text
+from notion_sync.core.emulator.notion_values import format_page_time, new_uuid, normalize_id, normalize_rich_text
 
 if TYPE_CHECKING:
     import random
@@ -38,9 +38,10 @@ BLOCK_TYPES = frozenset(
         "callout",
         "toggle",
         "code",
+        "divider",
     }
 )
-"""Block types the emulator stores (text blocks); others are refused when seeding."""
+"""Block types the emulator stores (text blocks and dividers); others are refused when seeding."""
 
 
 @dataclass
@@ -89,7 +90,9 @@ class NotionBlocks:
         """Page id → its top-level block ids, in order."""
 
     def add_blocks(self, parent_id: str, blocks: list[dict[str, Any]]) -> list[str]:
-        """Append blocks (``{"type", "text", "checked", "children"}``) to a page or a block; returns their ids."""
+        """Append blocks (``{"type", "text", "checked", "children"}``) to a page or a block; returns their
+        ids. ``text`` is a string or rich text items (annotations and links kept). As in Notion, the
+        page's ``last_edited_time`` becomes now."""
         parent = normalize_id(parent_id) or parent_id
         if parent in self._pages:
             page_id, siblings, is_page = parent, self._body.setdefault(parent, []), True
@@ -106,7 +109,7 @@ class NotionBlocks:
             block = BlockState(
                 new_uuid(self._rng),
                 kind,
-                rich_text(str(spec.get("text", ""))),
+                normalize_rich_text(spec.get("text") or None),
                 parent,
                 is_page,
                 page_id,
@@ -119,7 +122,24 @@ class NotionBlocks:
             ids.append(block.id)
             if spec.get("children"):
                 self.add_blocks(block.id, list(spec["children"]))
+        self._touch(page_id)
         return ids
+
+    def _touch(self, page_id: str) -> None:
+        """A body edit is an edit of the page: its ``last_edited_time`` moves."""
+        page = self._pages.get(page_id)
+        if page is not None:
+            page.edited = self.now()
+
+    def set_block(self, block_id: str, *, text: Any = None, checked: bool | None = None) -> None:
+        """Change a block's text (a string or rich text items) or its tick, as an edit in Notion would."""
+        block = self._blocks[normalize_id(block_id) or block_id]
+        if text is not None:
+            block.text = normalize_rich_text(text)
+        if checked is not None:
+            block.checked = checked
+        block.edited = self.now()
+        self._touch(block.page_id)
 
     def _append_request_blocks(self, parent_id: str, children: list[Any]) -> None:
         """Store block objects as a request writes them (``{"type": T, T: {"rich_text": [...]}}``)."""
@@ -150,7 +170,9 @@ class NotionBlocks:
 
     def _block_json(self, block: BlockState, version: str) -> dict[str, Any]:
         content: dict[str, Any] = {"rich_text": json.loads(json.dumps(block.text)), "color": "default"}
-        if block.type == "to_do":
+        if block.type == "divider":
+            content = {}
+        elif block.type == "to_do":
             content["checked"] = block.checked
         elif block.type.startswith("heading_"):
             content["is_toggleable"] = False
@@ -249,15 +271,15 @@ class NotionBlocks:
                     raise NotionAPIError(
                         400, "validation_error", f"body failed validation: body.{key}.rich_text should be an array."
                     )
-                block.text = rich_text(_request_text(items))
+                block.text = _request_text(items)
             if "checked" in content and block.type == "to_do":
                 block.checked = bool(content["checked"])
         block.edited = self.now()
+        self._touch(block.page_id)
         return self._block_json(block, version)
 
 
-def _request_text(items: list[Any]) -> str:
-    """The plain text of rich text items as a request sends them."""
-    return "".join(
-        str((i.get("text") or {}).get("content", i.get("plain_text", ""))) for i in items if isinstance(i, dict)
-    )
+def _request_text(items: list[Any]) -> list[dict[str, Any]]:
+    """Rich text items as a request sends them, completed as Notion stores them (annotations and
+    links kept)."""
+    return normalize_rich_text([i for i in items if isinstance(i, dict) and i.get("type", "text") == "text"])

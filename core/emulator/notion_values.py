@@ -178,7 +178,7 @@ def normalize_rich_text(value: Any) -> list[dict[str, Any]]:
             item["text"] = {"content": item["text"]["content"], "link": item["text"].get("link")}
             item.setdefault("plain_text", item["text"]["content"])
             item.setdefault("href", (item["text"]["link"] or {}).get("url"))
-        item.setdefault("annotations", default_annotations())
+        item["annotations"] = {**default_annotations(), **(item.get("annotations") or {})}
         item.setdefault("plain_text", "")
         item.setdefault("href", None)
         items.append(item)

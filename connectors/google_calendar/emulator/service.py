@@ -50,7 +50,18 @@ from starlette.routing import Route
 from notion_sync.sdk import ControlError, ControlRoute, Faults, ServiceEmulator
 
 from .errors import Fail, Reply, bad, google_error, not_found
-from .events import SERVER_FIELDS, event_schema_fields, merge, parse_instant, strip_nulls, valid_event_id
+from .events import (
+    SERVER_FIELDS,
+    check_attendees,
+    check_recurrence,
+    conference,
+    conference_version,
+    event_schema_fields,
+    merge,
+    parse_instant,
+    strip_nulls,
+    valid_event_id,
+)
 
 __all__ = ["GoogleCalendarEmulator"]
 
@@ -85,6 +96,8 @@ class GoogleCalendarEmulator(ServiceEmulator):
         self.revoked = False
         """``/token`` refuses every grant (``invalid_grant``), as for a revoked refresh token."""
         self.grants: list[dict[str, str]] = []
+        self.invitations: list[tuple[str, str, str]] = []
+        """(calendar, event id, email) of every invitation Google would have emailed (``sendUpdates``)."""
         """The form of every ``/token`` request (grant_type, assertion or refresh_token...)."""
         self._lock = threading.RLock()
         self._etags = itertools.count(1)
@@ -112,6 +125,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
             self.reject_credentials = self.revoked = False
             self.tokens = None
             self.grants.clear()
+            self.invitations.clear()
         self.reset_server()
 
     def add_calendar(
@@ -316,10 +330,10 @@ class GoogleCalendarEmulator(ServiceEmulator):
                 self._need_write(calendar)
                 return 200, self._public(self._insert(calendar, self._json(body), params)), {}
             if len(parts) == 4:
-                return self._one(method, calendar, parts[3], body)
+                return self._one(method, calendar, parts[3], body, params)
         raise not_found()
 
-    def _one(self, method: str, calendar: _Calendar, event_id: str, body: bytes) -> Reply:
+    def _one(self, method: str, calendar: _Calendar, event_id: str, body: bytes, params: dict[str, list[str]]) -> Reply:
         event = calendar.events.get(event_id)
         if event is None or event.get("_purged"):
             raise not_found()
@@ -348,6 +362,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
             raise not_found()
         for key in SERVER_FIELDS - {"status"}:
             candidate[key] = event[key]
+        self._guests_and_meet(event, candidate, patch, params, calendar)
         self._validate(candidate, calendar)
         self._express_times(candidate, calendar)
         candidate["sequence"] = event.get("sequence", 0) + 1
@@ -425,6 +440,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
             raise Fail(409, "duplicate", "The requested identifier already exists.")
         event["id"] = event_id
         event.setdefault("status", "confirmed")
+        self._guests_and_meet(None, event, body, params, calendar)
         self._validate(event, calendar)
         self._express_times(event, calendar)
         now = self._timestamp()
@@ -445,6 +461,32 @@ class GoogleCalendarEmulator(ServiceEmulator):
         self._touch(event)
         calendar.events[event_id] = event
         return event
+
+    def _guests_and_meet(
+        self,
+        old: dict[str, Any] | None,
+        event: dict[str, Any],
+        request: dict[str, Any],
+        params: dict[str, list[str]],
+        calendar: _Calendar,
+    ) -> None:
+        """Attendees, recurrence and conference data of a write, as Google treats them; invitations
+        go out (``invitations``) only with ``sendUpdates=all`` or ``externalOnly``."""
+        made = conference(old, request, conference_version(params), ["hangoutsMeet"])
+        if made is None:
+            event.pop("conferenceData", None)
+        else:
+            event["conferenceData"] = made
+        check_attendees(event)
+        check_recurrence(event)
+        send = (params.get("sendUpdates") or ["none"])[-1]
+        if send not in ("all", "externalOnly", "none"):
+            raise bad("Invalid value for: sendUpdates")
+        if send != "none":
+            before = {a.get("email") for a in (old or {}).get("attendees") or []}
+            for attendee in event.get("attendees") or []:
+                if attendee["email"] not in before:
+                    self.invitations.append((calendar.id, str(event.get("id", "")), attendee["email"]))
 
     def _timestamp(self) -> str:
         return self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")

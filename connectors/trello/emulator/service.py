@@ -44,6 +44,7 @@ from starlette.routing import Route
 
 from notion_sync.sdk import ControlError, ControlRoute, Faults, ServiceEmulator, SlidingWindow
 
+from .checklists import TrelloChecklists
 from .values import (
     LABEL_COLORS,
     NOT_FOUND,
@@ -60,7 +61,7 @@ from .values import (
 __all__ = ["TrelloEmulator"]
 
 
-class TrelloEmulator(ServiceEmulator):
+class TrelloEmulator(TrelloChecklists, ServiceEmulator):
     """The emulator's state and its Starlette app, served by ``ServiceEmulator``."""
 
     service_name = "trello"
@@ -81,6 +82,7 @@ class TrelloEmulator(ServiceEmulator):
         self.lists: dict[str, dict[str, Any]] = {}
         self.labels: dict[str, dict[str, Any]] = {}
         self._cards: dict[str, dict[str, Any]] = {}
+        self._init_checklists()
         self.rate_limited: Counter[str] = Counter()
         """429s the emulator's own limiter answered, by ``token``/``key``."""
         self.params_seen: dict[tuple[str, str], set[str]] = {}
@@ -400,6 +402,23 @@ class TrelloEmulator(ServiceEmulator):
             route("POST", "/cards/{id}/idLabels", "/cards/{id}/idLabels", h._post_card_label_id),
             route("DELETE", "/cards/{id}/idLabels/{idLabel}", "/cards/{id}/idLabels/{idLabel}", h._delete_card_label),
             route("POST", "/cards/{id}/labels", "/cards/{id}/labels", h._post_card_label),
+            route("GET", "/cards/{id}/checklists", "/cards/{id}/checklists", h._get_card_checklists),
+            route("POST", "/cards/{id}/checklists", "/cards/{id}/checklists", h._post_card_checklist),
+            route("PUT", "/cards/{id}/checkItem/{item}", "/cards/{id}/checkItem/{item}", h._put_check_item),
+            route(
+                "PUT",
+                "/cards/{id}/checklist/{checklist}/checkItem/{item}",
+                "/cards/{id}/checklist/{checklist}/checkItem/{item}",
+                h._put_check_item,
+            ),
+            route("POST", "/checklists/{id}/checkItems", "/checklists/{id}/checkItems", h._post_check_item),
+            route(
+                "DELETE",
+                "/checklists/{id}/checkItems/{item}",
+                "/checklists/{id}/checkItems/{item}",
+                h._delete_check_item,
+            ),
+            route("DELETE", "/checklists/{id}", "/checklists/{id}", h._delete_checklist),
             route("PUT", "/cards/{id}/{field}", None, h._put_card_field),
         ]
 
@@ -696,6 +715,8 @@ class TrelloEmulator(ServiceEmulator):
     def _delete_card(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
         card = self._card(grant, path["id"], write=True)
         del self._cards[card["id"]]
+        for checklist_id in [c["id"] for c in self.checklists.values() if c["idCard"] == card["id"]]:
+            del self.checklists[checklist_id]
         return {"limits": {}}
 
     def _put_card_field(self, grant: dict[str, Any], params: dict[str, Any], path: dict[str, str]) -> Any:
