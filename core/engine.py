@@ -30,11 +30,13 @@ state=..., retry=...)``), defaulting to ``NotionSource``, ``StateStore`` and
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -348,23 +350,27 @@ class Engine:
         )
         report = RunReport(dry_run=options.dry_run)
         try:
-            if options.dry_run:
-                report.mappings = self._run_all(chosen, options, None)
-                return report
-            with RunLock(self.config.state_path):
-                state = self._open_state(self.config.state_path)
-                try:
-                    state.start_run(token.fingerprint)
-                    warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    report.mappings = self._run_all(chosen, options, state)
-                    state.finish_run(
-                        "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
-                        {m.name: dict(m.counts) for m in report.mappings},
-                    )
-                finally:
-                    state.close()
+            with _collector_spared():
+                return self._run(chosen, options, token, report)
         finally:
             self.close()
+
+    def _run(self, chosen: list[ResolvedMapping], options: RunOptions, token: Secret, report: RunReport) -> RunReport:
+        if options.dry_run:
+            report.mappings = self._run_all(chosen, options, None)
+            return report
+        with RunLock(self.config.state_path):
+            state = self._open_state(self.config.state_path)
+            try:
+                state.start_run(token.fingerprint)
+                warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
+                report.mappings = self._run_all(chosen, options, state)
+                state.finish_run(
+                    "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
+                    {m.name: dict(m.counts) for m in report.mappings},
+                )
+            finally:
+                state.close()
         return report
 
     def _run_all(
@@ -819,6 +825,20 @@ def _stopped(rep: MappingReport, exc: ConfigError | FatalError | ItemError) -> N
         rep.status, rep.error = "access", str(exc)
     else:
         rep.status, rep.error = "failed", str(exc)
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """Leave the objects that exist before the run (modules, config, clients) out of the cyclic
+    garbage collector's scans until it ends. Every page read allocates thousands of containers
+    that live a few milliseconds, which triggers full collections; each scanned every object of
+    the process, about a quarter of planning's CPU. Nothing is kept longer: objects made during
+    the run are collected as usual, and the frozen ones again after it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _guarded(rep: MappingReport, step: Callable[[], T]) -> T | None:

@@ -331,8 +331,14 @@ class StateStore:
         return _stored_link(row).link
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
-        for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
-            yield _stored_link(row)
+        """Every link of the mapping; as in ``get_links``, a link's payload is read when used
+        (a full scan goes over every link to find the few whose row left)."""
+        load = partial(self._load_link, mapping)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        sql = "SELECT page_id, hash, archived FROM links WHERE mapping = ? ORDER BY page_id"
+        for page_id, digest, archived in cursor.execute(sql, (mapping,)):
+            yield StoredLink(page_id, digest, bool(archived), load)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")

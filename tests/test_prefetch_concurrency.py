@@ -14,8 +14,18 @@ from tests.support.memo import MemoConnector
 
 
 def prefetched(source, setup=lambda: None):
-    """One consumer of a shared read: the plain read-ahead."""
-    return SharedRead(lambda: source, 1, setup=setup).pages(0)
+    """The read-ahead of a shared read, seen by one of its two consumers (the other has left)."""
+    shared = SharedRead(lambda: source, 2, setup=setup)
+    shared.leave(1)
+    return shared.pages(0)
+
+
+def test_a_read_with_one_consumer_runs_in_the_consumers_thread_in_order():
+    names = []
+    source = iter([1, 2, 3])
+    got = list(SharedRead(lambda: source, 1, setup=lambda: names.append(threading.current_thread().name)).pages(0))
+    assert got == [1, 2, 3]
+    assert set(names) == {threading.current_thread().name}
 
 
 def test_prefetched_keeps_order_and_reads_ahead():
