@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--scale F] [--quick] [--json out.json]``: run the suite, print the table."""
+"""``python -m benchmarks [--scale F] [--quick] [--json out.json] [--markdown out.md]``: run the
+suite, print its tables, then every section of docs/performance.md as Markdown (``sections.py``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from benchmarks import startup, webhooks
 from benchmarks.report import print_report, write_json
+from benchmarks.sections import SECTIONS, render_sections
 from benchmarks.suite import Plan, run_suite
 
 
@@ -36,6 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", help="comma-separated targets (default: google_calendar,trello,slack)")
     parser.add_argument("--no-engine", action="store_true", help="leave out the engine-alone runs")
     parser.add_argument("--engine-only", action="store_true", help="only the engine-alone runs")
+    parser.add_argument(
+        "--no-alone",
+        action="store_true",
+        help="leave out the backfills of each target alone in its own process (beside the run of all)",
+    )
+    parser.add_argument("--markdown", type=Path, help="also write the sections' Markdown to this file")
+    parser.add_argument(
+        "--sections",
+        help=f"comma-separated sections to print (default: all of {', '.join(s.name for s in SECTIONS)})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.quick:
@@ -50,14 +61,16 @@ def main(argv: list[str] | None = None) -> int:
         plan.engine_rows = ()
     if args.engine_only:
         plan.groups = []
+    if args.no_alone:
+        plan.alone = False
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)
-    print("\n## Start-up\n")
-    startup.print_table(startup.measure(5 if args.quick else 15))
-    print("\n## Webhooks\n")
-    webhooks.print_table(webhooks.measure(5 if args.quick else 20))
     if args.json:
         write_json(result, args.json)
+    text = render_sections(result, args, set(args.sections.split(",")) if args.sections else None)
+    print("\n" + text)
+    if args.markdown:
+        args.markdown.write_text(text)
     return 0
 
 

@@ -44,6 +44,9 @@ class Plan:
     groups: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     engine_rows: tuple[int, ...] = (10_000, 50_000, 100_000)
     quick: bool = False
+    alone: bool = True
+    """Also backfill each target of a multi-target group alone, each in its own process: the
+    one process of a multi-target run shares one GIL between clients, engine and emulators."""
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Line:
     naive_requests: int | None = None
     full_scan: bool | None = None
     status: str = "ok"
+    alone: bool = False
+    """A backfill of this target's mapping alone, in its own process (``run_alone``)."""
 
     @property
     def requests(self) -> int:
@@ -192,6 +197,34 @@ def run_group(n: int, targets: tuple[str, ...], scale: float, workdir: Path, log
     return lines
 
 
+def run_alone(n: int, target: str, scale: float, workdir: Path) -> list[Line]:
+    """The backfill of N rows into ``target`` alone (in this process: see ``alone_in_process``)."""
+    with Bench(workdir, n, scale, targets=(target,)) as b:
+        b.tick()
+        m, _ = b.run((target,))
+    lines = _lines(n, "backfill alone", m, (target,), scale)
+    for line in lines:
+        line.alone = True
+    return lines
+
+
+def alone_in_process(n: int, target: str, scale: float, workdir: Path) -> list[Line]:
+    """``run_alone`` in a fresh process, so that no other target shares its interpreter."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.suite", str(n), target, str(scale), str(workdir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    fields = Line.__dataclass_fields__
+    return [
+        Line(**{k: v for k, v in d.items() if k in fields}) for d in json.loads(out.stdout.strip().splitlines()[-1])
+    ]
+
+
 def run_engine_alone(rows: tuple[int, ...], workdir: Path, log: Any = print) -> list[dict[str, Any]]:
     """Fill then plan, each N in fresh processes (so each peak RSS is its own)."""
     import json
@@ -224,6 +257,12 @@ def run_suite(plan: Plan, log: Any = print) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="notion-sync-bench-") as tmp:
         for n, targets in plan.groups:
             log(f"N = {n} rows into {', '.join(targets)} (scale {plan.scale:g})")
+            if plan.alone and len(targets) > 1:
+                for t in targets:
+                    t0 = time.perf_counter()
+                    got = alone_in_process(n, t, plan.scale, Path(tmp) / f"alone-{n}-{t}")
+                    log(f"  N={n:>6} backfill alone {t:<16} {time.perf_counter() - t0:7.1f}s (own process)")
+                    lines.extend(got)
             lines.extend(run_group(n, targets, plan.scale, Path(tmp) / f"n{n}", log))
         log("engine alone (no HTTP)")
         engine = run_engine_alone(plan.engine_rows, Path(tmp), log) if plan.engine_rows else []
@@ -240,3 +279,10 @@ def run_suite(plan: Plan, log: Any = print) -> dict[str, Any]:
 
 def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b)
+
+
+if __name__ == "__main__":  # python -m benchmarks.suite N TARGET SCALE DIR: one backfill alone, as JSON
+    import json
+
+    lines = run_alone(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]))
+    print(json.dumps([x.as_json() for x in lines]))

@@ -79,6 +79,8 @@ def _webhook_step(out: Output, box: Sandbox) -> int:
     finally:
         serving.stop()
         thread.join(15)
+
+
 RICH_TEMPLATES = {
     "slack": ("fields", "text", "*{Name}*: {Notes:rich}\n{body:rich}"),
     "trello": ("fields", "desc", "{Notes:rich}\n\n{body:rich}"),

@@ -50,11 +50,12 @@ class StoredBody:
 
 class StoredLink:
     """A link as stored: the hash of its payload and its archived flag at once, the ``Link``
-    (whose payload JSON is decoded) only when asked for, as planning rarely needs it."""
+    (whose payload JSON is decoded) only when asked for, as planning rarely needs it.
+    ``load(page_id)`` reads it."""
 
     __slots__ = ("page_id", "hash", "archived", "_load", "_link")
 
-    def __init__(self, page_id: str, hash: str | None, archived: bool, load: Callable[[], Link]) -> None:
+    def __init__(self, page_id: str, hash: str | None, archived: bool, load: Callable[[str], Link]) -> None:
         self.page_id = page_id
         self.hash = hash
         self.archived = archived
@@ -65,11 +66,11 @@ class StoredLink:
     def of(cls, link: Link) -> StoredLink:
         """The stored form of a link, as ``StateStore.save_link`` would record it."""
         digest = payload_hash(link.payload) if link.payload is not None else None
-        return cls(link.page_id, digest, link.archived, lambda: link)
+        return cls(link.page_id, digest, link.archived, lambda _page_id: link)
 
     @property
     def link(self) -> Link:
         """The link itself, decoded on first use."""
         if self._link is None:
-            self._link = self._load()
+            self._link = self._load(self.page_id)
         return self._link

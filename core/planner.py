@@ -34,6 +34,7 @@ from notion_sync.core.adapter import (
     UpdateOperation,
 )
 from notion_sync.core.errors import RetryableError
+from notion_sync.core.frozen import made
 from notion_sync.core.links import Failure, StoredBody, StoredLink, payload_hash
 
 __all__ = [
@@ -147,7 +148,20 @@ def plan_rows(
                 )
             )
         else:
-            actions.append(Action("unchanged", r.page_id, r.title, item=r.item))
+            # Most rows of most runs: made without the dataclass's __init__ (core/frozen.py).
+            actions.append(
+                made(
+                    Action,
+                    kind="unchanged",
+                    page_id=r.page_id,
+                    title=r.title,
+                    item=r.item,
+                    link=None,
+                    reason="",
+                    changed=(),
+                    left=False,
+                )
+            )
     return actions
 
 

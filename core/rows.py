@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notion_sync.core.errors import BadValue
+from notion_sync.core.frozen import made
 from notion_sync.core.page_body import BodyBlock
 
 __all__ = [
@@ -158,6 +159,13 @@ class LazyProperties(Mapping[str, PropertyValue]):
         """The property's Notion type, without parsing it."""
         return str(self._raw[name].get("type", ""))
 
+    def title_name(self) -> str | None:
+        """The name of the title property, without parsing any value."""
+        for name, raw in self._raw.items():
+            if raw.get("type") == "title":
+                return name
+        return None
+
 
 @dataclass(frozen=True)
 class Row:
@@ -176,11 +184,12 @@ class Row:
     def title(self) -> str:
         """The plain text of the row's title property."""
         props = self.properties
-        # A lazy mapping tells types without parsing values (which may be bad ones).
-        type_of = getattr(props, "type_of", None)
+        if isinstance(props, LazyProperties):
+            # Types are told without parsing values (which may be bad ones).
+            name = props.title_name()
+            return props[name].text if name is not None else ""
         for name in props:
-            kind = type_of(name) if type_of is not None else props[name].type
-            if kind == "title":
+            if props[name].type == "title":
                 return props[name].text
         return ""
 
@@ -192,14 +201,14 @@ class Row:
     def from_page(cls, page: dict[str, Any]) -> Row:
         """A row from a page object exactly as the API returns it."""
         raw: dict[str, dict[str, Any]] = page.get("properties", {})
-        props = LazyProperties(raw)
-        return cls(
+        return made(
+            cls,
             id=page["id"],
             url=page.get("url", ""),
             created_time=_as_datetime(page["created_time"]),
             last_edited_time=_as_datetime(page["last_edited_time"]),
             in_trash=bool(page.get("in_trash", page.get("archived", False))),
-            properties=props,
+            properties=LazyProperties(raw),
         )
 
 
@@ -227,6 +236,8 @@ def _moment(value: Any, what: str) -> date | datetime:
         parsed = parse_notion_time(str(value))
     except ValueError:
         raise ValueError(f"{what} {value!r} is not a valid date") from None
+    if 1 < parsed.year < 9999:
+        return parsed
     try:
         _ = (parsed - _ROOM, parsed + _ROOM)
     except OverflowError:
@@ -327,4 +338,4 @@ def _parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
         text = (data or {}).get("name") or (data or {}).get("address") or ""
     else:
         value, text = data, ""
-    return PropertyValue(name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)
+    return made(PropertyValue, name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)

@@ -200,7 +200,7 @@ class Cursor:
 
 
 def _stored_link(row: sqlite3.Row) -> StoredLink:
-    def load() -> Link:
+    def load(_page_id: str) -> Link:
         payload = json.loads(row["payload"]) if row["payload"] else None
         return Link(
             row["page_id"], ExternalRef(row["external_id"], json.loads(row["extra"])), payload, bool(row["archived"])
@@ -326,20 +326,35 @@ class StateStore:
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
         """The links recorded for these pages. Only the hash and archived flag are read at once
         (all an unchanged row needs); the payload is read when a link is used."""
-        return {
-            row["page_id"]: StoredLink(
-                row["page_id"], row["hash"], bool(row["archived"]), partial(self._load_link, mapping, row["page_id"])
-            )
-            for row in self._rows_for("links", mapping, page_ids, "page_id, hash, archived")
-        }
+        ids = list(page_ids)
+        load = partial(self._load_link, mapping)
+        found: dict[str, StoredLink] = {}
+        # Plain tuples, not sqlite3.Row: planning reads one link per row read.
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for page_id, digest, archived in cursor.execute(
+                f"SELECT page_id, hash, archived FROM links WHERE mapping = ? AND page_id IN ({marks})",
+                [mapping, *chunk],
+            ):
+                found[page_id] = StoredLink(page_id, digest, bool(archived), load)
+        return found
 
     def _load_link(self, mapping: str, page_id: str) -> Link:
         row = self.conn.execute("SELECT * FROM links WHERE mapping = ? AND page_id = ?", (mapping, page_id)).fetchone()
         return _stored_link(row).link
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
-        for row in self.conn.execute("SELECT * FROM links WHERE mapping = ? ORDER BY page_id", (mapping,)):
-            yield _stored_link(row)
+        """Every link of the mapping; as in ``get_links``, a link's payload is read when used
+        (a full scan goes over every link to find the few whose row left)."""
+        load = partial(self._load_link, mapping)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        sql = "SELECT page_id, hash, archived FROM links WHERE mapping = ? ORDER BY page_id"
+        for page_id, digest, archived in cursor.execute(sql, (mapping,)):
+            yield StoredLink(page_id, digest, bool(archived), load)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")

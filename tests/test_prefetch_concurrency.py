@@ -14,8 +14,32 @@ from tests.support.memo import MemoConnector
 
 
 def prefetched(source, setup=lambda: None):
-    """One consumer of a shared read: the plain read-ahead."""
-    return SharedRead(lambda: source, 1, setup=setup).pages(0)
+    """The read-ahead of a shared read, seen by one of its two consumers (the other has left)."""
+    shared = SharedRead(lambda: source, 2, setup=setup)
+    shared.leave(1)
+    return shared.pages(0)
+
+
+def test_a_read_with_one_consumer_runs_in_the_consumers_thread_in_order():
+    names = []
+    source = iter([1, 2, 3])
+    got = list(SharedRead(lambda: source, 1, setup=lambda: names.append(threading.current_thread().name)).pages(0))
+    assert got == [1, 2, 3]
+    assert set(names) == {threading.current_thread().name}
+
+
+def test_a_lone_consumer_that_waits_on_its_target_hands_the_read_to_a_reading_thread():
+    from notion_sync.core.shared_read import HAND_OVER_AFTER_WAITING
+
+    names = []
+    source = iter(range(6))
+    got = []
+    for item in SharedRead(lambda: source, 1, setup=lambda: names.append(threading.current_thread().name)).pages(0):
+        got.append(item)
+        time.sleep(HAND_OVER_AFTER_WAITING * 1.5)  # a target's writes: waiting, not computing
+    assert got == [0, 1, 2, 3, 4, 5]
+    assert names[:2] == [threading.current_thread().name] * 2  # read inline at first
+    assert names[-1] == "notion-read"  # then in a reading thread, which reads ahead
 
 
 def test_prefetched_keeps_order_and_reads_ahead():

@@ -168,3 +168,30 @@ def test_row_fields_and_trash_flag():
     row = Row.from_page({**page(Name={"id": "title", "type": "title", "title": rt("X")}), "in_trash": True})
     assert row.in_trash and row.title == "X"
     assert row.last_edited_time == datetime(2026, 7, 4, 10, 11, tzinfo=UTC)
+
+
+def test_rows_made_for_speed_are_the_same_frozen_objects():
+    """Row.from_page and parse_property skip the dataclasses' __init__ (core/frozen.py): the
+    objects must still compare, hash, print and refuse changes as the dataclasses do."""
+    import dataclasses
+
+    from notion_sync.core.rows import PropertyValue, Row, parse_property
+
+    raw = {"type": "rich_text", "rich_text": [{"plain_text": "a"}, {"plain_text": "b"}]}
+    fast = parse_property("Notes", raw)
+    assert fast == PropertyValue(name="Notes", type="rich_text", value="ab", text="ab", raw=raw)
+    assert repr(fast).startswith("PropertyValue(name='Notes'")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.text = "changed"  # type: ignore[misc]
+    page = {
+        "id": "p1",
+        "url": "https://example.invalid/p1",
+        "created_time": "2026-01-01T00:00:00.000Z",
+        "last_edited_time": "2026-01-02T00:00:00.000Z",
+        "properties": {"Notes": raw, "Name": {"type": "title", "title": [{"plain_text": "T"}]}},
+    }
+    row = Row.from_page(page)
+    assert row.title == "T" and row.get("Notes") == fast
+    assert dataclasses.replace(row, url="x").url == "x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.id = "other"  # type: ignore[misc]
