@@ -391,6 +391,7 @@ class Engine:
                         )
                     finally:
                         state.close()
+            return report
         finally:
             self.close()
 
