@@ -39,7 +39,10 @@ from notion_sync.core.adapter import (
     Question,
     ServiceSettings,
     Starter,
+    TargetChanges,
+    TargetItem,
     UpdateOperation,
+    WriteBackProblem,
     first_property,
     option_names,
     title_property,
@@ -62,6 +65,14 @@ from notion_sync.core.retry import RetryPolicy, call_with_retry
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
 from notion_sync.core.templates import render_template
+from notion_sync.core.write_back import (
+    WRITABLE_DATE,
+    notion_date,
+    notion_text,
+    single_property,
+    text_write_back_problems,
+    writable_problem,
+)
 
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
@@ -113,16 +124,25 @@ __all__ = [
     "SkipItem",
     "SlidingWindow",
     "Starter",
+    "TargetChanges",
+    "TargetItem",
     "Template",
     "UpdateOperation",
+    "WRITABLE_DATE",
+    "WriteBackProblem",
     "call_with_retry",
     "config_relative",
     "first_property",
+    "notion_date",
+    "notion_text",
     "option_names",
     "render_template",
     "resolve_secret",
     "secret_setting",
+    "single_property",
+    "text_write_back_problems",
     "title_property",
+    "writable_problem",
 ]
 
 _LAZY = {
