@@ -43,12 +43,12 @@ from typing import Any, TypeVar
 
 from notion_sync.core.adapter import (
     Connector,
-    TargetItem,
     DeleteOperation,
     DesiredItem,
     MappingContext,
     Operation,
     OperationResult,
+    TargetItem,
 )
 from notion_sync.core.config import Config, ResolvedMapping
 from notion_sync.core.errors import (
@@ -66,6 +66,7 @@ from notion_sync.core.errors import (
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
+from notion_sync.core.links import WriteBackIntent
 from notion_sync.core.lock import RunLock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.planner import (
@@ -75,7 +76,6 @@ from notion_sync.core.planner import (
     Rendered,
     SharedReadPlan,
     Unfinished,
-    WriteBack,
     attempted,
     changed_in_target,
     clears_intent,
@@ -97,7 +97,6 @@ from notion_sync.core.planner import (
     unrecorded_lookups,
 )
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.links import WriteBackIntent
 from notion_sync.core.rows import Row, parse_property, report_unknown_types, row_label
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret

@@ -234,9 +234,7 @@ class NotionSource:
                     self.me()
                 except AccessError:
                     raise exc from None
-                raise classify_notion_error(
-                    exc.__cause__, bot_name=self.bot_name, what=what, writing=writing
-                ) from None
+                raise classify_notion_error(exc.__cause__, bot_name=self.bot_name, what=what, writing=writing) from None
             raise
 
     def me(self) -> dict[str, Any]:

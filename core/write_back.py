@@ -64,7 +64,7 @@ def text_write_back_problems(
         return [
             WriteBackProblem(
                 key,
-                f"write_back {field!r} needs {key} to be exactly one property, like \"{{Name}}\" (it is "
+                f'write_back {field!r} needs {key} to be exactly one property, like "{{Name}}" (it is '
                 f"{template!r}): a text made of several parts cannot be split back into them",
             )
         ]

@@ -40,14 +40,13 @@ from notion_sync.sdk import (
     call_with_retry,
 )
 
-from . import checks, spec
+from . import checks, spec, write_back
 from .client import TrelloTransport, build_client, credentials, pacer_for
 from .errors import NotFound, classify, is_ambiguous
 from .markers import card_desc, parse_marker, strip_marker
 from .render import render_card
 from .settings import TrelloMapping, TrelloSettings
 from .settings import starter as settings_starter
-from . import write_back
 
 __all__ = ["Board", "TrelloConnector", "board_ref"]
 

@@ -44,7 +44,9 @@ def _inverse(settings: TrelloMapping) -> dict[str, list[str]]:
     return options
 
 
-def problems(settings: TrelloMapping, fields: list[str] | tuple[str, ...], schema: dict[str, Any] | None) -> list[WriteBackProblem]:
+def problems(
+    settings: TrelloMapping, fields: list[str] | tuple[str, ...], schema: dict[str, Any] | None
+) -> list[WriteBackProblem]:
     """Why these fields cannot flow back for this mapping (config load, then with the schema)."""
     found: list[WriteBackProblem] = []
     f = settings.fields
@@ -95,8 +97,8 @@ def _due_value(start: str | None, due: str | None, like: DateValue | None, zone:
         return {"date": None}
     end = datetime.fromisoformat(due.replace("Z", "+00:00")).astimezone(zone)
     begin = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(zone) if start else None
-    day_only = (like is None or like.all_day) and end.time() == time(23, 59) and (
-        begin is None or begin.time() == time(0, 0)
+    day_only = (
+        (like is None or like.all_day) and end.time() == time(23, 59) and (begin is None or begin.time() == time(0, 0))
     )
     if day_only:
         return notion_date(begin.date() if begin else end.date(), end.date() if begin else None, like, zone)
@@ -106,7 +108,7 @@ def _due_value(start: str | None, due: str | None, like: DateValue | None, zone:
 def _completion_option(settings: TrelloMapping, schema: dict[str, Any], done: bool, current: str | None) -> str:
     prop = schema.get(settings.fields.due_complete or "") or {}
     kind = str(prop.get("type", ""))
-    names = [o.get("name", "") for o in (prop.get(kind) or {}).get("options") or []]
+    names = [str(o.get("name", "")) for o in (prop.get(kind) or {}).get("options") or []]
     complete = set(settings.complete_statuses) | complete_options(schema, settings.fields.due_complete)
     if done:
         if current in complete:
@@ -120,7 +122,7 @@ def _completion_option(settings: TrelloMapping, schema: dict[str, Any], done: bo
     groups = (prop.get("status") or {}).get("groups") or []
     to_do = [g for g in groups if str(g.get("name", "")).lower() in ("to-do", "to do", "todo")]
     ids = {i for g in to_do for i in g.get("option_ids") or []}
-    by_id = [o.get("name", "") for o in (prop.get(kind) or {}).get("options") or [] if o.get("id") in ids]
+    by_id = [str(o.get("name", "")) for o in (prop.get(kind) or {}).get("options") or [] if o.get("id") in ids]
     for name in [*by_id, *names]:
         if name not in complete:
             return name
@@ -162,5 +164,3 @@ def notion_values(
         kind = str((schema.get(name) or {}).get("type", "title"))
         return {name: notion_text(kind, str(values["name"]))}
     raise ItemError(f"Trello cannot write back {field!r}")
-
-

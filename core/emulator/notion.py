@@ -234,9 +234,7 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         def capabilities(body: dict[str, Any]) -> dict[str, Any]:
             wanted = body.get("capabilities")
             if not isinstance(wanted, list) or not all(isinstance(c, str) for c in wanted):
-                raise ControlError(
-                    400, "give 'capabilities': a list such as [\"read_content\", \"update_content\"]"
-                )
+                raise ControlError(400, 'give \'capabilities\': a list such as ["read_content", "update_content"]')
             self.set_capabilities(wanted, token_of(body))
             return {"capabilities": sorted(self.capabilities(token_of(body)))}
 

@@ -225,7 +225,11 @@ class TrelloEmulator(ServiceEmulator):
         with self._lock:
             card = self._cards[card_id]
             target = next(
-                (x for x in self.lists.values() if x["idBoard"] == card["idBoard"] and list_ref in (x["id"], x["name"])),
+                (
+                    x
+                    for x in self.lists.values()
+                    if x["idBoard"] == card["idBoard"] and list_ref in (x["id"], x["name"])
+                ),
                 None,
             )
             if target is None:
