@@ -660,7 +660,7 @@ class Engine:
                 f"{'Notion' if c.winner == 'notion' else connector.name} wins (conflict = {m.config.conflict!r})"
             )
             rep.write_backs.append(f"⚔ conflict  {label}  {detail}")
-            if c.winner == "notion" and not run.options.dry_run:
+            if not run.options.dry_run:
                 state.record_conflict(m.name, item.page_id, item.ref.id, detail=detail, title=row.title)
         properties: dict[str, Any] = {}
         try:

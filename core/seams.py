@@ -167,7 +167,7 @@ class StateBackend(Protocol):
         ...
 
     def record_conflict(self, mapping: str, page_id: str, external_id: str, *, detail: str, title: str = "") -> None:
-        """A history line for a conflict that Notion won."""
+        """A history line for a conflict, with both values and the winner."""
         ...
 
     def change_token(self, mapping: str) -> str | None:

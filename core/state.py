@@ -557,7 +557,7 @@ class StateStore:
             self._history(db, mapping, page_id, action, ref.id, None, title, detail)
 
     def record_conflict(self, mapping: str, page_id: str, external_id: str, *, detail: str, title: str = "") -> None:
-        """A history line for a conflict that Notion won (the target is overwritten by the sync)."""
+        """A history line for a conflict, with both values and the winner."""
         with self.transaction() as db:
             self._history(db, mapping, page_id, "conflict", external_id, None, title, detail)
 
