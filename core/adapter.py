@@ -579,6 +579,13 @@ class EmulatedTarget(ABC):
         default, means the operation's first request, whatever it is."""
         return None
 
+    def edit_as_user(self, page_id: str, field: str) -> None:
+        """Change write-back ``field`` of the item for ``page_id`` as a person would in the
+        service (move a card to another list of the mapping, an event to the next day), for the
+        conformance suite's write-back tests and the demo. A connector declaring
+        ``write_back_fields`` implements it for each of them."""
+        raise NotImplementedError(f"{type(self).__name__} cannot edit items as a user")
+
     @abstractmethod
     def items(self) -> dict[str, str]:
         """What the target holds now, live items only (not archived, deleted or struck):
