@@ -349,3 +349,10 @@ def test_a_lost_sync_token_410_takes_one_full_listing_then_a_new_token(calendar:
     result = cli(calendar, "run")
     assert result.exit_code == 0 and "1 written back" in result.output, result.output
     assert_quiet_next_run(calendar)
+
+
+def test_the_demo_moves_a_card_to_done_and_the_row_follows() -> None:
+    result = runner.invoke(app, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "← Notion  Status: In progress → Done  (Ship the release notes)" in result.output
+    assert "the Notion row's Status is now 'Done'" in result.output
