@@ -58,7 +58,7 @@ def _write_back_step(out: Output, box: Sandbox) -> int | None:
     for rep in report.mappings:
         for line in rep.write_backs:
             out.line(f"  {rep.name}: {line}")
-    out.line(f"the Notion row's Status is now {status()!r} (mapping write_back = [\"list\", \"due\"])")
+    out.line(f'the Notion row\'s Status is now {status()!r} (mapping write_back = ["list", "due"])')
     return report.exit_code
 
 

@@ -227,6 +227,9 @@ class GoogleCalendarEmulator(ServiceEmulator):
         return [
             ControlRoute("GET", "calendars/{calendar_id}/events", listed, "a calendar's events, as stored"),
             ControlRoute("POST", "calendars/{calendar_id}/events/{event_id}/move", move, "move an event"),
+            ControlRoute(
+                "POST", "sync-tokens/expire", lambda body: self.expire_sync_tokens(), "sync tokens answer 410 after"
+            ),
             ControlRoute("POST", "credentials/revoke", revoke, "answer 401 authError to everything"),
             ControlRoute("POST", "credentials/restore", restore, "accept the credentials again"),
         ]
