@@ -162,6 +162,8 @@ class MappingReport:
     """Each write-back and conflict of the run, as the plan shows it (``← Notion  Status: ...``)."""
     write_back_error: str = ""
     """Why write-back stopped for this mapping (the one-way sync went on)."""
+    write_back_exit: int = EXIT_OK
+    """The exit code that stop means: 3 for a missing capability, 1 otherwise."""
 
     @property
     def writes(self) -> int:
@@ -171,7 +173,7 @@ class MappingReport:
     @property
     def exit_code(self) -> int:
         if self.status == "ok" and self.write_back_error:
-            return EXIT_ACCESS
+            return self.write_back_exit
         return {
             "ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK,
             "config": EXIT_CONFIG,
@@ -594,9 +596,14 @@ class Engine:
         keys = {f: connector.write_back_keys(m.settings, f) for f in fields}
         try:
             changes = connector.target_changes(run.ctx, fields, state.change_token(m.name))
-        except (ItemError, FatalError) as exc:
+        except ItemError as exc:
+            # A transient failure: the changes are still there next run (the token did not move).
             log.warning("mapping %r: could not list the target's changes for write-back (%s)", m.name, exc)
+            return
+        except FatalError as exc:
+            log.error("mapping %r: write-back stopped: could not list the target's changes: %s", m.name, exc)
             rep.write_back_error = f"could not list the target's changes: {exc}"
+            rep.write_back_exit = exc.exit_code
             return
         links = state.get_links(m.name, list(changes.items))
         written = {pid: s.link.payload for pid, s in links.items() if not s.archived}
@@ -611,7 +618,7 @@ class Engine:
                     done = False
             except AccessError as exc:
                 log.error("mapping %r: write-back stopped: %s", m.name, exc)
-                rep.write_back_error = str(exc)
+                rep.write_back_error, rep.write_back_exit = str(exc), exc.exit_code
                 return
         if done and not run.options.dry_run:
             # Moved only once every change was handled: a change the token would no longer list stays listed.

@@ -63,6 +63,27 @@ class ConformanceSuite:
     connector: ClassVar[type[Connector[Any, Any]]]
     mapping_overrides: ClassVar[dict[str, Any]] = {}
 
+    WRITE_BACK_TESTS: ClassVar[tuple[str, ...]] = (
+        "test_write_back_fields_cover_keys_of_the_payload",
+        "test_write_back_carries_a_user_change_to_notion_once",
+        "test_write_back_without_update_content_leaves_the_one_way_sync_going",
+    )
+    """Collected only for a connector that declares ``write_back_fields``; a one-way connector
+    gets ``test_write_back_is_refused_by_a_one_way_connector`` instead."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        connector = cls.__dict__.get("connector")
+        if connector is None:
+            return
+        dropped = (
+            ("test_write_back_is_refused_by_a_one_way_connector",)
+            if connector.write_back_fields
+            else cls.WRITE_BACK_TESTS
+        )
+        for name in dropped:
+            setattr(cls, name, None)
+
     @pytest.fixture
     def sandbox(self, tmp_path: Path) -> Iterator[Sandbox]:
         if self.connector.emulated is Connector.emulated:
@@ -354,9 +375,7 @@ class ConformanceSuite:
 
     # -- write-back (for connectors that declare write_back_fields) ----------------
     def write_back_box(self, tmp_path: Path, field: str) -> Sandbox:
-        """A sandbox whose mapping writes ``field`` back, or a skip for a one-way connector."""
-        if not self.connector.write_back_fields:
-            pytest.skip(f"{self.connector.__name__} declares no write_back_fields")
+        """A sandbox whose mapping writes ``field`` back."""
         overrides = {**self.mapping_overrides, "write_back": [field]}
         return Sandbox(
             tmp_path / field,
@@ -364,9 +383,14 @@ class ConformanceSuite:
             mapping_overrides={self.connector.name: overrides},
         )
 
+    def test_write_back_is_refused_by_a_one_way_connector(self, sandbox: Sandbox) -> None:
+        data = sandbox.config_data()
+        data["mappings"][0]["write_back"] = ["name"]
+        sandbox.write_config(data)
+        with pytest.raises(ConfigError, match=r"write_back.*one-way"):
+            sandbox.config()
+
     def test_write_back_fields_cover_keys_of_the_payload(self, sandbox: Sandbox) -> None:
-        if not self.connector.write_back_fields:
-            pytest.skip(f"{self.connector.__name__} declares no write_back_fields")
         settings = sandbox.config().mappings[0].settings
         rep = sandbox.run(dry_run=True).mappings[0]
         payload = next(a.item.payload for a in rep.plan if a.item is not None)
@@ -377,7 +401,7 @@ class ConformanceSuite:
     def test_write_back_carries_a_user_change_to_notion_once(self, tmp_path: Path) -> None:
         """For each declared field: a person's change in the target reaches the row in one PATCH,
         the run after writes nothing anywhere, and a full scan agrees."""
-        for name in self.connector.write_back_fields or ("",):
+        for name in self.connector.write_back_fields:
             with self.write_back_box(tmp_path, name) as box:
                 expected = self.expected_rows(box)
                 assert box.run().mappings[0].status == "ok"
@@ -393,7 +417,7 @@ class ConformanceSuite:
                 assert box.run(full=True).mappings[0].writes == 0, name
 
     def test_write_back_without_update_content_leaves_the_one_way_sync_going(self, tmp_path: Path) -> None:
-        name = (self.connector.write_back_fields or ("",))[0]
+        name = self.connector.write_back_fields[0]
         with self.write_back_box(tmp_path, name) as box:
             expected = self.expected_rows(box)
             box.run()
