@@ -684,13 +684,14 @@ class Engine:
             return True
         if not properties:
             if plan.adopt:
+                recorded = _as_rendered(plan.payload, rendered.item.payload, plan.adopt, keys, connector)
                 # Notion already holds the target's value: a killed run's write-back, or one edit on both sides.
                 recovered = intent is not None
                 state.record_write_back(
                     m.name,
                     item.page_id,
                     item.ref,
-                    plan.payload,
+                    recorded,
                     action="written back" if recovered else "adopted",
                     detail=(intent.detail + " (recorded after an interrupted run)")
                     if intent is not None
@@ -700,7 +701,7 @@ class Engine:
             return True
         state.record_write_back_intent(m.name, WriteBackIntent(item.page_id, properties, plan.values, detail))
         try:
-            self.source.update_page(item.page_id, properties)
+            updated = self.source.update_page(item.page_id, properties)
         except AccessError:
             state.clear_write_back_intent(m.name, item.page_id)
             raise
@@ -708,8 +709,12 @@ class Engine:
             # The intent stays: the next run compares again and writes, or finds it written.
             run.fail(item.page_id, f"write-back to Notion: {exc}", f"write-back: {exc}", row.title)
             return False
+        after = self._render(connector, Row.from_page(updated), run.ctx).item
+        recorded = plan.payload
+        if after is not None:
+            recorded = _as_rendered(plan.payload, after.payload, plan.write + plan.adopt, keys, connector)
         state.record_write_back(
-            m.name, item.page_id, item.ref, plan.payload, action="written back", detail=detail, title=row.title
+            m.name, item.page_id, item.ref, recorded, action="written back", detail=detail, title=row.title
         )
         rep.counts["written back"] += 1
         return True
@@ -976,6 +981,26 @@ def _guarded(rep: MappingReport, step: Callable[[], T]) -> T | None:
     except (ConfigError, FatalError, ItemError) as exc:
         _stopped(rep, exc)
     return None
+
+
+def _as_rendered(
+    payload: dict[str, Any],
+    rendered: dict[str, Any],
+    fields: tuple[str, ...],
+    keys: dict[str, tuple[str, ...]],
+    connector: Connector[Any, Any],
+) -> dict[str, Any]:
+    """``payload`` (what the target holds) with the write-back fields in the form the row now
+    renders them, where that is the same value (``comparable``): the target may restate a value
+    (Google writes a time in the event's zone), and the link must match the row's rendering for
+    the sync that follows to see nothing to write."""
+    out = dict(payload)
+    for name in fields:
+        ours = {k: rendered.get(k) for k in keys[name]}
+        theirs = {k: payload.get(k) for k in keys[name]}
+        if connector.comparable(ours) == connector.comparable(theirs):
+            out.update(ours)
+    return out
 
 
 def _shown(values: dict[str, Any]) -> str:

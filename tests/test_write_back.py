@@ -317,6 +317,7 @@ def test_events_moved_to_another_day_re_date_their_rows_in_the_same_representati
     result = cli(calendar, "run")
     assert result.exit_code == 0, result.output
     assert "2 written back" in result.output
+    assert "0 created, 0 updated" in result.output, "an event restated in Google's form was written again"
     assert due(calendar, page_of(calendar, all_day)) == {
         "start": (date.fromisoformat(day["start"]) + timedelta(days=2)).isoformat(),
         "end": None,
