@@ -77,22 +77,28 @@ def notion_text(kind: str, text: str) -> dict[str, Any]:
     return {kind: [{"type": "text", "text": {"content": text}}]}
 
 
-def _in(moment: datetime, like: date | datetime | None, zone: tzinfo) -> str:
-    """``moment`` as Notion takes it: in the offset of the value it replaces, else in ``zone``."""
-    if isinstance(like, datetime) and like.tzinfo is not None:
+def _in(moment: datetime, like: date | datetime | None, zone: tzinfo, keep_offset: bool) -> str:
+    """``moment`` as Notion takes it: in the offset of the value it replaces (``keep_offset``),
+    else in its own offset, else in ``zone``."""
+    if keep_offset and isinstance(like, datetime) and like.tzinfo is not None:
         moment = moment.astimezone(like.tzinfo)
-    else:
+    elif keep_offset or moment.tzinfo is None:
         moment = moment.astimezone(zone)
-    text = moment.isoformat(timespec="milliseconds")
-    return text
+    return moment.isoformat(timespec="milliseconds")
 
 
 def notion_date(
-    start: date | datetime | None, end: date | datetime | None, like: DateValue | None, zone: tzinfo
+    start: date | datetime | None,
+    end: date | datetime | None,
+    like: DateValue | None,
+    zone: tzinfo,
+    *,
+    keep_offset: bool = True,
 ) -> dict[str, Any]:
     """A date property's value for ``PATCH /v1/pages``: ``start`` (and ``end`` for a range), dates
-    as dates and instants in the offset of the value they replace (``like``), else ``zone``; the
-    row's time zone, if it had one, is kept with its wall times."""
+    as dates; instants in the offset of the value they replace (``like``), else ``zone`` — or,
+    with ``keep_offset=False``, in their own offset (a Google event's). The row's time zone, if
+    it had one, is kept with its wall times."""
     if start is None:
         return {"date": None}
 
@@ -103,7 +109,7 @@ def notion_date(
             from zoneinfo import ZoneInfo
 
             return value.astimezone(ZoneInfo(like.time_zone)).replace(tzinfo=None).isoformat(timespec="milliseconds")
-        return _in(value, was, zone)
+        return _in(value, was, zone, keep_offset)
 
     was_start = like.start if like is not None else None
     was_end = like.end if like is not None else None

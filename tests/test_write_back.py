@@ -327,7 +327,8 @@ def test_events_moved_to_another_day_re_date_their_rows_in_the_same_representati
     was = datetime.fromisoformat(moment["start"])
     now = datetime.fromisoformat(after["start"])
     assert now - was == timedelta(days=1, hours=2)
-    assert after["start"][-6:] == moment["start"][-6:], "the row's offset was restated"
+    event = event_of(calendar, timed)["start"]["dateTime"]
+    assert after["start"][-6:] == event[-6:] == moment["start"][-6:], "not in the event's offset"
     assert after["end"] is None, "a single date-time was given an end"
     assert_quiet_next_run(calendar)
 

@@ -2,7 +2,7 @@
 
 * ``time``: the event's start and end go to ``fields.start`` (and ``fields.end`` when set). An
   all-day event stays dates (Google's exclusive end day becomes Notion's inclusive last day), a
-  timed one stays date-times in the offset the row had; a single date stays single while the
+  timed one stays date-times, in the event's offset; a single date stays single while the
   event lasts ``duration_minutes`` (or one day), so no end appears that the row did not have;
 * ``summary``: the title or text property the summary template is exactly one of.
 """
@@ -88,10 +88,10 @@ def notion_values(
         finish = finish - timedelta(days=1)  # Google's end day is exclusive, Notion's is the last day
         single = finish == begin
     if f.end:
-        out = {f.start: notion_date(begin, None, like, zone)}
+        out = {f.start: notion_date(begin, None, like, zone, keep_offset=False)}
         if single and like_end is None:
             return out  # the row had no end and the event keeps its default length: none appears
-        out[f.end] = notion_date(finish, None, like_end or like, zone)
+        out[f.end] = notion_date(finish, None, like_end or like, zone, keep_offset=False)
         return out
     had_end = like is not None and like.end is not None
-    return {f.start: notion_date(begin, None if single and not had_end else finish, like, zone)}
+    return {f.start: notion_date(begin, None if single and not had_end else finish, like, zone, keep_offset=False)}
