@@ -210,7 +210,7 @@ def connectors(ctx: typer.Context, log_format: FormatOpt = LogFormat.text) -> No
                     "connector": name,
                     "origin": found.origins[name],
                     "on_delete": list(spec.on_delete_modes),
-                    "write_back": list(getattr(found.connectors.get(name), "write_back_fields", ())),
+                    "write_back": list(spec.write_back_fields),
                     "summary": spec.summary,
                     "ok": True,
                 }
@@ -222,9 +222,12 @@ def connectors(ctx: typer.Context, log_format: FormatOpt = LogFormat.text) -> No
 
         table = Table("connector", "on_delete", "write_back", "from", "what it does")
         for name, spec in sorted(found.specs.items()):
-            fields = getattr(found.connectors.get(name), "write_back_fields", ())
             table.add_row(
-                name, " | ".join(spec.on_delete_modes), ", ".join(fields) or "—", found.origins[name], spec.summary
+                name,
+                " | ".join(spec.on_delete_modes),
+                ", ".join(spec.write_back_fields) or "—",
+                found.origins[name],
+                spec.summary,
             )
         for name, why in sorted(found.broken.items()):
             table.add_row(f"✗ {name}", "", "failed to load", why)

@@ -76,7 +76,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes
     batch_size = 50
-    write_back_fields = write_back.FIELDS
+    write_back_fields = spec.write_back_fields
 
     def __init__(self, settings: GoogleCalendarSettings) -> None:
         super().__init__(settings)

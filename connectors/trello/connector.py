@@ -90,7 +90,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     batch_size = 1
     cards_page_size: int = 1000
     """Cards per bulk read in ``recover`` (Trello's maximum)."""
-    write_back_fields = write_back.FIELDS
+    write_back_fields = spec.write_back_fields
 
     def __init__(self, settings: TrelloSettings) -> None:
         super().__init__(settings)
