@@ -84,7 +84,7 @@ def show_history(
                 Text(row_label(r["title"] or "", r["page_id"])),
                 r["external_id"] or "",
                 r["token_fingerprint"] or "",
-                Text(r["error"] or r["detail"] or ""),
+                Text(r["error"] or (r["detail"] if "detail" in r.keys() else None) or ""),
             )
         out.show(table if rows else "nothing recorded for that selection")
         return 0

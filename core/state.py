@@ -520,8 +520,15 @@ class StateStore:
                 ),
             )
 
+    def _has(self, table: str) -> bool:
+        """Whether the file has ``table``: a read-only open (a dry run) does not migrate an older file."""
+        found = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return found.fetchone() is not None
+
     def write_back_intents(self, mapping: str) -> dict[str, WriteBackIntent]:
         """The Notion writes that were sent and never recorded, by page id."""
+        if not self._has("write_back_intents"):
+            return {}
         return {
             r["page_id"]: WriteBackIntent(
                 r["page_id"], json.loads(r["properties"]), json.loads(r["target_values"]), r["detail"] or ""
@@ -563,6 +570,8 @@ class StateStore:
 
     def change_token(self, mapping: str) -> str | None:
         """The token a connector gave for listing only the target's changes since the last run."""
+        if not self._has("change_tokens"):
+            return None
         row = self.conn.execute("SELECT token FROM change_tokens WHERE mapping = ?", (mapping,)).fetchone()
         return str(row[0]) if row and row[0] else None
 

@@ -197,35 +197,51 @@ def test_audit_and_check_name_the_update_content_capability(board: Sandbox) -> N
 
 KILLER = """
 import os, signal, sys
+from notion_sync.core.notion_source import NotionSource
 from notion_sync.core.state import StateStore
-original = StateStore.record_write_back
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
-StateStore.record_write_back = killed
+if sys.argv[2] == "before":
+    NotionSource.update_page = killed
+else:
+    StateStore.record_write_back = killed
 from notion_sync.core.cli import main
 sys.argv = ["notion-sync", "run", "--quiet", "--config", sys.argv[1]]
 main()
 """
 
 
-def test_a_sigkill_between_the_notion_write_and_its_record_neither_repeats_nor_loses_it(board: Sandbox) -> None:
+def run_killed(box: Sandbox, when: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(box.config_path), when],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_sigkill_around_the_notion_write_neither_repeats_nor_loses_it(board: Sandbox, when: str) -> None:
+    """Killed after Notion took the write and before its record (``after``), or after the intent
+    and before the write went out (``before``): the next run ends with exactly one write."""
     synced(board)
     title = "Ship the release notes"
     page = page_of(board, title)
     board.targets["trello"].emulator.move_card(card_of(board, title)["id"], "Done")
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run(
-        [sys.executable, "-c", KILLER, str(board.config_path)], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    assert status(board, page) == "Done" and notion_patches(board) == 1  # written, never recorded
+    run_killed(board, when)
+    sent = 1 if when == "after" else 0
+    assert notion_patches(board) == sent
+    assert status(board, page) == ("Done" if sent else "In progress")
     state = StateStore.open(board.state_path, readonly=True)
     assert page in state.write_back_intents(board.mapping_name("trello"))
     state.close()
 
     result = cli(board, "run")
     assert result.exit_code == 0, result.output
-    assert notion_patches(board) == 1, "the write-back was sent again"
+    assert notion_patches(board) == 1, "the write-back was repeated, or lost"
     assert status(board, page) == "Done"
     state = StateStore.open(board.state_path, readonly=True)
     assert not state.write_back_intents(board.mapping_name("trello"))
@@ -358,3 +374,22 @@ def test_the_demo_moves_a_card_to_done_and_the_row_follows() -> None:
     assert result.exit_code == 0, result.output
     assert "← Notion  Status: In progress → Done  (Ship the release notes)" in result.output
     assert "the Notion row's Status is now 'Done'" in result.output
+
+
+def test_an_older_state_file_serves_history_and_a_dry_run_before_a_run_migrates_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sandbox(tmp_path, "trello") as box:
+        synced(box)
+        conn = sqlite3.connect(box.state_path)
+        conn.executescript(
+            "DROP TABLE write_back_intents; DROP TABLE change_tokens; ALTER TABLE history DROP COLUMN detail;"
+            " PRAGMA user_version = 3;"
+        )
+        conn.close()
+        data = box.config_data()
+        data["mappings"][0]["write_back"] = ["list"]
+        box.write_config(data)
+        for args in (("history",), ("run", "--dry-run"), ("run",), ("history",)):
+            result = cli(box, *args)
+            assert result.exit_code == 0, (args, result.output)
