@@ -637,9 +637,8 @@ class Engine:
         m, connector, state, rep = run.mapping, run.connector, run.state, run.report
         try:
             page = self.source.page(item.page_id)
-        except AccessError:
-            raise
         except (ItemError, FatalError) as exc:
+            # A row deleted for good (404) or a passing failure: its item is the sync's business.
             log.warning("mapping %r: could not read row %s for write-back: %s", m.name, item.page_id, exc)
             return False
         row = Row.from_page(page)
