@@ -7,7 +7,9 @@ errors' policy. A connector only knows how to
 * ``create``, ``update`` and ``delete`` one item,
 * ``recover`` items it may have written before a crash (by marker or id),
 * ``check`` its settings and access,
-* optionally, ``list_marked``: every item it wrote for a mapping (for the sweep).
+* optionally, ``list_marked``: every item it wrote for a mapping (for the sweep);
+* optionally, write-back (two-way for chosen fields): ``write_back_fields``,
+  ``write_back_problems``, ``write_back_keys``, ``target_changes`` and ``notion_values``.
 
 A minimal connector::
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
 
@@ -66,7 +69,10 @@ __all__ = [
     "ServiceSettings",
     "SkipItem",
     "Starter",
+    "TargetChanges",
+    "TargetItem",
     "UpdateOperation",
+    "WriteBackProblem",
     "first_property",
     "option_names",
     "title_property",
@@ -214,6 +220,40 @@ class OperationResult:
     operation: Operation
     ref: ExternalRef | None = None
     error: ItemError | None = None
+
+
+@dataclass(frozen=True)
+class TargetItem:
+    """One item as the target holds it now, for write-back: ``values`` are the payload keys of
+    the mapping's write-back fields (``write_back_keys``), in ``render``'s form, so they compare
+    with the payload notion-sync last wrote; ``modified`` is the target's own time of the item's
+    last change (Trello's ``dateLastActivity``, Google's ``updated``), for ``conflict = "newest"``."""
+
+    page_id: str
+    ref: ExternalRef
+    values: dict[str, Any]
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TargetChanges:
+    """What ``target_changes`` found: the items that may have changed (all of them is fine: the
+    engine compares each with what it last wrote), and the token to list from next time."""
+
+    items: dict[str, TargetItem]
+    token: str | None = None
+    """Kept in the state and handed back next run (Google's ``nextSyncToken``); None: none."""
+    full: bool = True
+    """The listing read every item (no token, or the token was refused), not only changes."""
+
+
+@dataclass(frozen=True)
+class WriteBackProblem:
+    """Why a mapping's ``write_back`` cannot work: the key at fault (``write_back``,
+    ``fields.name``, ``lists``...) and the reason with its fix. Config load exits 2 with it."""
+
+    key: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -376,7 +416,8 @@ class Connector(ABC, Generic[S, M]):
     @classmethod
     def notion_capabilities(cls, settings: M) -> set[str]:
         """The Notion capabilities this mapping needs, for ``notion-sync audit``:
-        ``read_content`` always; ``read_user_email`` to read people's emails."""
+        ``read_content`` always; ``read_user_email`` to read people's emails. (The engine adds
+        ``update_content`` for a mapping with ``write_back``.)"""
         return {"read_content"}
 
     @classmethod
@@ -392,6 +433,56 @@ class Connector(ABC, Generic[S, M]):
         templates shows ``{body}`` or ``{body:rich}``. The engine reads a body only for such
         mappings, and only when the page was edited since it was last read."""
         return uses_body(settings)
+
+    # -- optional: write-back (two-way for chosen fields) ------------------------
+    write_back_fields: ClassVar[tuple[str, ...]] = ()
+    """The target fields this connector can carry back into Notion (``write_back = [...]`` on a
+    mapping): Trello's ``list``, ``due``, ``name``, ``due_complete``; Google's ``time``,
+    ``summary``. Empty (the default): the connector is one-way and ``write_back`` is refused.
+    A connector that declares fields must pass the conformance suite's write-back tests."""
+
+    @classmethod
+    def write_back_problems(
+        cls, settings: M, fields: Sequence[str], schema: dict[str, Any] | None
+    ) -> list[WriteBackProblem]:
+        """Why these write-back fields cannot work for this mapping (empty: they can). Pure.
+
+        Called at config load with ``schema`` None (check what the keys alone tell: a field the
+        connector does not map, a Trello list with no entry in ``lists``), then before the first
+        read of each run with the data source's properties (a formula or rollup property, a
+        template that is not exactly one ``{Property}`` of a title or text type). Field names are
+        already known to be in ``write_back_fields``."""
+        return []
+
+    @classmethod
+    def write_back_keys(cls, settings: M, field: str) -> tuple[str, ...]:
+        """The payload keys that write-back ``field`` covers (Google ``time``: ``start`` and
+        ``end``). The engine compares these keys of the target's item, of the payload last
+        written and of the row's payload now, in ``comparable``'s form."""
+        return (field,)
+
+    def target_changes(self, mapping: MappingContext[M], fields: Sequence[str], token: str | None) -> TargetChanges:
+        """The items of this mapping that may have changed in the target, cheaply, keyed by page id.
+
+        ``token`` is what the previous call returned as ``TargetChanges.token`` (None the first
+        time). List by changes where the service can (Google: ``events.list`` with the
+        ``syncToken``, and on 410 one full listing and a new token); otherwise in one read (Trello:
+        the board's cards in one request, kept in ``mapping.run_cache`` for ``recover``). Only
+        live items that carry this mapping's marker; values in ``render``'s form."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its items' changes")
+
+    @classmethod
+    def notion_values(
+        cls, settings: M, schema: dict[str, Any], field: str, values: dict[str, Any], row: Row
+    ) -> dict[str, Any]:
+        """The Notion property values (``PATCH /v1/pages/{id}`` ``properties`` form, by property
+        name) that make ``row`` render ``values`` for write-back ``field``. Pure.
+
+        ``row`` is the row as Notion holds it now: keep its representation (a date stays a date,
+        a date-time keeps its offset or time zone, a single date stays single), so the next render
+        gives exactly ``values`` and no write follows. Raise ``ItemError`` for a value that has no
+        Notion form (a Trello list that no option of ``lists`` maps to)."""
+        raise NotImplementedError(f"{cls.__name__} has no write-back")
 
     def check(self, mapping: MappingContext[M]) -> list[CheckResult]:
         """Read-only checks of credentials, the target container and write access."""
@@ -502,6 +593,13 @@ class EmulatedTarget(ABC):
         any, and a regex on its path). The conformance suite injects its faults there; None, the
         default, means the operation's first request, whatever it is."""
         return None
+
+    def edit_as_user(self, page_id: str, field: str) -> None:
+        """Change write-back ``field`` of the item for ``page_id`` as a person would in the
+        service (move a card to another list of the mapping, an event to the next day), for the
+        conformance suite's write-back tests and the demo. A connector declaring
+        ``write_back_fields`` implements it for each of them."""
+        raise NotImplementedError(f"{type(self).__name__} cannot edit items as a user")
 
     @abstractmethod
     def items(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ __all__ = ["AuditItem", "AuditReport", "run_audit"]
 
 CAPABILITY_NAMES = {
     "read_content": "Read content",
+    "update_content": "Update content",
     "read_user_email": "Read user information including email addresses",
 }
 
@@ -82,7 +83,7 @@ def run_audit(config: Config) -> AuditReport:
                 used.setdefault(ds.id, []).append(m.name)
             except NotionSyncError as exc:
                 report.problems.append(f"{m.name}: {exc}")
-            caps = m.connector.notion_capabilities(m.settings)
+            caps = m.connector.notion_capabilities(m.settings) | ({"update_content"} if m.config.write_back else set())
             for cap in sorted(caps | {"read_content"}):
                 report.capabilities.setdefault(cap, []).append(m.name)
         for obj in source.search_all():

@@ -138,6 +138,8 @@ def run(
 ) -> None:
     """Sync the mappings: read Notion, then create, update and delete items in the targets.
 
+    Mappings with write_back first carry the target's changes of those fields back into Notion
+    (counted as "written back", with conflicts settled by conflict = notion/target/newest).
     On a terminal it shows the rows read and the writes done, and any retry as it waits;
     under cron (or with --quiet) it prints only problems."""
     setup_logging(log_format.value, quiet=quiet, verbose=verbose)
@@ -208,6 +210,7 @@ def connectors(ctx: typer.Context, log_format: FormatOpt = LogFormat.text) -> No
                     "connector": name,
                     "origin": found.origins[name],
                     "on_delete": list(spec.on_delete_modes),
+                    "write_back": list(spec.write_back_fields),
                     "summary": spec.summary,
                     "ok": True,
                 }
@@ -217,9 +220,15 @@ def connectors(ctx: typer.Context, log_format: FormatOpt = LogFormat.text) -> No
     else:
         from rich.table import Table
 
-        table = Table("connector", "on_delete", "from", "what it does")
+        table = Table("connector", "on_delete", "write_back", "from", "what it does")
         for name, spec in sorted(found.specs.items()):
-            table.add_row(name, " | ".join(spec.on_delete_modes), found.origins[name], spec.summary)
+            table.add_row(
+                name,
+                " | ".join(spec.on_delete_modes),
+                ", ".join(spec.write_back_fields) or "—",
+                found.origins[name],
+                spec.summary,
+            )
         for name, why in sorted(found.broken.items()):
             table.add_row(f"✗ {name}", "", "failed to load", why)
         out.show(table)

@@ -21,7 +21,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -155,6 +155,13 @@ class MappingConfig(BaseModel):
     max_attempts: int = Field(5, ge=1, description="failed writes of an item before it is parked (see `retry`)")
     max_delete_fraction: float = Field(
         0.5, gt=0, le=1, description="a run that would remove more of the items than this stops (with 10+ items)"
+    )
+    write_back: list[str] = Field(
+        default_factory=list,
+        description='target fields that flow back into Notion, e.g. ["list", "due"] (two-way; see `connectors`)',
+    )
+    conflict: Literal["notion", "target", "newest"] = Field(
+        "notion", description="who wins a field changed on both sides: notion, target, or newest"
     )
 
     @field_validator("name")
@@ -511,6 +518,8 @@ def load_config(
                 )
             )
             continue
+        if m is not None and settings is not None and m.write_back:
+            problems.extend(_write_back_problems(label, cls, settings, m.write_back))
         if m is not None and settings is not None and on_delete is not None:
             mappings.append(ResolvedMapping(m, cls, settings, on_delete))
 
@@ -525,6 +534,29 @@ def load_config(
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline, serve)
+
+
+def _write_back_problems(
+    label: str, cls: type[Connector[Any, Any]], settings: MappingSettings, fields: list[str]
+) -> list[ConfigProblem]:
+    """An impossible ``write_back``: a field the connector cannot carry back, or one the
+    mapping's keys rule out (the schema's checks come before the first read)."""
+    if not cls.write_back_fields:
+        return [
+            ConfigProblem(f"{label}.write_back", f"connector {cls.name} is one-way: it cannot write back to Notion")
+        ]
+    unknown = [f for f in fields if f not in cls.write_back_fields]
+    if unknown:
+        return [
+            ConfigProblem(
+                f"{label}.write_back",
+                f"{', '.join(repr(f) for f in unknown)} cannot flow back from {cls.name}; "
+                f"use some of: {', '.join(cls.write_back_fields)}",
+            )
+        ]
+    if len(set(fields)) != len(fields):
+        return [ConfigProblem(f"{label}.write_back", "a field is listed twice")]
+    return [ConfigProblem(f"{label}.{p.key}", p.reason) for p in cls.write_back_problems(settings, fields, None)]
 
 
 def validation_problems(

@@ -129,7 +129,9 @@ def render_reference() -> str:
         _table(
             "[[mappings]]: keys of every mapping",
             MappingConfig,
-            "A mapping also takes the keys of its connector, listed below.",
+            "A mapping also takes the keys of its connector, listed below. `write_back` names the target "
+            "fields that flow back into Notion (each connector's are listed with it; README: Two-way for "
+            "chosen fields) and `conflict` who wins a field changed on both sides since the last sync.",
         ),
     ]
     found = discover()
@@ -139,6 +141,10 @@ def render_reference() -> str:
         if cls.summary:
             parts.append(cls.summary + "\n")
         parts.append(f"on_delete: {', '.join(f'`{m}`' for m in cls.on_delete_modes)}\n")
+        if cls.write_back_fields:
+            parts.append(f"write_back: {', '.join(f'`{f}`' for f in cls.write_back_fields)}\n")
+        else:
+            parts.append("write_back: none (one-way)\n")
         parts.append(_table(f"[{name}]", cls.Settings))
         parts.append(_table(f'mapping keys for `connector = "{name}"`', cls.MappingSettings))
     return "\n".join(parts)

@@ -3,7 +3,8 @@
 No network and no credentials: it starts the Notion emulator with a sample task
 database and every installed connector's emulator, writes a real config file, then
 runs the same engine ``notion-sync run`` uses: a dry run, a first sync, an edit and a
-trashed row, a second sync, and a last run that has nothing to do.
+trashed row, a second sync, a card moved in Trello that flows back to Notion (write-back),
+and a last run that has nothing to do.
 """
 
 from __future__ import annotations
@@ -134,10 +135,38 @@ def _rich_text_and_body(out: Output, box: Sandbox, row: str) -> int:
     return report.exit_code
 
 
+WRITE_BACK = {"trello": {"write_back": ["list", "due"]}}
+"""The demo's Trello mapping is two-way for the card's list and dates."""
+MOVED = "Ship the release notes"
+
+
+def _write_back_step(out: Output, box: Sandbox) -> int | None:
+    """A card dragged to Done in the emulated Trello: the next sync changes the row's status."""
+    target = box.targets.get("trello")
+    if target is None or box.database is None:
+        return None
+    page_id = box.database.pages[MOVED]
+
+    def status() -> str:
+        return str(box.notion.page_json(page_id)["properties"]["Status"]["status"]["name"])
+
+    out.show(Rule("3b. two-way: a card is moved to Done in Trello, and the sync carries it back to Notion"))
+    before = status()
+    target.edit_as_user(page_id, "list")  # "Doing" → "Done", as a person drags it
+    out.line(f"moved in Trello: the card {MOVED!r} to the list 'Done' (the row's Status is {before!r})")
+    report = box.run()
+    _summaries(out, report)
+    for rep in report.mappings:
+        for line in rep.write_backs:
+            out.line(f"  {rep.name}: {line}")
+    out.line(f'the Notion row\'s Status is now {status()!r} (mapping write_back = ["list", "due"])')
+    return report.exit_code
+
+
 def run_demo(out: Output, keep: Path | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="notion-sync-demo-") as tmp:
         workdir = Path(keep) if keep else Path(tmp)
-        with Sandbox(workdir) as box:
+        with Sandbox(workdir, mapping_overrides=WRITE_BACK) as box:
             assert box.database is not None
             out.show(Rule("notion-sync demo"))
             out.line(f'Notion emulator: {box.notion.url}, database "Team tasks" with {len(box.database.pages)} rows')
@@ -177,6 +206,9 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             _summaries(out, report)
             _show_targets(out, box, "after the edit and the trash")
             codes.append(report.exit_code)
+            moved = _write_back_step(out, box)
+            if moved is not None:
+                codes.append(moved)
 
             out.show(Rule("4. run again: nothing changed, nothing is written"))
             report = box.run()

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from notion_sync.core.adapter import CheckResult, MappingContext
-from notion_sync.core.config import Config, load_config
+from notion_sync.core.config import Config, ResolvedMapping, load_config
 from notion_sync.core.engine import notion_token
 from notion_sync.core.errors import (
     EXIT_ACCESS,
@@ -36,6 +36,26 @@ from notion_sync.core.state import StateStore
 __all__ = ["run_checks"]
 
 STATE_CHECK = "state file"
+
+
+def _write_back_check(label: str, m: ResolvedMapping, schema: dict[str, Any]) -> CheckResult:
+    """The mapping's write-back against the schema, and the capability it needs."""
+    problems = m.connector.write_back_problems(m.settings, m.config.write_back, schema)
+    if problems:
+        return CheckResult(
+            f"{label}: write-back",
+            False,
+            "; ".join(f"{p.key}: {p.reason}" for p in problems),
+            access=False,
+        )
+    return CheckResult(
+        f"{label}: write-back",
+        True,
+        f"{', '.join(m.config.write_back)} flow back to Notion (conflict = {m.config.conflict!r}). Needs the "
+        "integration's Update content capability, which the API cannot show without writing: enable Update "
+        "content on the integration's page (notion.so/my-integrations → Capabilities); without it the first "
+        "write-back stops with a 403 and the one-way sync goes on",
+    )
 
 
 def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
@@ -96,7 +116,8 @@ def _collect(config_file: Path | None, discovery: Discovery | None) -> list[Chec
             label = f"mapping {m.name}"
             try:
                 ds = source.resolve(m.config.database, m.config.data_source, mapping=m.name)
-                schema = {n: p.get("type", "") for n, p in source.schema(ds.id).items()}
+                full_schema = source.schema(ds.id)
+                schema = {n: p.get("type", "") for n, p in full_schema.items()}
             except (ConfigError, AccessError) as exc:
                 results.append(CheckResult(f"{label}: database", False, str(exc), access=isinstance(exc, AccessError)))
                 continue
@@ -122,6 +143,8 @@ def _collect(config_file: Path | None, discovery: Discovery | None) -> list[Chec
                 )
             )
             cls = m.connector
+            if m.config.write_back:
+                results.append(_write_back_check(label, m, full_schema))
             if m.config.connector not in connectors:
                 connectors[m.config.connector] = cls(cfg.services[m.config.connector])
             ctx: MappingContext[Any] = MappingContext(m.name, m.settings, m.on_delete, ds.database_id, ds.id)

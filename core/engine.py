@@ -5,7 +5,8 @@ the engine reads what they need, carries out what they decide and records the ou
 mapping, one run, held in a ``MappingRun``:
 
 1. ``prepare`` the connector (read-only lookups), resolve the data source (cached, and read
-   once per run however many mappings use it);
+   once per run however many mappings use it); with ``write_back``, carry the target's changes
+   of the chosen fields back into Notion first (``_write_back``), so the read sees them;
 2. stream rows: incrementally since the watermark, or in full when ``full_scan_due``. Mappings
    on one data source share one read (``plan_shared_reads``, ``SharedRead``): full if any of
    them needs it, each applying its own filter when Notion cannot apply them all;
@@ -49,6 +50,7 @@ from notion_sync.core.adapter import (
     MappingContext,
     Operation,
     OperationResult,
+    TargetItem,
 )
 from notion_sync.core.config import Config, ResolvedMapping
 from notion_sync.core.errors import (
@@ -57,7 +59,9 @@ from notion_sync.core.errors import (
     EXIT_ITEMS_FAILED,
     EXIT_OK,
     AccessError,
+    BadValue,
     ConfigError,
+    ConfigProblem,
     FatalError,
     ItemError,
     NotionSyncError,
@@ -65,7 +69,7 @@ from notion_sync.core.errors import (
 )
 from notion_sync.core.fields import PropertyUse, property_uses
 from notion_sync.core.frozen import made
-from notion_sync.core.links import StoredBody
+from notion_sync.core.links import StoredBody, WriteBackIntent
 from notion_sync.core.lock import RunLock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.page_body import blocks_from_api, from_json, to_json
@@ -78,6 +82,7 @@ from notion_sync.core.planner import (
     Unfinished,
     attempted,
     bodies_to_read,
+    changed_in_target,
     clears_intent,
     evaluable_here,
     full_scan_due,
@@ -90,6 +95,7 @@ from notion_sync.core.planner import (
     plan_shared_reads,
     plan_sweep,
     plan_unrecorded_removals,
+    plan_write_back,
     plan_writes,
     scan_interval,
     split_targeted,
@@ -98,7 +104,7 @@ from notion_sync.core.planner import (
     unrecorded_lookups,
 )
 from notion_sync.core.retry import RetryPolicy
-from notion_sync.core.rows import Row, report_unknown_types, row_label
+from notion_sync.core.rows import Row, parse_property, report_unknown_types, row_label
 from notion_sync.core.seams import NotionOpener, NotionReader, StateBackend, StateOpener
 from notion_sync.core.secrets import Secret, resolve_secret
 from notion_sync.core.shared_read import SharedRead, page_filter
@@ -159,13 +165,22 @@ class MappingReport:
     notion_requests: int = 0
     plan: list[Action] = field(default_factory=list)
     errors: list[RowFailure] = field(default_factory=list)
+    write_backs: list[str] = field(default_factory=list)
+    """Each write-back and conflict of the run, as the plan shows it (``← Notion  Status: ...``)."""
+    write_back_error: str = ""
+    """Why write-back stopped for this mapping (the one-way sync went on)."""
+    write_back_exit: int = EXIT_OK
+    """The exit code that stop means: 3 for a missing capability, 1 otherwise."""
 
     @property
     def writes(self) -> int:
-        return self.counts["created"] + self.counts["updated"] + self.counts["deleted"]
+        """Writes made anywhere: to the target, and to Notion by write-back."""
+        return self.counts["created"] + self.counts["updated"] + self.counts["deleted"] + self.counts["written back"]
 
     @property
     def exit_code(self) -> int:
+        if self.status == "ok" and self.write_back_error:
+            return self.write_back_exit
         return {
             "ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK,
             "config": EXIT_CONFIG,
@@ -174,9 +189,15 @@ class MappingReport:
 
     def summary(self) -> str:
         parts = [f"{self.counts[k]} {k}" for k in COUNTED] + [f"{self.counts[k]} {k}" for k in NOTED if self.counts[k]]
+        if self.counts["written back"]:
+            parts.append(f"{self.counts['written back']} written back")
+        if self.counts["conflict"]:
+            parts.append(f"{self.counts['conflict']} conflict" + ("s" if self.counts["conflict"] > 1 else ""))
         text = f"{self.name} → {self.connector}: " + ", ".join(parts)
         if self.status != "ok":
             text += f" — stopped: {self.error}"
+        elif self.write_back_error:
+            text += f" — write-back stopped: {self.write_back_error}"
         return text
 
 
@@ -670,7 +691,152 @@ class Engine:
             # Checked here, before any read: a shared read may send it to Notion OR-ed with others'.
             run.own_filter = page_filter(m.name, m.config.filter, schema, started)
         connector.prepare(run.ctx)
+        if m.config.write_back:
+            self._write_back(run)
         return run
+
+    # -- write-back -----------------------------------------------------------
+    def _write_back(self, run: MappingRun) -> None:
+        """Carry what the target changed in the mapping's write-back fields back into Notion,
+        before the read (which then sees the rows as written): list the target's changes, compare
+        each changed item three ways (``plan_write_back``), and PATCH only the changed properties,
+        with an intent recorded before and the result after. Write-back stopping (Notion refused,
+        the listing failed) never stops the one-way sync."""
+        assert self.source is not None
+        m, connector, state, rep = run.mapping, run.connector, run.state, run.report
+        fields = m.config.write_back
+        problems = connector.write_back_problems(m.settings, fields, run.ctx.schema)
+        if problems:
+            raise ConfigError([ConfigProblem(f"mapping {m.name!r}: {p.key}", p.reason) for p in problems])
+        keys = {f: connector.write_back_keys(m.settings, f) for f in fields}
+        try:
+            changes = connector.target_changes(run.ctx, fields, state.change_token(m.name))
+        except ItemError as exc:
+            # A transient failure: the changes are still there next run (the token did not move).
+            log.warning("mapping %r: could not list the target's changes for write-back (%s)", m.name, exc)
+            return
+        except FatalError as exc:
+            log.error("mapping %r: write-back stopped: could not list the target's changes: %s", m.name, exc)
+            rep.write_back_error = f"could not list the target's changes: {exc}"
+            rep.write_back_exit = exc.exit_code
+            return
+        links = state.get_links(m.name, list(changes.items))
+        written = {pid: s.link.payload for pid, s in links.items() if not s.archived}
+        targets = {pid: item.values for pid, item in changes.items.items()}
+        intents = state.write_back_intents(m.name)
+        done = True
+        for page_id in changed_in_target(targets, written, keys, connector.comparable):
+            last = written[page_id]
+            assert last is not None
+            try:
+                if not self._write_back_row(run, changes.items[page_id], last, keys, intents.get(page_id)):
+                    done = False
+            except AccessError as exc:
+                log.error("mapping %r: write-back stopped: %s", m.name, exc)
+                rep.write_back_error, rep.write_back_exit = str(exc), exc.exit_code
+                return
+        if done and not run.options.dry_run:
+            # Moved only once every change was handled: a change the token would no longer list stays listed.
+            state.set_change_token(m.name, changes.token)
+
+    def _write_back_row(
+        self,
+        run: MappingRun,
+        item: TargetItem,
+        last: dict[str, Any],
+        keys: dict[str, tuple[str, ...]],
+        intent: WriteBackIntent | None,
+    ) -> bool:
+        """One row whose item changed in the target; returns False when it must be seen again."""
+        assert self.source is not None
+        m, connector, state, rep = run.mapping, run.connector, run.state, run.report
+        try:
+            page = self.source.page(item.page_id)
+        except (ItemError, FatalError) as exc:
+            # A row deleted for good (404) or a passing failure: its item is the sync's business.
+            log.warning("mapping %r: could not read row %s for write-back: %s", m.name, item.page_id, exc)
+            return False
+        if page is None:
+            log.warning(
+                "mapping %r: row %s is gone (404): no write-back, the sync removes its item", m.name, item.page_id
+            )
+            return False
+        row = Row.from_page(page)
+        if row.in_trash:
+            return True
+        rendered = self._render(connector, row, run.ctx)
+        if rendered.item is None:
+            return True  # the row renders no item now: the sync removes it
+        plan = plan_write_back(
+            item.page_id,
+            target=item.values,
+            written=last,
+            notion=rendered.item.payload,
+            keys=keys,
+            policy=m.config.conflict,
+            notion_edited=row.last_edited_time,
+            target_modified=item.modified,
+            comparable=connector.comparable,
+        )
+        label = row.title or item.page_id
+        for c in plan.conflicts:
+            rep.counts["conflict"] += 1
+            detail = (
+                f"{c.field}: Notion {_shown(c.notion)} vs {connector.name} {_shown(c.target)}; "
+                f"{'Notion' if c.winner == 'notion' else connector.name} wins (conflict = {m.config.conflict!r})"
+            )
+            rep.write_backs.append(f"⚔ conflict  {label}  {detail}")
+            if not run.options.dry_run:
+                state.record_conflict(m.name, item.page_id, item.ref.id, detail=detail, title=row.title)
+        properties: dict[str, Any] = {}
+        try:
+            for name in plan.write:
+                properties.update(connector.notion_values(m.settings, run.ctx.schema, name, plan.values, row))
+        except ItemError as exc:
+            run.fail(item.page_id, f"write-back: {exc}", f"write-back: {exc}", row.title)
+            return False
+        detail = "; ".join(_change(row, name, value) for name, value in properties.items())
+        if properties:
+            rep.write_backs.append(f"← Notion  {detail}  ({label})")
+        if run.options.dry_run:
+            rep.counts["written back"] += bool(properties)
+            return True
+        if not properties:
+            if plan.adopt:
+                recorded = _as_rendered(plan.payload, rendered.item.payload, plan.adopt, keys, connector)
+                # Notion already holds the target's value: a killed run's write-back, or one edit on both sides.
+                recovered = intent is not None
+                state.record_write_back(
+                    m.name,
+                    item.page_id,
+                    item.ref,
+                    recorded,
+                    action="written back" if recovered else "adopted",
+                    detail=(intent.detail + " (recorded after an interrupted run)")
+                    if intent is not None
+                    else ", ".join(plan.adopt) + ": Notion already agrees",
+                    title=row.title,
+                )
+            return True
+        state.record_write_back_intent(m.name, WriteBackIntent(item.page_id, properties, plan.values, detail))
+        try:
+            updated = self.source.update_page(item.page_id, properties)
+        except AccessError:
+            state.clear_write_back_intent(m.name, item.page_id)
+            raise
+        except (ItemError, FatalError) as exc:
+            # The intent stays: the next run compares again and writes, or finds it written.
+            run.fail(item.page_id, f"write-back to Notion: {exc}", f"write-back: {exc}", row.title)
+            return False
+        after = self._render(connector, Row.from_page(updated), run.ctx).item
+        recorded = plan.payload
+        if after is not None:
+            recorded = _as_rendered(plan.payload, after.payload, plan.write + plan.adopt, keys, connector)
+        state.record_write_back(
+            m.name, item.page_id, item.ref, recorded, action="written back", detail=detail, title=row.title
+        )
+        rep.counts["written back"] += 1
+        return True
 
     def _take(self, run: MappingRun, pages: list[dict[str, Any]]) -> bool:
         """One page of rows (up to 100): render, plan against their links, apply, record."""
@@ -983,6 +1149,44 @@ def _guarded(rep: MappingReport, step: Callable[[], T]) -> T | None:
     except (ConfigError, FatalError, ItemError) as exc:
         _stopped(rep, exc)
     return None
+
+
+def _as_rendered(
+    payload: dict[str, Any],
+    rendered: dict[str, Any],
+    fields: tuple[str, ...],
+    keys: dict[str, tuple[str, ...]],
+    connector: Connector[Any, Any],
+) -> dict[str, Any]:
+    """``payload`` (what the target holds) with the write-back fields in the form the row now
+    renders them, where that is the same value (``comparable``): the target may restate a value
+    (Google writes a time in the event's zone), and the link must match the row's rendering for
+    the sync that follows to see nothing to write."""
+    out = dict(payload)
+    for name in fields:
+        ours = {k: rendered.get(k) for k in keys[name]}
+        theirs = {k: payload.get(k) for k in keys[name]}
+        if connector.comparable(ours) == connector.comparable(theirs):
+            out.update(ours)
+    return out
+
+
+def _shown(values: dict[str, Any]) -> str:
+    """A field's values for history and the plan: one value alone, several as key=value."""
+    if len(values) == 1:
+        return repr(next(iter(values.values())))
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+def _change(row: Row, name: str, value: dict[str, Any]) -> str:
+    """``Status: In progress → Done``: one property of a write-back, as it was and as it will be."""
+    old = row.get(name)
+    kind = old.type if old is not None else next(iter(value), "")
+    try:
+        new = parse_property(name, {"type": kind, **value}).text
+    except BadValue:
+        new = str(value.get(kind))
+    return f"{name}: {(old.text if old is not None else '') or '(empty)'} → {new or '(empty)'}"
 
 
 def _types(schema: dict[str, Any]) -> dict[str, str]:

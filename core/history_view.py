@@ -75,7 +75,7 @@ def show_history(
             for r in rows:
                 out.json({k: r[k] for k in r.keys()})
             return 0
-        table = Table("when", "mapping", "action", "row", "item", "token", "error")
+        table = Table("when", "mapping", "action", "row", "item", "token", "error / change")
         for r in reversed(rows):
             table.add_row(
                 r["at"],
@@ -84,7 +84,7 @@ def show_history(
                 Text(row_label(r["title"] or "", r["page_id"])),
                 r["external_id"] or "",
                 r["token_fingerprint"] or "",
-                Text(r["error"] or ""),
+                Text(r["error"] or (r["detail"] if "detail" in r.keys() else None) or ""),
             )
         out.show(table if rows else "nothing recorded for that selection")
         return 0

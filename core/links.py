@@ -15,7 +15,7 @@ from typing import Any
 
 from notion_sync.core.adapter import Link
 
-__all__ = ["Failure", "StoredBody", "StoredLink", "payload_hash"]
+__all__ = ["Failure", "StoredBody", "StoredLink", "WriteBackIntent", "payload_hash"]
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -46,6 +46,17 @@ class StoredBody:
     last_edited: datetime
     read_at: datetime
     blocks: str
+
+
+@dataclass(frozen=True)
+class WriteBackIntent:
+    """A Notion write about to be sent for one row: the ``properties`` of its PATCH, the target
+    ``values`` (in the payload's form) that it carries back, and the change as history shows it."""
+
+    page_id: str
+    properties: dict[str, Any]
+    values: dict[str, Any]
+    detail: str = ""
 
 
 class StoredLink:

@@ -78,14 +78,22 @@ def _retry_after(headers: httpx.Headers | None) -> float | None:
         return None
 
 
-def classify_notion_error(exc: Exception, *, bot_name: str = "your integration", what: str = "") -> Exception:
-    """Notion's status-to-action table: retry 429/5xx/529 and dropped connections; access errors explained."""
+def classify_notion_error(
+    exc: Exception, *, bot_name: str = "your integration", what: str = "", writing: bool = False
+) -> Exception:
+    """Notion's status-to-action table: retry 429/5xx/529 and dropped connections; access errors
+    explained (``writing``: a 403 means the *Update content* capability is missing)."""
     if isinstance(exc, APIResponseError):
         status, code, message = exc.status, str(getattr(exc.code, "value", exc.code)), str(exc)
         if status == 429 or status in (500, 502, 503, 504, 529) or code == "conflict_error":
             return RetryableError(f"Notion answered {status} {code}: {message}", retry_after=_retry_after(exc.headers))
         if status == 401:
             return AccessError(_TOKEN_HELP)
+        if status == 403 and writing:
+            return AccessError(
+                f"Notion refused to update {what or 'the page'} ({code}): {message}. Fix: enable Update content "
+                f"on the integration's page (notion.so/my-integrations → {bot_name} → Capabilities)"
+            )
         if status == 403:
             return AccessError(
                 f"Notion refused access ({code}): {message}. Enable the 'Read content' capability on the "
@@ -204,7 +212,7 @@ class NotionSource:
             with count.lock:
                 count.n += 1
 
-    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, *, writing: bool = False, **kwargs: Any) -> Any:
         def once() -> Any:
             self._pacer.wait()
             self._count()
@@ -213,7 +221,7 @@ class NotionSource:
         try:
             return call_with_retry(
                 once,
-                classify=lambda e: classify_notion_error(e, bot_name=self.bot_name, what=what),
+                classify=lambda e: classify_notion_error(e, bot_name=self.bot_name, what=what, writing=writing),
                 what=f"Notion: {what}",
                 policy=self.retry,
             )
@@ -226,7 +234,7 @@ class NotionSource:
                     self.me()
                 except AccessError:
                     raise exc from None
-                raise classify_notion_error(exc.__cause__, bot_name=self.bot_name, what=what) from None
+                raise classify_notion_error(exc.__cause__, bot_name=self.bot_name, what=what, writing=writing) from None
             raise
 
     def me(self) -> dict[str, Any]:
@@ -454,6 +462,16 @@ class NotionSource:
             if not resp.get("has_more"):
                 return results
             cursor = resp.get("next_cursor")
+
+    def update_page(self, page_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH /v1/pages/{id}`` with these properties only; returns the page as updated.
+
+        Paced and retried like every call (setting properties again is harmless). Needs the
+        integration's *Update content* capability: a 403 says so (``AccessError``)."""
+        page: dict[str, Any] = self._call(
+            f"row {page_id}", self.client.pages.update, writing=True, page_id=page_id, properties=properties
+        )
+        return page
 
     def search_all(self, object_type: str | None = None) -> list[dict[str, Any]]:
         """Everything the token can reach (``data_source`` or ``page``), following pagination."""

@@ -131,6 +131,9 @@ class Output:
                     "full_scan": rep.full_scan,
                     "notion_requests": rep.notion_requests,
                     **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
+                    "written_back": rep.counts["written back"],
+                    "conflicts": rep.counts["conflict"],
+                    "write_back_error": rep.write_back_error or None,
                     "error": rep.error or None,
                     "failures": [{"page_id": f.page_id, "title": f.title, "error": f.error} for f in rep.errors],
                 }
@@ -138,7 +141,7 @@ class Output:
             return
         prefix = "dry run: would make " if dry_run else ""
         text = prefix + rep.summary()
-        if rep.status != "ok" or rep.counts["failed"]:
+        if rep.status != "ok" or rep.counts["failed"] or rep.write_back_error:
             self.problem(text)
             for failure in rep.errors[:20]:
                 self.err.print(REDACTOR.redact(f"  row {failure.label}: {failure.error}"), markup=False)
@@ -146,6 +149,17 @@ class Output:
                 self.err.print(f"  … and {len(rep.errors) - 20} more (notion-sync history --failed)")
         else:
             self.line(text)
+
+    def write_backs(self, rep: MappingReport) -> None:
+        """The write-backs and conflicts of a dry run, one line each (``← Notion  Status: ...``)."""
+        if self.fmt == "json":
+            for line in rep.write_backs:
+                self.json({"event": "write_back", "mapping": rep.name, "change": line})
+            return
+        if self.quiet:
+            return
+        for line in rep.write_backs:
+            self.console.print(REDACTOR.redact(f"{rep.name}: {line}"), markup=False, highlight=False, soft_wrap=True)
 
     def plan(self, rep: MappingReport) -> None:
         if self.fmt == "json":
@@ -179,6 +193,7 @@ class Output:
     def run_report(self, report: RunReport) -> None:
         for rep in report.mappings:
             if report.dry_run:
+                self.write_backs(rep)
                 self.plan(rep)
             self.mapping_summary(rep, dry_run=report.dry_run)
 

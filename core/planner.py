@@ -10,6 +10,12 @@ intents, passes them (and ``now``) in, and carries out what comes back. Per page
   becoming an update, ``keep`` leaving an item alone, and the on_delete mode of each removal;
 * ``intents_for`` and ``clears_intent``: what to record before a write and forget after it.
 
+Write-back (two-way for chosen fields), per mapping before the read: ``changed_in_target``
+picks the items whose write-back fields differ from what was last written, and
+``plan_write_back`` compares each such field three ways (the target now, the payload last
+written, the row's payload now) and decides: write it back to Notion, adopt it (Notion already
+agrees), or a conflict that ``conflict`` settles.
+
 Per mapping: ``full_scan_due`` and ``next_watermark``; after a full scan ``plan_departures``,
 ``plan_sweep`` (after a state loss, or when asked) and the ``mass_delete_refusal`` guard; at
 the end ``unfinished_creates`` and ``plan_unrecorded_removals`` for creates left in flight for
@@ -46,7 +52,11 @@ __all__ = [
     "ReadWant",
     "SharedReadPlan",
     "WritePlan",
+    "Conflict",
+    "WriteBack",
     "changed_fields",
+    "changed_in_target",
+    "plan_write_back",
     "clears_intent",
     "evaluable_here",
     "filter_depth",
@@ -366,6 +376,110 @@ def clears_intent(result: OperationResult) -> bool:
         and result.operation.kind in ("create", "delete")
         and not isinstance(result.error, RetryableError)
     )
+
+
+# -- write-back -------------------------------------------------------------------------
+def _part(payload: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {k: payload.get(k) for k in keys}
+
+
+def changed_in_target(
+    target: Mapping[str, dict[str, Any]],
+    written: Mapping[str, dict[str, Any] | None],
+    keys: Mapping[str, Sequence[str]],
+    comparable: Callable[[dict[str, Any]], dict[str, Any]] = lambda payload: payload,
+) -> list[str]:
+    """The page ids whose item, as the target holds it (``target``: the write-back keys' values),
+    differs from the payload last written (``written``) in a write-back field (``keys``: field
+    -> payload keys). notion-sync's own writes never look like a change: they are what was
+    written. A link whose payload is unknown (recovered) is left out."""
+    changed = []
+    for page_id, values in target.items():
+        last = written.get(page_id)
+        if last is None:
+            continue
+        if any(comparable(_part(values, k)) != comparable(_part(last, k)) for k in keys.values()):
+            changed.append(page_id)
+    return sorted(changed)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One field changed on both sides since the last sync, and who won it."""
+
+    field: str
+    notion: dict[str, Any]
+    target: dict[str, Any]
+    winner: Literal["notion", "target"]
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """What to do for one row whose item changed in the target.
+
+    ``write``: the fields to write to Notion (their target values in ``values``); ``adopt``: the
+    fields Notion already agrees on (a killed run's write-back, or the same edit made on both
+    sides): only recorded. ``conflicts``: fields changed on both sides, each with its winner; a
+    field Notion wins is written to the target by the sync that follows. ``payload`` is what the
+    link records once the writes are done: the last written payload with the target's values of
+    the written and adopted fields."""
+
+    page_id: str
+    write: tuple[str, ...]
+    adopt: tuple[str, ...]
+    conflicts: tuple[Conflict, ...]
+    values: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def plan_write_back(
+    page_id: str,
+    *,
+    target: dict[str, Any],
+    written: dict[str, Any],
+    notion: dict[str, Any],
+    keys: Mapping[str, Sequence[str]],
+    policy: str,
+    notion_edited: datetime | None,
+    target_modified: datetime | None,
+    comparable: Callable[[dict[str, Any]], dict[str, Any]] = lambda payload: payload,
+) -> WriteBack:
+    """Decide each write-back field of one row from three values in the payload's form: the
+    target's now (``target``), the last written (``written``), and the row's payload now
+    (``notion``), compared through ``comparable`` so that the same instant in another offset is
+    no change.
+
+    Unchanged in the target: nothing. Changed in the target only: write it back. Notion already
+    holds the target's value: adopt. Changed on both sides: a conflict, won by ``policy``:
+    ``notion``, ``target``, or ``newest`` (the target wins only when its own timestamp is later
+    than Notion's ``last_edited_time``, which Notion rounds down to the minute; a tie is Notion's)."""
+    write: list[str] = []
+    adopt: list[str] = []
+    conflicts: list[Conflict] = []
+    values: dict[str, Any] = {}
+    for name, k in keys.items():
+        t, w, n = (comparable(_part(p, k)) for p in (target, written, notion))
+        if t == w:
+            continue
+        if t == n:
+            adopt.append(name)
+            values.update(_part(target, k))
+            continue
+        if n == w:
+            write.append(name)
+            values.update(_part(target, k))
+            continue
+        winner: Literal["notion", "target"] = "notion"
+        if policy == "target":
+            winner = "target"
+        elif policy == "newest" and notion_edited is not None and target_modified is not None:
+            # Notion's time is rounded down to the minute: the target wins only past that minute.
+            winner = "target" if target_modified >= notion_edited + timedelta(minutes=1) else "notion"
+        conflicts.append(Conflict(name, _part(notion, k), _part(target, k), winner))
+        if winner == "target":
+            write.append(name)
+            values.update(_part(target, k))
+    return WriteBack(page_id, tuple(write), tuple(adopt), tuple(conflicts), values, {**written, **values})
 
 
 # -- per mapping ------------------------------------------------------------------------

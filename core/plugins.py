@@ -50,6 +50,8 @@ class ConnectorSpec:
     MappingSettings: type[MappingSettings]
     implementation: str
     on_delete_modes: tuple[str, ...] = ("delete", "keep")
+    write_back_fields: tuple[str, ...] = ()
+    """The connector's ``write_back_fields``, for ``notion-sync connectors`` without importing it."""
 
     def load(self) -> type[Connector[Any, Any]]:
         """Import the implementation and check that it matches this declaration."""
@@ -57,7 +59,7 @@ class ConnectorSpec:
         cls = getattr(import_module(module_name), attr)
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
             raise TypeError(f"{self.implementation} is not a subclass of notion_sync.sdk.Connector")
-        for key in ("name", "summary", "Settings", "MappingSettings", "on_delete_modes"):
+        for key in ("name", "summary", "Settings", "MappingSettings", "on_delete_modes", "write_back_fields"):
             if getattr(cls, key, None) != getattr(self, key):
                 raise TypeError(f"{self.implementation}.{key} differs from its ConnectorSpec's {key}")
         return cls
@@ -72,6 +74,7 @@ class ConnectorSpec:
             MappingSettings=connector.MappingSettings,
             implementation=f"{connector.__module__}:{connector.__qualname__}",
             on_delete_modes=tuple(connector.on_delete_modes),
+            write_back_fields=tuple(connector.write_back_fields),
         )
 
 

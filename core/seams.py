@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from notion_sync.core.adapter import ExternalRef
-from notion_sync.core.links import Failure, StoredBody, StoredLink
+from notion_sync.core.links import Failure, StoredBody, StoredLink, WriteBackIntent
 from notion_sync.core.notion_source import DataSource, RequestCount
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import Secret
@@ -48,6 +48,10 @@ class NotionReader(Protocol):
 
     def block_children(self, block_id: str) -> list[dict[str, Any]]:
         """Every child block of a page or block (one level), following pagination."""
+        ...
+
+    def update_page(self, page_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """Write these properties of one row (write-back); returns the updated page."""
         ...
 
     def count_into(self, count: RequestCount) -> None:
@@ -146,6 +150,44 @@ class StateBackend(Protocol):
 
     def failure_map(self, mapping: str, page_ids: Iterable[str]) -> dict[str, Failure]:
         """The failures recorded for these pages."""
+        ...
+
+    def record_write_back_intent(self, mapping: str, intent: WriteBackIntent) -> None:
+        """Remember a Notion write that is about to be sent."""
+        ...
+
+    def write_back_intents(self, mapping: str) -> dict[str, WriteBackIntent]:
+        """Notion writes that were sent and never recorded, by page id."""
+        ...
+
+    def clear_write_back_intent(self, mapping: str, page_id: str) -> None:
+        """Forget a write-back intent (Notion refused it)."""
+        ...
+
+    def record_write_back(
+        self,
+        mapping: str,
+        page_id: str,
+        ref: ExternalRef,
+        payload: dict[str, Any],
+        *,
+        action: str,
+        detail: str,
+        title: str = "",
+    ) -> None:
+        """Record a write-back (or adopted change): the link's new payload and its history line."""
+        ...
+
+    def record_conflict(self, mapping: str, page_id: str, external_id: str, *, detail: str, title: str = "") -> None:
+        """A history line for a conflict, with both values and the winner."""
+        ...
+
+    def change_token(self, mapping: str) -> str | None:
+        """The connector's token for listing the target's changes."""
+        ...
+
+    def set_change_token(self, mapping: str, token: str | None) -> None:
+        """Remember the connector's change token."""
         ...
 
     def token_first_seen(self, name: str, fingerprint: str, *, record: bool = True) -> datetime:

@@ -30,7 +30,7 @@ from typing import Any
 
 from notion_sync.core.adapter import ExternalRef, Link
 from notion_sync.core.errors import StateError
-from notion_sync.core.links import Failure, StoredBody, StoredLink, payload_hash
+from notion_sync.core.links import Failure, StoredBody, StoredLink, WriteBackIntent, payload_hash
 
 __all__ = ["Cursor", "Failure", "StateStore", "StoredBody", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
 
@@ -92,6 +92,17 @@ _MIGRATIONS: list[str] = [
         mapping TEXT NOT NULL, page_id TEXT NOT NULL, last_edited TEXT NOT NULL, read_at TEXT NOT NULL,
         blocks TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
     );
+    """,
+    # 6: 15 two-way write-back: intents of Notion writes, target change tokens, history details
+    """
+    CREATE TABLE write_back_intents (
+        mapping TEXT NOT NULL, page_id TEXT NOT NULL, properties TEXT NOT NULL, target_values TEXT NOT NULL,
+        detail TEXT, created_at TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
+    );
+    CREATE TABLE change_tokens (
+        mapping TEXT NOT NULL PRIMARY KEY, token TEXT, updated_at TEXT NOT NULL
+    );
+    ALTER TABLE history ADD COLUMN detail TEXT;
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -404,7 +415,15 @@ class StateStore:
     def forget_mapping(self, mapping: str) -> None:
         """Drop every link and cursor of a mapping (the items in the target are left alone)."""
         with self.transaction() as db:
-            for table in ("links", "intents", "cursors", "failures", "page_bodies"):
+            for table in (
+                "links",
+                "intents",
+                "cursors",
+                "failures",
+                "page_bodies",
+                "write_back_intents",
+                "change_tokens",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE mapping = ?", (mapping,))
 
     # -- page bodies ----------------------------------------------------------
@@ -512,11 +531,23 @@ class StateStore:
         external_id: str | None,
         error: str | None,
         title: str = "",
+        detail: str | None = None,
     ) -> None:
         db.execute(
-            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint, title)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, mapping, page_id, action, external_id, _now(), error, self.token_fingerprint, title or None),
+            "INSERT INTO history (run_id, mapping, page_id, action, external_id, at, error, token_fingerprint, title,"
+            " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.run_id,
+                mapping,
+                page_id,
+                action,
+                external_id,
+                _now(),
+                error,
+                self.token_fingerprint,
+                title or None,
+                detail,
+            ),
         )
 
     def history(
@@ -533,6 +564,87 @@ class StateStore:
             clauses.append("action = 'failed'")
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         return list(self.conn.execute(f"SELECT * FROM history{where} ORDER BY id DESC LIMIT ?", [*args, limit]))
+
+    # -- write-back ------------------------------------------------------------
+    def record_write_back_intent(self, mapping: str, intent: WriteBackIntent) -> None:
+        """Remember a Notion write that is about to be sent (its properties and the target values
+        it carries), before sending it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO write_back_intents (mapping, page_id, properties, target_values, detail,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    mapping,
+                    intent.page_id,
+                    json.dumps(intent.properties, sort_keys=True),
+                    json.dumps(intent.values, sort_keys=True, default=str),
+                    intent.detail,
+                    _now(),
+                ),
+            )
+
+    def _has(self, table: str) -> bool:
+        """Whether the file has ``table``: a read-only open (a dry run) does not migrate an older file."""
+        found = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return found.fetchone() is not None
+
+    def write_back_intents(self, mapping: str) -> dict[str, WriteBackIntent]:
+        """The Notion writes that were sent and never recorded, by page id."""
+        if not self._has("write_back_intents"):
+            return {}
+        return {
+            r["page_id"]: WriteBackIntent(
+                r["page_id"], json.loads(r["properties"]), json.loads(r["target_values"]), r["detail"] or ""
+            )
+            for r in self.conn.execute("SELECT * FROM write_back_intents WHERE mapping = ?", (mapping,))
+        }
+
+    def clear_write_back_intent(self, mapping: str, page_id: str) -> None:
+        """Forget a write-back intent: Notion refused it, so nothing was written."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM write_back_intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+
+    def record_write_back(
+        self,
+        mapping: str,
+        page_id: str,
+        ref: ExternalRef,
+        payload: dict[str, Any],
+        *,
+        action: str,
+        detail: str,
+        title: str = "",
+    ) -> None:
+        """Record what the target holds now that Notion agrees with it (after a write-back, an
+        adopted change or a conflict): the link's payload, the history line with both values, and
+        the write-back intent cleared, in one commit."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE links SET payload = ?, hash = ?, updated_at = ? WHERE mapping = ? AND page_id = ?",
+                (json.dumps(payload, sort_keys=True, default=str), payload_hash(payload), _now(), mapping, page_id),
+            )
+            db.execute("DELETE FROM write_back_intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))
+            self._history(db, mapping, page_id, action, ref.id, None, title, detail)
+
+    def record_conflict(self, mapping: str, page_id: str, external_id: str, *, detail: str, title: str = "") -> None:
+        """A history line for a conflict, with both values and the winner."""
+        with self.transaction() as db:
+            self._history(db, mapping, page_id, "conflict", external_id, None, title, detail)
+
+    def change_token(self, mapping: str) -> str | None:
+        """The token a connector gave for listing only the target's changes since the last run."""
+        if not self._has("change_tokens"):
+            return None
+        row = self.conn.execute("SELECT token FROM change_tokens WHERE mapping = ?", (mapping,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def set_change_token(self, mapping: str, token: str | None) -> None:
+        """Remember the connector's change token for the next run."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO change_tokens (mapping, token, updated_at) VALUES (?, ?, ?)",
+                (mapping, token, _now()),
+            )
 
     # -- tokens ---------------------------------------------------------------
     def token_first_seen(self, name: str, fingerprint: str, *, record: bool = True) -> datetime:

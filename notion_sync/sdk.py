@@ -39,7 +39,10 @@ from notion_sync.core.adapter import (
     Question,
     ServiceSettings,
     Starter,
+    TargetChanges,
+    TargetItem,
     UpdateOperation,
+    WriteBackProblem,
     first_property,
     option_names,
     title_property,
@@ -65,6 +68,14 @@ from notion_sync.core.routing import Routing
 from notion_sync.core.rows import DateValue, PropertyValue, Row
 from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret, secret_setting
 from notion_sync.core.templates import compile_template, render_template
+from notion_sync.core.write_back import (
+    WRITABLE_DATE,
+    notion_date,
+    notion_text,
+    single_property,
+    text_write_back_problems,
+    writable_problem,
+)
 
 if TYPE_CHECKING:
     from notion_sync.core.emulator.base import ServiceEmulator
@@ -120,18 +131,27 @@ __all__ = [
     "SlidingWindow",
     "Span",
     "Starter",
+    "TargetChanges",
+    "TargetItem",
     "Template",
     "UpdateOperation",
+    "WRITABLE_DATE",
+    "WriteBackProblem",
     "call_with_retry",
     "compile_template",
     "config_relative",
     "first_property",
+    "notion_date",
+    "notion_text",
     "option_names",
     "render_template",
     "resolve_secret",
     "secret_setting",
+    "single_property",
+    "text_write_back_problems",
     "title_property",
     "todo_items",
+    "writable_problem",
 ]
 
 _LAZY = {

@@ -316,3 +316,59 @@ def test_unfinished_creates_are_looked_for_removed_when_found_and_forgotten_when
             left=True,
         )
     ]
+
+
+def test_write_back_newest_gives_a_tie_within_notions_minute_to_notion() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from notion_sync.core.planner import plan_write_back
+
+    edited = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Notion's time, rounded down to the minute
+    keys = {"list": ("list",)}
+
+    def decide(target_at: datetime) -> tuple[str, ...]:
+        plan = plan_write_back(
+            "p",
+            target={"list": "Done"},
+            written={"list": "Doing"},
+            notion={"list": "To do"},
+            keys=keys,
+            policy="newest",
+            notion_edited=edited,
+            target_modified=target_at,
+        )
+        assert len(plan.conflicts) == 1
+        return plan.write
+
+    assert decide(edited + timedelta(seconds=59)) == ()  # may be before Notion's real edit time
+    assert decide(edited + timedelta(minutes=1)) == ("list",)
+
+
+def test_write_back_adopts_a_value_notion_already_holds_and_ignores_its_own_writes() -> None:
+    from notion_sync.core.planner import plan_write_back
+
+    keys = {"time": ("start", "end")}
+    same = {"start": {"date": "2026-12-02"}, "end": {"date": "2026-12-03"}}
+    moved = {"start": {"date": "2026-12-04"}, "end": {"date": "2026-12-05"}}
+    ours = plan_write_back(
+        "p",
+        target=same,
+        written=same,
+        notion=moved,
+        keys=keys,
+        policy="target",
+        notion_edited=None,
+        target_modified=None,
+    )
+    assert (ours.write, ours.adopt, ours.conflicts) == ((), (), ())
+    adopted = plan_write_back(
+        "p",
+        target=moved,
+        written=same,
+        notion=moved,
+        keys=keys,
+        policy="notion",
+        notion_edited=None,
+        target_modified=None,
+    )
+    assert adopted.adopt == ("time",) and adopted.write == () and adopted.payload == moved

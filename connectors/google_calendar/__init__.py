@@ -12,6 +12,7 @@ auth google``, through the ``notion_sync.auth`` entry point).
 from notion_sync.sdk import ConnectorSpec
 
 from .settings import GoogleCalendarMapping, GoogleCalendarSettings
+from .write_back import FIELDS
 
 __all__ = ["spec"]
 
@@ -21,5 +22,6 @@ spec = ConnectorSpec(
     Settings=GoogleCalendarSettings,
     MappingSettings=GoogleCalendarMapping,
     on_delete_modes=("delete", "keep"),
+    write_back_fields=FIELDS,
     implementation="notion_sync.connectors.google_calendar.connector:GoogleCalendarConnector",
 )

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from googleapiclient.errors import HttpError
@@ -39,11 +40,14 @@ from notion_sync.sdk import (
     RetryPolicy,
     Row,
     Starter,
+    TargetChanges,
+    TargetItem,
     UpdateOperation,
+    WriteBackProblem,
     call_with_retry,
 )
 
-from . import checks, spec
+from . import checks, spec, write_back
 from .client import CalendarClient, build_client
 from .errors import classify, error_message, http_status
 from .markers import MAPPING_KEY, PAGE_KEY, event_id, event_markers
@@ -72,6 +76,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes
     batch_size = 50
+    write_back_fields = spec.write_back_fields
 
     def __init__(self, settings: GoogleCalendarSettings) -> None:
         super().__init__(settings)
@@ -467,6 +472,73 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             token = page.get("nextPageToken")
             if not token:
                 return
+
+    # -- write-back ---------------------------------------------------------------------
+    @classmethod
+    def write_back_problems(
+        cls, settings: GoogleCalendarMapping, fields: Sequence[str], schema: dict[str, Any] | None
+    ) -> list[WriteBackProblem]:
+        """``time`` needs writable date properties; ``summary`` a template of one title or text property."""
+        return write_back.problems(settings, tuple(fields), schema)
+
+    @classmethod
+    def write_back_keys(cls, settings: GoogleCalendarMapping, field: str) -> tuple[str, ...]:
+        """``time`` covers the event's start and end together."""
+        return write_back.KEYS.get(field, (field,))
+
+    def target_changes(self, mapping: Mapping, fields: Sequence[str], token: str | None) -> TargetChanges:
+        """The events changed since ``token`` (``events.list`` with the ``syncToken``); without one,
+        or when Google answers 410 (the token expired), one full listing. Either way the new
+        ``nextSyncToken`` comes back to be stored. A sync token cannot be combined with the
+        marker filter, so the calendar's events are listed and ours picked by their markers."""
+        calendar = mapping.settings.home_calendar  # write_back refuses calendar_from: one calendar
+        keys = [k for f in fields for k in self.write_back_keys(mapping.settings, f)]
+        full = token is None
+        try:
+            events, next_token = self._changes(calendar, token)
+        except HttpError as exc:
+            if http_status(exc) != 410:
+                raise self.final_error(exc, calendar) from exc
+            log.info("mapping %r: Google's sync token expired (410); listing every event once", mapping.name)
+            events, next_token = self._changes(calendar, None)
+            full = True
+        items: dict[str, TargetItem] = {}
+        for event in events:
+            marks = event_markers(event)
+            page = marks.get(PAGE_KEY)
+            if marks.get(MAPPING_KEY) != mapping.name or not page or event.get("status") == "cancelled":
+                continue
+            found = found_payload(event, mapping.settings)
+            stamp = event.get("updated")
+            modified = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+            items[page] = TargetItem(page, self._ref(event, calendar), {k: found.get(k) for k in keys}, modified)
+        return TargetChanges(items, next_token, full)
+
+    def _changes(self, calendar: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Every page of one ``events.list`` (incremental with ``token``), and its ``nextSyncToken``."""
+        events: list[dict[str, Any]] = []
+        page_token: str | None = None
+        while True:
+            request = self._events.list(
+                calendarId=calendar, syncToken=token, pageToken=page_token, maxResults=2500, showDeleted=True
+            )
+            try:
+                page = self._call(request, f"list changed events of {calendar}")
+            except HttpError:
+                raise
+            except Exception as exc:
+                raise self.final_error(exc, calendar) from exc
+            events.extend(page.get("items", []))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return events, page.get("nextSyncToken")
+
+    @classmethod
+    def notion_values(
+        cls, settings: GoogleCalendarMapping, schema: dict[str, Any], field: str, values: dict[str, Any], row: Row
+    ) -> dict[str, Any]:
+        """The event's time → the start (and end) date properties; its summary → the title."""
+        return write_back.notion_values(settings, schema, field, values, row)
 
     # -- prepare and check ------------------------------------------------------------
     def calendar_info(self, mapping: Mapping, calendar: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -112,6 +112,27 @@ class EmulatedCalendar(EmulatedTarget):
     def items(self) -> dict[str, str]:
         """Page id (from the event's marker) → summary, for events that are not cancelled."""
         return {e["extendedProperties"]["private"][PAGE_KEY]: str(e.get("summary", "")) for e in self._live()}
+
+    def edit_as_user(self, page_id: str, field: str) -> None:
+        """As a calendar user would: drag the event to the next day, or rename it."""
+        event = next(e for e in self._live() if e["extendedProperties"]["private"][PAGE_KEY] == page_id)
+        if field == "summary":
+            self.emulator.edit_event(
+                self.calendar_id, event["id"], {"summary": event["summary"] + " (edited in Google)"}
+            )
+            return
+        if field != "time":
+            raise ValueError(f"Google Calendar has no write-back field {field!r}")
+        moved = []
+        for key in ("start", "end"):
+            when = dict(event[key])
+            if "date" in when:
+                when["date"] = (date.fromisoformat(when["date"]) + timedelta(days=1)).isoformat()
+            else:
+                moment = datetime.fromisoformat(str(when["dateTime"]).replace("Z", "+00:00")) + timedelta(days=1)
+                when["dateTime"] = moment.isoformat()
+            moved.append(when)
+        self.emulator.move_event(self.calendar_id, event["id"], moved[0], moved[1])
 
     def item_count(self) -> int:
         """Live events carrying a page marker, duplicates included."""

@@ -10,6 +10,7 @@ marker line), ``client`` (py-trello over a paced transport), ``connector``, ``er
 from notion_sync.sdk import ConnectorSpec
 
 from .settings import TrelloMapping, TrelloSettings
+from .write_back import FIELDS
 
 __all__ = ["spec"]
 
@@ -19,5 +20,6 @@ spec = ConnectorSpec(
     Settings=TrelloSettings,
     MappingSettings=TrelloMapping,
     on_delete_modes=("archive", "delete", "keep"),
+    write_back_fields=FIELDS,
     implementation="notion_sync.connectors.trello.connector:TrelloConnector",
 )

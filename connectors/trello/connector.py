@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from trello import TrelloClient
@@ -33,10 +34,13 @@ from notion_sync.sdk import (
     Row,
     Secret,
     Starter,
+    TargetChanges,
+    TargetItem,
+    WriteBackProblem,
     call_with_retry,
 )
 
-from . import checks, spec
+from . import checks, spec, write_back
 from .checklist import sync_checklist
 from .client import TrelloTransport, build_client, credentials, pacer_for
 from .errors import NotFound, classify, is_ambiguous
@@ -87,6 +91,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     batch_size = 1
     cards_page_size: int = 1000
     """Cards per bulk read in ``recover`` (Trello's maximum)."""
+    write_back_fields = spec.write_back_fields
 
     def __init__(self, settings: TrelloSettings) -> None:
         super().__init__(settings)
@@ -382,7 +387,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         One request per 1000 cards. Where two cards carry the same marker, an open card wins over an archived one."""
         cards: list[dict[str, Any]] = []
         query: dict[str, Any] = {
-            "fields": "id,name,desc,closed,idList,idLabels,due,start,dueComplete",
+            "fields": "id,name,desc,closed,idList,idLabels,due,start,dueComplete,dateLastActivity",
             "limit": self.cards_page_size,
         }
         while True:
@@ -456,6 +461,45 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if mapping.settings.create_labels and labels:
             payload["label_colors"] = {name: board.label_colors.get(name) for name in labels}
         return payload
+
+    # -- write-back -------------------------------------------------------------------
+    @classmethod
+    def write_back_problems(
+        cls, settings: TrelloMapping, fields: Sequence[str], schema: dict[str, Any] | None
+    ) -> list[WriteBackProblem]:
+        """A list needs one option per list; dates a date property; a name a single property."""
+        return write_back.problems(settings, tuple(fields), schema)
+
+    @classmethod
+    def write_back_keys(cls, settings: TrelloMapping, field: str) -> tuple[str, ...]:
+        """``due`` covers the card's start and due together."""
+        return write_back.KEYS.get(field, (field,))
+
+    def target_changes(
+        self, mapping: MappingContext[TrelloMapping], fields: Sequence[str], token: str | None
+    ) -> TargetChanges:
+        """The board's open marked cards, from the run's one read of the board (the same read
+        ``recover`` uses), with ``dateLastActivity`` as their time of change."""
+        board = self._board(mapping)
+        keys = [k for f in fields for k in self.write_back_keys(mapping.settings, f)]
+        items: dict[str, TargetItem] = {}
+        for page_id, card in self._run_cards(board, mapping).items():
+            found = self._found_payload(card, board, mapping)
+            if found is None:
+                continue
+            stamp = card.get("dateLastActivity")
+            modified = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+            items[page_id] = TargetItem(
+                page_id, ExternalRef(str(card["id"]), {"board": board.id}), {k: found.get(k) for k in keys}, modified
+            )
+        return TargetChanges(items)
+
+    @classmethod
+    def notion_values(
+        cls, settings: TrelloMapping, schema: dict[str, Any], field: str, values: dict[str, Any], row: Row
+    ) -> dict[str, Any]:
+        """List → the ``list_from`` option, dates → the date property, and so on (``write_back``)."""
+        return write_back.notion_values(settings, schema, field, values, row)
 
     # -- check ----------------------------------------------------------------------
     def check(self, mapping: MappingContext[TrelloMapping]) -> list[CheckResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +99,34 @@ class TrelloEmulatedTarget(EmulatedTarget):
             if mark is not None:
                 out[mark[1]] = card["name"]
         return out
+
+    def card_for(self, page_id: str) -> dict[str, Any]:
+        """The open card whose marker names ``page_id``."""
+        for card in self.emulator.cards(self.board["id"], closed=False):
+            mark = parse_marker(card["desc"])
+            if mark is not None and mark[1] == page_id:
+                return card
+        raise KeyError(f"no card for page {page_id}")
+
+    def edit_as_user(self, page_id: str, field: str) -> None:
+        """As a board member would: drag the card to the next list, push its due a day later,
+        rename it, or tick (untick) it complete."""
+        card = self.card_for(page_id)
+        if field == "list":
+            names = list(DEMO_LISTS)
+            here = self.emulator.list_name(card["idList"])
+            self.emulator.move_card(
+                card["id"], names[(names.index(here) + 1) % len(names)] if here in names else "Done"
+            )
+        elif field == "due":
+            due = datetime.fromisoformat(str(card["due"]).replace("Z", "+00:00")) if card["due"] else datetime.now(UTC)
+            self.emulator.edit_card(card["id"], {"due": (due + timedelta(days=1)).isoformat()})
+        elif field == "name":
+            self.emulator.edit_card(card["id"], {"name": card["name"] + " (edited in Trello)"})
+        elif field == "due_complete":
+            self.emulator.edit_card(card["id"], {"dueComplete": not card["dueComplete"]})
+        else:
+            raise ValueError(f"Trello has no write-back field {field!r}")
 
     def item_count(self) -> int:
         """Open cards carrying a marker, duplicates included."""

@@ -289,6 +289,13 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
         def revoke(body: dict[str, Any]) -> None:
             self.revoke_token(token_of(body))
 
+        def capabilities(body: dict[str, Any]) -> dict[str, Any]:
+            wanted = body.get("capabilities")
+            if not isinstance(wanted, list) or not all(isinstance(c, str) for c in wanted):
+                raise ControlError(400, 'give \'capabilities\': a list such as ["read_content", "update_content"]')
+            self.set_capabilities(wanted, token_of(body))
+            return {"capabilities": sorted(self.capabilities(token_of(body)))}
+
         def unshare(body: dict[str, Any], database_id: str) -> None:
             self.share(database_id, token_of(body), shared=False)
 
@@ -342,6 +349,9 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             ControlRoute("POST", "pages/{page_id}/restore", restore, "restore a row from the trash"),
             ControlRoute("POST", "tokens/revoke", revoke, "revoke a token (default: the default one): 401 after"),
             ControlRoute("POST", "databases/{database_id}/unshare", unshare, "remove the integration's access"),
+            ControlRoute(
+                "POST", "tokens/capabilities", capabilities, "set the integration's capabilities (403 without one)"
+            ),
             ControlRoute("POST", "databases/{database_id}/share", share, "give the integration access again"),
         ]
 
@@ -409,6 +419,18 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             if known.workspace_name == workspace_name:
                 return known.workspace_id
         return new_uuid(self._rng)
+
+    def set_capabilities(self, capabilities: Iterable[str], token: str | None = None) -> None:
+        """Set an integration's capabilities, as its owner would on the integration's page
+        (``read_content``, ``update_content``, ``insert_content``, ``read_user_email``...): a
+        request that needs one it lacks answers 403 ``restricted_resource``."""
+        with self._lock:
+            self._tokens[token or self.token].capabilities = frozenset(capabilities)
+
+    def capabilities(self, token: str | None = None) -> frozenset[str]:
+        """An integration's capabilities."""
+        with self._lock:
+            return self._tokens[token or self.token].capabilities
 
     def revoke_token(self, token: str) -> None:
         """Revoke a token: every request with it answers 401 afterwards."""

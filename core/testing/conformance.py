@@ -63,6 +63,27 @@ class ConformanceSuite:
     connector: ClassVar[type[Connector[Any, Any]]]
     mapping_overrides: ClassVar[dict[str, Any]] = {}
 
+    WRITE_BACK_TESTS: ClassVar[tuple[str, ...]] = (
+        "test_write_back_fields_cover_keys_of_the_payload",
+        "test_write_back_carries_a_user_change_to_notion_once",
+        "test_write_back_without_update_content_leaves_the_one_way_sync_going",
+    )
+    """Collected only for a connector that declares ``write_back_fields``; a one-way connector
+    gets ``test_write_back_is_refused_by_a_one_way_connector`` instead."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        connector = cls.__dict__.get("connector")
+        if connector is None:
+            return
+        dropped = (
+            ("test_write_back_is_refused_by_a_one_way_connector",)
+            if connector.write_back_fields
+            else cls.WRITE_BACK_TESTS
+        )
+        for name in dropped:
+            setattr(cls, name, None)
+
     @pytest.fixture
     def sandbox(self, tmp_path: Path) -> Iterator[Sandbox]:
         if self.connector.emulated is Connector.emulated:
@@ -351,6 +372,63 @@ class ConformanceSuite:
         assert rep.counts["updated"] == 1 and rep.counts["created"] == 0, rep.counts
         assert f"{name} (renamed)" in self.live(sandbox)[page_id]
         self.assert_none_duplicated_or_lost(sandbox, expected.values())
+
+    # -- write-back (for connectors that declare write_back_fields) ----------------
+    def write_back_box(self, tmp_path: Path, field: str) -> Sandbox:
+        """A sandbox whose mapping writes ``field`` back."""
+        overrides = {**self.mapping_overrides, "write_back": [field]}
+        return Sandbox(
+            tmp_path / field,
+            connectors={self.connector.name: self.connector},
+            mapping_overrides={self.connector.name: overrides},
+        )
+
+    def test_write_back_is_refused_by_a_one_way_connector(self, sandbox: Sandbox) -> None:
+        data = sandbox.config_data()
+        data["mappings"][0]["write_back"] = ["name"]
+        sandbox.write_config(data)
+        with pytest.raises(ConfigError, match=r"write_back.*one-way"):
+            sandbox.config()
+
+    def test_write_back_fields_cover_keys_of_the_payload(self, sandbox: Sandbox) -> None:
+        settings = sandbox.config().mappings[0].settings
+        rep = sandbox.run(dry_run=True).mappings[0]
+        payload = next(a.item.payload for a in rep.plan if a.item is not None)
+        for name in self.connector.write_back_fields:
+            keys = self.connector.write_back_keys(settings, name)
+            assert keys and set(keys) <= set(payload), f"write-back field {name!r} covers {keys}, not payload keys"
+
+    def test_write_back_carries_a_user_change_to_notion_once(self, tmp_path: Path) -> None:
+        """For each declared field: a person's change in the target reaches the row in one PATCH,
+        the run after writes nothing anywhere, and a full scan agrees."""
+        for name in self.connector.write_back_fields:
+            with self.write_back_box(tmp_path, name) as box:
+                expected = self.expected_rows(box)
+                assert box.run().mappings[0].status == "ok"
+                page_id = next(iter(expected.values()))
+                before = box.notion.page_json(page_id)["properties"]
+                self.target(box).edit_as_user(page_id, name)
+                rep = box.run().mappings[0]
+                assert rep.status == "ok" and not rep.write_back_error, (rep.error, rep.write_back_error)
+                assert rep.counts["written back"] == 1, (name, rep.counts, rep.errors)
+                assert box.notion.page_json(page_id)["properties"] != before, f"{name}: the row did not change"
+                again = box.run().mappings[0]
+                assert again.writes == 0, (name, again.counts)
+                assert box.run(full=True).mappings[0].writes == 0, name
+
+    def test_write_back_without_update_content_leaves_the_one_way_sync_going(self, tmp_path: Path) -> None:
+        name = self.connector.write_back_fields[0]
+        with self.write_back_box(tmp_path, name) as box:
+            expected = self.expected_rows(box)
+            box.run()
+            first, second = list(expected.values())[:2]
+            box.notion.set_capabilities({"read_content", "insert_content"})
+            self.target(box).edit_as_user(first, name)
+            box.notion.update_page(second, {"Name": "Renamed in Notion"})
+            rep = box.run().mappings[0]
+            assert "Update content" in rep.write_back_error, rep.write_back_error
+            assert rep.exit_code == 3 and rep.counts["written back"] == 0
+            assert "Renamed in Notion" in self.live(box)[second], "the one-way sync stopped too"
 
     def test_unknown_mapping_key_is_a_clear_config_error(self, sandbox: Sandbox) -> None:
         data = sandbox.config_data()

@@ -101,6 +101,9 @@ class GoogleCalendarEmulator(ServiceEmulator):
         """The form of every ``/token`` request (grant_type, assertion or refresh_token...)."""
         self._lock = threading.RLock()
         self._etags = itertools.count(1)
+        self._changes = itertools.count(1)
+        self._sync_generation = 0
+        """Sync tokens name a generation: ``expire_sync_tokens`` moves it on, so older ones get 410."""
         self._generated_ids = itertools.count(1)
         self.app = Starlette(
             routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
@@ -176,6 +179,26 @@ class GoogleCalendarEmulator(ServiceEmulator):
             merge(event, patch)
             self._touch(event)
 
+    def move_event(self, calendar_id: str, event_id: str, start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
+        """Drag an event to another time, as a person would in Google Calendar: ``start`` and
+        ``end`` as event times (``{"date": ...}`` or ``{"dateTime": ..., "timeZone": ...}``),
+        stored as Google returns them; ``updated`` moves on and the next sync-token listing shows it."""
+        with self._lock:
+            calendar = self.calendars[calendar_id]
+            event = calendar.events[event_id]
+            for key, when in (("start", start), ("end", end)):
+                event[key] = {k: v for k, v in when.items() if v is not None}
+            self._validate(event, calendar)
+            self._express_times(event, calendar)
+            self._touch(event)
+            return self._public(event)
+
+    def expire_sync_tokens(self) -> None:
+        """Make every sync token handed out so far invalid (Google expires them after a while, or
+        when the calendar's access changes): ``events.list`` with one answers 410 ``fullSyncRequired``."""
+        with self._lock:
+            self._sync_generation += 1
+
     def purge(self, calendar_id: str, event_id: str) -> None:
         """Empty an event from the trash: ``get`` answers 404, but its id stays reserved (409)."""
         with self._lock:
@@ -218,6 +241,9 @@ class GoogleCalendarEmulator(ServiceEmulator):
         return [
             ControlRoute("GET", "calendars/{calendar_id}/events", listed, "a calendar's events, as stored"),
             ControlRoute("POST", "calendars/{calendar_id}/events/{event_id}/move", move, "move an event"),
+            ControlRoute(
+                "POST", "sync-tokens/expire", lambda body: self.expire_sync_tokens(), "sync tokens answer 410 after"
+            ),
             ControlRoute("POST", "credentials/revoke", revoke, "answer 401 authError to everything"),
             ControlRoute("POST", "credentials/restore", restore, "accept the credentials again"),
         ]
@@ -493,6 +519,7 @@ class GoogleCalendarEmulator(ServiceEmulator):
 
     def _touch(self, event: dict[str, Any]) -> None:
         event["etag"] = f'"{3_000_000_000_000_000 + next(self._etags)}"'
+        event["_change"] = next(self._changes)
         event["updated"] = self._timestamp()
 
     @staticmethod
@@ -585,13 +612,15 @@ class GoogleCalendarEmulator(ServiceEmulator):
 
         if one("syncToken") and any(one(k) for k in ("privateExtendedProperty", "timeMin", "timeMax", "q")):
             raise bad("Sync token cannot be used with other filters.")
+        since = self._sync_point(one("syncToken")) if one("syncToken") else None
         try:
             max_results = min(int(one("maxResults") or 250), 2500)
         except ValueError:
             raise bad("Invalid value for: maxResults") from None
         if max_results < 1:
             raise bad("Invalid value for: maxResults")
-        show_deleted = (one("showDeleted") or "false").lower() == "true"
+        # An incremental listing always includes deleted events: that is how a client hears of them.
+        show_deleted = since is not None or (one("showDeleted") or "false").lower() == "true"
         wanted: list[tuple[str, str]] = []
         for constraint in params.get("privateExtendedProperty", []):
             if "=" not in constraint:
@@ -609,6 +638,8 @@ class GoogleCalendarEmulator(ServiceEmulator):
         for event in calendar.events.values():
             if event.get("_purged") or (event["status"] == "cancelled" and not show_deleted):
                 continue
+            if since is not None and event.get("_change", 0) <= since:
+                continue
             private = event.get("extendedProperties", {}).get("private", {})
             if any(private.get(k) != v for k, v in wanted):
                 continue
@@ -618,13 +649,18 @@ class GoogleCalendarEmulator(ServiceEmulator):
                 if (time_min and finish <= time_min) or (time_max and begin >= time_max):
                     continue
             matching.append(event)
-        offset = 0
+        offset, mark = 0, None
         token = one("pageToken")
         if token:
             try:
-                offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
+                parts = base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:").split(":")
+                offset = int(parts[0])
+                mark = int(parts[1]) if len(parts) > 1 else None
             except (ValueError, UnicodeDecodeError):
                 raise bad("Invalid page token value.") from None
+        # A listing's sync token is where the changes stood when its first page was read.
+        if mark is None:
+            mark = self._change_point()
         page = matching[offset : offset + max_results]
         result: dict[str, Any] = {
             "kind": "calendar#events",
@@ -638,10 +674,29 @@ class GoogleCalendarEmulator(ServiceEmulator):
             "items": [self._public(e) for e in page],
         }
         if offset + max_results < len(matching):
-            result["nextPageToken"] = base64.urlsafe_b64encode(f"offset:{offset + max_results}".encode()).decode()
+            result["nextPageToken"] = base64.urlsafe_b64encode(
+                f"offset:{offset + max_results}:{mark}".encode()
+            ).decode()
         else:
-            result["nextSyncToken"] = base64.urlsafe_b64encode(f"sync:{next(self._etags)}".encode()).decode()
+            result["nextSyncToken"] = base64.urlsafe_b64encode(f"sync:{self._sync_generation}:{mark}".encode()).decode()
         return result
+
+    def _change_point(self) -> int:
+        """The number of the last change made to any event (0: none yet)."""
+        return max((e.get("_change", 0) for c in self.calendars.values() for e in c.events.values()), default=0)
+
+    def _sync_point(self, token: str | None) -> int:
+        """The change a sync token was handed out at; 410 ``fullSyncRequired`` for an expired one."""
+        try:
+            kind, generation, point = base64.urlsafe_b64decode(str(token).encode()).decode().split(":")
+            if kind != "sync":
+                raise ValueError(kind)
+            number, gen = int(point), int(generation)
+        except (ValueError, UnicodeDecodeError):
+            raise bad("Invalid sync token value.") from None
+        if gen != self._sync_generation:
+            raise Fail(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
+        return number
 
     # -- batch -------------------------------------------------------------------
     def _batch(self, content_type: str, body: bytes, authorization: str | None) -> Response:

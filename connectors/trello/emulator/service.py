@@ -221,6 +221,46 @@ class TrelloEmulator(TrelloChecklists, ServiceEmulator):
                     m["memberType"] = member_type
 
     # -- control API (docs/emulators.md) --------------------------------------------
+    def move_card(self, card_id: str, list_ref: str) -> dict[str, Any]:
+        """Drag a card to another list of its board (by name or id), as a board member would in
+        Trello: its ``dateLastActivity`` moves on, and it goes to the bottom of the list."""
+        with self._lock:
+            card = self._cards[card_id]
+            target = next(
+                (
+                    x
+                    for x in self.lists.values()
+                    if x["idBoard"] == card["idBoard"] and list_ref in (x["id"], x["name"])
+                ),
+                None,
+            )
+            if target is None:
+                raise LookupError(f"no list {list_ref!r} on the card's board")
+            card["idList"] = target["id"]
+            card["pos"] = self._position(target["id"], "bottom", card_id)
+            card["dateLastActivity"] = self._timestamp()
+            return deepcopy(card)
+
+    def edit_card(self, card_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a card's ``name``, ``due``, ``start`` or ``dueComplete`` as a board member would in
+        Trello (dates as Trello stores them: UTC with milliseconds, or None); ``dateLastActivity``
+        moves on."""
+        allowed = {"name", "due", "start", "dueComplete"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"a person edits only {', '.join(sorted(allowed))} here, not {', '.join(sorted(unknown))}")
+        with self._lock:
+            card = self._cards[card_id]
+            for key in ("due", "start"):
+                if key in changes:
+                    try:
+                        changes = {**changes, key: as_time(changes[key], key)}
+                    except TrelloReply:
+                        raise ValueError(f"{key}: give a date-time such as 2026-11-27T17:00:00.000Z") from None
+            card.update(changes)
+            card["dateLastActivity"] = self._timestamp()
+            return deepcopy(card)
+
     def control_routes(self) -> list[ControlRoute]:
         """Act as a board member over HTTP: list boards and cards, move a card, revoke a token."""
 
@@ -242,23 +282,20 @@ class TrelloEmulator(TrelloChecklists, ServiceEmulator):
             wanted = body.get("list")
             if not isinstance(wanted, str):
                 raise ControlError(400, "give 'list': the name or id of a list on the card's board")
-            with self._lock:
-                card = self._cards.get(card_id)
-                if card is None:
-                    raise KeyError(f"card {card_id}")
-                target = next(
-                    (
-                        x
-                        for x in self.lists.values()
-                        if x["idBoard"] == card["idBoard"] and wanted in (x["id"], x["name"])
-                    ),
-                    None,
-                )
-                if target is None:
-                    raise ControlError(404, f"no list {wanted!r} on the card's board")
-                card["idList"] = target["id"]
-                card["dateLastActivity"] = self._timestamp()
-                return deepcopy(card)
+            try:
+                return self.move_card(card_id, wanted)
+            except LookupError as exc:
+                if card_id not in self._cards:
+                    raise KeyError(f"card {card_id}") from None
+                raise ControlError(404, str(exc).strip("'\"")) from None
+
+        def edit(body: dict[str, Any], card_id: str) -> dict[str, Any]:
+            if card_id not in self._cards:
+                raise KeyError(f"card {card_id}")
+            try:
+                return self.edit_card(card_id, body)
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from None
 
         def revoke(body: dict[str, Any]) -> None:
             token = body.get("token")
@@ -270,6 +307,7 @@ class TrelloEmulator(TrelloChecklists, ServiceEmulator):
         return [
             ControlRoute("GET", "boards", boards, "boards with their lists, labels and cards"),
             ControlRoute("POST", "cards/{card_id}/move", move, "move a card to another list"),
+            ControlRoute("PATCH", "cards/{card_id}", edit, "edit a card's name, due, start or dueComplete"),
             ControlRoute("POST", "tokens/revoke", revoke, "revoke a token: 401 invalid token after"),
         ]
 
