@@ -379,12 +379,18 @@ def test_the_demo_moves_a_card_to_done_and_the_row_follows() -> None:
 def test_an_older_state_file_serves_history_and_a_dry_run_before_a_run_migrates_it(tmp_path: Path) -> None:
     import sqlite3
 
+    from notion_sync.core.state import _MIGRATIONS
+
+    # The file as the version before write-back left it: that migration and those after undone.
+    write_back_migration = next(i for i, sql in enumerate(_MIGRATIONS, 1) if "write_back_intents" in sql)
+    assert write_back_migration == len(_MIGRATIONS), "undo the later migrations here too"
+
     with sandbox(tmp_path, "trello") as box:
         synced(box)
         conn = sqlite3.connect(box.state_path)
         conn.executescript(
             "DROP TABLE write_back_intents; DROP TABLE change_tokens; ALTER TABLE history DROP COLUMN detail;"
-            " PRAGMA user_version = 3;"
+            f" PRAGMA user_version = {write_back_migration - 1};"
         )
         conn.close()
         data = box.config_data()
