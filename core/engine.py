@@ -35,6 +35,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -58,11 +59,12 @@ from notion_sync.core.errors import (
     ConfigError,
     FatalError,
     ItemError,
+    LockedError,
     NotionSyncError,
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
-from notion_sync.core.lock import RunLock
+from notion_sync.core.lock import MappingHeld, mapping_lock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.planner import (
     WRITES,
@@ -162,11 +164,14 @@ class MappingReport:
             "ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK,
             "config": EXIT_CONFIG,
             "access": EXIT_ACCESS,
+            "held": EXIT_OK,
         }.get(self.status, EXIT_ITEMS_FAILED)
 
     def summary(self) -> str:
         parts = [f"{self.counts[k]} {k}" for k in COUNTED] + [f"{self.counts[k]} {k}" for k in NOTED if self.counts[k]]
         text = f"{self.name} → {self.connector}: " + ", ".join(parts)
+        if self.status == "held":
+            return f"{self.name} → {self.connector}: skipped — {self.error}"
         if self.status != "ok":
             text += f" — stopped: {self.error}"
         return text
@@ -350,21 +355,56 @@ class Engine:
             if options.dry_run:
                 report.mappings = self._run_all(chosen, options, None)
                 return report
-            with RunLock(self.config.state_path):
-                state = self._open_state(self.config.state_path)
+            with ExitStack() as held:
+                runnable, skipped = self._take_locks(chosen, explicit=bool(options.mappings), held=held)
+                state = self._open_state(self.config.state_location)
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                    report.mappings = self._run_all(chosen, options, state)
+                    done = {r.name: r for r in self._run_all(runnable, options, state)} if runnable else {}
+                    report.mappings = [done.get(m.name) or skipped[m.name] for m in chosen]
                     state.finish_run(
                         "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
-                        {m.name: dict(m.counts) for m in report.mappings},
+                        {m.name: dict(m.counts) for m in report.mappings if m.status != "held"},
                     )
                 finally:
                     state.close()
         finally:
             self.close()
         return report
+
+    def _take_locks(
+        self, chosen: list[ResolvedMapping], *, explicit: bool, held: ExitStack
+    ) -> tuple[list[ResolvedMapping], dict[str, MappingReport]]:
+        """Take each mapping's lock in turn. A mapping named on the command line that another
+        process holds stops the run at once (exit 75); in a run of every mapping it is reported
+        as held by that process and the others run. When every one is held, the run exits 75."""
+        runnable: list[ResolvedMapping] = []
+        skipped: dict[str, MappingReport] = {}
+        refusals: list[MappingHeld] = []
+        for m in chosen:
+            try:
+                held.enter_context(mapping_lock(self.config.state_location, m.name))
+            except MappingHeld as refused:
+                if explicit:
+                    raise
+                refusals.append(refused)
+                skipped[m.name] = MappingReport(
+                    m.name, m.config.connector, status="held", error=f"another run ({refused.holder}) is syncing it"
+                )
+                continue
+            runnable.append(m)
+        if chosen and not runnable:
+            raise (
+                refusals[0]
+                if len(refusals) == 1
+                else LockedError(
+                    "every mapping is being synced by another notion-sync run ("
+                    + ", ".join(f"{r.mapping}: {r.holder}" for r in refusals)
+                    + "); this run exits without doing anything"
+                )
+            )
+        return runnable, skipped
 
     def _run_all(
         self, chosen: list[ResolvedMapping], options: RunOptions, state: StateBackend | None
@@ -392,7 +432,7 @@ class Engine:
                 )
 
         def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
-            store = self._open_state(self.config.state_path, readonly=options.dry_run)
+            store = self._open_state(self.config.state_location, readonly=options.dry_run)
             if state is not None:
                 store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
             reports = [MappingReport(m.name, m.config.connector) for m in mappings]
