@@ -239,7 +239,9 @@ def connect(url: Secret, *, readonly: bool = False) -> PgConnection:
 
 
 def _schema_version(conn: PgConnection) -> int:
-    conn.raw.execute("CREATE TABLE IF NOT EXISTS notion_sync_schema (version INTEGER NOT NULL)")
+    exists = conn.raw.execute("SELECT to_regclass('notion_sync_schema') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return 0
     row = conn.raw.execute("SELECT max(version) FROM notion_sync_schema").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -252,6 +254,8 @@ def _migrate(conn: PgConnection, statements: Any) -> None:
     conn.raw.execute("BEGIN")
     try:
         conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        # Under the lock: CREATE TABLE IF NOT EXISTS is not safe against a concurrent one.
+        conn.raw.execute("CREATE TABLE IF NOT EXISTS notion_sync_schema (version INTEGER NOT NULL)")
         version = _schema_version(conn)
         for number in range(version, SCHEMA_VERSION):
             for statement in statements(number):

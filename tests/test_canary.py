@@ -78,3 +78,44 @@ def test_the_canary_runs_did_fail_on_auth(box, monkeypatch):
             m.setenv(env, canary(env))
             result = runner.invoke(app, ["run", "--config", str(box.config_path)], catch_exceptions=False)
             assert result.exit_code in (1, 3), (env, result.output)
+
+
+def test_no_state_url_password_in_any_output_file_or_state(tmp_path, pg_url, monkeypatch):
+    """A PostgreSQL state URL carries a password: through every command, on success (the real
+    password) and on failure (a wrong one, refused by the server), it shows nowhere."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    password = urlsplit(pg_url).password
+    wrong = "canarystatepassword" + "Q7xZ" * 4
+    monkeypatch.setenv("NS_CANARY_STATE_URL", pg_url)
+    with Sandbox(tmp_path) as box:
+        data = box.config_data()
+        data["state"] = {"url_env": "NS_CANARY_STATE_URL"}
+        box.write_config(data)
+        box.run()
+        leaks = []
+        for secret, url in ((password, pg_url), (wrong, pg_url.replace(f":{password}@", f":{wrong}@"))):
+            monkeypatch.setenv("NS_CANARY_STATE_URL", url)
+            for args in COMMANDS:
+                result = runner.invoke(
+                    app,
+                    [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
+                    catch_exceptions=False,
+                )
+                for text in (result.stdout, result.stderr):
+                    if secret in text or url in text:
+                        leaks.append((secret[:6], args, text[:300]))
+                if secret == wrong and args == ["run"]:
+                    assert result.exit_code == 75 and "the state database" in result.stderr, result.output
+            for path in box.workdir.rglob("*"):
+                if path.is_file() and secret.encode() in path.read_bytes():
+                    leaks.append((secret[:6], "file", str(path)))
+        with psycopg.connect(pg_url) as conn:
+            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            for table in tables:
+                for row in conn.execute(f"SELECT * FROM {table}"):
+                    if password in repr(row):
+                        leaks.append(("state", table, ""))
+        assert tables and leaks == []
