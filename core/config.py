@@ -42,6 +42,8 @@ __all__ = [
     "CeleryConfig",
     "check_schedule",
     "state_url",
+    "broker_url",
+    "shared_limits_url",
     "DEFAULT_CONFIG",
     "config_path",
     "load_config",
@@ -541,6 +543,38 @@ def load_config(
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
     return Config(file if text else None, notion, state, mappings, services, discovery, inline, celery)
+
+
+def broker_url(celery: CeleryConfig) -> Secret:
+    """The Celery broker's URL from ``[celery] broker_url_env / broker_url``, as a secret."""
+    if celery.broker_url:
+        if urlsplit(celery.broker_url).password:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "celery.broker_url",
+                        "the URL carries a password: move it to an environment variable and set "
+                        "[celery] broker_url_env",
+                    )
+                ]
+            )
+        return Secret(celery.broker_url, "the config file")
+    if not celery.broker_url_env:
+        raise ConfigError([ConfigProblem("celery", "set broker_url_env (or broker_url): redis://host:6379/0")])
+    found = resolve_secret("celery.broker_url", env=celery.broker_url_env)
+    assert found is not None
+    password = urlsplit(found.reveal()).password
+    if password:
+        REDACTOR.register(password)
+    return found
+
+
+def shared_limits_url(config: Config) -> str | None:
+    """Where the fleet keeps its shared rate limits (the Redis broker), or None: pace per process."""
+    if config.celery is None:
+        return None
+    url = broker_url(config.celery).reveal()
+    return url if url.startswith(("redis://", "rediss://")) else None
 
 
 def state_url(state: StateConfig, base_dir: Path) -> Secret:

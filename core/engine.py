@@ -49,7 +49,7 @@ from notion_sync.core.adapter import (
     Operation,
     OperationResult,
 )
-from notion_sync.core.config import Config, ResolvedMapping
+from notion_sync.core.config import Config, ResolvedMapping, shared_limits_url
 from notion_sync.core.errors import (
     EXIT_ACCESS,
     EXIT_CONFIG,
@@ -66,6 +66,7 @@ from notion_sync.core.errors import (
 from notion_sync.core.fields import PropertyUse, property_uses
 from notion_sync.core.lock import MappingHeld, mapping_lock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
+from notion_sync.core.pacing import Pacers
 from notion_sync.core.planner import (
     WRITES,
     Action,
@@ -312,6 +313,8 @@ class Engine:
         self.now = now
         self.retry = retry or RetryPolicy.from_env()
         self._open_notion = notion
+        self.pacers = Pacers(shared_limits_url(config))
+        """The run's pacers: one budget per token, shared by the fleet's workers under ``[celery]``."""
         self._open_state = state
         self._connectors: dict[str, Connector[Any, Any]] = {}
         self._unknown_types: set[str] = set()
@@ -326,6 +329,7 @@ class Engine:
             cls = self.config.discovery.connectors[name]
             connector = cls(self.config.services[name])
             connector.retry_policy = self.retry
+            connector.pacers = self.pacers
             self._connectors[name] = connector
         return self._connectors[name]
 
@@ -348,7 +352,12 @@ class Engine:
         token = notion_token(self.config)
         n = self.config.notion
         self.source = self._open_notion(
-            token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second, retry=self.retry
+            token,
+            base_url=n.base_url,
+            timeout=n.timeout,
+            requests_per_second=n.requests_per_second,
+            retry=self.retry,
+            pacers=self.pacers,
         )
         report = RunReport(dry_run=options.dry_run)
         try:

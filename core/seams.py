@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from notion_sync.core.adapter import ExternalRef
 from notion_sync.core.links import Failure, StoredLink
 from notion_sync.core.notion_source import DataSource, RequestCount
+from notion_sync.core.pacing import Pacers
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import Secret
 from notion_sync.core.state import Cursor
@@ -62,6 +63,7 @@ class NotionOpener(Protocol):
         timeout: float,
         requests_per_second: float,
         retry: RetryPolicy | None = None,
+        pacers: Pacers | None = None,
     ) -> NotionReader: ...
 
 
