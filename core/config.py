@@ -112,6 +112,9 @@ class CeleryConfig(BaseModel):
     )
     broker_url: str | None = Field(None, description="the broker URL itself, without a password")
     default_schedule: str = Field("10m", description='how often beat queues a mapping: "90s", "10m" or a cron line')
+    visibility_timeout: float = Field(
+        600.0, gt=0, description="seconds before the sync of a worker that vanished is handed to another worker"
+    )
 
     @field_validator("default_schedule")
     @classmethod

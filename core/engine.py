@@ -64,7 +64,7 @@ from notion_sync.core.errors import (
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
-from notion_sync.core.lock import MappingHeld, mapping_lock
+from notion_sync.core.lock import MappingHeld, holder_identity, mapping_lock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
 from notion_sync.core.pacing import Pacers
 from notion_sync.core.planner import (
@@ -370,7 +370,12 @@ class Engine:
                 try:
                     state.start_run(token.fingerprint)
                     warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
+                    me = holder_identity()
+                    for m in runnable:
+                        state.start_mapping_run(m.name, me)
                     done = {r.name: r for r in self._run_all(runnable, options, state)} if runnable else {}
+                    for m in runnable:
+                        state.finish_mapping_run(m.name, done[m.name].status)
                     report.mappings = [done.get(m.name) or skipped[m.name] for m in chosen]
                     state.finish_run(
                         "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",

@@ -82,8 +82,8 @@ def pace_key(*parts: str | Secret) -> str:
 class SharedPacer:
     """A pacer whose budget every process shares: a moving window in Redis, through ``limits``.
 
-    ``limits`` counts whole seconds: a window of 1.1 s becomes 2 s with the limit scaled down
-    (never up) to match, so the shared pace is at most the local one."""
+    ``limits`` counts whole seconds: a window of 1.1 s becomes 2 s with the same limit, so the
+    shared pace, and its bursts, never exceed the local one."""
 
     def __init__(self, storage_url: str, name: str, limit: int, window: float) -> None:
         from limits import RateLimitItemPerSecond
@@ -92,7 +92,7 @@ class SharedPacer:
 
         whole = max(1, math.ceil(window))
         self.name = name
-        self.item = RateLimitItemPerSecond(max(1, math.floor(limit * whole / window)), whole)
+        self.item = RateLimitItemPerSecond(limit, whole)
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
         self._local = Pacer(limit, window)
         self.waited = 0.0

@@ -146,6 +146,14 @@ class StateBackend(Protocol):
         """Record the end of a run."""
         ...
 
+    def start_mapping_run(self, mapping: str, holder: str) -> None:
+        """Record that ``holder`` syncs ``mapping`` in this run."""
+        ...
+
+    def finish_mapping_run(self, mapping: str, status: str) -> None:
+        """Record the end of this run's sync of ``mapping``."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...

@@ -80,6 +80,14 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE history ADD COLUMN title TEXT;
     ALTER TABLE failures ADD COLUMN title TEXT;
     """,
+    # 4: 16 which process synced each mapping in each run, and when (one mapping, one writer)
+    """
+    CREATE TABLE mapping_runs (
+        run_id INTEGER NOT NULL, mapping TEXT NOT NULL, holder TEXT NOT NULL, started_at TEXT NOT NULL,
+        finished_at TEXT, status TEXT, PRIMARY KEY (run_id, mapping)
+    );
+    CREATE INDEX mapping_runs_mapping ON mapping_runs (mapping, started_at);
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -186,6 +194,10 @@ def _display(url: Secret) -> str:
     from notion_sync.core.postgres import display_url
 
     return display_url(url)
+
+
+def _precise_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _now() -> str:
@@ -618,6 +630,32 @@ class StateStore:
             self.token_fingerprint = token_fingerprint
             self.run_id = int(cur.lastrowid or 0)
         return self.run_id
+
+    def start_mapping_run(self, mapping: str, holder: str) -> None:
+        """Record that ``holder`` (``pid N@host``) holds ``mapping``'s lock and syncs it in this run."""
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO mapping_runs (run_id, mapping, holder, started_at) VALUES (?, ?, ?, ?)",
+                (self.run_id, mapping, holder, _precise_now()),
+            )
+
+    def finish_mapping_run(self, mapping: str, status: str) -> None:
+        """Record the end of this run's sync of ``mapping`` (before its lock is released)."""
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE mapping_runs SET finished_at = ?, status = ? WHERE run_id = ? AND mapping = ?",
+                (_precise_now(), status, self.run_id, mapping),
+            )
+
+    def mapping_runs(self, mapping: str | None = None) -> list[sqlite3.Row]:
+        """Who synced which mapping when, oldest first."""
+        if mapping is None:
+            return list(self.conn.execute("SELECT * FROM mapping_runs ORDER BY started_at"))
+        return list(self.conn.execute("SELECT * FROM mapping_runs WHERE mapping = ? ORDER BY started_at", (mapping,)))
 
     def finish_run(self, status: str, summary: dict[str, Any]) -> None:
         if self.run_id is None:
