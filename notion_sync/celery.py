@@ -27,7 +27,7 @@ from celery import Celery
 from celery.schedules import crontab, schedule
 
 from notion_sync.core.config import Config, broker_url, config_path, load_config, parse_duration
-from notion_sync.core.errors import EXIT_TEMPFAIL, LockedError, NotionSyncError
+from notion_sync.core.errors import EXIT_TEMPFAIL, ConfigError, LockedError, NotionSyncError
 
 __all__ = [
     "BrokerError",
@@ -72,7 +72,7 @@ def _load() -> Config:
 def configure(celery_app: Celery, config: Config) -> None:
     """Point ``celery_app`` at the config's broker and give beat its schedule."""
     if config.celery is None:
-        raise NotionSyncError(
+        raise ConfigError(
             f"{config.path or 'the config'} has no [celery] table: add one with broker_url_env "
             '(e.g. [celery] broker_url_env = "NOTION_SYNC_BROKER_URL")'
         )
