@@ -18,6 +18,7 @@ from notion_sync.core.doctor import run_checks
 from notion_sync.core.engine import RunReport
 from notion_sync.core.errors import EXIT_OK
 from notion_sync.core.history_view import show_history
+from notion_sync.core.lock import mapping_lock
 from notion_sync.core.output import Output
 from notion_sync.core.sandbox import Sandbox
 
@@ -31,6 +32,17 @@ def _show_targets(out: Output, box: Sandbox, when: str) -> None:
 
 def _summaries(out: Output, report: RunReport) -> None:
     out.run_report(report)
+
+
+def _held_mapping(out: Output, box: Sandbox) -> int:
+    """Another process syncs one mapping: a run skips it, names the holder, and syncs the rest."""
+    first = next(iter(box.targets))
+    name = box.mapping_name(first)
+    out.show(Rule(f"4b. {name!r} is being synced by another process: this run skips it and syncs the others"))
+    with mapping_lock(box.config().state_location, name):
+        report = box.run()
+    _summaries(out, report)
+    return report.exit_code
 
 
 def run_demo(out: Output, keep: Path | None = None) -> int:
@@ -88,6 +100,7 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
                 f"Notion requests on the last run: {reads} "
                 f"(the {len(report.mappings)} mappings on this database share one read)"
             )
+            codes.append(_held_mapping(out, box))
 
             out.show(Rule("5. lose the state file and trash a row: nothing is rewritten, the orphan is swept"))
             for suffix in ("", "-wal", "-shm"):
