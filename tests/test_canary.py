@@ -46,6 +46,19 @@ def secret_envs(box: Sandbox) -> list[str]:
     return names
 
 
+def every_command(box: Sandbox):
+    """Each command of COMMANDS run on the box's config: (args, result)."""
+    for args in COMMANDS:
+        yield (
+            args,
+            runner.invoke(
+                app,
+                [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
+                catch_exceptions=False,
+            ),
+        )
+
+
 def test_no_canary_in_any_output_or_file(box, monkeypatch):
     assert set(box.targets) == {"google_calendar", "trello", "slack"}
     box.run()  # a working state first, so history has lines
@@ -56,12 +69,7 @@ def test_no_canary_in_any_output_or_file(box, monkeypatch):
         secret = canary(env)
         with monkeypatch.context() as m:
             m.setenv(env, f"  Bearer {secret}\n")
-            for args in COMMANDS:
-                result = runner.invoke(
-                    app,
-                    [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
-                    catch_exceptions=False,
-                )
+            for args, result in every_command(box):
                 for text in (result.stdout, result.stderr):
                     if secret in text or secret[-16:] in text:
                         leaks.append((env, args, text[:300]))
@@ -98,12 +106,7 @@ def test_no_state_url_password_in_any_output_file_or_state(tmp_path, pg_url, mon
         leaks = []
         for secret, url in ((password, pg_url), (wrong, pg_url.replace(f":{password}@", f":{wrong}@"))):
             monkeypatch.setenv("NS_CANARY_STATE_URL", url)
-            for args in COMMANDS:
-                result = runner.invoke(
-                    app,
-                    [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
-                    catch_exceptions=False,
-                )
+            for args, result in every_command(box):
                 for text in (result.stdout, result.stderr):
                     if secret in text or url in text:
                         leaks.append((secret[:6], args, text[:300]))

@@ -21,15 +21,22 @@ runner = CliRunner()
 NAMES = ("memo-a", "memo-b")
 
 
-@pytest.fixture
-def two(tmp_path: Path):
-    """A sandbox with two memo mappings on the one database."""
+def two_mappings(tmp_path: Path, state: dict | None = None):
+    """A sandbox with two memo mappings on the one database (``state``: its [state] table)."""
     with Sandbox(tmp_path, connectors={"memo": MemoConnector}) as box:
         data = box.config_data()
+        if state is not None:
+            data["state"] = state
         first = data["mappings"][0]
         data["mappings"] = [{**first, "name": name} for name in NAMES]
         box.write_config(data)
         yield box
+
+
+@pytest.fixture
+def two(tmp_path: Path):
+    """A sandbox with two memo mappings on the one database."""
+    yield from two_mappings(tmp_path)
 
 
 def memos_of(box: Sandbox, mapping: str) -> list[dict]:

@@ -22,10 +22,10 @@ from notion_sync.core.secrets import Secret
 from notion_sync.core.state import SCHEMA_VERSION, StateStore
 from notion_sync.core.testing.servers import free_port
 from tests.support.memo import MemoConnector, with_memo
+from tests.test_mapping_locks import NAMES, memos_of, two_mappings
 from tests.test_safety_nets import cli_process
 
 runner = CliRunner()
-NAMES = ("memo-a", "memo-b")
 URL_ENV = "NS_TEST_PG_URL"
 
 
@@ -33,17 +33,7 @@ URL_ENV = "NS_TEST_PG_URL"
 def two(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch):
     """Two memo mappings on one database, their state in PostgreSQL (the URL from url_env)."""
     monkeypatch.setenv(URL_ENV, pg_url)
-    with Sandbox(tmp_path, connectors={"memo": MemoConnector}) as box:
-        data = box.config_data()
-        data["state"] = {"url_env": URL_ENV}
-        first = data["mappings"][0]
-        data["mappings"] = [{**first, "name": name} for name in NAMES]
-        box.write_config(data)
-        yield box
-
-
-def memos_of(box: Sandbox, mapping: str) -> list[dict]:
-    return [m for m in box.targets["memo"].emulator.memos.values() if m["mapping"] == mapping]
+    yield from two_mappings(tmp_path, {"url_env": URL_ENV})
 
 
 def lock_holders(url: str) -> dict[int, str]:
@@ -64,7 +54,8 @@ def lock_holders(url: str) -> dict[int, str]:
 
 
 def test_same_mapping_from_two_processes_one_exits_75_naming_the_other(two: Sandbox, pg_url: str) -> None:
-    two.notion.server.faults.schedule_delay(3.0, path="/query", method="POST")
+    # Long enough for the second process to start and be refused on a loaded machine.
+    two.notion.server.faults.schedule_delay(6.0, path="/query", method="POST")
     first = cli_process(two, "--mapping", "memo-a")
     try:
         deadline = time.monotonic() + 30

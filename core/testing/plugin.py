@@ -58,16 +58,21 @@ def notion_sync_emulators(notion_sync_seed: Path | None) -> Iterator[Any]:
         yield emulators
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server per test session (per xdist worker); skips without the package."""
-    folder = Path(tempfile.mkdtemp(prefix="notion-sync-pg-"))
-    server = PostgresServer(folder)
+def _served(server_type: type[PostgresServer] | type[RedisServer], prefix: str) -> Iterator[Any]:
+    """Start a server in a new folder under /tmp (the ``postgres`` user must reach it), stop it after."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    server = server_type(folder)
     try:
         yield server.start()
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per test session (per xdist worker); skips without the package."""
+    yield from _served(PostgresServer, "notion-sync-pg-")
 
 
 @pytest.fixture
@@ -79,13 +84,7 @@ def pg_url(postgres_server: PostgresServer) -> str:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One Redis server per test session (per xdist worker); skips without the package."""
-    folder = Path(tempfile.mkdtemp(prefix="notion-sync-redis-"))
-    server = RedisServer(folder)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from _served(RedisServer, "notion-sync-redis-")
 
 
 STATE_URL_ENV = "NS_TEST_STATE_URL"
