@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2,4")
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
+    # Stopped with SIGTERM, it still stops its PostgreSQL and Redis.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="notion-sync-fleet-"))
     pg, redis_server = PostgresServer(folder / "pg"), RedisServer(folder / "redis")
     (folder / "pg").mkdir()
