@@ -105,9 +105,9 @@ def scaled_google(scale: float) -> type[GoogleCalendarConnector]:
     """The Google connector with its pacer's 60 s window divided by ``scale`` (it has no setting for it)."""
 
     class ScaledGoogleCalendarConnector(GoogleCalendarConnector):
-        def __init__(self, settings: Any) -> None:
-            super().__init__(settings)
-            self._pacer = Pacer(settings.max_requests_per_minute, 60.0, scale=scale)
+        @property
+        def _pacer(self) -> Any:
+            return self.pacers.pacer("google-user", self.settings.max_requests_per_minute, 60.0, scale=scale)
 
     ScaledGoogleCalendarConnector.__name__ = ScaledGoogleCalendarConnector.__qualname__ = "GoogleCalendarConnector"
     return ScaledGoogleCalendarConnector

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from notion_sync.core.errors import FatalError, ItemError, SkipItem
 from notion_sync.core.fields import uses_body
+from notion_sync.core.pacing import Pacers
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row
 
@@ -348,6 +349,9 @@ class Connector(ABC, Generic[S, M]):
         self.retry_policy = RetryPolicy.from_env()
         """How hard to retry calls (``call_with_retry(..., policy=self.retry_policy)``); the engine
         sets its own."""
+        self.pacers = Pacers()
+        """Where to get pacers (``self.pacers.pacer(name, limit, window)``); the engine sets the
+        run's, shared across the fleet's processes when ``[celery]`` is configured."""
 
     # -- pure -----------------------------------------------------------------
     @abstractmethod

@@ -19,7 +19,7 @@ import typer
 from typer.exceptions import TyperException
 
 from notion_sync import __version__
-from notion_sync.core.errors import EXIT_ITEMS_FAILED, NotionSyncError
+from notion_sync.core.errors import EXIT_ITEMS_FAILED, ConfigError, NotionSyncError
 from notion_sync.core.output import Output, setup_logging
 from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.secrets import REDACTOR
@@ -180,6 +180,46 @@ def run(
             report = Engine(cfg).run(options)
         out.run_report(report)
         return report.exit_code
+
+    code = guarded(out, verbose, body)
+    raise typer.Exit(code)
+
+
+@app.command()
+def enqueue(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--mapping", "-m", help="queue this mapping (repeatable)")
+    ] = None,
+    all_mappings: Annotated[bool, typer.Option("--all", help="queue every enabled mapping")] = False,
+    log_format: FormatOpt = LogFormat.text,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Put syncs on the [celery] queue for the fleet's workers (from a shell or a cron line).
+
+    A mapping already queued or running is not queued again."""
+    setup_logging(log_format.value, quiet=quiet, verbose=verbose)
+    out = Output(log_format.value, quiet=quiet)
+
+    def body() -> int:
+        cfg = load_config(config, ctx)
+        if bool(mapping) == all_mappings:
+            raise ConfigError("name the mappings to queue: --mapping NAME (repeatable), or --all")
+        try:
+            from notion_sync.celery import queue_sync
+        except ImportError:
+            raise ConfigError("the Celery fleet needs Celery: pip install 'notion-sync[celery]'") from None
+        names = mapping or [m.name for m in cfg.mappings if m.config.enabled]
+        for name in names:
+            cfg.mapping(name)
+        for name in names:
+            if queue_sync(cfg, name):
+                out.line(f"{name}: queued")
+            else:
+                out.line(f"{name}: already queued or running, not queued again")
+        return 0
 
     code = guarded(out, verbose, body)
     raise typer.Exit(code)

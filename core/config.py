@@ -20,8 +20,10 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -30,6 +32,7 @@ from notion_sync.core.env_overrides import EnvOverrides, apply_env_overrides
 from notion_sync.core.errors import ConfigError, ConfigProblem
 from notion_sync.core.notion_ids import parse_notion_id
 from notion_sync.core.plugins import Discovery, discover
+from notion_sync.core.secrets import REDACTOR, Secret, config_relative, resolve_secret
 
 __all__ = [
     "Config",
@@ -37,6 +40,11 @@ __all__ = [
     "NotionConfig",
     "ServeConfig",
     "StateConfig",
+    "CeleryConfig",
+    "check_schedule",
+    "state_url",
+    "broker_url",
+    "shared_limits_url",
     "DEFAULT_CONFIG",
     "config_path",
     "load_config",
@@ -77,11 +85,58 @@ class NotionConfig(BaseModel):
 
 
 class StateConfig(BaseModel):
-    """``[state]``: the SQLite file that remembers links and cursors."""
+    """``[state]``: where links and cursors are remembered: a SQLite file, or a PostgreSQL database."""
 
     model_config = ConfigDict(extra="forbid")
 
     path: Path = Field(Path("notion-sync.sqlite3"), description="relative paths are relative to the config file")
+    url_env: str | None = Field(
+        None, description="environment variable holding a postgresql:// URL (pip install notion-sync[postgres])"
+    )
+    url_file: Path | None = Field(None, description="file holding the PostgreSQL URL (mode 600)")
+    url_keyring: str | None = Field(None, description='OS keyring entry "service/name" holding the PostgreSQL URL')
+    url: str | None = Field(None, description="the PostgreSQL URL itself, without a password (use url_env for one)")
+
+    @property
+    def on_postgres(self) -> bool:
+        """Whether the state is a PostgreSQL database rather than the SQLite file."""
+        return bool(self.url_env or self.url_file or self.url_keyring or self.url)
+
+
+class CeleryConfig(BaseModel):
+    """``[celery]``: the worker fleet's broker and default schedule (pip install notion-sync[celery])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    broker_url_env: str | None = Field(
+        None, description="environment variable holding the broker URL (redis://host:6379/0)"
+    )
+    broker_url: str | None = Field(None, description="the broker URL itself, without a password")
+    default_schedule: str = Field("10m", description='how often beat queues a mapping: "90s", "10m" or a cron line')
+    visibility_timeout: float = Field(
+        600.0, gt=0, description="seconds before the sync of a worker that vanished is handed to another worker"
+    )
+
+    @field_validator("default_schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        check_schedule(v)
+        return v
+
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+
+
+def check_schedule(value: str) -> None:
+    """Accept a duration ("90s", "10m") or a five-field cron line; raise ValueError naming the fix."""
+    if len(value.split()) == 5 and all(_CRON_FIELD.match(f) for f in value.split()):
+        return
+    try:
+        parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f'{value!r} is neither a duration ("90s", "10m", "1h") nor a cron line ("*/5 * * * *")'
+        ) from None
 
 
 class ServeConfig(BaseModel):
@@ -163,6 +218,16 @@ class MappingConfig(BaseModel):
     conflict: Literal["notion", "target", "newest"] = Field(
         "notion", description="who wins a field changed on both sides: notion, target, or newest"
     )
+    schedule: str | None = Field(
+        None, description='with [celery]: how often beat queues it ("90s", "10m", a cron line); default_schedule'
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            check_schedule(v)
+        return v
 
     @field_validator("name")
     @classmethod
@@ -217,7 +282,8 @@ class ResolvedMapping:
         """Changes when anything that decides the mapping's output changes: forces a full scan."""
         data = {
             "core": self.config.model_dump(
-                mode="json", exclude={"enabled", "full_scan_interval", "max_attempts", "max_delete_fraction"}
+                mode="json",
+                exclude={"enabled", "full_scan_interval", "max_attempts", "max_delete_fraction", "schedule"},
             ),
             "settings": self.settings.model_dump(mode="json"),
         }
@@ -236,6 +302,7 @@ class Config:
     discovery: Discovery
     inline_secrets: list[str] = field(default_factory=list)
     serve: ServeConfig = field(default_factory=lambda: ServeConfig.model_validate({}))
+    celery: CeleryConfig | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -248,6 +315,14 @@ class Config:
     @property
     def state_path(self) -> Path:
         return self.resolve_path(self.state.path)
+
+    @cached_property
+    def state_location(self) -> Path | Secret:
+        """Where the state is: the SQLite file's path, or the PostgreSQL URL (a secret: it may
+        carry a password)."""
+        if not self.state.on_postgres:
+            return self.state_path
+        return state_url(self.state, self.base_dir)
 
     def nothing_to_run(self) -> str | None:
         """Why a plain ``run`` would do nothing (no mapping, or every one disabled), or None."""
@@ -408,6 +483,7 @@ def load_config(
         "notion": list(NotionConfig.model_fields),
         "state": list(StateConfig.model_fields),
         "serve": list(ServeConfig.model_fields),
+        "celery": list(CeleryConfig.model_fields),
         "mappings": [],
         # The specs, not the classes: naming every key must not import every connector.
         **{name: list(spec.Settings.model_fields) for name, spec in sorted(discovery.specs.items())},
@@ -434,6 +510,7 @@ def load_config(
     notion = part(NotionConfig, table("notion"), "notion", ("notion",))
     state = part(StateConfig, table("state"), "state", ("state",))
     serve = part(ServeConfig, table("serve"), "serve", ("serve",))
+    celery = part(CeleryConfig, table("celery"), "celery", ("celery",)) if "celery" in data else None
     raw_mappings = data.get("mappings", [])
     if not isinstance(raw_mappings, list) or not all(isinstance(m, dict) for m in raw_mappings):
         problems.append(_not_a_table("mappings", env))
@@ -441,7 +518,7 @@ def load_config(
 
     services: dict[str, ServiceSettings] = {}
     for key, value in data.items():
-        if key in ("notion", "state", "serve", "mappings"):
+        if key in ("notion", "state", "serve", "mappings", "celery"):
             continue
         cls = discovery.connectors.get(key)
         if cls is None:
@@ -450,7 +527,7 @@ def load_config(
                     ConfigProblem(f"[{key}]", f"the connector {key!r} failed to load: {discovery.broken[key]}")
                 )
                 continue
-            known = ["notion", "state", "serve", "mappings", *discovery.connectors]
+            known = ["notion", "state", "serve", "celery", "mappings", *discovery.connectors]
             hint = difflib.get_close_matches(key, known, n=1)
             line = _line_of(text, key)
             problems.append(
@@ -533,7 +610,7 @@ def load_config(
         _warn_readable(file, inline)
     base_dir = file.parent if text else None
     services = {key: settings.relative_to(base_dir) for key, settings in services.items()}
-    return Config(file if text else None, notion, state, mappings, services, discovery, inline, serve)
+    return Config(file if text else None, notion, state, mappings, services, discovery, inline, serve, celery)
 
 
 def _write_back_problems(
@@ -557,6 +634,76 @@ def _write_back_problems(
     if len(set(fields)) != len(fields):
         return [ConfigProblem(f"{label}.write_back", "a field is listed twice")]
     return [ConfigProblem(f"{label}.{p.key}", p.reason) for p in cls.write_back_problems(settings, fields, None)]
+
+
+def broker_url(celery: CeleryConfig) -> Secret:
+    """The Celery broker's URL from ``[celery] broker_url_env / broker_url``, as a secret."""
+    if celery.broker_url:
+        if urlsplit(celery.broker_url).password:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "celery.broker_url",
+                        "the URL carries a password: move it to an environment variable and set "
+                        "[celery] broker_url_env",
+                    )
+                ]
+            )
+        return Secret(celery.broker_url, "the config file")
+    if not celery.broker_url_env:
+        raise ConfigError([ConfigProblem("celery", "set broker_url_env (or broker_url): redis://host:6379/0")])
+    found = resolve_secret("celery.broker_url", env=celery.broker_url_env)
+    assert found is not None
+    password = urlsplit(found.reveal()).password
+    if password:
+        REDACTOR.register(password)
+    return found
+
+
+def shared_limits_url(config: Config) -> str | None:
+    """Where the fleet keeps its shared rate limits (the Redis broker), or None: pace per process."""
+    if config.celery is None:
+        return None
+    url = broker_url(config.celery).reveal()
+    return url if url.startswith(("redis://", "rediss://")) else None
+
+
+def state_url(state: StateConfig, base_dir: Path) -> Secret:
+    """The PostgreSQL URL from ``[state] url_env / url_file / url_keyring / url``, as a secret."""
+    if state.url:
+        url = Secret(state.url, "the config file")
+    else:
+        found = resolve_secret(
+            "state.url",
+            env=state.url_env if not state.url_file else None,
+            file=config_relative(state.url_file, base_dir) if state.url_file else None,
+            keyring=state.url_keyring,
+        )
+        assert found is not None  # required: resolve_secret raises instead
+        url = found
+    if not url.reveal().startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "state.url", f"{url.source} holds no postgresql:// URL; write postgresql://user:pass@host:5432/db"
+                )
+            ]
+        )
+    password = urlsplit(url.reveal()).password
+    if password:
+        # A driver's message may quote the URL's parts: the password alone is redacted too.
+        REDACTOR.register(password)
+    if state.url and password:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "state.url",
+                    "the URL carries a password, and the config file is no place for one: move the URL to "
+                    "an environment variable and set [state] url_env (or url_file, url_keyring)",
+                )
+            ]
+        )
+    return url
 
 
 def validation_problems(

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from notion_sync.core.config import MappingConfig, NotionConfig, ServeConfig, StateConfig
+from notion_sync.core.config import CeleryConfig, MappingConfig, NotionConfig, ServeConfig, StateConfig
 from notion_sync.core.fields import PropertyMarker, TemplateMarker
 from notion_sync.core.plugins import discover
 
@@ -120,6 +120,7 @@ def render_reference() -> str:
         "## Core\n",
         _table("[notion]", NotionConfig),
         _table("[state]", StateConfig),
+        _table("[celery]", CeleryConfig),
         _table(
             "[serve]",
             ServeConfig,

@@ -20,6 +20,7 @@ from notion_sync.core.doctor import run_checks
 from notion_sync.core.engine import RunReport
 from notion_sync.core.errors import EXIT_OK
 from notion_sync.core.history_view import show_history
+from notion_sync.core.lock import mapping_lock
 from notion_sync.core.output import Output
 from notion_sync.core.sandbox import Sandbox
 
@@ -135,6 +136,17 @@ def _rich_text_and_body(out: Output, box: Sandbox, row: str) -> int:
     return report.exit_code
 
 
+def _held_mapping(out: Output, box: Sandbox) -> int:
+    """Another process syncs one mapping: a run skips it, names the holder, and syncs the rest."""
+    first = next(iter(box.targets))
+    name = box.mapping_name(first)
+    out.show(Rule(f"4b. {name!r} is being synced by another process: this run skips it and syncs the others"))
+    with mapping_lock(box.config().state_location, name):
+        report = box.run()
+    _summaries(out, report)
+    return report.exit_code
+
+
 WRITE_BACK = {"trello": {"write_back": ["list", "due"]}}
 """The demo's Trello mapping is two-way for the card's list and dates."""
 MOVED = "Ship the release notes"
@@ -221,6 +233,7 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
                 f"Notion requests on the last run: {reads} "
                 f"(the {len(report.mappings)} mappings on this database share one read)"
             )
+            codes.append(_held_mapping(out, box))
 
             out.show(Rule("4b. rich text and the page body, in each target's own markup"))
             codes.append(_rich_text_and_body(out, box, "Ship the release notes"))

@@ -59,10 +59,10 @@ def _write_back_check(label: str, m: ResolvedMapping, schema: dict[str, Any]) ->
 
 
 def _token_age(cfg: Config, fingerprint: str) -> CheckResult:
-    if not cfg.state_path.exists():
+    if not cfg.state.on_postgres and not cfg.state_path.exists():
         return CheckResult("Notion token age", True, "not recorded yet: the first run records it")
     try:
-        state = StateStore.open(cfg.state_path, readonly=True)
+        state = StateStore.open(cfg.state_location, readonly=True)
         try:
             first = state.token_first_seen("notion", fingerprint, record=False)
         finally:

@@ -37,7 +37,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -52,7 +52,7 @@ from notion_sync.core.adapter import (
     OperationResult,
     TargetItem,
 )
-from notion_sync.core.config import Config, ResolvedMapping
+from notion_sync.core.config import Config, ResolvedMapping, shared_limits_url
 from notion_sync.core.errors import (
     EXIT_ACCESS,
     EXIT_CONFIG,
@@ -64,14 +64,16 @@ from notion_sync.core.errors import (
     ConfigProblem,
     FatalError,
     ItemError,
+    LockedError,
     NotionSyncError,
     SkipItem,
 )
 from notion_sync.core.fields import PropertyUse, property_uses
 from notion_sync.core.frozen import made
 from notion_sync.core.links import StoredBody, WriteBackIntent
-from notion_sync.core.lock import RunLock
+from notion_sync.core.lock import MappingHeld, holder_identity, mapping_lock
 from notion_sync.core.notion_source import NotionSource, RequestCount, check_property_uses, needs_completion
+from notion_sync.core.pacing import Pacers
 from notion_sync.core.page_body import blocks_from_api, from_json, to_json
 from notion_sync.core.planner import (
     WRITES,
@@ -185,6 +187,7 @@ class MappingReport:
             "ok": EXIT_ITEMS_FAILED if self.counts["failed"] else EXIT_OK,
             "config": EXIT_CONFIG,
             "access": EXIT_ACCESS,
+            "held": EXIT_OK,
         }.get(self.status, EXIT_ITEMS_FAILED)
 
     def summary(self) -> str:
@@ -194,6 +197,8 @@ class MappingReport:
         if self.counts["conflict"]:
             parts.append(f"{self.counts['conflict']} conflict" + ("s" if self.counts["conflict"] > 1 else ""))
         text = f"{self.name} → {self.connector}: " + ", ".join(parts)
+        if self.status == "held":
+            return f"{self.name} → {self.connector}: skipped — {self.error}"
         if self.status != "ok":
             text += f" — stopped: {self.error}"
         elif self.write_back_error:
@@ -340,6 +345,8 @@ class Engine:
         self.now = now
         self.retry = retry or RetryPolicy.from_env()
         self._open_notion = notion
+        self.pacers = Pacers(shared_limits_url(config))
+        """The run's pacers: one budget per token, shared by the fleet's workers under ``[celery]``."""
         self._open_state = state
         self._connectors: dict[str, Connector[Any, Any]] = {}
         self._unknown_types: set[str] = set()
@@ -354,6 +361,7 @@ class Engine:
             cls = self.config.discovery.connectors[name]
             connector = cls(self.config.services[name])
             connector.retry_policy = self.retry
+            connector.pacers = self.pacers
             self._connectors[name] = connector
         return self._connectors[name]
 
@@ -373,7 +381,9 @@ class Engine:
             if options.mappings
             else [m for m in self.config.mappings if m.config.enabled]
         )
-        return self._session(options, lambda state: self._run_all(chosen, options, state))
+        return self._session(
+            options, chosen, lambda ms, state: self._run_all(ms, options, state), explicit=bool(options.mappings)
+        )
 
     def sync_pages(self, targets: Mapping[str, Collection[str]], options: RunOptions | None = None) -> RunReport:
         """Sync exactly these pages (mapping name -> page ids), as ``run`` syncs a row: what
@@ -384,37 +394,95 @@ class Engine:
         left to the next full scan. The watermark does not move: the next ``run`` reads as before."""
         options = options or RunOptions()
         chosen = [self.config.mapping(n) for n in targets]
-        return self._session(options, lambda state: self._sync_targets(chosen, targets, options, state))
+        # Explicit: serve keeps the events of a mapping another run holds and tries again later.
+        return self._session(
+            options, chosen, lambda ms, state: self._sync_targets(ms, targets, options, state), explicit=True
+        )
 
-    def _session(self, options: RunOptions, work: Callable[[StateBackend | None], list[MappingReport]]) -> RunReport:
-        """Open Notion, take the run lock, open the state and record a run around ``work``: every
-        sync (``run``, ``sync_pages``) goes through here, so the lock is taken in one place."""
+    def _session(
+        self,
+        options: RunOptions,
+        chosen: list[ResolvedMapping],
+        work: Callable[[list[ResolvedMapping], StateBackend | None], list[MappingReport]],
+        *,
+        explicit: bool,
+    ) -> RunReport:
+        """Open Notion, take each chosen mapping's lock, open the state and record a run around
+        ``work`` (called with the mappings whose locks were taken): every sync (``run``,
+        ``sync_pages``, ``refresh_schema``) goes through here, so locks are taken in one place.
+        ``explicit``: a mapping another process holds stops the call (``MappingHeld``, exit 75)
+        instead of being reported as held while the others run."""
         token = notion_token(self.config)
         n = self.config.notion
         self.source = self._open_notion(
-            token, base_url=n.base_url, timeout=n.timeout, requests_per_second=n.requests_per_second, retry=self.retry
+            token,
+            base_url=n.base_url,
+            timeout=n.timeout,
+            requests_per_second=n.requests_per_second,
+            retry=self.retry,
+            pacers=self.pacers,
         )
         report = RunReport(dry_run=options.dry_run)
         try:
             with _collector_spared():
                 if options.dry_run:
-                    report.mappings = work(None)
+                    report.mappings = work(chosen, None)
                     return report
-                with RunLock(self.config.state_path):
-                    state = self._open_state(self.config.state_path)
+                with ExitStack() as held:
+                    runnable, skipped = self._take_locks(chosen, explicit=explicit, held=held)
+                    state = self._open_state(self.config.state_location)
                     try:
                         state.start_run(token.fingerprint)
                         warn_token_age(state, token, self.config.notion.rotate_after_days, self.now())
-                        report.mappings = work(state)
+                        me = holder_identity()
+                        for m in runnable:
+                            state.start_mapping_run(m.name, me)
+                        done = {r.name: r for r in work(runnable, state)} if runnable else {}
+                        for m in runnable:
+                            state.finish_mapping_run(m.name, done[m.name].status)
+                        report.mappings = [done.get(m.name) or skipped[m.name] for m in chosen]
                         state.finish_run(
                             "ok" if report.exit_code == EXIT_OK else f"exit {report.exit_code}",
-                            {m.name: dict(m.counts) for m in report.mappings},
+                            {m.name: dict(m.counts) for m in report.mappings if m.status != "held"},
                         )
                     finally:
                         state.close()
             return report
         finally:
             self.close()
+
+    def _take_locks(
+        self, chosen: list[ResolvedMapping], *, explicit: bool, held: ExitStack
+    ) -> tuple[list[ResolvedMapping], dict[str, MappingReport]]:
+        """Take each mapping's lock in turn. A mapping named on the command line that another
+        process holds stops the run at once (exit 75); in a run of every mapping it is reported
+        as held by that process and the others run. When every one is held, the run exits 75."""
+        runnable: list[ResolvedMapping] = []
+        skipped: dict[str, MappingReport] = {}
+        refusals: list[MappingHeld] = []
+        for m in chosen:
+            try:
+                held.enter_context(mapping_lock(self.config.state_location, m.name))
+            except MappingHeld as refused:
+                if explicit:
+                    raise
+                refusals.append(refused)
+                skipped[m.name] = MappingReport(
+                    m.name, m.config.connector, status="held", error=f"another run ({refused.holder}) is syncing it"
+                )
+                continue
+            runnable.append(m)
+        if chosen and not runnable:
+            raise (
+                refusals[0]
+                if len(refusals) == 1
+                else LockedError(
+                    "every mapping is being synced by another notion-sync run ("
+                    + ", ".join(f"{r.mapping}: {r.holder}" for r in refusals)
+                    + "); this run exits without doing anything"
+                )
+            )
+        return runnable, skipped
 
     def _run_all(
         self, chosen: list[ResolvedMapping], options: RunOptions, state: StateBackend | None
@@ -442,7 +510,7 @@ class Engine:
                 )
 
         def run_group(mappings: list[ResolvedMapping]) -> list[MappingReport]:
-            store = self._open_state(self.config.state_path, readonly=options.dry_run)
+            store = self._open_state(self.config.state_location, readonly=options.dry_run)
             if state is not None:
                 store.run_id, store.token_fingerprint = state.run_id, state.token_fingerprint
             reports = [MappingReport(m.name, m.config.connector) for m in mappings]
@@ -574,13 +642,13 @@ class Engine:
         options = RunOptions(mappings=mappings)
         chosen = [self.config.mapping(n) for n in mappings]
 
-        def work(state: StateBackend | None) -> list[MappingReport]:
+        def work(runnable: list[ResolvedMapping], state: StateBackend | None) -> list[MappingReport]:
             assert state is not None
-            for m in chosen:
+            for m in runnable:
                 state.set_cursor(m.name, replace(state.get_cursor(m.name), schema=None, schema_at=None))
-            return self._run_all(chosen, options, state)
+            return self._run_all(runnable, options, state)
 
-        return self._session(options, work)
+        return self._session(options, chosen, work, explicit=True)
 
     def _open_shared_read(self, plan: SharedReadPlan, subscribers: int, count: RequestCount) -> SharedRead:
         """The one read of ``plan``'s data source; its requests count for its first mapping."""

@@ -37,10 +37,10 @@ def show_history(
 ) -> int:
     if mapping:
         config.mapping(mapping)
-    if not config.state_path.exists():
+    if not config.state.on_postgres and not config.state_path.exists():
         out.line(f"no runs yet: {config.state_path} does not exist")
         return 0
-    state = StateStore.open(config.state_path, readonly=True)
+    state = StateStore.open(config.state_location, readonly=True)
     try:
         if failed:
             rows = [r for r in state.failures(mapping)]
@@ -95,7 +95,7 @@ def show_history(
 def requeue_parked(config: Config, out: Output, mapping: str | None) -> int:
     if mapping:
         config.mapping(mapping)
-    state = StateStore.open(config.state_path)
+    state = StateStore.open(config.state_location)
     try:
         count = state.requeue(mapping)
     finally:

@@ -30,7 +30,7 @@ from notion_client.errors import APIResponseError, HTTPResponseError, RequestTim
 from notion_sync.core.errors import AccessError, ConfigError, ConfigProblem, FatalError, NotionSyncError, RetryableError
 from notion_sync.core.fields import PropertyUse
 from notion_sync.core.notion_ids import parse_notion_id
-from notion_sync.core.pacing import Pacer
+from notion_sync.core.pacing import Pace, Pacers, pace_key
 from notion_sync.core.retry import RetryPolicy, call_with_retry
 from notion_sync.core.secrets import Secret
 
@@ -169,6 +169,7 @@ class NotionSource:
         timeout: float = 60.0,
         requests_per_second: float = 3.0,
         retry: RetryPolicy | None = None,
+        pacers: Pacers | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy.from_env()
         quiet = logging.getLogger("notion_sync.notion_client")
@@ -186,7 +187,11 @@ class NotionSource:
         # 10% below the rate: our clock and Notion's see each request at slightly different
         # moments, so pacing at exactly the rate is over it now and then (Trello's default keeps
         # the same margin).
-        self._pacer = Pacer(limit, PACING_MARGIN * limit / requests_per_second)
+        # One budget per integration token (the fleet's, with [celery]), keyed on its hash.
+        self._pacer: Pace = (pacers or Pacers()).pacer(
+            "notion-token", limit, PACING_MARGIN * limit / requests_per_second
+        )
+        self._pace_key = pace_key(token)
         self.bot_name = "your integration"
         self._bot_known = False
         self._local = threading.local()
@@ -214,7 +219,7 @@ class NotionSource:
 
     def _call(self, what: str, fn: Any, *, writing: bool = False, **kwargs: Any) -> Any:
         def once() -> Any:
-            self._pacer.wait()
+            self._pacer.wait(self._pace_key)
             self._count()
             return fn(**kwargs)
 

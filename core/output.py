@@ -141,7 +141,9 @@ class Output:
             return
         prefix = "dry run: would make " if dry_run else ""
         text = prefix + rep.summary()
-        if rep.status != "ok" or rep.counts["failed"] or rep.write_back_error:
+        if rep.status == "held":
+            self.notice(text)
+        elif rep.status != "ok" or rep.counts["failed"] or rep.write_back_error:
             self.problem(text)
             for failure in rep.errors[:20]:
                 self.err.print(REDACTOR.redact(f"  row {failure.label}: {failure.error}"), markup=False)

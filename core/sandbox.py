@@ -21,6 +21,7 @@ from notion_sync.core.engine import Engine, RunOptions, RunReport
 from notion_sync.core.fixture import read_fixture
 from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.retry import RetryPolicy
+from notion_sync.core.state import StateStore
 
 __all__ = ["DEMO_TOKEN", "NOTION_TOKEN_ENV", "Sandbox"]
 
@@ -84,6 +85,34 @@ class Sandbox:
 
     def config(self) -> Config:
         return load_config(self.config_path, discovery=self.discovery)
+
+    def open_state(self, *, readonly: bool = False) -> StateStore:
+        """The state the config names: the SQLite file, or the PostgreSQL database."""
+        return StateStore.open(self.config().state_location, readonly=readonly)
+
+    def lose_state(self) -> None:
+        """Lose the state, as a deleted file (SQLite) or a dropped schema (PostgreSQL) loses it."""
+        location = self.config().state_location
+        if isinstance(location, Path):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{location}{suffix}").unlink(missing_ok=True)
+            return
+        state = StateStore.open(location)
+        try:
+            state.drop_everything()
+        finally:
+            state.close()
+
+    def state_written(self) -> bool:
+        """Whether any run has written the state (a dry run must not)."""
+        location = self.config().state_location
+        if isinstance(location, Path) and not location.exists():
+            return False
+        state = StateStore.open(location, readonly=True)
+        try:
+            return state.has_runs()
+        finally:
+            state.close()
 
     def run(
         self, *, now: Callable[[], datetime] | None = None, retry: RetryPolicy | None = None, **options: Any

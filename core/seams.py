@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from notion_sync.core.adapter import ExternalRef
 from notion_sync.core.links import Failure, StoredBody, StoredLink, WriteBackIntent
 from notion_sync.core.notion_source import DataSource, RequestCount
+from notion_sync.core.pacing import Pacers
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.secrets import Secret
 from notion_sync.core.state import Cursor
@@ -74,6 +75,7 @@ class NotionOpener(Protocol):
         timeout: float,
         requests_per_second: float,
         retry: RetryPolicy | None = None,
+        pacers: Pacers | None = None,
     ) -> NotionReader: ...
 
 
@@ -202,6 +204,14 @@ class StateBackend(Protocol):
         """Record the end of a run."""
         ...
 
+    def start_mapping_run(self, mapping: str, holder: str) -> None:
+        """Record that ``holder`` syncs ``mapping`` in this run."""
+        ...
+
+    def finish_mapping_run(self, mapping: str, status: str) -> None:
+        """Record the end of this run's sync of ``mapping``."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...
@@ -210,4 +220,4 @@ class StateBackend(Protocol):
 class StateOpener(Protocol):
     """Opens a connection to the state; ``StateStore.open`` is one."""
 
-    def __call__(self, path: str | Path, *, readonly: bool = False) -> StateBackend: ...
+    def __call__(self, path: str | Path | Secret, *, readonly: bool = False) -> StateBackend: ...

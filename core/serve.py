@@ -257,7 +257,7 @@ class SyncWorker:
 
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
-        self.state = StateStore.open(self.config.state_path)
+        self.state = StateStore.open(self.config.state_location)
         try:
             while not self.stopping.is_set():
                 self._wait_and_take()

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from notion_sync.core.adapter import ExternalRef, Link
 from notion_sync.core.errors import StateError
 from notion_sync.core.links import Failure, StoredBody, StoredLink, WriteBackIntent, payload_hash
+from notion_sync.core.secrets import Secret
 
 __all__ = ["Cursor", "Failure", "StateStore", "StoredBody", "StoredLink", "payload_hash", "SCHEMA_VERSION"]
 
@@ -93,7 +94,15 @@ _MIGRATIONS: list[str] = [
         blocks TEXT NOT NULL, PRIMARY KEY (mapping, page_id)
     );
     """,
-    # 6: 15 two-way write-back: intents of Notion writes, target change tokens, history details
+    # 6: 16 which process synced each mapping in each run, and when (one mapping, one writer)
+    """
+    CREATE TABLE mapping_runs (
+        run_id INTEGER NOT NULL, mapping TEXT NOT NULL, holder TEXT NOT NULL, started_at TEXT NOT NULL,
+        finished_at TEXT, status TEXT, PRIMARY KEY (run_id, mapping)
+    );
+    CREATE INDEX mapping_runs_mapping ON mapping_runs (mapping, started_at);
+    """,
+    # 7: 15 two-way write-back: intents of Notion writes, target change tokens, history details
     """
     CREATE TABLE write_back_intents (
         mapping TEXT NOT NULL, page_id TEXT NOT NULL, properties TEXT NOT NULL, target_values TEXT NOT NULL,
@@ -106,6 +115,13 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def migration_statements(number: int) -> list[str]:
+    """The statements of migration ``number`` (from 0), one by one: the same on every backend."""
+    return [statement for statement in _MIGRATIONS[number].split(";") if statement.strip()]
+
+
 _OUR_TABLES = {"links", "intents", "cursors", "runs", "history", "failures"}
 _SIDE_FILES = ("", "-wal", "-shm")
 log = logging.getLogger(__name__)
@@ -162,11 +178,19 @@ def state_error(path: str | Path, exc: BaseException) -> StateError:
 
 
 @contextmanager
-def _state_errors(path: str | Path) -> Iterator[None]:
+def _state_errors(path: str | Path | Secret) -> Iterator[None]:
     try:
         yield
     except (sqlite3.Error, OSError) as exc:
+        if isinstance(path, Secret):
+            raise
         raise state_error(path, exc) from exc
+    except Exception as exc:
+        if isinstance(path, Secret) and type(exc).__module__.startswith("psycopg"):
+            from notion_sync.core.postgres import postgres_error
+
+            raise postgres_error(path, exc) from exc
+        raise
 
 
 def _tighten(path: Path) -> None:
@@ -189,6 +213,16 @@ def _tighten(path: Path) -> None:
                 mode,
                 mode & 0o700,
             )
+
+
+def _display(url: Secret) -> str:
+    from notion_sync.core.postgres import display_url
+
+    return display_url(url)
+
+
+def _precise_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _now() -> str:
@@ -225,20 +259,35 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 class StateStore:
-    """The SQLite state file. ``StateStore.open(path)``; ``readonly=True`` for dry runs and checks."""
+    """The state: a SQLite file, or a PostgreSQL database (``notion_sync.core.postgres``: the
+    same SQL and migrations through a thin dialect layer). ``StateStore.open(path or url)``;
+    ``readonly=True`` for dry runs and checks."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str, readonly: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str | Secret, readonly: bool) -> None:
         self.conn = conn
-        self.path = path
+        self.where = path
+        """What ``_state_errors`` reports on: the file's path, or the URL (shown without its password)."""
+        self.path = str(path) if not isinstance(path, Secret) else _display(path)
         self.readonly = readonly
         self.run_id: int | None = None
         self.token_fingerprint: str | None = None
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False) -> StateStore:
-        """Open (and create or migrate) the state file; ``StateError`` says why it cannot be used."""
+    def open(cls, path: str | Path | Secret, *, readonly: bool = False) -> StateStore:
+        """Open (and create or migrate) the state; ``StateError`` says why it cannot be used.
+        ``path`` is the SQLite file, or a ``Secret`` holding a PostgreSQL URL."""
+        if isinstance(path, Secret):
+            from notion_sync.core.postgres import connect
+
+            # PgConnection offers the part of sqlite3.Connection the store uses.
+            return cls(cast(sqlite3.Connection, connect(path, readonly=readonly)), path, readonly)
         with _state_errors(path):
             return cls._open(str(path), readonly)
+
+    @property
+    def on_postgres(self) -> bool:
+        """Whether this state is a PostgreSQL database."""
+        return isinstance(self.where, Secret)
 
     @classmethod
     def _open(cls, path: str, readonly: bool) -> StateStore:
@@ -289,14 +338,19 @@ class StateStore:
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number in range(version, SCHEMA_VERSION):
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        while True:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # Read again under the write lock: another process may have migrated meanwhile.
+                number = conn.execute("PRAGMA user_version").fetchone()[0]
+                if number >= SCHEMA_VERSION:
+                    conn.execute("COMMIT")
+                    return
                 # executescript would COMMIT first; statement by statement keeps one transaction.
-                for statement in _MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in migration_statements(number):
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number + 1}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -311,7 +365,7 @@ class StateStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         if self.readonly:
             raise RuntimeError("the state was opened read-only")
-        with _state_errors(self.path):
+        with _state_errors(self.where):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -475,9 +529,9 @@ class StateStore:
             db.execute(
                 "INSERT INTO failures (mapping, page_id, attempts, last_error, last_at, parked, title)"
                 " VALUES (?, ?, 1, ?, ?, ?, ?)"
-                " ON CONFLICT (mapping, page_id) DO UPDATE SET attempts = attempts + 1,"
+                " ON CONFLICT (mapping, page_id) DO UPDATE SET attempts = failures.attempts + 1,"
                 " last_error = excluded.last_error, last_at = excluded.last_at,"
-                " parked = (attempts + 1 >= ?), title = excluded.title",
+                " parked = CASE WHEN failures.attempts + 1 >= ? THEN 1 ELSE 0 END, title = excluded.title",
                 (mapping, page_id, error, _now(), int(max_attempts <= 1), title, max_attempts),
             )
             self._history(db, mapping, page_id, "failed", None, error, title)
@@ -746,6 +800,23 @@ class StateStore:
             db.execute("DELETE FROM webhook_events WHERE received_at < ?", (cutoff,))
 
     # -- runs -----------------------------------------------------------------
+    def has_runs(self) -> bool:
+        """Whether any run was recorded."""
+        return self.conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
+
+    def drop_everything(self) -> None:
+        """Drop every table (tests and the sandbox lose the state this way on PostgreSQL)."""
+        listing = (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            if self.on_postgres
+            else "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'"
+        )
+        with self.transaction() as db:
+            for (table,) in list(db.execute(listing)):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            if not self.on_postgres:
+                db.execute("PRAGMA user_version = 0")
+
     def start_run(self, token_fingerprint: str | None) -> int:
         with self.transaction() as db:
             cur = db.execute(
@@ -754,6 +825,32 @@ class StateStore:
             self.token_fingerprint = token_fingerprint
             self.run_id = int(cur.lastrowid or 0)
         return self.run_id
+
+    def start_mapping_run(self, mapping: str, holder: str) -> None:
+        """Record that ``holder`` (``pid N@host``) holds ``mapping``'s lock and syncs it in this run."""
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO mapping_runs (run_id, mapping, holder, started_at) VALUES (?, ?, ?, ?)",
+                (self.run_id, mapping, holder, _precise_now()),
+            )
+
+    def finish_mapping_run(self, mapping: str, status: str) -> None:
+        """Record the end of this run's sync of ``mapping`` (before its lock is released)."""
+        if self.run_id is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE mapping_runs SET finished_at = ?, status = ? WHERE run_id = ? AND mapping = ?",
+                (_precise_now(), status, self.run_id, mapping),
+            )
+
+    def mapping_runs(self, mapping: str | None = None) -> list[sqlite3.Row]:
+        """Who synced which mapping when, oldest first."""
+        if mapping is None:
+            return list(self.conn.execute("SELECT * FROM mapping_runs ORDER BY started_at"))
+        return list(self.conn.execute("SELECT * FROM mapping_runs WHERE mapping = ? ORDER BY started_at", (mapping,)))
 
     def finish_run(self, status: str, summary: dict[str, Any]) -> None:
         if self.run_id is None:

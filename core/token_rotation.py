@@ -107,7 +107,7 @@ def rotate_token(config: Config, raw_new: str) -> RotationResult:
     if old is not None and old.reveal() == value:
         raise ConfigError("the new token is the same as the current one: regenerate it on the integration's page first")
 
-    state = StateStore.open(config.state_path)
+    state = StateStore.open(config.state_location)
     try:
         expected: str | None = None
         if old is not None:

@@ -59,7 +59,7 @@ from notion_sync.core.errors import (
     SkipItem,
 )
 from notion_sync.core.fields import PropertyRef, Template
-from notion_sync.core.pacing import Pacer
+from notion_sync.core.pacing import Pace, Pacer, Pacers, pace_key
 from notion_sync.core.page_body import BodyBlock, todo_items
 from notion_sync.core.plugins import ConnectorSpec
 from notion_sync.core.retry import RetryPolicy, call_with_retry
@@ -116,7 +116,10 @@ __all__ = [
     "Operation",
     "OperationKind",
     "OperationResult",
+    "Pace",
     "Pacer",
+    "Pacers",
+    "pace_key",
     "PropertyRef",
     "PropertyValue",
     "Question",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.secrets import Secret
 from tests.support.memo import MemoConnector
 from tests.support.shared import shared_reference
 
@@ -37,3 +38,11 @@ def box(tmp_path: Path) -> Iterator[Sandbox]:
 
 def memos(box: Sandbox) -> dict[str, str]:
     return box.targets["memo"].items()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | Secret:
+    """A new, empty state on each backend: a SQLite file's path, or a PostgreSQL URL."""
+    if request.param == "postgres":
+        return Secret(request.getfixturevalue("pg_url"), "test")
+    return tmp_path / "state.sqlite3"

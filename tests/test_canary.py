@@ -46,6 +46,19 @@ def secret_envs(box: Sandbox) -> list[str]:
     return names
 
 
+def every_command(box: Sandbox):
+    """Each command of COMMANDS run on the box's config: (args, result)."""
+    for args in COMMANDS:
+        yield (
+            args,
+            runner.invoke(
+                app,
+                [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
+                catch_exceptions=False,
+            ),
+        )
+
+
 def test_no_canary_in_any_output_or_file(box, monkeypatch):
     assert set(box.targets) == {"google_calendar", "trello", "slack"}
     box.run()  # a working state first, so history has lines
@@ -56,12 +69,7 @@ def test_no_canary_in_any_output_or_file(box, monkeypatch):
         secret = canary(env)
         with monkeypatch.context() as m:
             m.setenv(env, f"  Bearer {secret}\n")
-            for args in COMMANDS:
-                result = runner.invoke(
-                    app,
-                    [*args, "--config", str(box.config_path)] if args != ["connectors"] else args,
-                    catch_exceptions=False,
-                )
+            for args, result in every_command(box):
                 for text in (result.stdout, result.stderr):
                     if secret in text or secret[-16:] in text:
                         leaks.append((env, args, text[:300]))
@@ -113,3 +121,39 @@ def test_no_canary_in_serve_output(box, monkeypatch, tmp_path_factory):
         if path.is_file():
             assert hook.encode() not in path.read_bytes(), path
     assert token_file.read_text().strip() == hook
+
+
+def test_no_state_url_password_in_any_output_file_or_state(tmp_path, pg_url, monkeypatch):
+    """A PostgreSQL state URL carries a password: through every command, on success (the real
+    password) and on failure (a wrong one, refused by the server), it shows nowhere."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    password = urlsplit(pg_url).password
+    wrong = "canarystatepassword" + "Q7xZ" * 4
+    monkeypatch.setenv("NS_CANARY_STATE_URL", pg_url)
+    with Sandbox(tmp_path) as box:
+        data = box.config_data()
+        data["state"] = {"url_env": "NS_CANARY_STATE_URL"}
+        box.write_config(data)
+        box.run()
+        leaks = []
+        for secret, url in ((password, pg_url), (wrong, pg_url.replace(f":{password}@", f":{wrong}@"))):
+            monkeypatch.setenv("NS_CANARY_STATE_URL", url)
+            for args, result in every_command(box):
+                for text in (result.stdout, result.stderr):
+                    if secret in text or url in text:
+                        leaks.append((secret[:6], args, text[:300]))
+                if secret == wrong and args == ["run"]:
+                    assert result.exit_code == 75 and "the state database" in result.stderr, result.output
+            for path in box.workdir.rglob("*"):
+                if path.is_file() and secret.encode() in path.read_bytes():
+                    leaks.append((secret[:6], "file", str(path)))
+        with psycopg.connect(pg_url) as conn:
+            tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            for table in tables:
+                for row in conn.execute(f"SELECT * FROM {table}"):
+                    if password in repr(row):
+                        leaks.append(("state", table, ""))
+        assert tables and leaks == []

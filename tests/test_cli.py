@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
-from notion_sync.core.lock import RunLock
+from notion_sync.core.lock import FileMappingLock
 from notion_sync.core.sandbox import DEMO_TOKEN
 from tests.support.failure_cases import assert_clean_failure
 from tests.support.memo import with_memo
@@ -92,7 +92,7 @@ def test_access_problem_exits_3(box):
 
 @pytest.mark.failure_case("another run holds the lock", "locked: exits at once, does nothing", 75)
 def test_a_second_run_exits_75_while_the_lock_is_held(box):
-    with RunLock(box.state_path):
+    with FileMappingLock(box.state_path, box.mapping_name("memo")):
         result = cli("run", "--config", str(box.config_path))
     assert_clean_failure(result, 75, "another notion-sync run")
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0
@@ -100,8 +100,8 @@ def test_a_second_run_exits_75_while_the_lock_is_held(box):
 
 def test_lock_of_a_dead_process_is_taken_over(box):
     code = (
-        "from notion_sync.core.lock import RunLock; import os; "
-        f"l = RunLock({str(box.state_path)!r}).__enter__(); os._exit(0)"
+        "from notion_sync.core.lock import FileMappingLock; import os; "
+        f"l = FileMappingLock({str(box.state_path)!r}, {box.mapping_name('memo')!r}).__enter__(); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert cli("run", "--config", str(box.config_path), "-q").exit_code == 0

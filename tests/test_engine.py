@@ -1,4 +1,5 @@
-"""The engine against the Notion emulator, through notion-client, with the memo connector."""
+"""The engine against the Notion emulator, through notion-client, with the memo connector, on
+each state backend (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from notion_sync.core.sandbox import Sandbox
 from notion_sync.core.state import StateStore
 from tests.conftest import memos
 from tests.support.memo import MemoConnector
+
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 HOURLY = {"memo": {"full_scan_interval": "1h"}}
 """Most tests here are about incremental reads: the hourly full scan of large data sources,
@@ -296,7 +299,7 @@ def test_failed_item_is_recorded_retried_and_does_not_stop_others(tmp_path):
         box.targets["memo"].emulator.server.faults.schedule(400, count=1, path="/memos", method="POST")
         rep = only(box.run())
         assert rep.counts["failed"] == 1 and rep.counts["created"] == 4
-        state = StateStore.open(box.state_path, readonly=True)
+        state = box.open_state(readonly=True)
         assert len(state.failures("tasks-to-memo")) == 1
         state.close()
         rep = only(box.run())  # read again (the watermark was held back), but it waits for its retry time
@@ -333,7 +336,7 @@ def test_an_item_failing_max_attempts_times_is_parked_until_retry(tmp_path):
         clock[0] += timedelta(hours=2)
         rep = only(box.run(now=lambda: clock[0]))
         assert rep.counts["parked"] == 1 and rep.writes == 0 and "1 parked" in rep.summary()
-        state = StateStore.open(box.state_path)
+        state = box.open_state()
         assert [r["parked"] for r in state.failures()] == [1]
         assert state.requeue() == 1
         state.close()
@@ -398,7 +401,7 @@ def test_a_create_lost_in_a_crash_whose_row_then_left_is_removed(box, monkeypatc
     rep = only(box.run(full=True))
     assert rep.status == "ok" and rep.counts["deleted"] == 1
     assert page not in memos(box) and len(memos(box)) == len(box.database.pages) - 1
-    state = StateStore.open(box.state_path, readonly=True)
+    state = box.open_state(readonly=True)
     assert state.pending_intents("tasks-to-memo") == set()
     state.close()
 
@@ -425,5 +428,5 @@ def test_the_notion_reader_the_state_store_and_the_retry_policy_are_handed_in(bo
     report = engine.run(RunOptions())
     assert report.mappings[0].counts["created"] == len(box.database.pages) == len(memos(box))
     assert len(readers) == 1 and readers[0].retry == policy and readers[0].requests > 0
-    assert opened == [(str(box.state_path), False)] * 2  # the run's, and the connector group's
+    assert opened == [(str(box.config().state_location), False)] * 2  # the run's, and the connector group's
     assert engine.connector("memo").retry_policy == policy

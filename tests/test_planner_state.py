@@ -1,6 +1,7 @@
-"""The pure planner and the SQLite state store."""
+"""The pure planner and the state store (on SQLite and PostgreSQL where the backend matters not)."""
 
 import sqlite3
+from pathlib import Path
 
 from notion_sync.core.adapter import DesiredItem, ExternalRef
 from notion_sync.core.planner import changed_fields, plan_departures, plan_rows
@@ -12,8 +13,8 @@ def item(pid, **payload):
     return DesiredItem("m", pid, f"https://app.notion.com/p/{pid}", pid.upper(), payload)
 
 
-def test_plan_create_update_unchanged_skip_fail(tmp_path):
-    state = StateStore.open(tmp_path / "s.sqlite3")
+def test_plan_create_update_unchanged_skip_fail(state_location):
+    state = StateStore.open(state_location)
     for pid, link in MIXED_LINKS.items():
         action = "archive" if link.archived else "created"
         state.save_link("m", pid, link.ref, link.payload, archived=link.archived, action=action)
@@ -28,8 +29,8 @@ def test_only_mapped_output_decides_an_update():
     assert changed_fields(None, {"x": 1}) == ("x",)
 
 
-def test_departures_skip_rows_seen_and_archived_links(tmp_path):
-    state = StateStore.open(tmp_path / "s.sqlite3")
+def test_departures_skip_rows_seen_and_archived_links(state_location):
+    state = StateStore.open(state_location)
     for pid in "abc":
         state.save_link("m", pid, ExternalRef(pid.upper()), {"t": pid}, action="created")
     state.save_link("m", "z", ExternalRef("Z"), {"t": "z"}, archived=True, action="archive")
@@ -39,9 +40,8 @@ def test_departures_skip_rows_seen_and_archived_links(tmp_path):
     assert all(a.kind == "delete" and a.left for a in actions)
 
 
-def test_state_records_links_intents_failures_and_history(tmp_path):
-    path = tmp_path / "state.sqlite3"
-    state = StateStore.open(path)
+def test_state_records_links_intents_failures_and_history(state_location):
+    state = StateStore.open(state_location)
     state.start_run("ntn_…abcd")
     state.record_intent("m", ["p1", "p2"])
     assert state.pending_intents("m") == {"p1", "p2"}
@@ -58,7 +58,9 @@ def test_state_records_links_intents_failures_and_history(tmp_path):
     assert actions == ["deleted", "created", "failed", "failed"]
     assert [r["attempts"] for r in state.failures("m")] == [2]
     state.close()
-    raw = sqlite3.connect(path)
+    if not isinstance(state_location, Path):
+        return
+    raw = sqlite3.connect(state_location)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -71,8 +73,8 @@ def test_readonly_state_never_creates_the_file(tmp_path):
     assert not path.exists()
 
 
-def test_reopening_keeps_data_and_schema(tmp_path):
-    path = tmp_path / "s.sqlite3"
+def test_reopening_keeps_data_and_schema(state_location):
+    path = state_location
     StateStore.open(path).save_link("m", "p", ExternalRef("E"), {"a": 1}, action="created")
     again = StateStore.open(path)
     assert again.count_links("m") == 1

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from notion_sync.core.cli import app
+from notion_sync.core.lock import FileMappingLock
 from notion_sync.core.sandbox import NOTION_TOKEN_ENV, Sandbox
 from notion_sync.core.state import StateStore
 from tests.conftest import memos
@@ -131,9 +132,9 @@ def cli_process(box: Sandbox, *args: str) -> subprocess.Popen[str]:
 
 
 def wait_for_lock_holder(box: Sandbox, proc: subprocess.Popen[str]) -> None:
-    lock = Path(f"{box.state_path}.lock")
+    lock = FileMappingLock(box.state_path, box.mapping_name("memo"))
     deadline = time.monotonic() + 30
-    while not (lock.exists() and lock.read_text().strip() == str(proc.pid)):
+    while not (lock.holder() or "").startswith(f"pid {proc.pid}@"):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the first run never took the lock"
         time.sleep(0.02)
@@ -149,7 +150,7 @@ def test_a_second_process_exits_75_at_once_while_the_first_runs_on(box: Sandbox)
         second = cli_process(box)
         _, err = second.communicate(timeout=60)
         assert second.returncode == 75, err
-        assert "another notion-sync run" in err and str(first.pid) in err
+        assert "another notion-sync run" in err and f"pid {first.pid}@" in err
         assert first.poll() is None, "the first run ended before the second was refused: nothing overlapped"
         assert first.wait(timeout=60) == 0, first.communicate()
     finally:

@@ -35,7 +35,7 @@ from notion_sync.sdk import (
     NotionSyncError,
     Operation,
     OperationResult,
-    Pacer,
+    Pace,
     RetryableError,
     RetryPolicy,
     Row,
@@ -45,6 +45,7 @@ from notion_sync.sdk import (
     UpdateOperation,
     WriteBackProblem,
     call_with_retry,
+    pace_key,
 )
 
 from . import checks, spec, write_back
@@ -82,10 +83,18 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         super().__init__(settings)
         self._client: CalendarClient | None = None
         self._zones: dict[str, str] = {}
-        self._pacer = Pacer(settings.max_requests_per_minute, 60.0)
         """(calendar, mapping) -> page id -> live event, from this run's one listing of the mapping's events."""
 
     # -- client -----------------------------------------------------------------
+    @property
+    def _pacer(self) -> Pace:
+        """Google's quota is per user: one budget per credentials identity."""
+        return self.pacers.pacer("google-user", self.settings.max_requests_per_minute, 60.0)
+
+    @property
+    def _pace_key(self) -> str:
+        return pace_key(self.client.identity)
+
     @property
     def client(self) -> CalendarClient:
         """The Calendar client, built on first use."""
@@ -109,7 +118,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     def _call(self, request: HttpRequest, what: str) -> Any:
         def send() -> Any:
-            self._pacer.wait()
+            self._pacer.wait(self._pace_key)
             return request.execute(num_retries=0)
 
         return call_with_retry(send, classify=self._retryable_only, what=what, policy=self.retry_policy)
@@ -375,7 +384,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
         if len(pending) == 1:
             ((i, request),) = pending.items()
             try:
-                self._pacer.wait()
+                self._pacer.wait(self._pace_key)
                 replies[i] = (request.execute(num_retries=0), None)
             except Exception as exc:  # noqa: BLE001 - per-call error, classified by the caller
                 replies[i] = (None, exc)
@@ -390,7 +399,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
             for i, request in pending.items():
                 batch.add(request, request_id=str(i))
             for _ in pending:
-                self._pacer.wait()
+                self._pacer.wait(self._pace_key)
             batch.execute()
 
         try:

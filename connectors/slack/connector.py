@@ -40,10 +40,12 @@ from notion_sync.sdk import (
     Link,
     MappingContext,
     NotionSyncError,
-    Pacer,
+    Pace,
     Row,
+    Secret,
     Starter,
     call_with_retry,
+    pace_key,
 )
 
 from . import checks, mrkdwn, spec
@@ -116,11 +118,22 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         self._mentions_off = False
         self._messages: dict[tuple[str, str], Message] = {}
         self._history: dict[str, _History] = {}
+
+    # -- pacing -------------------------------------------------------------------
+    @property
+    def _post_pacer(self) -> Pace:
         # 1 post per 1.1 s per channel: 10% below Slack's 1 per second, since Slack's clock and
         # ours see each post at slightly different moments (exactly 1 s apart is over it now and then).
-        self._post_pacer = Pacer(1, 1.1, scale=settings.pacing_scale)
+        return self.pacers.pacer("slack-channel", 1, 1.1, scale=self.settings.pacing_scale)
+
+    @property
+    def _edit_pacer(self) -> Pace:
         # chat.update and chat.delete are Tier 3: about 50 a minute per workspace.
-        self._edit_pacer = Pacer(50, 60.0, scale=settings.pacing_scale)
+        return self.pacers.pacer("slack-method", 50, 60.0, scale=self.settings.pacing_scale)
+
+    def _pace_key(self, what: str) -> str:
+        """A channel or a method, per workspace: keyed on the token's hash, never the token."""
+        return pace_key(Secret(self.client.token or ""), what)
 
     # -- client and identity -----------------------------------------------------
     @property
@@ -448,7 +461,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 if found:
                     log.info("slack: a post whose answer was lost did arrive (ts %s); not posting again", found)
                     return found
-            self._post_pacer.wait(channel.id)
+            self._post_pacer.wait(self._pace_key(channel.id))
             try:
                 response = self.client.chat_postMessage(
                     channel=channel.id,
@@ -491,7 +504,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
         channel: Channel,
     ) -> None:
         def edit() -> Any:
-            self._edit_pacer.wait("chat.update")
+            self._edit_pacer.wait(self._pace_key("chat.update"))
             return self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks or [], metadata=metadata)
 
         self._call(edit, "chat.update", channel)
@@ -577,7 +590,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
             where = link.ref.extra.get("channel") or channel.id
 
             def post_reply() -> Any:
-                self._post_pacer.wait(where)
+                self._post_pacer.wait(self._pace_key(where))
                 return self.client.chat_postMessage(
                     channel=where, thread_ts=link.ref.id, text=reply, unfurl_links=False, unfurl_media=False
                 )
@@ -603,7 +616,7 @@ class SlackConnector(Connector[SlackSettings, SlackMapping]):
                 return link.ref
 
             def remove() -> Any:
-                self._edit_pacer.wait("chat.delete")
+                self._edit_pacer.wait(self._pace_key("chat.delete"))
                 return self.client.chat_delete(channel=where, ts=link.ref.id)
 
             self._call(remove, "chat.delete", channel)

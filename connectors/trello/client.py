@@ -17,32 +17,19 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import requests
 from trello import TrelloClient
 
-from notion_sync.sdk import Pacer, Secret, secret_setting
+from notion_sync.sdk import Pace, Secret, secret_setting
 
 from .settings import TRELLO_BASE_URL, TrelloSettings
 
-__all__ = ["TrelloTransport", "build_client", "credentials", "pacer_for", "spent_window"]
+__all__ = ["TrelloTransport", "build_client", "credentials", "spent_window"]
 
 TRELLO_WINDOW = 10.0
 """Trello's rate-limit window in seconds, when a 429 comes without the headers that say it."""
-
-_PACERS: dict[tuple[str, str, int, float], Pacer] = {}
-_PACERS_LOCK = threading.Lock()
-
-
-def pacer_for(base_url: str, token: Secret, limit: int, window: float) -> Pacer:
-    """The process-wide pacer of one token: every connector instance using it shares the budget."""
-    key = (base_url, token.fingerprint, limit, window)
-    with _PACERS_LOCK:
-        if key not in _PACERS:
-            _PACERS[key] = Pacer(limit, window)
-        return _PACERS[key]
 
 
 def spent_window(response: requests.Response) -> float | None:
@@ -66,7 +53,7 @@ class TrelloTransport:
     limit_retries: int = 3
     """How many times a 429 for a spent window is sent again (each after the window's wait)."""
 
-    def __init__(self, base_url: str, pacer: Pacer, *, timeout: float = 30.0, pace_key: str = "") -> None:
+    def __init__(self, base_url: str, pacer: Pace, *, timeout: float = 30.0, pace_key: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer = pacer
         self.pace_key = pace_key

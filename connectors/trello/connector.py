@@ -38,11 +38,12 @@ from notion_sync.sdk import (
     TargetItem,
     WriteBackProblem,
     call_with_retry,
+    pace_key,
 )
 
 from . import checks, spec, write_back
 from .checklist import sync_checklist
-from .client import TrelloTransport, build_client, credentials, pacer_for
+from .client import TrelloTransport, build_client, credentials
 from .errors import NotFound, classify, is_ambiguous
 from .markers import card_desc, parse_marker, strip_marker
 from .render import render_card
@@ -108,8 +109,12 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if self._client is None:
             key, token = credentials(self.settings)
             s = self.settings
-            pacer = pacer_for(s.base_url, token, s.rate_limit, s.rate_window)
-            self._transport = TrelloTransport(s.base_url, pacer, timeout=s.timeout, pace_key=token.fingerprint)
+            # One budget per token (every connector instance of the run, and the fleet's workers
+            # with [celery], share it): keyed on the token's hash, never the token.
+            pacer = self.pacers.pacer("trello-token", s.rate_limit, s.rate_window)
+            self._transport = TrelloTransport(
+                s.base_url, pacer, timeout=s.timeout, pace_key=pace_key(s.base_url, token)
+            )
             self._token = token
             self._client = build_client(key, token, self._transport)
         return self._client

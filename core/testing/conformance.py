@@ -173,6 +173,7 @@ class ConformanceSuite:
             assert name in live[page_id], f"the item of row {name!r} does not show its name: {live[page_id]!r}"
         assert self.count(sandbox) == len(expected)
 
+    @pytest.mark.usefixtures("state_backend")
     def test_rerun_without_changes_writes_nothing(self, sandbox: Sandbox) -> None:
         sandbox.run()
         before = self.count(sandbox)
@@ -181,11 +182,12 @@ class ConformanceSuite:
         assert again.writes == 0, again.counts
         assert self.count(sandbox) == before
 
+    @pytest.mark.usefixtures("state_backend")
     def test_dry_run_writes_nothing(self, sandbox: Sandbox) -> None:
         report = sandbox.run(dry_run=True).mappings[0]
         assert report.counts["created"] > 0
         assert self.count(sandbox) == 0
-        assert not sandbox.state_path.exists()
+        assert not sandbox.state_written()
 
     def test_edited_row_updates_its_item(self, sandbox: Sandbox) -> None:
         expected = self.expected_rows(sandbox)
@@ -243,11 +245,11 @@ class ConformanceSuite:
         assert again.writes == 0, again.counts
         assert self.live(sandbox) == before
 
+    @pytest.mark.usefixtures("state_backend")
     def test_lost_state_relinks_without_duplicates(self, sandbox: Sandbox) -> None:
         expected = self.expected_rows(sandbox)
         sandbox.run()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        sandbox.lose_state()
         rep = sandbox.run().mappings[0]
         assert rep.status == "ok", rep.error
         assert rep.counts["created"] == 0, "items were created again after the state file was lost"
@@ -264,8 +266,7 @@ class ConformanceSuite:
         expected = self.expected_rows(sandbox)
         sandbox.run()
         before = self.live(sandbox)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        sandbox.lose_state()
         rep = sandbox.run().mappings[0]
         assert rep.status == "ok", rep.error
         assert rep.writes == 0, f"a lost state file with nothing changed rewrote items: {rep.counts}"
@@ -287,8 +288,7 @@ class ConformanceSuite:
         expected = self.expected_rows(sandbox)
         sandbox.run()
         _, page_id = next(iter(expected.items()))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{sandbox.state_path}{suffix}").unlink(missing_ok=True)
+        sandbox.lose_state()
         sandbox.notion.trash_page(page_id)
         rep = sandbox.run().mappings[0]
         assert rep.status == "ok", rep.error
@@ -301,6 +301,7 @@ class ConformanceSuite:
         again = sandbox.run(full=True, sweep=True).mappings[0]
         assert again.writes == 0, again.counts
 
+    @pytest.mark.usefixtures("state_backend")
     def test_crash_between_create_and_state_write_makes_no_duplicate(
         self, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-from notion_sync.connectors.trello.client import pacer_for
 from notion_sync.connectors.trello.connector import TrelloConnector
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.retry import RetryPolicy
@@ -69,7 +68,7 @@ def test_pacing_keeps_under_the_rate_limit(world: World) -> None:
     assert len({r.id for r in refs}) == 12 and len(world.emu.cards()) == 12
     assert world.emu.rate_limited["token"] == 0
     assert conn.requests_sent == 3 + 12  # not one retry
-    assert pacer_for(world.emu.url, conn._token, 5, 0.4).waited > 0
+    assert conn.pacers.pacer("trello-token", 5, 0.4).waited > 0
 
 
 def test_without_pacing_the_headers_hold_it_under_the_limit_and_429s_are_retried(world: World) -> None:
