@@ -140,7 +140,7 @@ def _held_mapping(out: Output, box: Sandbox) -> int:
     """Another process syncs one mapping: a run skips it, names the holder, and syncs the rest."""
     first = next(iter(box.targets))
     name = box.mapping_name(first)
-    out.show(Rule(f"4b. {name!r} is being synced by another process: this run skips it and syncs the others"))
+    out.show(Rule(f"4c. {name!r} is being synced by another process: this run skips it and syncs the others"))
     with mapping_lock(box.config().state_location, name):
         report = box.run()
     _summaries(out, report)
