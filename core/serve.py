@@ -374,8 +374,11 @@ class SyncWorker:
     def _sync_windows(self, names: list[str]) -> None:
         assert self.state is not None
         targets = {n: sorted(self.windows[n].pages) for n in names}
-        report = self._engine_call("webhook sync", lambda e: e.sync_pages(targets))
-        if report is None:
+        if self.config.celery is not None:
+            queued = self._queue(targets)
+        else:
+            queued = self._engine_call("webhook sync", lambda e: e.sync_pages(targets)) is not None
+        if not queued:
             for n in names:
                 self.windows[n].opened = time.monotonic() + LOCK_RETRY - self.debounce
             return
@@ -388,6 +391,20 @@ class SyncWorker:
                 ids.append(event_id)
         self.state.record_events(dict.fromkeys(ids))
         self.in_window.difference_update(ids)
+
+    def _queue(self, targets: dict[str, list[str]]) -> bool:
+        """With ``[celery]``: put each mapping's page sync on the queue for the fleet's workers
+        (they take the mapping's lock); False when the broker cannot be reached (try again later)."""
+        from notion_sync.celery import queue_sync
+
+        try:
+            for name, pages in targets.items():
+                queue_sync(self.config, name, page_ids=pages)
+                log.info("webhook sync: %s: %d page(s) queued for the workers", name, len(pages))
+        except NotionSyncError as exc:
+            log.error("webhook sync waits: %s", exc)
+            return False
+        return True
 
     def _refresh_schemas(self) -> None:
         assert self.state is not None

@@ -20,7 +20,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -388,19 +388,25 @@ class StateStore:
                 f"SELECT {columns} FROM {table} WHERE mapping = ? AND page_id IN ({marks})", [mapping, *chunk]
             )
 
+    def _tuples(self, sql: str, params: Sequence[Any]) -> Iterable[tuple[Any, ...]]:
+        """Rows as plain tuples: planning reads one link per row read, and sqlite3.Row costs more
+        (PostgreSQL's rows are tuples already)."""
+        if self.on_postgres:
+            return self.conn.execute(sql, params)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params)
+
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
         """The links recorded for these pages. Only the hash and archived flag are read at once
         (all an unchanged row needs); the payload is read when a link is used."""
         ids = list(page_ids)
         load = partial(self._load_link, mapping)
         found: dict[str, StoredLink] = {}
-        # Plain tuples, not sqlite3.Row: planning reads one link per row read.
-        cursor = self.conn.cursor()
-        cursor.row_factory = None
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for page_id, digest, archived in cursor.execute(
+            for page_id, digest, archived in self._tuples(
                 f"SELECT page_id, hash, archived FROM links WHERE mapping = ? AND page_id IN ({marks})",
                 [mapping, *chunk],
             ):
@@ -415,10 +421,8 @@ class StateStore:
         """Every link of the mapping; as in ``get_links``, a link's payload is read when used
         (a full scan goes over every link to find the few whose row left)."""
         load = partial(self._load_link, mapping)
-        cursor = self.conn.cursor()
-        cursor.row_factory = None
         sql = "SELECT page_id, hash, archived FROM links WHERE mapping = ? ORDER BY page_id"
-        for page_id, digest, archived in cursor.execute(sql, (mapping,)):
+        for page_id, digest, archived in self._tuples(sql, (mapping,)):
             yield StoredLink(page_id, digest, bool(archived), load)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 QUEUED_TTL = 6 * 3600
 """Seconds a queued-or-running marker lives at most: a sync whose every worker vanished for good
 does not block its mapping longer than this."""
+HELD_RETRY = 5
+"""Seconds before a page sync whose mapping another process holds is tried again."""
 
 
 class BrokerError(NotionSyncError):
@@ -128,15 +130,17 @@ def _redis(config: Config) -> Any:
 
 
 def queue_sync(config: Config, mapping: str, *, page_ids: Sequence[str] = (), force: bool = False) -> bool:
-    """Queue a sync of ``mapping`` (``page_ids``: the rows that changed, for the webhook server;
-    the worker syncs the mapping incrementally, which reads them). Returns False when a sync
-    of it is already queued or running (unless ``force``): it will see the same changes."""
+    """Queue a sync of ``mapping``. Without ``page_ids`` the worker runs the mapping as ``run``
+    does; returns False when such a sync is already queued or running (unless ``force``): it
+    will see the same changes. With ``page_ids`` (the webhook server's rows) the worker syncs
+    exactly those pages (``Engine.sync_pages``: a trashed row is removed at once, which an
+    incremental run would leave to the next full scan); such a sync is always queued."""
     import redis
 
     config.mapping(mapping)  # a wrong name is a config error naming the mappings
     configure(app, config)
     try:
-        if not _redis(config).set(_marker(config, mapping), "1", nx=not force, ex=QUEUED_TTL):
+        if not page_ids and not _redis(config).set(_marker(config, mapping), "1", nx=not force, ex=QUEUED_TTL):
             return False
         sync_mapping.apply_async(args=(mapping,), kwargs={"page_ids": list(page_ids)}, retry=False)
     except (redis.exceptions.ConnectionError, OSError) as exc:
@@ -170,13 +174,19 @@ def sync_mapping(self: Any, mapping_name: str, page_ids: Sequence[str] = ()) -> 
     config = _load()
     engine = Engine(config)
     try:
-        report = engine.run(RunOptions(mappings=[mapping_name]))
+        if page_ids:
+            report = engine.sync_pages({mapping_name: list(page_ids)})
+        else:
+            report = engine.run(RunOptions(mappings=[mapping_name]))
     except LockedError as held:
-        # Another worker (or a cron run) syncs it now: that run sees the same changes.
         log.info("%s", held)
+        if page_ids and not self.request.called_directly:
+            # These pages' events were answered 200 and are not sent again: try until the lock is free.
+            raise self.retry(countdown=HELD_RETRY, max_retries=None) from None
+        # Another worker (or a cron run) syncs it now: that run sees the same changes.
         return {"mapping": mapping_name, "status": "held"}
     finally:
-        if config.celery is not None and not self.request.called_directly:
+        if config.celery is not None and not self.request.called_directly and not page_ids:
             _redis(config).delete(_marker(config, mapping_name))
     (rep,) = report.mappings
     log.info("%s", rep.summary())
