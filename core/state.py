@@ -715,9 +715,13 @@ class StateStore:
         now = _now()
         if record and not self.readonly:
             with self.transaction() as db:
+                # Two workers may see a new token at once: the first insert wins, the other keeps it.
                 db.execute(
-                    "INSERT INTO tokens (name, fingerprint, first_seen) VALUES (?, ?, ?)", (name, fingerprint, now)
+                    "INSERT INTO tokens (name, fingerprint, first_seen) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name, fingerprint) DO NOTHING",
+                    (name, fingerprint, now),
                 )
+            return self.token_first_seen(name, fingerprint, record=False)
         return datetime.fromisoformat(now)
 
     def set_token_identity(self, name: str, fingerprint: str, identity: str) -> None:

@@ -121,6 +121,10 @@ def test_non_2xx_is_retried_with_a_higher_attempt_number(emu: NotionEmulator, re
     events = receiver.wait(3)
     assert [e["attempt_number"] for e in events] == [1, 2, 3]
     assert {e["id"] for e in events} == {events[0]["id"]} and events[0]["entity"]["id"] == page
+    # The emulator records a delivery's status once the receiver's answer is back: wait for it.
+    deadline = time.monotonic() + 10
+    while len([d for d in emu.webhooks.deliveries if d["event_id"]]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert [d["status"] for d in emu.webhooks.deliveries if d["event_id"]] == [500, 429, 200]
 
 
