@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from notion_sync.core.page_body import body_lines
 from notion_sync.core.richtext import PLAIN, Markup, render_spans, spans_of
@@ -83,7 +84,14 @@ class CompiledTemplate(str):
 
 def compile_template(template: str) -> CompiledTemplate:
     """The template, parsed (a ``CompiledTemplate`` is returned as it is)."""
-    return template if isinstance(template, CompiledTemplate) else CompiledTemplate(template)
+    return template if isinstance(template, CompiledTemplate) else _parsed(template)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(template: str) -> CompiledTemplate:
+    # Pydantic does not validate defaults, so a ``Template`` field left unset arrives as a plain
+    # str: without this memo of a pure parse it would be parsed again for every row.
+    return CompiledTemplate(template)
 
 
 def template_properties(template: str) -> list[str]:
