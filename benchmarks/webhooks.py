@@ -29,20 +29,13 @@ from benchmarks.limits import LATENCY
 from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import Sandbox
 from notion_sync.core.serve import Serving
+from notion_sync.core.testing.servers import free_port
 from notion_sync.core.webhook_events import sign
 
 __all__ = ["main", "measure"]
 
 TARGETS = ("google_calendar", "trello")
 ROWS = 100
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(check: Any, timeout: float = 120.0) -> None:
@@ -73,7 +66,7 @@ def measure(samples: int = 20, debounce: str = "2s") -> dict[str, Any]:
             server.faults.latency, server.faults.latency_jitter = lo, hi - lo
         data = box.config_data()
         data["serve"] = {
-            "port": _free_port(),
+            "port": free_port(),
             "verification_token_file": str(Path(tmp) / "webhook-token"),
             "debounce": debounce,
             "reconcile_interval": "1h",

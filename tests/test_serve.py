@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from notion_sync.core.engine import RunReport
 from notion_sync.core.errors import LockedError
 from notion_sync.core.sandbox import Sandbox
+from notion_sync.core.testing.servers import free_port
 from notion_sync.core.webhook_events import sign
 from tests.conftest import memos
 from tests.support.memo import MemoConnector
@@ -38,12 +38,6 @@ LAUNCH = (
     "main(discovery=Discovery.of([MemoConnector]))\n"
 )
 TOKEN = "secret_" + "w" * 43
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:

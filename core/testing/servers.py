@@ -27,6 +27,7 @@ PASSWORD = "pg-test-password-7f3a9c"
 
 
 def free_port() -> int:
+    """A loopback port free right now (the OS picks it), for a server a test or benchmark starts."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
