@@ -8,9 +8,10 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 * moves the ``key`` and ``token`` query parameters py-trello adds into Trello's
   ``Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`` header, so
   credentials never appear in URLs (urllib3's debug log, proxies' access logs);
-* waits on a ``Pacer`` before each request, to stay under 100 requests per 10 s per token;
+* waits on two pacers before each request, to stay under 100 requests per 10 s per token
+  and 300 per API key (every token under the key spends from that one);
 * reads Trello's ``x-rate-limit-api-{token,key}-remaining`` headers, which count what every
-  process spent: when a window is spent it holds the pacer for the window's
+  process spent: when a window is spent it holds that window's pacer for its
   ``-interval-ms``, and a 429 (Trello sends no Retry-After) is sent again once the window
   has passed, so no item fails on a limit that waiting clears.
 """
@@ -26,37 +27,53 @@ from notion_sync.sdk import Pace, Secret, secret_setting
 
 from .settings import TRELLO_BASE_URL, TrelloSettings
 
-__all__ = ["TrelloTransport", "build_client", "credentials", "spent_window"]
+__all__ = ["TrelloTransport", "build_client", "credentials", "spent_windows"]
 
 TRELLO_WINDOW = 10.0
 """Trello's rate-limit window in seconds, when a 429 comes without the headers that say it."""
 
 
-def spent_window(response: requests.Response) -> float | None:
-    """How long to wait, in seconds, when the reply says a rate-limit window is spent: the
-    token's or the key's ``-remaining`` header is 0, or a 429 came without those headers.
-    None when there is room left (a 429 then is not a spent window, and backs off as usual)."""
-    waits = [
-        int(response.headers.get(f"x-rate-limit-api-{kind}-interval-ms", TRELLO_WINDOW * 1000)) / 1000
+def spent_windows(response: requests.Response) -> dict[str, float]:
+    """The windows the reply says are spent (``"token"``, ``"key"``), each with how long to wait
+    in seconds: its ``-remaining`` header is 0; a 429 without those headers is taken as the
+    token's. Empty when there is room left (a 429 then backs off as usual)."""
+    spent = {
+        kind: int(response.headers.get(f"x-rate-limit-api-{kind}-interval-ms", TRELLO_WINDOW * 1000)) / 1000
         for kind in ("token", "key")
         if response.headers.get(f"x-rate-limit-api-{kind}-remaining", "").strip() == "0"
-    ]
-    if waits:
-        return max(waits)
+    }
     has_headers = any(h.startswith("x-rate-limit-api-") for h in response.headers)
-    return TRELLO_WINDOW if response.status_code == 429 and not has_headers else None
+    if response.status_code == 429 and not has_headers:
+        spent["token"] = TRELLO_WINDOW
+    return spent
 
 
 class TrelloTransport:
-    """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout."""
+    """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout.
+
+    ``pacer``/``pace_key`` pace the token; ``key_pacer``/``key_pace_key``, when given, the API key."""
 
     limit_retries: int = 3
     """How many times a 429 for a spent window is sent again (each after the window's wait)."""
 
-    def __init__(self, base_url: str, pacer: Pace, *, timeout: float = 30.0, pace_key: str = "") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        pacer: Pace,
+        *,
+        timeout: float = 30.0,
+        pace_key: str = "",
+        key_pacer: Pace | None = None,
+        key_pace_key: str = "",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer = pacer
         self.pace_key = pace_key
+        self.budgets: dict[str, tuple[Pace, str]] = {"token": (pacer, pace_key)}
+        if key_pacer is not None:
+            # The key first: with several tokens under one key it is the one that makes us wait,
+            # so the token's slot is counted just before the request goes.
+            self.budgets = {"key": (key_pacer, key_pace_key), **self.budgets}
         self.timeout = timeout
         self.session = requests.Session()
         self.sent = 0
@@ -76,14 +93,16 @@ class TrelloTransport:
         kwargs.setdefault("timeout", self.timeout)
         attempt = 0
         while True:
-            self.pacer.wait(self.pace_key)
+            for pacer, key in self.budgets.values():
+                pacer.wait(key)
             self.sent += 1
             response = self.session.request(method, url, **kwargs)
-            wait = spent_window(response)
-            if wait is not None:
-                self.pacer.hold(self.pace_key, wait)
+            spent = spent_windows(response)
+            for kind, wait in spent.items():
+                pacer, key = self.budgets.get(kind, self.budgets["token"])
+                pacer.hold(key, wait)
             # A 429 is refused before any work, so sending it again cannot duplicate a write.
-            if response.status_code != 429 or wait is None or attempt >= self.limit_retries:
+            if response.status_code != 429 or not spent or attempt >= self.limit_retries:
                 return response
             attempt += 1
 

@@ -109,11 +109,15 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         if self._client is None:
             key, token = credentials(self.settings)
             s = self.settings
-            # One budget per token (every connector instance of the run, and the fleet's workers
-            # with [celery], share it): keyed on the token's hash, never the token.
-            pacer = self.pacers.pacer("trello-token", s.rate_limit, s.rate_window)
+            # One budget per token and one per API key (every connector instance of the run, and
+            # the fleet's workers with [celery], share them): keyed on hashes, never the secrets.
             self._transport = TrelloTransport(
-                s.base_url, pacer, timeout=s.timeout, pace_key=pace_key(s.base_url, token)
+                s.base_url,
+                self.pacers.pacer("trello-token", s.rate_limit, s.rate_window),
+                timeout=s.timeout,
+                pace_key=pace_key(s.base_url, token),
+                key_pacer=self.pacers.pacer("trello-key", s.key_rate_limit, s.rate_window),
+                key_pace_key=pace_key(s.base_url, key),
             )
             self._token = token
             self._client = build_client(key, token, self._transport)

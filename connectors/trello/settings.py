@@ -51,7 +51,12 @@ class TrelloSettings(ServiceSettings):
     rate_limit: int = Field(90, ge=1)
     """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
     default leaves 10% for clock skew between us and Trello and for other uses of the token."""
+    key_rate_limit: int = Field(270, ge=1)
+    """Requests sent per ``rate_window`` seconds per API key, by every token under it (other
+    configs' tokens, and the fleet's workers, with ``[celery]``). Trello allows 300 per 10 s;
+    the default leaves 10%, as ``rate_limit`` does."""
     rate_window: float = Field(10.0, gt=0)
+    """Seconds of the window ``rate_limit`` and ``key_rate_limit`` count in (Trello's is 10)."""
     timeout: float = Field(30.0, gt=0)
     """Seconds to wait for one HTTP reply."""
 
