@@ -2,7 +2,7 @@
 
 ``Pacer`` paces one process. ``Pacers`` hands a run its pacers, keyed so that whatever shares
 a token shares its budget; with ``[celery]`` configured they are ``SharedPacer``s, whose
-windows live in Redis (the ``limits`` library), so a fleet of workers shares every limit."""
+windows and holds live in Redis, so a fleet of workers shares every limit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import hashlib
 import math
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from typing import Protocol
 
@@ -79,36 +80,89 @@ def pace_key(*parts: str | Secret) -> str:
     return ":".join(hashlib.sha256(p.reveal().encode()).hexdigest()[:16] if isinstance(p, Secret) else p for p in parts)
 
 
-class SharedPacer:
-    """A pacer whose budget every process shares: a moving window in Redis, through ``limits``.
+_TAKE = """
+local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return {1, held * 1000} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+if used + n <= limit then
+  if ARGV[5] ~= 'peek' then
+    for i = 1, n do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
+    redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+  end
+  return {0, 0}
+end
+local k = used + n - limit - 1
+local freed = redis.call('ZRANGE', KEYS[1], k, k, 'WITHSCORES')
+return {2, math.floor(tonumber(freed[2]) + window - now) + 1}
+"""
+"""One atomic round trip: is ``KEYS[2]`` (a hold) set? Else drop the calls older than the window
+from the log ``KEYS[1]`` (a sorted set scored by Redis's own clock, in microseconds) and, if
+``n`` more fit under ``limit``, log them. Returns ``{0, 0}`` (taken), ``{1, µs}`` (held) or
+``{2, µs}`` (full: when the oldest call that must go leaves the window)."""
 
-    ``limits`` counts whole seconds: a window of 1.1 s becomes 2 s with the same limit, so the
-    shared pace, and its bursts, never exceed the local one."""
+_HOLD = """
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
+"""
+"""Set the hold ``KEYS[1]`` for ``ARGV[1]`` ms, unless it is already held for longer."""
+
+
+class SharedPacer:
+    """A pacer whose budget every process shares: a sliding log per key in Redis.
+
+    Each ``wait`` is one atomic Lua call through redis-py (``_TAKE``): it checks the key's
+    hold, drops calls that left the window and logs this one if it fits. Windows are kept to
+    the microsecond on Redis's clock, so 1 post per 1.1 s stays exactly that across hosts
+    whose clocks differ, and scaled windows (tests, benchmarks) are shared too. ``hold`` sets
+    a key with a millisecond expiry that every process's ``wait`` honours.
+
+    ``limits`` was used before; it counts whole seconds (1.1 s became 2 s), and neither it nor
+    pyrate-limiter's Redis bucket (host clocks, no expiry on its keys, no hold) fits this."""
 
     def __init__(self, storage_url: str, name: str, limit: int, window: float) -> None:
-        from limits import RateLimitItemPerSecond
-        from limits.storage import storage_from_string
-        from limits.strategies import MovingWindowRateLimiter
+        import redis
 
-        whole = max(1, math.ceil(window))
+        if limit < 1 or window <= 0:
+            raise ValueError("a pacer needs limit >= 1 and window > 0")
         self.name = name
-        self.item = RateLimitItemPerSecond(limit, whole)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
-        self._local = Pacer(limit, window)
+        self.limit = limit
+        self.window = window
+        self._redis = redis.Redis.from_url(storage_url)
+        self._take = self._redis.register_script(_TAKE)
+        self._hold = self._redis.register_script(_HOLD)
         self.waited = 0.0
 
+    def _keys(self, key: str) -> list[str]:
+        # The {key} hash tag keeps a key's log and its hold in one Redis Cluster slot; the log
+        # is per window, since pacers with different windows cannot share one log.
+        return [f"{self.name}:{round(self.window * 1e6)}us:{{{key}}}", f"{self.name}:{{{key}}}:hold"]
+
+    def _try(self, key: str, n: int, *, peek: bool = False) -> float:
+        """0 when ``n`` calls for ``key`` fit now (and, unless ``peek``, are counted); else the seconds to wait."""
+        if n > self.limit:
+            raise ValueError(f"{n} calls can never fit in a window of {self.limit}")
+        args: list[int | str] = [self.limit, round(self.window * 1e6), n, uuid.uuid4().hex, "peek" if peek else "take"]
+        _, micros = self._take(keys=self._keys(key), args=args)
+        return int(micros) / 1e6
+
     def wait(self, key: str = "") -> None:
-        """Block until the fleet's window for ``key`` has room, then count this call in it."""
-        self._local.wait(key)  # and a hold this process was told of
-        while not self.limiter.hit(self.item, self.name, key):
-            stats = self.limiter.get_window_stats(self.item, self.name, key)
-            delay = min(max(stats.reset_time - time.time(), 0.01), float(self.item.get_expiry()))
+        """Block until the fleet's window for ``key`` has room (and no hold is on), then count this call."""
+        while (delay := self._try(key, 1)) > 0:
             self.waited += delay
             time.sleep(delay)
 
+    def delay(self, key: str = "") -> float:
+        """Seconds until one more call for ``key`` would be let through (0: now), counting nothing."""
+        return self._try(key, 1, peek=True)
+
     def hold(self, key: str, seconds: float) -> None:
-        """Hold this process's calls for ``key`` (the service said its window is spent)."""
-        self._local.hold(key, seconds)
+        """Let no process's call for ``key`` through for ``seconds`` (the service said its window
+        is spent). Not scaled: the service's time."""
+        self._hold(keys=self._keys(key)[1:], args=[max(1, math.ceil(seconds * 1000))])
 
 
 class Pacers:
@@ -116,8 +170,8 @@ class Pacers:
     instance and thread of the run that uses one token shares its budget.
 
     With ``storage_url`` (Redis, from ``[celery]``) the pacers are ``SharedPacer``s: every
-    process of the fleet shares the budget. Scaled pacing (tests and benchmarks run the
-    emulators faster) stays in the process: ``limits`` counts whole seconds."""
+    process of the fleet shares the budget, scaled windows (tests and benchmarks run the
+    emulators faster) included."""
 
     def __init__(self, storage_url: str | None = None) -> None:
         self.storage_url = storage_url
@@ -129,8 +183,8 @@ class Pacers:
         with self._lock:
             found = self._pacers.get((name, limit, window, scale))
             if found is None:
-                if self.storage_url and scale == 1.0:
-                    found = SharedPacer(self.storage_url, f"notion-sync:{name}", limit, window)
+                if self.storage_url:
+                    found = SharedPacer(self.storage_url, f"notion-sync:{name}", limit, window / scale)
                 else:
                     found = Pacer(limit, window, scale=scale)
                 self._pacers[(name, limit, window, scale)] = found

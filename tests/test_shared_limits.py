@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import redis
 
 from notion_sync.core.config import load_config
 from notion_sync.core.engine import Engine, RunOptions
 from notion_sync.core.pacing import Pacer, Pacers, SharedPacer, pace_key
+from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import Sandbox
 from notion_sync.core.secrets import Secret
 from notion_sync.core.testing.servers import RedisServer
 from tests.support.memo import with_memo
 
 TOKEN = "ntn_shared_budget_token_0123456789abcdef"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def in_another_process(redis_url: str, code: str) -> None:
+    """Run ``code`` in a new Python process with ``pacers = Pacers(redis_url)`` and ``key`` defined."""
+    prelude = (
+        "from notion_sync.core.pacing import Pacers, pace_key\n"
+        "from notion_sync.core.secrets import Secret\n"
+        f"pacers = Pacers({redis_url!r}); key = pace_key(Secret({TOKEN!r}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    subprocess.run([sys.executable, "-c", prelude + code], env=env, check=True, timeout=60)
 
 
 def test_two_processes_pacers_share_one_tokens_budget_and_not_anothers(redis_server: RedisServer) -> None:
@@ -24,9 +44,9 @@ def test_two_processes_pacers_share_one_tokens_budget_and_not_anothers(redis_ser
     key = pace_key(Secret(TOKEN))
     for _ in range(3):
         a.wait(key)
-    assert not b.limiter.test(b.item, b.name, key), "the second process still had budget the first spent"
+    assert b.delay(key) > 0, "the second process still had budget the first spent"
     other = pace_key(Secret(TOKEN + "x"))
-    assert b.limiter.test(b.item, b.name, other), "another token's budget was spent too"
+    assert b.delay(other) == 0, "another token's budget was spent too"
     stored = [k.decode() for k in redis.Redis.from_url(redis_server.url).keys("*")]
     assert stored and any(key in k for k in stored)
     assert not any(TOKEN in k or TOKEN[-12:] in k for k in stored), "a raw token is in a Redis key"
@@ -51,3 +71,78 @@ def test_a_run_under_celery_paces_through_redis(box: Sandbox, redis_server: Redi
     assert report.exit_code == 0
     stored = [k.decode() for k in redis.Redis.from_url(redis_server.url).keys("*notion-token*")]
     assert stored, "the run's Notion requests were not counted in Redis"
+
+
+def test_a_hold_in_one_process_holds_every_process_until_it_expires(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    mine = Pacers(redis_server.url).pacer("trello-token", 90, 10.0)
+    assert isinstance(mine, SharedPacer)
+    key = pace_key(Secret(TOKEN))
+    assert mine.delay(key) == 0
+    # Another worker was told by the service that the window is spent, for 0.6 s.
+    in_another_process(redis_server.url, "pacers.pacer('trello-token', 90, 10.0).hold(key, 0.6)")
+    held = mine.delay(key)
+    assert 0 < held <= 0.6, held
+    assert mine.delay(pace_key(Secret(TOKEN + "x"))) == 0, "the hold is on one key only"
+    mine.hold(key, 0.01)  # a shorter hold never shortens a longer one
+    assert mine.delay(key) > 0.01
+    mine.wait(key)  # waits the hold out, then takes its slot
+    assert mine.waited > 0
+    assert mine.delay(key) == 0
+    holds = redis.Redis.from_url(redis_server.url).keys("*:hold")
+    assert holds == [], "an expired hold stayed in Redis"
+
+
+def test_shared_windows_keep_fractions_of_a_second(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    key = pace_key(Secret(TOKEN))
+    # Slack's 1 post per 1.1 s per channel, and 11 s scaled 10x: each stays 1.1 s (whole seconds
+    # would make it 2 s; scaled pacing used to stay in the process).
+    for window, scale in ((1.1, 1.0), (11.0, 10.0)):
+        redis_server.flush()
+        mine = Pacers(redis_server.url).pacer("slack-channel", 1, window, scale=scale)
+        assert isinstance(mine, SharedPacer)
+        in_another_process(redis_server.url, f"pacers.pacer('slack-channel', 1, {window}, scale={scale}).wait(key)")
+        delay = mine.delay(key)
+        assert 0 < delay <= window / scale, (scale, delay)
+
+
+def test_two_processes_posting_to_one_channel_share_its_pace(
+    tmp_path: Path, redis_server: RedisServer, monkeypatch
+) -> None:
+    # Slack allows 1 post per second per channel, scaled 2x: 1 per 0.5 s, which the emulator
+    # enforces. Two processes post a mapping each into one channel at the same time; the
+    # shared, scaled pacer (1 per 0.55 s) keeps them under it together.
+    redis_server.flush()
+    monkeypatch.setenv("NS_TEST_BROKER", redis_server.url)
+    rows = [{"Name": f"Row {i:02}", "Status": "Not started"} for i in range(12)]
+    with Sandbox(tmp_path, connectors={"slack": discover().connectors["slack"]}, rows=rows) as box:
+        data = box.config_data()
+        data["celery"] = {"broker_url_env": "NS_TEST_BROKER"}
+        data["slack"]["pacing_scale"] = 2.0
+        data["mappings"] = [{**data["mappings"][0], "name": f"slack-{i}"} for i in range(2)]
+        box.write_config(data)
+        target: Any = box.targets["slack"]
+        faults = target.emulator.server.faults
+        faults.rate_limit, faults.rate_limit_path = (1, 0.5), r"chat\.postMessage"
+        env = {**os.environ, "NOTION_SYNC_CONFIG": str(box.config_path)}
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "notion_sync", "run", "--mapping", f"slack-{i}"],
+                cwd=box.workdir,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for i in range(2)
+        ]
+        for proc in procs:
+            output = proc.communicate(timeout=120)[0].decode()
+            assert proc.returncode == 0, output
+        assert faults.injected["429"] == 0, "the two processes together posted faster than Slack allows"
+        assert target.item_count() == 24  # every row of both mappings, once
+        stamps = sorted(float(m.ts) for m in target.emulator.messages(target.channel_id))
+        gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+        # The pace is the local one (0.55 s), not whole seconds (1 s, as `limits` had it).
+        assert statistics.median(gaps) < 0.8, gaps
