@@ -82,8 +82,15 @@ def configure(celery_app: Celery, config: Config) -> None:
     celery_app.conf.broker_url = url
     celery_app.conf.beat_schedule = beat_schedule(config)
     # A task whose worker vanished is handed to another after this long; one handed out twice
-    # meets the mapping's lock, so a short timeout is safe.
-    celery_app.conf.broker_transport_options = {"visibility_timeout": config.celery.visibility_timeout}
+    # meets the mapping's lock, so a short timeout is safe. Kombu looks for such tasks only
+    # every 10 × 10 s by default, which would add up to 100 s to any timeout: look every
+    # quarter of the timeout (at most 10 s), on every sweep.
+    timeout = config.celery.visibility_timeout
+    celery_app.conf.broker_transport_options = {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, int(timeout / 4))),
+        "unacked_restore_throttle": 1,
+    }
 
 
 def parse_schedule(value: str) -> crontab | timedelta:
