@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 data["celery"] = {"broker_url_env": "NS_BENCH_BROKER"}
                 data["notion"]["requests_per_second"] = NOTION_RPS
                 data["trello"]["rate_limit"] = int(TRELLO_LIMIT[0] * PACED_SHARE)
+                data["trello"]["key_rate_limit"] = int(TRELLO_LIMIT[0] * 3 * PACED_SHARE)
                 data["trello"]["rate_window"] = TRELLO_LIMIT[1]
                 base = data["mappings"][0]
                 names = [f"m{i:03}" for i in range(args.mappings)]
