@@ -110,21 +110,22 @@ def test_shared_windows_keep_fractions_of_a_second(redis_server: RedisServer) ->
 def test_two_processes_posting_to_one_channel_share_its_pace(
     tmp_path: Path, redis_server: RedisServer, monkeypatch
 ) -> None:
-    # Slack allows 1 post per second per channel, scaled 2x: 1 per 0.5 s, which the emulator
-    # enforces. Two processes post a mapping each into one channel at the same time; the
-    # shared, scaled pacer (1 per 0.55 s) keeps them under it together.
+    # Slack allows 1 post per second per channel, which the emulator enforces. Two processes
+    # post a mapping each into one channel at the same time; the shared pacer (1 per 1.1 s,
+    # unscaled: its 0.1 s margin stays above a loaded machine's scheduling jitter) keeps them
+    # under it together.
     redis_server.flush()
     monkeypatch.setenv("NS_TEST_BROKER", redis_server.url)
-    rows = [{"Name": f"Row {i:02}", "Status": "Not started"} for i in range(12)]
+    rows = [{"Name": f"Row {i:02}", "Status": "Not started"} for i in range(8)]
     with Sandbox(tmp_path, connectors={"slack": discover().connectors["slack"]}, rows=rows) as box:
         data = box.config_data()
         data["celery"] = {"broker_url_env": "NS_TEST_BROKER"}
-        data["slack"]["pacing_scale"] = 2.0
+        data["slack"]["pacing_scale"] = 1.0
         data["mappings"] = [{**data["mappings"][0], "name": f"slack-{i}"} for i in range(2)]
         box.write_config(data)
         target: Any = box.targets["slack"]
         faults = target.emulator.server.faults
-        faults.rate_limit, faults.rate_limit_path = (1, 0.5), r"chat\.postMessage"
+        faults.rate_limit, faults.rate_limit_path = (1, 1.0), r"chat\.postMessage"
         env = {**os.environ, "NOTION_SYNC_CONFIG": str(box.config_path)}
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         procs = [
@@ -141,8 +142,8 @@ def test_two_processes_posting_to_one_channel_share_its_pace(
             output = proc.communicate(timeout=120)[0].decode()
             assert proc.returncode == 0, output
         assert faults.injected["429"] == 0, "the two processes together posted faster than Slack allows"
-        assert target.item_count() == 24  # every row of both mappings, once
+        assert target.item_count() == 16  # every row of both mappings, once
         stamps = sorted(float(m.ts) for m in target.emulator.messages(target.channel_id))
         gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-        # The pace is the local one (0.55 s), not whole seconds (1 s, as `limits` had it).
-        assert statistics.median(gaps) < 0.8, gaps
+        # The pace is the local one (1.1 s), not whole seconds (2 s, as `limits` had it).
+        assert statistics.median(gaps) < 1.6, gaps
