@@ -950,7 +950,7 @@ class Engine:
         """After the read: the departures of a full scan, unfinished creates, and the cursor."""
         m, state, options = run.mapping, run.state, run.options
         if run.full:
-            departures = plan_departures(state.iter_links(m.name), run.seen)
+            departures = plan_departures(state.unseen_live_links(m.name, run.seen), run.seen)
             # The first full scan after a state loss (no link at the start) sweeps up the items of
             # rows that left meanwhile: nothing else remembers them.
             orphans = self._sweep(run, run.seen, asked=options.sweep) if options.sweep or run.recover_all else []

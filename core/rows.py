@@ -8,9 +8,10 @@ documented property type becomes a ``PropertyValue`` with a Python ``value`` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,7 @@ def parse_notion_time(value: str) -> date | datetime:
     """Parse a Notion date or datetime string; a bare date stays a ``date``."""
     if len(value) == 10:
         return date.fromisoformat(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)  # Python 3.11 reads the "Z" Notion ends with
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,12 @@ class LazyProperties(Mapping[str, PropertyValue]):
     """A page's properties, each parsed the first time it is read: a mapping uses a few of a
     row's properties, and parsing all of them was most of the cost of planning."""
 
-    __slots__ = ("_raw", "_parsed")
+    __slots__ = ("_raw", "_parsed", "_title")
 
     def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
         self._raw = raw
         self._parsed: dict[str, PropertyValue] = {}
+        self._title: str | None = None
 
     def __getitem__(self, name: str) -> PropertyValue:
         """The parsed property; ``BadValue`` (naming it and its value) if Notion sent a value
@@ -161,8 +163,11 @@ class LazyProperties(Mapping[str, PropertyValue]):
 
     def title_name(self) -> str | None:
         """The name of the title property, without parsing any value."""
+        if self._title is not None:  # asked for several times per row: by the engine and connectors
+            return self._title
         for name, raw in self._raw.items():
             if raw.get("type") == "title":
+                self._title = name
                 return name
         return None
 
@@ -205,21 +210,25 @@ class Row:
             cls,
             id=page["id"],
             url=page.get("url", ""),
-            created_time=_as_datetime(page["created_time"]),
-            last_edited_time=_as_datetime(page["last_edited_time"]),
+            # Page timestamps are always date-times: parsed here, not through parse_notion_time.
+            created_time=_fromisoformat(page["created_time"]),
+            last_edited_time=_fromisoformat(page["last_edited_time"]),
             in_trash=bool(page.get("in_trash", page.get("archived", False))),
             properties=LazyProperties(raw),
         )
 
 
-def _as_datetime(value: str) -> datetime:
-    parsed = parse_notion_time(value)
-    assert isinstance(parsed, datetime)
-    return parsed
+_fromisoformat = datetime.fromisoformat
 
 
 def _rich_text(items: list[dict[str, Any]] | None) -> str:
-    return "".join([i.get("plain_text", "") for i in items]) if items else ""
+    if not items:
+        return ""
+    if len(items) == 1:  # most texts are one span
+        text = items[0].get("plain_text", "")
+        if type(text) is str:
+            return text
+    return "".join([i.get("plain_text", "") for i in items])
 
 
 def _user_name(user: dict[str, Any]) -> str:
@@ -257,7 +266,12 @@ def _date(raw: dict[str, Any] | None) -> DateValue | None:
             ZoneInfo(str(zone))
         except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
             raise ValueError(f"the time zone {zone!r} does not exist") from None
-    return DateValue(_moment(raw["start"], "the start"), _moment(end, "the end") if end else None, zone)
+    return made(
+        DateValue,
+        start=_moment(raw["start"], "the start"),
+        end=_moment(end, "the end") if end else None,
+        time_zone=zone,
+    )
 
 
 def _scalar_text(value: Any) -> str:
@@ -290,52 +304,118 @@ def parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
         raise BadValue(f"property {name!r} has a value notion-sync cannot use: {exc}. Fix it in Notion") from None
 
 
+def _text_value(data: Any) -> tuple[Any, str]:
+    text = _rich_text(data)
+    return text, text
+
+
+def _scalar_value(data: Any) -> tuple[Any, str]:
+    return data, _scalar_text(data)
+
+
+def _option_value(data: Any) -> tuple[Any, str]:
+    name = data.get("name") if data else None
+    return name, name or ""
+
+
+def _options_value(data: Any) -> tuple[Any, str]:
+    names = [o.get("name", "") for o in data or []]
+    return names, ", ".join(names)
+
+
+def _date_value(data: Any) -> tuple[Any, str]:
+    value = _date(data)
+    return value, value.text() if value else ""
+
+
+def _people_value(data: Any) -> tuple[Any, str]:
+    names = [_user_name(u) for u in data or []]
+    return names, ", ".join(names)
+
+
+def _user_value(data: Any) -> tuple[Any, str]:
+    name = _user_name(data or {})
+    return name, name
+
+
+def _files_value(data: Any) -> tuple[Any, str]:
+    urls = [f.get(f.get("type", ""), {}).get("url", "") for f in data or []]
+    return urls, ", ".join(f.get("name", "") for f in data or [])
+
+
+def _relation_value(data: Any) -> tuple[Any, str]:
+    ids = [r.get("id", "") for r in data or []]
+    return ids, ", ".join(ids)
+
+
+def _computed_value(data: Any) -> tuple[Any, str]:
+    value = _formula_or_rollup(data or {})
+    text = ", ".join(_scalar_text(v) for v in value) if isinstance(value, list) else _scalar_text(value)
+    return value, text
+
+
+def _time_value(data: Any) -> tuple[Any, str]:
+    return (_moment(data, "the time") if data else None), data or ""
+
+
+def _unique_id_value(data: Any) -> tuple[Any, str]:
+    prefix, number = (data or {}).get("prefix"), (data or {}).get("number")
+    text = f"{prefix}-{number}" if prefix else _scalar_text(number)
+    return text, text
+
+
+def _verification_value(data: Any) -> tuple[Any, str]:
+    state = (data or {}).get("state") or ""
+    return state, state
+
+
+def _button_value(data: Any) -> tuple[Any, str]:
+    return None, ""
+
+
+def _place_value(data: Any) -> tuple[Any, str]:
+    return data, (data or {}).get("name") or (data or {}).get("address") or ""
+
+
+def _raw_value(data: Any) -> tuple[Any, str]:
+    return data, ""
+
+
+_PARSERS: Mapping[str, Callable[[Any], tuple[Any, str]]] = MappingProxyType(
+    {
+        "title": _text_value,
+        "rich_text": _text_value,
+        "number": _scalar_value,
+        "checkbox": _scalar_value,
+        "url": _scalar_value,
+        "email": _scalar_value,
+        "phone_number": _scalar_value,
+        "select": _option_value,
+        "status": _option_value,
+        "multi_select": _options_value,
+        "date": _date_value,
+        "people": _people_value,
+        "created_by": _user_value,
+        "last_edited_by": _user_value,
+        "files": _files_value,
+        "relation": _relation_value,
+        "formula": _computed_value,
+        "rollup": _computed_value,
+        "created_time": _time_value,
+        "last_edited_time": _time_value,
+        "unique_id": _unique_id_value,
+        "verification": _verification_value,
+        "button": _button_value,
+        "place": _place_value,
+    }
+)
+"""Each property type's value and text from its data; a table, not a chain of tests, because
+parsing is most of the CPU of planning."""
+
+
 def _parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:
     kind = raw.get("type", "")
-    data = raw.get(kind)
-    value: Any
-    text: str
-    has_more = bool(raw.get("has_more", False))
-    if kind in ("title", "rich_text"):
-        value = text = _rich_text(data)
-    elif kind in ("number", "checkbox", "url", "email", "phone_number"):
-        value, text = data, _scalar_text(data)
-    elif kind in ("select", "status"):
-        value = data.get("name") if data else None
-        text = value or ""
-    elif kind == "multi_select":
-        value = [o.get("name", "") for o in data or []]
-        text = ", ".join(value)
-    elif kind == "date":
-        value = _date(data)
-        text = value.text() if value else ""
-    elif kind in ("people",):
-        value = [_user_name(u) for u in data or []]
-        text = ", ".join(value)
-    elif kind in ("created_by", "last_edited_by"):
-        value = text = _user_name(data or {})
-    elif kind == "files":
-        value = [f.get(f.get("type", ""), {}).get("url", "") for f in data or []]
-        text = ", ".join(f.get("name", "") for f in data or [])
-    elif kind == "relation":
-        value = [r.get("id", "") for r in data or []]
-        text = ", ".join(value)
-    elif kind in ("formula", "rollup"):
-        value = _formula_or_rollup(data or {})
-        text = ", ".join(_scalar_text(v) for v in value) if isinstance(value, list) else _scalar_text(value)
-    elif kind in ("created_time", "last_edited_time"):
-        value = _moment(data, "the time") if data else None
-        text = data or ""
-    elif kind == "unique_id":
-        prefix, number = (data or {}).get("prefix"), (data or {}).get("number")
-        value = text = f"{prefix}-{number}" if prefix else _scalar_text(number)
-    elif kind == "verification":
-        value = text = (data or {}).get("state") or ""
-    elif kind == "button":
-        value, text = None, ""
-    elif kind == "place":
-        value = data
-        text = (data or {}).get("name") or (data or {}).get("address") or ""
-    else:
-        value, text = data, ""
-    return made(PropertyValue, name=name, type=kind, value=value, text=text, raw=raw, has_more=has_more)
+    value, text = _PARSERS.get(kind, _raw_value)(raw.get(kind))
+    return made(
+        PropertyValue, name=name, type=kind, value=value, text=text, raw=raw, has_more=bool(raw.get("has_more", False))
+    )

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,6 +100,10 @@ class StateBackend(Protocol):
 
     def iter_links(self, mapping: str) -> Iterator[StoredLink]:
         """Every link of the mapping."""
+        ...
+
+    def unseen_live_links(self, mapping: str, seen: Collection[str]) -> Iterator[StoredLink]:
+        """The live links whose page is not in ``seen``."""
         ...
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:

@@ -20,7 +20,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -424,6 +424,15 @@ class StateStore:
         sql = "SELECT page_id, hash, archived FROM links WHERE mapping = ? ORDER BY page_id"
         for page_id, digest, archived in self._tuples(sql, (mapping,)):
             yield StoredLink(page_id, digest, bool(archived), load)
+
+    def unseen_live_links(self, mapping: str, seen: Collection[str]) -> Iterator[StoredLink]:
+        """The live links whose page is not in ``seen``: after a full scan, the rows that left.
+        Only those are made into ``StoredLink``s (a full scan of N rows has N links to look at)."""
+        load = partial(self._load_link, mapping)
+        sql = "SELECT page_id, hash FROM links WHERE mapping = ? AND archived = 0 ORDER BY page_id"
+        for page_id, digest in self._tuples(sql, (mapping,)):
+            if page_id not in seen:
+                yield StoredLink(page_id, digest, False, load)
 
     def count_links(self, mapping: str, *, live_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM links WHERE mapping = ?" + (" AND archived = 0" if live_only else "")

@@ -154,6 +154,7 @@ def _fill(
     compiled: CompiledTemplate, row: Row, escape: Callable[[str], str] | None, markup: Markup | None, body: str | None
 ) -> str:
     out: list[str] = []
+    properties = row.properties
     for literal, name, rich in compiled.parts:
         out.append(literal)
         if name is None:
@@ -166,7 +167,7 @@ def _fill(
             text = body or ""
             out.append(text if rich and markup is not None else escape(text) if escape else text)
         else:
-            prop = row.get(name)
+            prop = properties.get(name)
             if prop is None:
                 continue
             if rich and markup is not None:

@@ -22,6 +22,25 @@ def test_plan_create_update_unchanged_skip_fail(state_location):
     assert {a.page_id: (a.kind, a.reason, a.changed) for a in plan_rows(MIXED_ROWS, links)} == MIXED_PLAN
 
 
+def test_the_payload_hash_is_the_one_every_stored_link_was_recorded_with():
+    """The hash is of sorted compact JSON (``default=str``, non-ASCII kept). Changing its text
+    would make every stored item look changed, and the next run rewrite them all."""
+    import datetime
+    import hashlib
+    import json
+
+    payloads = [
+        {},
+        {"title": "Fix login", "due": None, "done": True, "n": 3, "x": 1.5, "big": 10**30},
+        {"z": 'é ☃ \u2028 "quoted" \n', "a": [{"b": 1, "a": [2.0, None]}], "m": {"k": "v"}},
+        {"when": datetime.date(2026, 1, 1), "at": datetime.datetime(2026, 1, 1, 9, tzinfo=datetime.UTC)},
+    ]
+    for payload in payloads:
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        assert payload_hash(payload) == hashlib.sha256(text.encode()).hexdigest()
+    assert payload_hash({"a": 1}) == "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
+
+
 def test_only_mapped_output_decides_an_update():
     assert payload_hash({"a": 1, "b": [1, 2]}) == payload_hash({"b": [1, 2], "a": 1})
     assert payload_hash({"a": 1}) != payload_hash({"a": 2})
