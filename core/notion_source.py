@@ -221,7 +221,15 @@ class NotionSource:
         def once() -> Any:
             self._pacer.wait(self._pace_key)
             self._count()
-            return fn(**kwargs)
+            try:
+                return fn(**kwargs)
+            except (APIResponseError, HTTPResponseError) as exc:
+                wait = _retry_after(exc.headers) if exc.status == 429 else None
+                if wait is not None:
+                    # The token's budget is spent for every thread and, under [celery], every
+                    # worker: hold them all, not only this request's retry.
+                    self._pacer.hold(self._pace_key, min(wait, self.retry.max_retry_after) * self.retry.scale)
+                raise
 
         try:
             return call_with_retry(

@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,37 @@ def test_two_processes_posting_to_one_channel_share_its_pace(
         gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
         # The pace is the local one (1.1 s), not whole seconds (2 s, as `limits` had it).
         assert statistics.median(gaps) < 1.6, gaps
+
+
+def test_a_notion_429_holds_the_tokens_budget_in_every_process(redis_server: RedisServer, box: Sandbox) -> None:
+    """Notion's Retry-After says the integration's budget is spent: every worker on the token
+    waits it out, not only the request that got it."""
+    import threading
+
+    from notion_sync.core.notion_source import NotionSource
+    from notion_sync.core.retry import RetryPolicy
+
+    redis_server.flush()
+    notion = box.notion
+    assert box.database is not None
+    notion.faults.retry_after = 2.0
+    notion.faults.schedule(429, count=1, path="/query", method="POST")
+    token = Secret(notion.token)
+    source = NotionSource(token, base_url=notion.url, pacers=Pacers(redis_server.url), retry=RetryPolicy(attempts=3))
+    pages: list[list[Any]] = []
+    reading = threading.Thread(target=lambda: pages.extend(source.pages(box.database.data_source_id)))
+    reading.start()
+    # Another worker's pacer for the same token (the reader's: 6 per 2.2 s at 3 requests per second).
+    other = Pacers(redis_server.url).pacer("notion-token", 6, 2.2)
+    assert isinstance(other, SharedPacer)
+    held = 0.0
+    for _ in range(150):
+        held = max(held, other.delay(pace_key(token)))
+        if held > 1.0 or not reading.is_alive():
+            break
+        time.sleep(0.01)
+    reading.join(timeout=30)
+    assert notion.faults.injected["429"] == 1
+    assert held > 1.0, "the other process was not held by Notion's Retry-After"
+    assert sum(len(p) for p in pages) == len(box.database.pages), "the read finished after the hold"
+    assert other.delay(pace_key(Secret(notion.token + "x"))) == 0, "another token is not held"
