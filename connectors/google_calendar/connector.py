@@ -104,7 +104,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     @property
     def _events(self) -> Any:
-        return self.client.service.events()
+        return self.client.events
 
     def _classify(self, exc: Exception, calendar_id: str | None = None) -> Exception:
         identity = self._client.identity if self._client else "the Google identity in credentials_file"

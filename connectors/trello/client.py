@@ -17,6 +17,7 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -48,7 +49,10 @@ def spent_window(response: requests.Response) -> float | None:
 
 
 class TrelloTransport:
-    """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout."""
+    """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout.
+
+    Safe to use from several threads (the connector's concurrent writes): each thread has its own
+    ``requests`` session, and they all wait on the one pacer."""
 
     limit_retries: int = 3
     """How many times a 429 for a spent window is sent again (each after the window's wait)."""
@@ -58,9 +62,21 @@ class TrelloTransport:
         self.pacer = pacer
         self.pace_key = pace_key
         self.timeout = timeout
-        self.session = requests.Session()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         self.sent = 0
         """Requests sent, for tests and benchmarks."""
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (``requests`` does not promise that one is safe across threads)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, as ``requests.request`` would, to ``base_url`` instead of Trello's."""
@@ -77,7 +93,8 @@ class TrelloTransport:
         attempt = 0
         while True:
             self.pacer.wait(self.pace_key)
-            self.sent += 1
+            with self._lock:
+                self.sent += 1
             response = self.session.request(method, url, **kwargs)
             wait = spent_window(response)
             if wait is not None:
@@ -92,7 +109,11 @@ class TrelloTransport:
         return self.request("POST", url, **kwargs)
 
     def close(self) -> None:
-        self.session.close()
+        """Close every thread's session."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
 
 def credentials(settings: TrelloSettings) -> tuple[Secret, Secret]:

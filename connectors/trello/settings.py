@@ -52,6 +52,9 @@ class TrelloSettings(ServiceSettings):
     """Requests sent per ``rate_window`` seconds per token. Trello allows 100 per 10 s; the
     default leaves 10% for clock skew between us and Trello and for other uses of the token."""
     rate_window: float = Field(10.0, gt=0)
+    concurrent_writes: int = Field(4, ge=1, le=16)
+    """Card writes in flight at once, all under the same pacing: one request at a time is bound
+    by Trello's latency, not its rate limit. 1 writes one card after another, in row order."""
     timeout: float = Field(30.0, gt=0)
     """Seconds to wait for one HTTP reply."""
 
