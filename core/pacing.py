@@ -42,22 +42,38 @@ class Pacer:
             until = time.monotonic() + seconds
             self._held[key] = max(self._held.get(key, 0.0), until)
 
-    def wait(self, key: str = "") -> None:
-        """Block until one more call for ``key`` fits in the window (and any hold is over), then count it."""
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until ``n`` more calls for ``key`` fit in the window (and any hold is over), then count them."""
+        if not 1 <= n <= self.limit:
+            raise ValueError(f"a pacer of {self.limit} calls per window cannot take {n} at once")
         while True:
             with self._lock:
                 now = time.monotonic()
                 delay = self._held.get(key, 0.0) - now
                 if delay <= 0:
-                    calls = self._calls[key]
-                    while calls and now - calls[0] >= self.window:
-                        calls.popleft()
-                    if len(calls) < self.limit:
-                        calls.append(now)
+                    calls = self._live(key, now)
+                    if len(calls) + n <= self.limit:
+                        calls.extend([now] * n)
                         return
-                    delay = self.window - (now - calls[0])
+                    # the call whose expiry leaves room for n
+                    delay = self.window - (now - calls[len(calls) + n - self.limit - 1])
                 self.waited += delay
             time.sleep(delay)
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` would go through now without waiting (0 during a hold)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._held.get(key, 0.0) > now:
+                return 0
+            return self.limit - len(self._live(key, now))
+
+    def _live(self, key: str, now: float) -> deque[float]:
+        """The calls for ``key`` still in the window at ``now`` (the lock held)."""
+        calls = self._calls[key]
+        while calls and now - calls[0] >= self.window:
+            calls.popleft()
+        return calls
 
 
 class Pace(Protocol):
@@ -65,8 +81,12 @@ class Pace(Protocol):
 
     waited: float
 
-    def wait(self, key: str = "") -> None:
-        """Block until one more call for ``key`` is allowed, then count it."""
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until ``n`` more calls for ``key`` are allowed, then count them."""
+        ...
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` would be allowed now without waiting."""
         ...
 
     def hold(self, key: str, seconds: float) -> None:
@@ -97,14 +117,19 @@ class SharedPacer:
         self._local = Pacer(limit, window)
         self.waited = 0.0
 
-    def wait(self, key: str = "") -> None:
-        """Block until the fleet's window for ``key`` has room, then count this call in it."""
-        self._local.wait(key)  # and a hold this process was told of
-        while not self.limiter.hit(self.item, self.name, key):
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until the fleet's window for ``key`` has room for ``n`` calls, then count them in it."""
+        self._local.wait(key, n)  # and a hold this process was told of
+        while not self.limiter.hit(self.item, self.name, key, cost=n):
             stats = self.limiter.get_window_stats(self.item, self.name, key)
             delay = min(max(stats.reset_time - time.time(), 0.01), float(self.item.get_expiry()))
             self.waited += delay
             time.sleep(delay)
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` the fleet's window (and this process's) allows now."""
+        stats = self.limiter.get_window_stats(self.item, self.name, key)
+        return min(self._local.room(key), stats.remaining)
 
     def hold(self, key: str, seconds: float) -> None:
         """Hold this process's calls for ``key`` (the service said its window is spent)."""

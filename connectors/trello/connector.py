@@ -258,26 +258,34 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
             return
         if self._writers is None:
             self._writers = ThreadPoolExecutor(self.settings.concurrent_writes, thread_name_prefix="trello-write")
-        futures = [self._writers.submit(self._apply_one, op, mapping) for op in operations]
+        stop = threading.Event()
+        futures = [self._writers.submit(self._apply_one, op, mapping, stop) for op in operations]
         fatal: FatalError | None = None
         try:
             for future in as_completed(futures):
-                if future.cancelled():
-                    continue
                 try:
                     yield from future.result()
                 except FatalError as exc:
                     fatal = fatal or exc
-                    for other in futures:
-                        other.cancel()
-        finally:  # the engine stopped early, or a bug: start no more writes
+        finally:  # a fatal error, the engine stopping early, or a bug: start no more writes
+            stop.set()
             for other in futures:
                 other.cancel()
         if fatal is not None:
             raise fatal
 
-    def _apply_one(self, op: Operation, mapping: MappingContext[TrelloMapping]) -> list[OperationResult]:
-        return list(super().apply([op], mapping))
+    def _apply_one(
+        self, op: Operation, mapping: MappingContext[TrelloMapping], stop: threading.Event
+    ) -> list[OperationResult]:
+        """One operation, as the default ``apply`` does it; none once another met a fatal error
+        (like the default, which reports nothing after it: the intent stays for the next run)."""
+        if stop.is_set():
+            return []
+        try:
+            return list(super().apply([op], mapping))
+        except FatalError:
+            stop.set()
+            raise
 
     def _label_ids(self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]) -> list[str]:
         with self._labels_lock:
