@@ -43,22 +43,38 @@ class Pacer:
             until = time.monotonic() + seconds
             self._held[key] = max(self._held.get(key, 0.0), until)
 
-    def wait(self, key: str = "") -> None:
-        """Block until one more call for ``key`` fits in the window (and any hold is over), then count it."""
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until ``n`` more calls for ``key`` fit in the window (and any hold is over), then count them."""
+        if not 1 <= n <= self.limit:
+            raise ValueError(f"a pacer of {self.limit} calls per window cannot take {n} at once")
         while True:
             with self._lock:
                 now = time.monotonic()
                 delay = self._held.get(key, 0.0) - now
                 if delay <= 0:
-                    calls = self._calls[key]
-                    while calls and now - calls[0] >= self.window:
-                        calls.popleft()
-                    if len(calls) < self.limit:
-                        calls.append(now)
+                    calls = self._live(key, now)
+                    if len(calls) + n <= self.limit:
+                        calls.extend([now] * n)
                         return
-                    delay = self.window - (now - calls[0])
+                    # the call whose expiry leaves room for n
+                    delay = self.window - (now - calls[len(calls) + n - self.limit - 1])
                 self.waited += delay
             time.sleep(delay)
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` would go through now without waiting (0 during a hold)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._held.get(key, 0.0) > now:
+                return 0
+            return self.limit - len(self._live(key, now))
+
+    def _live(self, key: str, now: float) -> deque[float]:
+        """The calls for ``key`` still in the window at ``now`` (the lock held)."""
+        calls = self._calls[key]
+        while calls and now - calls[0] >= self.window:
+            calls.popleft()
+        return calls
 
 
 class Pace(Protocol):
@@ -66,8 +82,12 @@ class Pace(Protocol):
 
     waited: float
 
-    def wait(self, key: str = "") -> None:
-        """Block until one more call for ``key`` is allowed, then count it."""
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until ``n`` more calls for ``key`` are allowed, then count them."""
+        ...
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` would be allowed now without waiting."""
         ...
 
     def hold(self, key: str, seconds: float) -> None:
@@ -82,12 +102,16 @@ def pace_key(*parts: str | Secret) -> str:
 
 _TAKE = """
 local held = redis.call('PTTL', KEYS[2])
-if held > 0 then return {1, held * 1000} end
+if held > 0 then
+  if ARGV[5] == 'room' then return {1, 0} end
+  return {1, held * 1000}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
+if ARGV[5] == 'room' then return {3, math.max(0, limit - used)} end
 if used + n <= limit then
   if ARGV[5] ~= 'peek' then
     for i = 1, n do redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i) end
@@ -102,7 +126,8 @@ return {2, math.floor(tonumber(freed[2]) + window - now) + 1}
 """One atomic round trip: is ``KEYS[2]`` (a hold) set? Else drop the calls older than the window
 from the log ``KEYS[1]`` (a sorted set scored by Redis's own clock, in microseconds) and, if
 ``n`` more fit under ``limit``, log them. Returns ``{0, 0}`` (taken), ``{1, µs}`` (held) or
-``{2, µs}`` (full: when the oldest call that must go leaves the window)."""
+``{2, µs}`` (full: when the oldest call that must go leaves the window). With ``ARGV[5]``
+``"peek"`` nothing is logged; with ``"room"`` it returns ``{3, free slots}`` (``{1, 0}`` when held)."""
 
 _HOLD = """
 local ms = tonumber(ARGV[1])
@@ -141,23 +166,31 @@ class SharedPacer:
         # is per window, since pacers with different windows cannot share one log.
         return [f"{self.name}:{round(self.window * 1e6)}us:{{{key}}}", f"{self.name}:{{{key}}}:hold"]
 
+    def _call(self, key: str, n: int, mode: str) -> int:
+        args: list[int | str] = [self.limit, round(self.window * 1e6), n, uuid.uuid4().hex, mode]
+        _, value = self._take(keys=self._keys(key), args=args)
+        return int(value)
+
     def _try(self, key: str, n: int, *, peek: bool = False) -> float:
         """0 when ``n`` calls for ``key`` fit now (and, unless ``peek``, are counted); else the seconds to wait."""
-        if n > self.limit:
-            raise ValueError(f"{n} calls can never fit in a window of {self.limit}")
-        args: list[int | str] = [self.limit, round(self.window * 1e6), n, uuid.uuid4().hex, "peek" if peek else "take"]
-        _, micros = self._take(keys=self._keys(key), args=args)
-        return int(micros) / 1e6
+        if not 1 <= n <= self.limit:
+            raise ValueError(f"a pacer of {self.limit} calls per window cannot take {n} at once")
+        return self._call(key, n, "peek" if peek else "take") / 1e6
 
-    def wait(self, key: str = "") -> None:
-        """Block until the fleet's window for ``key`` has room (and no hold is on), then count this call."""
-        while (delay := self._try(key, 1)) > 0:
+    def wait(self, key: str = "", n: int = 1) -> None:
+        """Block until the fleet's window for ``key`` has room for ``n`` calls (and no hold is
+        on), then count them, all at once."""
+        while (delay := self._try(key, n)) > 0:
             self.waited += delay
             time.sleep(delay)
 
     def delay(self, key: str = "") -> float:
         """Seconds until one more call for ``key`` would be let through (0: now), counting nothing."""
         return self._try(key, 1, peek=True)
+
+    def room(self, key: str = "") -> int:
+        """How many calls for ``key`` the fleet's window allows now (0 during a hold), counting nothing."""
+        return self._call(key, 1, "room")
 
     def hold(self, key: str, seconds: float) -> None:
         """Let no process's call for ``key`` through for ``seconds`` (the service said its window

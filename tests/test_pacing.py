@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from notion_sync.core.engine import Engine, RunOptions
+from notion_sync.core.pacing import Pacer
 from notion_sync.core.plugins import discover
 from notion_sync.core.sandbox import Sandbox
 from tests.support.memo import MemoConnector
@@ -93,3 +96,16 @@ def test_google_paces_every_call_including_those_inside_batches(tmp_path: Path) 
         assert sum(len(granted) for granted in pacer._calls.values()) == calls
         assert server.request_count(r"/batch/") >= 3  # 120 creates went out in batches of 50
         assert server.faults.injected["429"] == 0
+
+
+def test_a_pacer_takes_several_slots_at_once_and_says_how_many_are_left() -> None:
+    pacer = Pacer(10, 3600.0)  # an hour-long window: nothing expires during the test
+    assert pacer.room("a") == 10
+    pacer.wait("a", 7)
+    assert (pacer.room("a"), pacer.room("b")) == (3, 10)  # keys are separate budgets
+    pacer.wait("a", 3)
+    assert pacer.room("a") == 0 and pacer.waited == 0.0
+    with pytest.raises(ValueError, match="cannot take 11 at once"):
+        pacer.wait("b", 11)  # could never fit: an error, not a wait forever
+    pacer.hold("b", 3600.0)
+    assert pacer.room("b") == 0  # held: the service said the window is spent

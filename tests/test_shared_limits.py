@@ -53,6 +53,20 @@ def test_two_processes_pacers_share_one_tokens_budget_and_not_anothers(redis_ser
     assert not any(TOKEN in k or TOKEN[-12:] in k for k in stored), "a raw token is in a Redis key"
 
 
+def test_a_shared_pacer_takes_several_slots_at_once_for_the_fleet(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    # A Google batch of n calls takes n slots of the user's quota in one step, for every process.
+    a, b = (
+        Pacers(redis_server.url).pacer("google-user", 10, 60.0),
+        Pacers(redis_server.url).pacer("google-user", 10, 60.0),
+    )
+    key = pace_key(Secret(TOKEN))
+    a.wait(key, 7)
+    assert b.room(key) == 3  # the other process sees what this one spent
+    b.wait(key, 3)
+    assert a.room(key) == 0 and a.waited == 0.0 and b.waited == 0.0
+
+
 def test_without_a_broker_pacing_stays_in_the_process() -> None:
     pacers = Pacers()
     assert not pacers.shared and isinstance(pacers.pacer("notion-token", 3, 1.0), Pacer)
@@ -84,6 +98,7 @@ def test_a_hold_in_one_process_holds_every_process_until_it_expires(redis_server
     in_another_process(redis_server.url, "pacers.pacer('trello-token', 90, 10.0).hold(key, 0.6)")
     held = mine.delay(key)
     assert 0 < held <= 0.6, held
+    assert mine.room(key) == 0, "a held key has no room"
     assert mine.delay(pace_key(Secret(TOKEN + "x"))) == 0, "the hold is on one key only"
     mine.hold(key, 0.01)  # a shorter hold never shortens a longer one
     assert mine.delay(key) > 0.01

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,12 @@ class CalendarClient:
     batch_uri: str
     identity: str
     """Who Google sees, in words for fixes: a service account's email, "the Google account ..."."""
+    events: Any = field(init=False, repr=False)
+    """The service's ``events()`` collection, built once: each ``service.events()`` builds a new
+    resource from the discovery document (about 1 ms of CPU, more than the rest of a call)."""
+
+    def __post_init__(self) -> None:
+        self.events = self.service.events()
 
 
 def endpoints(api_endpoint: str | None) -> tuple[str, str]:

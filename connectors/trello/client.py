@@ -18,6 +18,7 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -51,7 +52,10 @@ def spent_windows(response: requests.Response) -> dict[str, float]:
 class TrelloTransport:
     """The ``http_service`` given to py-trello: rewrites the base URL, paces, sets a timeout.
 
-    ``pacer``/``pace_key`` pace the token; ``key_pacer``/``key_pace_key``, when given, the API key."""
+    ``pacer``/``pace_key`` pace the token; ``key_pacer``/``key_pace_key``, when given, the API key.
+
+    Safe to use from several threads (the connector's concurrent writes): each thread has its own
+    ``requests`` session, and they all wait on the same pacers."""
 
     limit_retries: int = 3
     """How many times a 429 for a spent window is sent again (each after the window's wait)."""
@@ -75,9 +79,21 @@ class TrelloTransport:
             # so the token's slot is counted just before the request goes.
             self.budgets = {"key": (key_pacer, key_pace_key), **self.budgets}
         self.timeout = timeout
-        self.session = requests.Session()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         self.sent = 0
         """Requests sent, for tests and benchmarks."""
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (``requests`` does not promise that one is safe across threads)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request, as ``requests.request`` would, to ``base_url`` instead of Trello's."""
@@ -93,14 +109,15 @@ class TrelloTransport:
         kwargs.setdefault("timeout", self.timeout)
         attempt = 0
         while True:
-            for pacer, key in self.budgets.values():
-                pacer.wait(key)
-            self.sent += 1
+            for pacer, budget in self.budgets.values():
+                pacer.wait(budget)
+            with self._lock:
+                self.sent += 1
             response = self.session.request(method, url, **kwargs)
             spent = spent_windows(response)
             for kind, wait in spent.items():
-                pacer, key = self.budgets.get(kind, self.budgets["token"])
-                pacer.hold(key, wait)
+                pacer, budget = self.budgets.get(kind, self.budgets["token"])
+                pacer.hold(budget, wait)
             # A 429 is refused before any work, so sending it again cannot duplicate a write.
             if response.status_code != 429 or not spent or attempt >= self.limit_retries:
                 return response
@@ -111,7 +128,11 @@ class TrelloTransport:
         return self.request("POST", url, **kwargs)
 
     def close(self) -> None:
-        self.session.close()
+        """Close every thread's session."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
 
 def credentials(settings: TrelloSettings) -> tuple[Secret, Secret]:

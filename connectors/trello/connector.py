@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +32,8 @@ from notion_sync.sdk import (
     Link,
     MappingContext,
     NotionSyncError,
+    Operation,
+    OperationResult,
     RetryableError,
     Row,
     Secret,
@@ -89,7 +93,8 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
     Settings = spec.Settings
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes
-    batch_size = 1
+    batch_size = 32
+    """Operations per ``apply``: enough for ``concurrent_writes`` writers to stay busy."""
     cards_page_size: int = 1000
     """Cards per bulk read in ``recover`` (Trello's maximum)."""
     write_back_fields = spec.write_back_fields
@@ -101,6 +106,9 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         self._token: Secret | None = None
         self._boards: dict[str, Board] = {}
         """(board id, mapping) -> page id -> card, from this run's one read of the board (``recover``)."""
+        self._writers: ThreadPoolExecutor | None = None
+        self._labels_lock = threading.Lock()
+        """Two concurrent writes needing a label the board lacks must not both create it."""
 
     # -- client -----------------------------------------------------------------
     @property
@@ -239,7 +247,57 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
         return render_card(row, mapping.settings, mapping.schema)
 
     # -- writes -------------------------------------------------------------------
+    def apply(
+        self, operations: Sequence[Operation], mapping: MappingContext[TrelloMapping]
+    ) -> Iterator[OperationResult]:
+        """Carry out the operations ``concurrent_writes`` at a time, each result as it comes.
+
+        Safe because the engine has recorded an intent for every operation before ``apply``
+        (a write cut short is recovered by its marker next run) and each operation is a
+        different row's card. A ``FatalError`` stops the operations not yet started; the
+        finished ones are still reported, then it propagates."""
+        writers = min(self.settings.concurrent_writes, len(operations))
+        if writers <= 1:
+            yield from super().apply(operations, mapping)
+            return
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(self.settings.concurrent_writes, thread_name_prefix="trello-write")
+        stop = threading.Event()
+        futures = [self._writers.submit(self._apply_one, op, mapping, stop) for op in operations]
+        fatal: FatalError | None = None
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield from future.result()
+                except FatalError as exc:
+                    fatal = fatal or exc
+        finally:  # a fatal error, the engine stopping early, or a bug: start no more writes
+            stop.set()
+            for other in futures:
+                other.cancel()
+        if fatal is not None:
+            raise fatal
+
+    def _apply_one(
+        self, op: Operation, mapping: MappingContext[TrelloMapping], stop: threading.Event
+    ) -> list[OperationResult]:
+        """One operation, as the default ``apply`` does it; none once another met a fatal error
+        (like the default, which reports nothing after it: the intent stays for the next run)."""
+        if stop.is_set():
+            return []
+        try:
+            return list(super().apply([op], mapping))
+        except FatalError:
+            stop.set()
+            raise
+
     def _label_ids(self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]) -> list[str]:
+        with self._labels_lock:
+            return self._resolve_labels(payload, board, mapping)
+
+    def _resolve_labels(
+        self, payload: dict[str, Any], board: Board, mapping: MappingContext[TrelloMapping]
+    ) -> list[str]:
         ids: list[str] = []
         colors: dict[str, str | None] = payload.get("label_colors") or {}
         for name in payload.get("labels", []):
@@ -517,7 +575,10 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
     # -- lifecycle --------------------------------------------------------------------
     def close(self) -> None:
-        """Close the HTTP session."""
+        """Stop the writers and close the HTTP sessions."""
+        if self._writers is not None:
+            self._writers.shutdown(wait=True, cancel_futures=True)
+            self._writers = None
         if self._transport is not None:
             self._transport.close()
         self._client = None

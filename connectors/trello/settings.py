@@ -57,6 +57,12 @@ class TrelloSettings(ServiceSettings):
     the default leaves 10%, as ``rate_limit`` does."""
     rate_window: float = Field(10.0, gt=0)
     """Seconds of the window ``rate_limit`` and ``key_rate_limit`` count in (Trello's is 10)."""
+    concurrent_writes: int = Field(4, ge=1, le=16)
+    """Card writes in flight at once, all under the same pacing: one request at a time is bound
+    by Trello's latency, not its rate limit. 1 writes one card after another, in row order.
+    Trello counts a request when it arrives, so the margin ``rate_limit`` and ``key_rate_limit``
+    keep under Trello's budgets (10 and 30 by default) should exceed the writes in flight at once:
+    ``concurrent_writes`` × the processes sharing a token or key."""
     timeout: float = Field(30.0, gt=0)
     """Seconds to wait for one HTTP reply."""
 

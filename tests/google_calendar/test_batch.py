@@ -6,6 +6,7 @@ import pytest
 
 from notion_sync.connectors.google_calendar.connector import GoogleCalendarConnector
 from notion_sync.connectors.google_calendar.emulator import GoogleCalendarEmulator
+from notion_sync.connectors.google_calendar.settings import GoogleCalendarSettings
 from notion_sync.core.adapter import CreateOperation, DeleteOperation, DesiredItem, Link, Operation, UpdateOperation
 from notion_sync.core.errors import AccessError
 
@@ -28,7 +29,7 @@ def creates(connector, mapping, n: int, prefix: str = "row") -> list[Operation]:
 
 
 def test_fifty_creates_are_one_batch_request(emulator: GoogleCalendarEmulator, connector, mapping) -> None:
-    assert connector.batch_size == 50
+    assert connector.calls_per_batch == 50
     results = list(connector.apply(creates(connector, mapping, 50), mapping))
     assert len(results) == 50 and all(r.ref is not None and r.error is None for r in results)
     assert emulator.server.request_count(BATCH) == 1
@@ -121,3 +122,49 @@ def test_bad_credentials_in_a_batch_stop_the_mapping(emulator, connector, mappin
     emulator.reject_credentials = True
     with pytest.raises(AccessError):
         list(connector.apply(creates(connector, mapping, 3), mapping))
+
+
+class FastWindow(GoogleCalendarConnector):
+    """The connector with its quota window scaled from 60 s to 2 s, so a test can wait one out."""
+
+    @property
+    def _pacer(self):  # type: ignore[override]
+        return self.pacers.pacer("google-user", self.settings.max_requests_per_minute, 60.0, scale=30.0)
+
+
+def batch_sizes(emulator: GoogleCalendarEmulator) -> list[int]:
+    """The calls in each batch request, in order, from the emulator's request log."""
+    sizes: list[int] = []
+    for entry in emulator.server.log:
+        if entry["path"] == "/batch/calendar/v3":
+            sizes.append(0)
+        elif sizes:
+            sizes[-1] += 1
+    return sizes
+
+
+@pytest.fixture
+def fast(emulator: GoogleCalendarEmulator, make_mapping: MakeMapping):
+    conn = FastWindow(GoogleCalendarSettings(api_endpoint=emulator.api_endpoint, max_requests_per_minute=100))
+    m = make_mapping()
+    conn.prepare(m)
+    emulator.server.log.clear()
+    yield conn, m
+    conn.close()
+
+
+def test_a_batch_holds_only_the_calls_the_window_has_room_for(emulator, fast) -> None:
+    conn, m = fast
+    pacer, key = conn._pacer, conn._pace_key
+    pacer.wait(key, pacer.room(key) - 30)  # other calls of this user left room for 30 in the window
+    results = list(conn.apply(creates(conn, m, 100), m))
+    assert all(r.error is None for r in results) and len(emulator.events(CALENDAR)) == 100
+    # 30 now (the window's last room), the other 70 once the window has moved: every call counts.
+    assert batch_sizes(emulator) == [30, 50, 20]
+    assert emulator.faults.injected["429"] == 0
+
+
+def test_a_window_with_room_takes_full_batches(emulator, fast) -> None:
+    conn, m = fast
+    list(conn.apply(creates(conn, m, 100), m))
+    assert batch_sizes(emulator) == [50, 50]  # each batch takes its 50 slots at once

@@ -37,7 +37,11 @@ def sync_with_four_tokens(tmp_path: Path, redis_server: RedisServer, key_rate_li
         emulator.token_limit, emulator.key_limit = TOKEN_LIMIT, KEY_LIMIT
         data = box.config_data()
         data["celery"] = {"broker_url_env": "NS_TEST_BROKER"}
-        data["trello"].update(rate_limit=18, key_rate_limit=key_rate_limit, rate_window=1.0)
+        # One write in flight per process: the margin the pacer keeps under the key's budget (6
+        # here, scaled down from Trello's 30) must exceed the requests in flight, which Trello
+        # counts when they arrive. 4 processes × 4 concurrent writes would be 16 (see the
+        # `concurrent_writes` docs); with Trello's real window the margin is 30.
+        data["trello"].update(rate_limit=18, key_rate_limit=key_rate_limit, rate_window=1.0, concurrent_writes=1)
         data["mappings"] = [{**data["mappings"][0], "name": f"trello-{i}"} for i in range(TOKENS)]
         box.write_config(data)
         procs = []
