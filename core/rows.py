@@ -151,6 +151,24 @@ class LazyProperties(Mapping[str, PropertyValue]):
             found = self._parsed[name] = parse_property(name, raw)
         return found
 
+    def text(self, name: str) -> str | None:
+        """The property's plain text, or None when the row has no such property. A text, title,
+        select or status property is not made into a ``PropertyValue`` for it: templates ask
+        for the text of every placeholder of every row, and most are of those types."""
+        found = self._parsed.get(name)
+        if found is not None:
+            return found.text
+        raw = self._raw.get(name)
+        if raw is None:
+            return None
+        kind = raw.get("type", "")
+        if kind in _TEXT_ONLY:
+            try:
+                return _TEXT_ONLY[kind](raw.get(kind))
+            except (ValueError, TypeError, AttributeError):
+                pass  # parse it in full, for parse_property's message
+        return self[name].text
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
 
@@ -192,7 +210,7 @@ class Row:
         if isinstance(props, LazyProperties):
             # Types are told without parsing values (which may be bad ones).
             name = props.title_name()
-            return props[name].text if name is not None else ""
+            return (props.text(name) or "") if name is not None else ""
         for name in props:
             if props[name].type == "title":
                 return props[name].text
@@ -224,7 +242,7 @@ _fromisoformat = datetime.fromisoformat
 def _rich_text(items: list[dict[str, Any]] | None) -> str:
     if not items:
         return ""
-    if len(items) == 1:  # most texts are one span
+    if type(items) is list and len(items) == 1:  # most texts are one span
         text = items[0].get("plain_text", "")
         if type(text) is str:
             return text
@@ -411,6 +429,17 @@ _PARSERS: Mapping[str, Callable[[Any], tuple[Any, str]]] = MappingProxyType(
 )
 """Each property type's value and text from its data; a table, not a chain of tests, because
 parsing is most of the CPU of planning."""
+
+
+def _option_text(data: Any) -> str:
+    return (data.get("name") if data else None) or ""
+
+
+_TEXT_ONLY: Mapping[str, Callable[[Any], str]] = MappingProxyType(
+    {"title": _rich_text, "rich_text": _rich_text, "select": _option_text, "status": _option_text}
+)
+"""The types whose text ``LazyProperties.text`` takes without parsing the whole value (the
+same text ``_PARSERS`` gives)."""
 
 
 def _parse_property(name: str, raw: dict[str, Any]) -> PropertyValue:

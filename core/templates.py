@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from notion_sync.core.page_body import body_lines
 from notion_sync.core.richtext import PLAIN, Markup, render_spans, spans_of
-from notion_sync.core.rows import Row
+from notion_sync.core.rows import LazyProperties, Row
 
 __all__ = [
     "BODY",
@@ -155,6 +155,7 @@ def _fill(
 ) -> str:
     out: list[str] = []
     properties = row.properties
+    lazy = isinstance(properties, LazyProperties)
     for literal, name, rich in compiled.parts:
         out.append(literal)
         if name is None:
@@ -166,6 +167,10 @@ def _fill(
         elif name == BODY:
             text = body or ""
             out.append(text if rich and markup is not None else escape(text) if escape else text)
+        elif lazy and not (rich and markup is not None):
+            text = properties.text(name)  # type: ignore[attr-defined]
+            if text is not None:
+                out.append(escape(text) if escape else text)
         else:
             prop = properties.get(name)
             if prop is None:

@@ -195,3 +195,51 @@ def test_rows_made_for_speed_are_the_same_frozen_objects():
     assert dataclasses.replace(row, url="x").url == "x"
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.id = "other"  # type: ignore[misc]
+
+
+def _page(properties: dict) -> dict:
+    return {
+        "id": "p1",
+        "url": "https://www.notion.so/p1",
+        "created_time": "2026-01-01T00:00:00.000Z",
+        "last_edited_time": "2026-01-02T00:00:00.000Z",
+        "in_trash": False,
+        "properties": properties,
+    }
+
+
+def _spans(*texts: str) -> list[dict]:
+    return [{"type": "text", "text": {"content": t}, "plain_text": t} for t in texts]
+
+
+@pytest.mark.parametrize(
+    "prop",
+    [
+        {"type": "title", "title": _spans("Fix ", "login")},
+        {"type": "title", "title": _spans("One")},
+        {"type": "title", "title": []},
+        {"type": "rich_text", "rich_text": _spans("a & <b>")},
+        {"type": "select", "select": {"name": "Done"}},
+        {"type": "select", "select": None},
+        {"type": "status", "status": {"name": "In progress"}},
+        {"type": "number", "number": 3.0},
+        {"type": "date", "date": {"start": "2026-03-01T09:00:00.000+01:00"}},
+    ],
+)
+def test_a_template_shows_the_same_text_as_the_parsed_property(prop: dict) -> None:
+    """Templates take the text of text, title, select and status properties without parsing them
+    into a ``PropertyValue``: the text must be the parsed property's, whichever way it is read."""
+    row = Row.from_page(_page({"P": prop}))
+    parsed = parse_property("P", prop).text
+    assert render_template("[{P}]", row) == f"[{parsed}]"
+    assert row.get("P").text == parsed
+    assert render_template("[{P}]", Row.from_page(_page({"P": prop}))) == f"[{parsed}]"
+
+
+@pytest.mark.parametrize("data", [{"0": {"plain_text": "x"}}, [{"plain_text": 7}], "text"])
+def test_a_bad_text_value_fails_its_row_naming_the_property(data: object) -> None:
+    from notion_sync.core.errors import BadValue
+
+    row = Row.from_page(_page({"Notes": {"type": "rich_text", "rich_text": data}}))
+    with pytest.raises(BadValue, match="property 'Notes'"):
+        render_template("{Notes}", row)
