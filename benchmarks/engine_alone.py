@@ -34,12 +34,13 @@ from notion_sync.core.adapter import (
     MappingSettings,
     ServiceSettings,
 )
+from notion_sync.core.config import Config
 from notion_sync.core.fields import PropertyRef, Template
 from notion_sync.core.notion_source import DataSource
 from notion_sync.core.rows import Row
 from notion_sync.core.templates import render_template
 
-__all__ = ["GeneratedSource", "MemoryConnector", "measure_engine"]
+__all__ = ["GeneratedSource", "MemoryConnector", "bench_config", "measure_engine"]
 
 TOKEN_ENV = "NOTION_SYNC_BENCH_TOKEN"
 DATABASE = "8a1c2b3d4e5f40718293a4b5c6d7e8f9"
@@ -171,14 +172,12 @@ def _current_rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = False) -> dict[str, Any]:
-    """One engine run in this process; returns its timings and memory (``profile``: and
-    pyinstrument's top lines of the run, under ``"profile"``)."""
+def bench_config(workdir: Path) -> Config:
+    """The one-mapping config of the engine-alone runs (the memory connector, a state file in
+    ``workdir``), with its token in the environment."""
     from notion_sync.core.config import load_config
-    from notion_sync.core.engine import Engine, RunOptions
     from notion_sync.core.plugins import Discovery
 
-    GeneratedSource.rows = rows
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "notion-sync.toml"
     config_path.write_text(
@@ -191,8 +190,16 @@ def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = Fals
         )
     )
     os.environ[TOKEN_ENV] = "ntn_bench_token_not_a_secret"
-    discovery = Discovery.of([MemoryConnector])
-    config = load_config(config_path, discovery=discovery)
+    return load_config(config_path, discovery=Discovery.of([MemoryConnector]))
+
+
+def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = False) -> dict[str, Any]:
+    """One engine run in this process; returns its timings and memory (``profile``: and
+    pyinstrument's top lines of the run, under ``"profile"``)."""
+    from notion_sync.core.engine import Engine, RunOptions
+
+    GeneratedSource.rows = rows
+    config = bench_config(workdir)
     # The cost of making the pages (what JSON decoding costs a real client), to tell it apart.
     probe = GeneratedSource()
     g0 = _process_cpu()

@@ -12,7 +12,6 @@ pages; ``fill``: the first run; ``plan``: a full scan of the same rows, nothing 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -28,12 +27,8 @@ SMALL, LARGE = 1_000, 6_000
 
 def _one(rows: int, workdir: Path, phase: str) -> None:
     """One process: make ``rows`` pages first, then (unless ``gen``) run the engine on them."""
-    import tomli_w
-
-    from benchmarks.engine_alone import DATABASE, T0, TOKEN_ENV, GeneratedSource, MemoryConnector
-    from notion_sync.core.config import load_config
+    from benchmarks.engine_alone import T0, GeneratedSource, bench_config
     from notion_sync.core.engine import Engine, RunOptions
-    from notion_sync.core.plugins import Discovery
 
     made = [GeneratedSource().page(i) for i in range(rows)]
 
@@ -46,19 +41,7 @@ def _one(rows: int, workdir: Path, phase: str) -> None:
 
     if phase == "gen":
         return
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "notion-sync.toml"
-    config_path.write_text(
-        tomli_w.dumps(
-            {
-                "notion": {"token_env": TOKEN_ENV},
-                "state": {"path": str(workdir / "state.sqlite3")},
-                "mappings": [{"name": "bench", "connector": "memory", "database": DATABASE}],
-            }
-        )
-    )
-    os.environ[TOKEN_ENV] = "ntn_bench_token_not_a_secret"
-    config = load_config(config_path, discovery=Discovery.of([MemoryConnector]))
+    config = bench_config(workdir)
     now = T0 + timedelta(days=200)
     report = Engine(config, now=lambda: now, notion=Ready).run(RunOptions(full=True))
     wanted = "created" if phase == "fill" else "unchanged"

@@ -228,7 +228,7 @@ class NotionSource:
                 if wait is not None:
                     # The token's budget is spent for every thread and, under [celery], every
                     # worker: hold them all, not only this request's retry.
-                    self._pacer.hold(self._pace_key, min(wait, self.retry.max_retry_after) * self.retry.scale)
+                    self._pacer.hold(self._pace_key, self.retry.retry_after_wait(wait))
                 raise
 
         try:

@@ -47,6 +47,10 @@ class RetryPolicy:
     scale: float = 1.0
     """Multiplies every wait (tests only: see ``NOTION_SYNC_RETRY_SCALE``)."""
 
+    def retry_after_wait(self, seconds: float) -> float:
+        """How long a service's Retry-After of ``seconds`` is waited: capped, then scaled."""
+        return min(max(seconds, 0.0), self.max_retry_after) * self.scale
+
     @classmethod
     def from_env(cls) -> RetryPolicy:
         """The standard policy, its waits scaled by ``NOTION_SYNC_RETRY_SCALE`` when that is set."""
@@ -69,7 +73,7 @@ def _waiter(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), policy.max_retry_after) * policy.scale
+            return policy.retry_after_wait(exc.retry_after)
         return float(backoff(state)) * policy.scale
 
     return wait

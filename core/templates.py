@@ -155,7 +155,8 @@ def _fill(
 ) -> str:
     out: list[str] = []
     properties = row.properties
-    lazy = isinstance(properties, LazyProperties)
+    # Most rows: their text without making a PropertyValue (a plain mapping in tests and plugins).
+    text_of = properties.text if isinstance(properties, LazyProperties) else None
     for literal, name, rich in compiled.parts:
         out.append(literal)
         if name is None:
@@ -167,10 +168,10 @@ def _fill(
         elif name == BODY:
             text = body or ""
             out.append(text if rich and markup is not None else escape(text) if escape else text)
-        elif lazy and not (rich and markup is not None):
-            text = properties.text(name)  # type: ignore[attr-defined]
-            if text is not None:
-                out.append(escape(text) if escape else text)
+        elif text_of is not None and not (rich and markup is not None):
+            plain = text_of(name)
+            if plain is not None:
+                out.append(escape(plain) if escape else plain)
         else:
             prop = properties.get(name)
             if prop is None:
