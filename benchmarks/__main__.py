@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.report import print_report, write_json
 from benchmarks.sections import SECTIONS, render_sections
-from benchmarks.suite import Plan, run_suite
+from benchmarks.suite import MIN_FLOOR, Plan, run_suite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +42,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave out the backfills of each target alone in its own process (beside the run of all)",
     )
+    parser.add_argument(
+        "--emulators-in-process",
+        action="store_true",
+        help="run the emulators in the benchmark's process (their CPU and GIL then count against the engine's) "
+        "instead of a process of their own",
+    )
+    parser.add_argument(
+        "--min-floor",
+        type=float,
+        default=MIN_FLOOR,
+        metavar="SECONDS",
+        help="run each backfill alone at a scale no higher than its real floor / SECONDS, so that what a scale "
+        f"cannot shrink (CPU) weighs as against the real services (default {MIN_FLOOR:g}; 0: --scale for all)",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the sections' Markdown to this file")
     parser.add_argument(
         "--sections",
@@ -63,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         plan.groups = []
     if args.no_alone:
         plan.alone = False
+    plan.emulators_apart = not args.emulators_in_process
+    plan.min_floor = 0.0 if args.quick else args.min_floor
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)
     if args.json:
