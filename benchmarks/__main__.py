@@ -1,5 +1,8 @@
 """``python -m benchmarks [--scale F] [--quick] [--json out.json] [--markdown out.md]``: run the
-suite, print its tables, then every section of docs/performance.md as Markdown (``sections.py``)."""
+suite, print its tables, then every section of docs/performance.md as Markdown (``sections.py``).
+
+The emulators run in a process of their own, so the engine's process spends only the engine's
+CPU; each backfill alone runs at a scale that keeps its floor at least ``--min-floor`` seconds."""
 
 from __future__ import annotations
 
@@ -36,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--targets", help="comma-separated targets (default: google_calendar,trello,slack)")
     parser.add_argument("--no-engine", action="store_true", help="leave out the engine-alone runs")
+    parser.add_argument(
+        "--backfills-only",
+        action="store_true",
+        help="of each group, only the backfills (each target alone, then together), not the scenarios after them",
+    )
     parser.add_argument("--engine-only", action="store_true", help="only the engine-alone runs")
     parser.add_argument(
         "--no-alone",
@@ -78,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_alone:
         plan.alone = False
     plan.emulators_apart = not args.emulators_in_process
+    plan.backfills_only = args.backfills_only
     plan.min_floor = 0.0 if args.quick else args.min_floor
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)

@@ -56,6 +56,8 @@ class Plan:
     then spends only its own CPU, as against the real services."""
     min_floor: float = MIN_FLOOR
     """Each backfill alone runs at a scale no higher than its real floor / this (0: ``scale``)."""
+    backfills_only: bool = False
+    """Only the backfills (each target alone, then together), not the scenarios after them."""
 
     def scale_alone(self, n: int, target: str) -> float:
         """The scale of the backfill of ``n`` rows into ``target`` alone: ``scale``, or lower if the
@@ -227,13 +229,20 @@ def run_group(
 
 def run_alone(n: int, target: str, scale: float, workdir: Path, *, apart: bool = True) -> list[Line]:
     """The backfill of N rows into ``target`` alone (in this process: see ``alone_in_process``)."""
-    with Bench(workdir, n, scale, targets=(target,), apart=apart) as b:
-        b.tick()
-        m, _ = b.run((target,))
-    lines = _lines(n, "backfill alone", m, (target,), scale)
+    lines = run_backfill(n, (target,), scale, workdir, apart=apart, scenario="backfill alone")
     for line in lines:
         line.alone = True
     return lines
+
+
+def run_backfill(
+    n: int, targets: tuple[str, ...], scale: float, workdir: Path, *, apart: bool = True, scenario: str = "backfill"
+) -> list[Line]:
+    """The backfill of N rows into ``targets`` (one run of all their mappings), and nothing after it."""
+    with Bench(workdir, n, scale, targets=targets, apart=apart) as b:
+        b.tick()
+        m, _ = b.run(targets)
+    return _lines(n, scenario, m, targets, scale)
 
 
 def alone_in_process(n: int, target: str, scale: float, workdir: Path, *, apart: bool = True) -> list[Line]:
@@ -296,7 +305,13 @@ def run_suite(plan: Plan, log: Any = print) -> dict[str, Any]:
                         f"(own process, scale {scale:g})"
                     )
                     lines.extend(got)
-            lines.extend(run_group(n, targets, plan.scale, Path(tmp) / f"n{n}", log, apart=plan.emulators_apart))
+            where = Path(tmp) / f"n{n}"
+            if plan.backfills_only:
+                t0 = time.perf_counter()
+                lines.extend(run_backfill(n, targets, plan.scale, where, apart=plan.emulators_apart))
+                log(f"  N={n:>6} backfill       {time.perf_counter() - t0:7.1f}s")
+            else:
+                lines.extend(run_group(n, targets, plan.scale, where, log, apart=plan.emulators_apart))
         log("engine alone (no HTTP)")
         engine = run_engine_alone(plan.engine_rows, Path(tmp), log) if plan.engine_rows else []
     return {
@@ -316,9 +331,16 @@ def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b)
 
 
-if __name__ == "__main__":  # python -m benchmarks.suite N TARGET SCALE DIR [apart|in-process]: one backfill alone
+if __name__ == "__main__":
+    # python -m benchmarks.suite N TARGET[,TARGET...] SCALE DIR [apart|in-process]: one backfill, as JSON
+    # (of one target: "backfill alone")
     import json
 
     apart = sys.argv[5:6] != ["in-process"]
-    lines = run_alone(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]), apart=apart)
+    chosen = tuple(sys.argv[2].split(","))
+    n, scale, workdir = int(sys.argv[1]), float(sys.argv[3]), Path(sys.argv[4])
+    if len(chosen) == 1:
+        lines = run_alone(n, chosen[0], scale, workdir, apart=apart)
+    else:
+        lines = run_backfill(n, chosen, scale, workdir, apart=apart)
     print(json.dumps([x.as_json() for x in lines]))
