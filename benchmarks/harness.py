@@ -18,7 +18,6 @@ own) and changes only what a benchmark needs:
 
 from __future__ import annotations
 
-import os
 import re
 import resource
 import time
@@ -40,6 +39,7 @@ from notion_sync.core.notion_source import PACING_MARGIN, NotionSource
 from notion_sync.core.pacing import Pacer
 from notion_sync.core.plugins import Discovery
 from notion_sync.core.retry import RetryPolicy
+from notion_sync.core.sandbox import CONFIG_FILE, STATE_FILE, EnvironmentOverlay
 
 __all__ = ["Bench", "BenchFaults", "Measure", "SERVICES", "TARGETS", "make_rows", "scaled_google"]
 
@@ -154,15 +154,9 @@ class Bench:
         self.page_ids: list[str] = []
         self.notion_source = scaled_notion_source(scale)
         self.retry = RetryPolicy(attempts=8, initial=0.5 / scale, max_wait=30.0 / scale, max_retry_after=2.0 / scale)
-        self._saved_env: dict[str, str | None] = {}
-
-    @property
-    def config_path(self) -> Path:
-        return self.workdir / "notion-sync.toml"
-
-    @property
-    def state_path(self) -> Path:
-        return self.workdir / "notion-sync.sqlite3"
+        self._env = EnvironmentOverlay()
+        self.config_path, self.state_path = self.workdir / CONFIG_FILE, self.workdir / STATE_FILE
+        """Where the emulators' side writes the config; where the engine keeps its state."""
 
     @property
     def servers(self) -> dict[str, EmulatorServer]:
@@ -180,19 +174,12 @@ class Bench:
         started = self.host.start()
         self.page_ids = started["page_ids"]
         if self.apart:  # in this process, the sandbox has set them already
-            for key, value in started["env"].items():
-                self._saved_env.setdefault(key, os.environ.get(key))
-                os.environ[key] = value
+            self._env.set(started["env"])
         return self
 
     def close(self) -> None:
         self.host.close()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
+        self._env.restore()
 
     def __enter__(self) -> Bench:
         try:
