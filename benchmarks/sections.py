@@ -60,9 +60,14 @@ def _backfills(result: dict[str, Any], args: argparse.Namespace) -> str:
     rows = [
         "## Backfills against the rate-limit floor",
         "",
-        f"Scale ×{result['scale']:g} unless the line says otherwise: a backfill alone runs at a scale no higher "
-        f"than its real floor / {result.get('min_floor', 0):g} s, so that what no scale shrinks (CPU) weighs as "
-        "it does against the real services. *alone*: the target's mapping alone, in its own process; "
+        (
+            f"Scale ×{result['scale']:g} unless the line says otherwise: a backfill alone runs at a scale no higher "
+            f"than its real floor / {result['min_floor']:g} s, so that what no scale shrinks (CPU) weighs as "
+            "it does against the real services. "
+            if result.get("min_floor")
+            else f"Scale ×{result['scale']:g}. "
+        )
+        + "*alone*: the target's mapping alone, in its own process; "
         f"*together*: every target's mapping in one run. The emulators run {where}. Goal: ≤ 1.2× the floor.",
         "",
         "| N | target | how | scale | wall s | floor s | wall / floor | engine process CPU % | emulators CPU % "
