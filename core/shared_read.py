@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.notion_filters import Predicate, QueryValidationError, compile_filter
@@ -89,7 +89,7 @@ class _Backlog:
         self.memory: deque[object] = deque()
         self.spilled = 0
         self.spilled_total = 0
-        self._file: Any = None
+        self._file: IO[bytes] | None = None
         self._read_at = 0
 
     @property
@@ -116,6 +116,7 @@ class _Backlog:
     def take(self) -> object:
         if self.memory:
             return self.memory.popleft()
+        assert self._file is not None  # something was spilled
         self._file.seek(self._read_at)
         line = self._file.readline()
         self._read_at = self._file.tell()
@@ -181,7 +182,8 @@ class SharedRead:
 
     @property
     def spilled(self) -> list[int]:
-        """Per subscriber, how many pages went through its spill file (0: it kept up)."""
+        """Per subscriber, how many items (pages, then the end or the error) went through its spill
+        file so far (0: it kept up, or it has left)."""
         with self._lock:
             return [b.spilled_total if b is not None else 0 for b in self._backlogs]
 
