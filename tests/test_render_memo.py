@@ -126,6 +126,28 @@ def test_a_schema_change_renders_every_row_again_and_writes_only_what_changed(bo
     assert after.rendered == n and after.writes == 0
 
 
+def test_an_option_renamed_in_notion_reaches_the_cards_on_the_next_full_scan(box: Sandbox) -> None:
+    # Renaming an option edits no page (their last_edited_time stays), yet every row with it
+    # shows the new name: the full scan reads the schema, the memo's key changes, rows render.
+    n = rows(box)
+    run(box, T0 + timedelta(hours=1))
+    assert box.database is not None
+    tagged = [
+        pid
+        for pid in box.notion.page_ids(box.database.data_source_id)
+        if any(t["name"] == "Docs" for t in box.notion.page_json(pid)["properties"]["Tags"]["multi_select"])
+    ]
+    assert tagged
+    box.notion.rename_option(box.database.data_source_id, "Tags", "Docs", "Documentation")
+    assert all(box.notion.page_json(pid)["last_edited_time"].startswith("2026-06-01T09:00") for pid in tagged)
+    after = run(box, T0 + timedelta(hours=2), full=True)
+    assert after.rendered == n
+    assert (after.counts["updated"], after.writes) == (len(tagged), len(tagged))
+    trello = box.targets["trello"].emulator
+    names = {trello.labels[i]["name"] for c in trello.cards() for i in c["idLabels"]}
+    assert "Documentation" in names
+
+
 def test_a_mapping_that_shows_a_person_renders_every_row(tmp_path: Path) -> None:
     with sandbox(tmp_path, fields={"desc": "{Notes} (owner: {Owner})"}) as b:
         n = rows(edited_at_t0(b))
