@@ -161,9 +161,7 @@ def test_render_all_renders_every_row_from_the_cli(box: Sandbox) -> None:
     run(box, T0 + timedelta(hours=1))
 
     def json_run(*args: str) -> dict[str, Any]:
-        result = runner.invoke(
-            app, ["run", "--full", "--log-format", "json", *args, "--config", str(box.config_path)]
-        )
+        result = runner.invoke(app, ["run", "--full", "--log-format", "json", *args, "--config", str(box.config_path)])
         assert result.exit_code == 0, result.output
         return next(e for e in map(json.loads, result.output.splitlines()) if e.get("event") == "mapping")
 
