@@ -8,7 +8,8 @@ production code path: ``Engine.run`` with its lock, state file, planner and curs
 
 Each measurement runs in a fresh process (``python -m benchmarks.engine_alone N PHASE STATE``),
 so its peak RSS is its own: ``fill`` is the first run (N creates), ``plan`` a full scan of the
-same N rows against that state (nothing changed: all planning, no writes).
+same N rows against that state (nothing changed: all planning, no writes; the render memo vouches
+for every row), ``render-all`` the same full scan with every row rendered (``--render-all``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class MemoryConnector(Connector[MemorySettings, MemoryMapping]):
     Settings = MemorySettings
     MappingSettings = MemoryMapping
     batch_size = 100
+    render_is_pure = True
 
     def render(self, row: Row, mapping: MappingContext[MemoryMapping]) -> dict[str, Any]:
         f = mapping.settings.fields
@@ -218,7 +220,7 @@ def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = Fals
         profiler.start()
     GeneratedSource.making_cpu = 0.0
     c0, t0 = _process_cpu(), time.perf_counter()
-    report = engine.run(RunOptions(full=True))
+    report = engine.run(RunOptions(full=True, render_all=phase == "render-all"))
     cpu, wall = _process_cpu() - c0, time.perf_counter() - t0
     making = GeneratedSource.making_cpu
     rep = report.mappings[0]
@@ -238,6 +240,7 @@ def measure_engine(rows: int, phase: str, workdir: Path, *, profile: bool = Fals
         "baseline_rss_mb": round(baseline, 1),
         "peak_rss_mb": round(_rss_mb(), 1),
         "counts": {k: v for k, v in rep.counts.items() if v},
+        "rendered": rep.rendered,
         "status": rep.status,
         "error": rep.error,
         **extra,

@@ -7,7 +7,8 @@ in a process under callgrind; the plan of 6,000 rows minus that of 1,000, less t
 spent making those pages, is the engine's cost of 5,000 rows. Needs ``valgrind`` on PATH.
 
 ``python -m benchmarks.instructions RUN N DIR PHASE`` is one measured process (``gen``: only make the
-pages; ``fill``: the first run; ``plan``: a full scan of the same rows, nothing changed).
+pages; ``fill``: the first run; ``plan``: a full scan of the same rows, nothing changed, the render
+memo vouching for every row; ``render-all``: the same with every row rendered).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _one(rows: int, workdir: Path, phase: str) -> None:
         return
     config = bench_config(workdir)
     now = T0 + timedelta(days=200)
-    report = Engine(config, now=lambda: now, notion=Ready).run(RunOptions(full=True))
+    report = Engine(config, now=lambda: now, notion=Ready).run(RunOptions(full=True, render_all=phase == "render-all"))
     wanted = "created" if phase == "fill" else "unchanged"
     assert report.mappings[0].counts[wanted] == rows, report.mappings[0].counts
 
@@ -72,14 +73,15 @@ def _instructions(rows: int, workdir: Path, phase: str) -> int:
     return int(found.group(1))
 
 
-def per_row() -> int:
-    """Engine instructions per unchanged row planned."""
+def per_row(phase: str = "plan") -> int:
+    """Engine instructions per unchanged row planned (``plan``: as a full scan does, the render
+    memo vouching for every row; ``render-all``: every row rendered, as ``--render-all`` does)."""
     with tempfile.TemporaryDirectory() as tmp:
         counts = {}
         for rows in (SMALL, LARGE):
             where = Path(tmp) / f"n{rows}"
             _one(rows, where, "fill")
-            counts[rows] = _instructions(rows, where, "plan") - _instructions(rows, where, "gen")
+            counts[rows] = _instructions(rows, where, phase) - _instructions(rows, where, "gen")
         return (counts[LARGE] - counts[SMALL]) // (LARGE - SMALL)
 
 
@@ -89,4 +91,5 @@ if __name__ == "__main__":
     elif shutil.which("valgrind") is None:
         sys.exit("benchmarks.instructions needs valgrind (apt-get install valgrind)")
     else:
-        print(f"{per_row():,} engine instructions per unchanged row planned")
+        for phase in ("plan", "render-all"):
+            print(f"{per_row(phase):,} engine instructions per unchanged row planned ({phase})")

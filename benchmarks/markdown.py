@@ -45,7 +45,11 @@ def render(data: dict[str, Any]) -> str:
             "|--:|---|--:|--:|--:|--:|--:|--:|",
         ]
         for e in data["engine_alone"]:
-            what = {"fill": "fill (first run, N creates)", "plan": "plan (full scan, nothing changed)"}[e["phase"]]
+            what = {
+                "fill": "fill (first run, N creates)",
+                "plan": "plan (full scan, nothing changed)",
+                "render-all": "plan, every row rendered (`--render-all`)",
+            }[e["phase"]]
             out.append(
                 f"| {e['rows']:,} | {what} | {e['wall']:.2f} | {e['engine_cpu']:.2f} | "
                 f"{1e6 * e['engine_cpu'] / e['rows']:.1f} | {e['generate_cpu']:.2f} | "

@@ -264,13 +264,14 @@ def alone_in_process(n: int, target: str, scale: float, workdir: Path, *, apart:
 
 
 def run_engine_alone(rows: tuple[int, ...], workdir: Path, log: Any = print) -> list[dict[str, Any]]:
-    """Fill then plan, each N in fresh processes (so each peak RSS is its own)."""
+    """Fill, plan (the render memo vouching for every row) and plan with every row rendered, each N
+    in fresh processes (so each peak RSS is its own)."""
     import json
 
     results = []
     for n in rows:
         where = workdir / f"engine-{n}"
-        for phase in ("fill", "plan"):
+        for phase in ("fill", "plan", "render-all"):
             t0 = time.perf_counter()
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.engine_alone", str(n), phase, str(where)],
@@ -282,7 +283,7 @@ def run_engine_alone(rows: tuple[int, ...], workdir: Path, log: Any = print) -> 
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(result)
             log(
-                f"  engine alone N={n:>6} {phase:<5} {time.perf_counter() - t0:6.1f}s  "
+                f"  engine alone N={n:>6} {phase:<10} {time.perf_counter() - t0:6.1f}s  "
                 f"engine CPU {result['engine_cpu']:.2f}s  peak RSS {result['peak_rss_mb']:.0f} MB"
             )
     return results

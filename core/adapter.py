@@ -333,7 +333,10 @@ class Connector(ABC, Generic[S, M]):
     * ``MappingSettings``: the model of the connector's keys on a mapping;
     * ``on_delete_modes``: the on_delete values it supports, the first being the default;
     * ``batch_size``: how many operations ``apply`` receives at once (override ``apply``
-      to write them in one request, as Google's batch endpoint allows).
+      to write them in one request, as Google's batch endpoint allows);
+    * ``render_is_pure``: set it when ``render`` reads nothing but the row, the mapping (its
+      settings and schema) and what ``render_inputs`` names, so the engine may skip rendering
+      rows not edited since their item was last found current.
     """
 
     name: ClassVar[str]
@@ -343,6 +346,10 @@ class Connector(ABC, Generic[S, M]):
     batch_size: ClassVar[int] = 1
     summary: ClassVar[str] = ""
     """One line for ``notion-sync connectors``."""
+    render_is_pure: ClassVar[bool] = False
+    """``render`` depends only on the row, the mapping and ``render_inputs``: the render memo may
+    skip rows whose page was not edited since their item was last written or found unchanged.
+    Leave it False when ``render`` looks anything up (users, channels) or stashes state."""
 
     def __init__(self, settings: S) -> None:
         self.settings = settings
@@ -361,6 +368,12 @@ class Connector(ABC, Generic[S, M]):
         Raise ``SkipItem`` when the row has nothing to write (its item, if any, is
         then removed), or ``ItemError`` for a row-specific error (end before start).
         """
+
+    def render_inputs(self, mapping: MappingContext[M]) -> str:
+        """What ``render`` reads besides the row and the mapping (after ``prepare``), as a text
+        that changes when any of it does: a calendar's time zone, for instance. The render memo's
+        key includes it, so a change renders every row again. Only asked when ``render_is_pure``."""
+        return ""
 
     # -- writes ---------------------------------------------------------------
     @abstractmethod

@@ -132,6 +132,14 @@ def run(
             "--allow-mass-delete", help="let this run remove more than max_delete_fraction of a mapping's items"
         ),
     ] = False,
+    render_all: Annotated[
+        bool,
+        typer.Option(
+            "--render-all",
+            help="render every row read, even those not edited since their item was last found current "
+            "(the render memo): after a change the memo cannot see, such as a mentioned page renamed",
+        ),
+    ] = False,
     log_format: FormatOpt = LogFormat.text,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -156,7 +164,12 @@ def run(
             out.notice(idle)
             return 0
         options = RunOptions(
-            mappings=mapping or (), dry_run=dry_run, full=full, allow_mass_delete=allow_mass_delete, sweep=sweep
+            mappings=mapping or (),
+            dry_run=dry_run,
+            full=full,
+            allow_mass_delete=allow_mass_delete,
+            sweep=sweep,
+            render_all=render_all,
         )
         show_progress = sys.stderr.isatty() and not quiet and log_format == LogFormat.text
         if show_progress:

@@ -4,12 +4,14 @@ No network and no credentials: it starts the Notion emulator with a sample task
 database and every installed connector's emulator, writes a real config file, then
 runs the same engine ``notion-sync run`` uses: a dry run, a first sync, an edit and a
 trashed row, a second sync, a card moved in Trello that flows back to Notion (write-back),
-and a last run that has nothing to do.
+a last run that has nothing to do, and two later full scans that skip rendering the rows not
+edited since their item was written (the render memo).
 """
 
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.panel import Panel
@@ -175,6 +177,25 @@ def _write_back_step(out: Output, box: Sandbox) -> int | None:
     return report.exit_code
 
 
+def _memo_step(out: Output, box: Sandbox) -> int:
+    """Two full scans, one and two hours later (last, as the clock moves on): the second renders
+    only what the render memo cannot vouch for."""
+    later = datetime.now(UTC) + timedelta(hours=1)
+    box.run(now=lambda: later, full=True)
+    latest = later + timedelta(hours=1)
+    report = box.run(now=lambda: latest, full=True)
+    for m in report.mappings:
+        read = sum(m.counts[k] for k in ("created", "updated", "unchanged", "skipped", "failed"))
+        out.line(f"{m.name}: {m.rendered} of {read} rows rendered, {m.writes} writes")
+    out.line(
+        "A row not edited since its item was written is not rendered again. Rendered anyway: a row with no "
+        "item (skipped, as the row without a date is for Google), every row of a connector that looks things "
+        "up while rendering (Slack: users), and every row of a mapping that shows a people, formula or rollup "
+        "property. `notion-sync run --render-all` renders everything."
+    )
+    return report.exit_code
+
+
 def run_demo(out: Output, keep: Path | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="notion-sync-demo-") as tmp:
         workdir = Path(keep) if keep else Path(tmp)
@@ -257,6 +278,9 @@ def run_demo(out: Output, keep: Path | None = None) -> int:
             out.show(Rule("6. notion-sync history: what the runs wrote, and with which token"))
             show_history(box.config(), out, mapping=None, since=None, failed=False, limit=6)
             codes.append(_webhook_step(out, box))
+
+            out.show(Rule("8. an hour later, then two: full scans render only the rows edited since"))
+            codes.append(_memo_step(out, box))
             if keep:
                 out.line(f"kept: {box.config_path} and {box.state_path}")
     worst = max(codes)

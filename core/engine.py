@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from notion_sync import __version__
 from notion_sync.core.adapter import (
     Connector,
     DeleteOperation,
@@ -90,7 +91,10 @@ from notion_sync.core.planner import (
     full_scan_due,
     gate_retries,
     intents_for,
+    marks_to_record,
     mass_delete_refusal,
+    memo_blockers,
+    memo_key,
     next_watermark,
     plan_departures,
     plan_rows,
@@ -100,10 +104,12 @@ from notion_sync.core.planner import (
     plan_write_back,
     plan_writes,
     scan_interval,
+    settled_mark,
     split_targeted,
     to_recover,
     unfinished_creates,
     unrecorded_lookups,
+    unrendered,
 )
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.rows import Row, parse_property, report_unknown_types, row_label
@@ -138,6 +144,8 @@ class RunOptions:
     mass_delete_minimum: int = 10
     sweep: bool = False
     """List every item the mappings wrote and remove those whose row left (implies ``full``)."""
+    render_all: bool = False
+    """Render every row read, even those the render memo vouches for."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,8 @@ class MappingReport:
     error: str = ""
     full_scan: bool = False
     notion_requests: int = 0
+    rendered: int = 0
+    """Rows rendered; the others read were vouched for by the render memo (``--render-all``)."""
     plan: list[Action] = field(default_factory=list)
     errors: list[RowFailure] = field(default_factory=list)
     write_backs: list[str] = field(default_factory=list)
@@ -294,6 +304,10 @@ class MappingRun:
     """``own_filter``, when the mapping's shared read does not leave the filter to Notion."""
     reads_body: bool = False
     """The mapping shows page bodies: read them for rows edited since they were last read."""
+    memo: str | None = None
+    """The render memo's key (``memo_key``), or None when every row read is rendered."""
+    marks: dict[str, str] = field(default_factory=dict)
+    """The render marks of the rows being written, recorded with their links."""
     validated: bool = False
     rows_read: int = 0
     query_pages: int = 0
@@ -726,17 +740,24 @@ class Engine:
                     self._data_sources[key] = source.resolve(*key, mapping=m.name).id
                 data_source_id = self._data_sources[key]
         schema, schema_at = (cursor.schema, cursor.schema_at) if same_config else (None, None)
-        if schema is None or schema_at is None or started - schema_at > SCHEMA_MAX_AGE:
+        uses = property_uses(m.settings)
+        connector = self.connector(m.config.connector)
+        if (
+            schema is None
+            or schema_at is None
+            or started - schema_at > SCHEMA_MAX_AGE
+            # A full scan the memo may shorten reads the schema: an option renamed changes what
+            # the rows show without editing them, and the memo's key holds the schema.
+            or (full and _memo_possible(connector, options, uses, schema))
+        ):
             with self._lookups:
                 if data_source_id not in self._schemas:
                     self._schemas[data_source_id] = source.schema(data_source_id)
                 schema, schema_at = self._schemas[data_source_id], started
-        uses = property_uses(m.settings)
         problems = check_property_uses(m.name, uses, _types(schema))
         if problems:
             raise ConfigError(problems)
 
-        connector = self.connector(m.config.connector)
         run = MappingRun(
             m,
             MappingContext(m.name, m.settings, m.on_delete, m.config.database_id, data_source_id, schema),
@@ -759,6 +780,7 @@ class Engine:
             # Checked here, before any read: a shared read may send it to Notion OR-ed with others'.
             run.own_filter = page_filter(m.name, m.config.filter, schema, started)
         connector.prepare(run.ctx)
+        run.memo = _memo(run)
         if m.config.write_back:
             self._write_back(run)
         return run
@@ -924,21 +946,38 @@ class Engine:
                 if problems:
                     raise ConfigError(problems)
                 run.ctx = replace(run.ctx, schema=schema)
+                run.memo = _memo(run)
             run.validated = True
         if run.keep is not None:
             pages = run.keep(pages)
             if not pages:
                 return True
+        stamps: dict[str, str] = {p["id"]: p["last_edited_time"] for p in pages}
+        links = state.get_links(m.name, stamps)
+        run.seen.update(stamps)
+        vouched = unrendered(stamps, links, run.memo, run.pending)
+        if vouched:
+            # Their links carry the mark of these very row versions: unchanged, nothing to render.
+            run.report.counts["unchanged"] += len(vouched)
+            pages = [p for p in pages if p["id"] not in vouched]
         types = _types(run.ctx.schema)
         completable = {n for n in used_names if types.get(n) in ("people", "relation")}
         rows = [self._complete(Row.from_page(p), p, completable) if completable else Row.from_page(p) for p in pages]
         if run.reads_body:
             rows = self._with_bodies(run, rows)
+        edited = {row.id: row.last_edited_time for row in rows}
         rendered = [self._render(connector, row, run.ctx) for row in rows]
-        run.seen.update(r.page_id for r in rendered)
-        actions = plan_rows(rendered, state.get_links(m.name, [r.page_id for r in rendered]), run.pending)
+        run.report.rendered += len(rendered)
+        actions = plan_rows(rendered, links, run.pending)
         run.skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
-        failed = self._apply(run, actions, edited={row.id: row.last_edited_time for row in rows})
+        if run.memo is not None and not run.options.dry_run:
+            state.mark_links(m.name, marks_to_record(actions, stamps, edited, links, run.memo, run.started))
+            for a in actions:
+                if a.kind in ("create", "update"):
+                    mark = settled_mark(run.memo, stamps[a.page_id], edited[a.page_id], run.started)
+                    if mark is not None:
+                        run.marks[a.page_id] = mark
+        failed = self._apply(run, actions, edited=edited)
         for row in rows:
             if row.id in failed:
                 run.oldest_failed = min(filter(None, (run.oldest_failed, row.last_edited_time)))
@@ -1174,8 +1213,38 @@ class Engine:
             op.item.payload,
             action="created" if op.kind == "create" else "updated",
             title=op.item.title,
+            mark=run.marks.pop(op.page_id, None),
         )
         return False
+
+
+def _memo_possible(
+    connector: Connector[Any, Any], options: RunOptions, uses: Sequence[PropertyUse], schema: dict[str, Any]
+) -> bool:
+    """Whether the render memo may serve a mapping, before its connector is prepared."""
+    return (
+        connector.render_is_pure
+        and not options.render_all
+        and not memo_blockers({u.property for u in uses}, _types(schema))
+    )
+
+
+def _memo(run: MappingRun) -> str | None:
+    """The mapping's render memo key, or None: every row it reads is then rendered (``--render-all``,
+    a connector whose render is not pure, or a property the memo cannot trust). Page bodies do not
+    stop it: a body is read again only for a page edited since (``bodies_to_read``), the same rule."""
+    if not _memo_possible(run.connector, run.options, run.uses, run.ctx.schema):
+        blockers = memo_blockers({u.property for u in run.uses}, _types(run.ctx.schema))
+        if blockers and run.connector.render_is_pure and not run.options.render_all:
+            log.info(
+                "mapping %r: every row read is rendered, because it shows %s, whose value can change "
+                "without the page being edited",
+                run.name,
+                ", ".join(blockers),
+            )
+        return None
+    inputs = run.connector.render_inputs(run.ctx)
+    return memo_key(run.config_hash, run.ctx.schema, run.connector.name, inputs, __version__)
 
 
 def _title(op: Operation) -> str:

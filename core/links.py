@@ -77,12 +77,16 @@ class StoredLink:
     (whose payload JSON is decoded) only when asked for, as planning rarely needs it.
     ``load(page_id)`` reads it."""
 
-    __slots__ = ("page_id", "hash", "archived", "_load", "_link")
+    __slots__ = ("page_id", "hash", "archived", "mark", "_load", "_link")
 
-    def __init__(self, page_id: str, hash: str | None, archived: bool, load: Callable[[str], Link]) -> None:
+    def __init__(
+        self, page_id: str, hash: str | None, archived: bool, load: Callable[[str], Link], mark: str | None = None
+    ) -> None:
         self.page_id = page_id
         self.hash = hash
         self.archived = archived
+        self.mark = mark
+        """The render mark under which the item was last found current (``planner.render_mark``)."""
         self._load = load
         self._link: Link | None = None
 

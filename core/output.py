@@ -130,6 +130,7 @@ class Output:
                     "status": rep.status,
                     "full_scan": rep.full_scan,
                     "notion_requests": rep.notion_requests,
+                    "rendered": rep.rendered,
                     **{k: rep.counts[k] for k in ("created", "updated", "deleted", "unchanged", "skipped", "failed")},
                     "written_back": rep.counts["written back"],
                     "conflicts": rep.counts["conflict"],

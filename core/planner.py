@@ -24,6 +24,8 @@ rows that now want no item.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,7 +65,10 @@ __all__ = [
     "full_scan_due",
     "gate_retries",
     "intents_for",
+    "marks_to_record",
     "mass_delete_refusal",
+    "memo_blockers",
+    "memo_key",
     "next_watermark",
     "plan_departures",
     "plan_rows",
@@ -72,11 +77,14 @@ __all__ = [
     "plan_unrecorded_removals",
     "plan_writes",
     "removal_mode",
+    "render_mark",
     "retry_delay",
     "scan_interval",
+    "settled_mark",
     "split_targeted",
     "to_recover",
     "unfinished_creates",
+    "unrendered",
 ]
 
 ActionKind = Literal["create", "update", "delete", "unchanged", "skip", "fail"]
@@ -217,6 +225,108 @@ def plan_sweep(marked: Mapping[str, ExternalRef], seen: Collection[str], linked:
         for page_id, ref in sorted(marked.items())
         if page_id not in seen and page_id not in linked
     ]
+
+
+# -- the render memo --------------------------------------------------------------------
+MEMO_TYPES = frozenset(
+    {
+        "title",
+        "rich_text",
+        "number",
+        "select",
+        "multi_select",
+        "status",
+        "date",
+        "checkbox",
+        "url",
+        "email",
+        "phone_number",
+        "created_time",
+        "last_edited_time",
+        "unique_id",
+    }
+)
+"""Property types whose value in a page changes only when the page is edited (or, for option
+names, when the schema changes, which changes the memo's key). Left out: formulas and rollups
+(computed), people, relation, created_by and last_edited_by (names and titles of other objects),
+files (Notion-hosted URLs expire) and any type not listed."""
+
+MARK_SETTLE = timedelta(minutes=2)
+"""How long after a row's ``last_edited_time`` a read must start for its render mark to be
+recorded. Notion rounds that time down to the minute, so a page read in the minute of its last
+edit may be edited again under the same time; the second minute covers clock skew."""
+
+
+def memo_blockers(used: Iterable[str], types: Mapping[str, str]) -> list[str]:
+    """The used properties (by name) whose type the render memo cannot trust, as ``name (type)``:
+    with any, every row the mapping reads is rendered."""
+    return [f"{name} ({types.get(name, 'unknown')})" for name in used if types.get(name) not in MEMO_TYPES]
+
+
+def memo_key(config_hash: str, schema: Mapping[str, Any], connector: str, inputs: str, version: str) -> str:
+    """What a mapping's rendering depends on besides the row: its settings, the data source's
+    schema, the connector, what the connector's ``render_inputs`` names, and notion-sync's version.
+    A change to any of them changes the key, so every row is rendered again."""
+    text = json.dumps([config_hash, schema, connector, inputs, version], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def render_mark(key: str, stamp: str) -> str:
+    """The mark a link carries when its item is what the row version whose ``last_edited_time``
+    reads ``stamp`` (as the API gives it) renders to under ``key``."""
+    return key + "@" + stamp
+
+
+def settled_mark(key: str | None, stamp: str, last_edited: datetime, read_at: datetime) -> str | None:
+    """The mark to record for a row read from ``read_at`` on, or None when it must not be trusted
+    (no memo, or the read began within ``MARK_SETTLE`` of the row's last edit)."""
+    if key is None or last_edited + MARK_SETTLE > read_at:
+        return None
+    return render_mark(key, stamp)
+
+
+def unrendered(
+    stamps: Mapping[str, str], links: Mapping[str, StoredLink], key: str | None, pending: Collection[str]
+) -> set[str]:
+    """The rows (page id -> ``last_edited_time`` as the API gives it) that need no rendering: their
+    link is live, has no unfinished write, and carries the mark of this very row version."""
+    if key is None:
+        return set()
+    found = set()
+    for page_id, stamp in stamps.items():
+        stored = links.get(page_id)
+        if (
+            stored is not None
+            and stored.mark is not None
+            and stored.mark == render_mark(key, stamp)
+            and not stored.archived
+            and page_id not in pending
+        ):
+            found.add(page_id)
+    return found
+
+
+def marks_to_record(
+    actions: Iterable[Action],
+    stamps: Mapping[str, str],
+    edited: Mapping[str, datetime],
+    links: Mapping[str, StoredLink],
+    key: str | None,
+    read_at: datetime,
+) -> dict[str, str]:
+    """The render marks to record after planning: the rendered rows found unchanged whose link
+    does not carry their settled mark yet (page id -> mark)."""
+    marks: dict[str, str] = {}
+    if key is None:
+        return marks
+    for a in actions:
+        if a.kind != "unchanged" or a.item is None:
+            continue
+        mark = settled_mark(key, stamps[a.page_id], edited[a.page_id], read_at)
+        stored = links.get(a.page_id)
+        if mark is not None and stored is not None and stored.mark != mark:
+            marks[a.page_id] = mark
+    return marks
 
 
 # -- page bodies ------------------------------------------------------------------------

@@ -120,8 +120,14 @@ class StateBackend(Protocol):
         archived: bool = False,
         action: str,
         title: str = "",
+        mark: str | None = None,
     ) -> None:
-        """Record a successful write (and clear its intent and failure); ``title`` names the row in history."""
+        """Record a successful write (and clear its intent and failure); ``title`` names the row in
+        history, ``mark`` the row version written (None forgets the link's render mark)."""
+        ...
+
+    def mark_links(self, mapping: str, marks: dict[str, str]) -> None:
+        """Record the render marks of links whose rows were rendered and found unchanged."""
         ...
 
     def remove_link(

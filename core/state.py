@@ -113,6 +113,10 @@ _MIGRATIONS: list[str] = [
     );
     ALTER TABLE history ADD COLUMN detail TEXT;
     """,
+    # 8: 18 the render memo: the key and page edit time under which a link's item was last found current
+    """
+    ALTER TABLE links ADD COLUMN render_mark TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -271,6 +275,10 @@ class StateStore:
         self.readonly = readonly
         self.run_id: int | None = None
         self.token_fingerprint: str | None = None
+        # A read-only open (a dry run) does not migrate an older SQLite file: it may lack the column.
+        self._link_columns = "page_id, hash, archived, " + (
+            "render_mark" if isinstance(path, Secret) or self._has_column("links", "render_mark") else "NULL"
+        )
 
     @classmethod
     def open(cls, path: str | Path | Secret, *, readonly: bool = False) -> StateStore:
@@ -398,19 +406,19 @@ class StateStore:
         return cursor.execute(sql, params)
 
     def get_links(self, mapping: str, page_ids: Iterable[str]) -> dict[str, StoredLink]:
-        """The links recorded for these pages. Only the hash and archived flag are read at once
-        (all an unchanged row needs); the payload is read when a link is used."""
+        """The links recorded for these pages. Only the hash, archived flag and render mark are
+        read at once (all an unchanged row needs); the payload is read when a link is used."""
         ids = list(page_ids)
         load = partial(self._load_link, mapping)
         found: dict[str, StoredLink] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for page_id, digest, archived in self._tuples(
-                f"SELECT page_id, hash, archived FROM links WHERE mapping = ? AND page_id IN ({marks})",
+            for page_id, digest, archived, mark in self._tuples(
+                f"SELECT {self._link_columns} FROM links WHERE mapping = ? AND page_id IN ({marks})",
                 [mapping, *chunk],
             ):
-                found[page_id] = StoredLink(page_id, digest, bool(archived), load)
+                found[page_id] = StoredLink(page_id, digest, bool(archived), load, mark)
         return found
 
     def _load_link(self, mapping: str, page_id: str) -> Link:
@@ -448,15 +456,19 @@ class StateStore:
         archived: bool = False,
         action: str,
         title: str = "",
+        mark: str | None = None,
     ) -> None:
-        """Record a successful write, its history line, and clear the intent and failure, in one commit."""
+        """Record a successful write, its history line, and clear the intent and failure, in one
+        commit. ``mark`` is the render mark of the row version written (``render_mark``), or None:
+        any other write forgets the link's mark, so its row is rendered again next time."""
         digest = payload_hash(payload) if payload is not None else None
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO links (mapping, page_id, external_id, extra, payload, hash, archived, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, page_id) DO UPDATE SET"
+                "INSERT INTO links (mapping, page_id, external_id, extra, payload, hash, archived, updated_at,"
+                " render_mark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, page_id) DO UPDATE SET"
                 " external_id = excluded.external_id, extra = excluded.extra, payload = excluded.payload,"
-                " hash = excluded.hash, archived = excluded.archived, updated_at = excluded.updated_at",
+                " hash = excluded.hash, archived = excluded.archived, updated_at = excluded.updated_at,"
+                " render_mark = excluded.render_mark",
                 (
                     mapping,
                     page_id,
@@ -466,10 +478,22 @@ class StateStore:
                     digest,
                     int(archived),
                     _now(),
+                    mark,
                 ),
             )
             self._clear(db, mapping, page_id)
             self._history(db, mapping, page_id, action, ref.id, None, title)
+
+    def mark_links(self, mapping: str, marks: dict[str, str]) -> None:
+        """Record that these links' items are current for the row versions their marks name
+        (page id -> ``render_mark``), in one commit: the rows were rendered and found unchanged."""
+        if not marks:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE links SET render_mark = ? WHERE mapping = ? AND page_id = ?",
+                [(mark, mapping, page_id) for page_id, mark in marks.items()],
+            )
 
     def remove_link(
         self, mapping: str, page_id: str, external_id: str | None, *, action: str = "deleted", title: str = ""
@@ -650,6 +674,10 @@ class StateStore:
                 ),
             )
 
+    def _has_column(self, table: str, column: str) -> bool:
+        """Whether the SQLite file's ``table`` has ``column`` (see ``_has``)."""
+        return any(row[1] == column for row in self.conn.execute(f"PRAGMA table_info({table})"))
+
     def _has(self, table: str) -> bool:
         """Whether the file has ``table``: a read-only open (a dry run) does not migrate an older file."""
         found = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
@@ -687,7 +715,8 @@ class StateStore:
         the write-back intent cleared, in one commit."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE links SET payload = ?, hash = ?, updated_at = ? WHERE mapping = ? AND page_id = ?",
+                "UPDATE links SET payload = ?, hash = ?, updated_at = ?, render_mark = NULL"
+                " WHERE mapping = ? AND page_id = ?",
                 (json.dumps(payload, sort_keys=True, default=str), payload_hash(payload), _now(), mapping, page_id),
             )
             db.execute("DELETE FROM write_back_intents WHERE mapping = ? AND page_id = ?", (mapping, page_id))

@@ -374,6 +374,9 @@ def test_the_demo_moves_a_card_to_done_and_the_row_follows() -> None:
     assert result.exit_code == 0, result.output
     assert "← Notion  Status: In progress → Done  (Ship the release notes)" in result.output
     assert "the Notion row's Status is now 'Done'" in result.output
+    # The same run's last step (one demo run serves both): the render memo's later full scans.
+    assert "tasks-to-trello: 0 of 4 rows rendered, 0 writes" in result.output
+    assert "tasks-to-slack: 4 of 4 rows rendered, 0 writes" in result.output
 
 
 def test_an_older_state_file_serves_history_and_a_dry_run_before_a_run_migrates_it(tmp_path: Path) -> None:
@@ -383,13 +386,15 @@ def test_an_older_state_file_serves_history_and_a_dry_run_before_a_run_migrates_
 
     # The file as the version before write-back left it: that migration and those after undone.
     write_back_migration = next(i for i, sql in enumerate(_MIGRATIONS, 1) if "write_back_intents" in sql)
-    assert write_back_migration == len(_MIGRATIONS), "undo the later migrations here too"
+    memo_migration = next(i for i, sql in enumerate(_MIGRATIONS, 1) if "render_mark" in sql)
+    assert memo_migration == write_back_migration + 1 == len(_MIGRATIONS), "undo the later migrations here too"
 
     with sandbox(tmp_path, "trello") as box:
         synced(box)
         conn = sqlite3.connect(box.state_path)
         conn.executescript(
-            "DROP TABLE write_back_intents; DROP TABLE change_tokens; ALTER TABLE history DROP COLUMN detail;"
+            "ALTER TABLE links DROP COLUMN render_mark;"
+            " DROP TABLE write_back_intents; DROP TABLE change_tokens; ALTER TABLE history DROP COLUMN detail;"
             f" PRAGMA user_version = {write_back_migration - 1};"
         )
         conn.close()

@@ -11,6 +11,7 @@ already-deleted events therefore lives in one place for both paths.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 import time
@@ -74,6 +75,7 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
 
     name = spec.name
     summary = spec.summary
+    render_is_pure = True
     Settings = spec.Settings
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes
@@ -158,6 +160,13 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     def render(self, row: Row, mapping: Mapping) -> dict[str, Any]:
         """The event this row should be: the fields the mapping owns, nothing volatile."""
         return render_event(row, mapping.settings, lambda calendar: self._zone(mapping, calendar))
+
+    def render_inputs(self, mapping: Mapping) -> str:
+        """The time zones of the mapping's calendars, as ``prepare`` read them: a calendar moved
+        to another zone moves every timed event."""
+        prefix = f"{mapping.name}\x00"
+        zones = sorted((k[len(prefix) :], v) for k, v in self._zones.items() if k.startswith(prefix))
+        return json.dumps([mapping.settings.time_zone, zones])
 
     @classmethod
     def route_of(cls, payload: dict[str, Any]) -> str | None:

@@ -7,7 +7,9 @@ py-trello builds every URL as ``https://api.trello.com/1/<path>`` and sends it t
 * rewrites the prefix to ``base_url`` (an emulator in tests);
 * moves the ``key`` and ``token`` query parameters py-trello adds into Trello's
   ``Authorization: OAuth oauth_consumer_key="...", oauth_token="..."`` header, so
-  credentials never appear in URLs (urllib3's debug log, proxies' access logs);
+  credentials never appear in URLs (urllib3's debug log, proxies' access logs). The header is
+  set by the request's ``auth`` (``TrelloAuth``), not by hand: ``requests`` would otherwise
+  replace it with Basic auth from a ``~/.netrc`` entry for the host;
 * waits on two pacers before each request, to stay under 100 requests per 10 s per token
   and 300 per API key (every token under the key spends from that one);
 * reads Trello's ``x-rate-limit-api-{token,key}-remaining`` headers, which count what every
@@ -32,6 +34,17 @@ __all__ = ["TrelloTransport", "build_client", "credentials", "spent_windows"]
 
 TRELLO_WINDOW = 10.0
 """Trello's rate-limit window in seconds, when a 429 comes without the headers that say it."""
+
+
+class TrelloAuth(requests.auth.AuthBase):
+    """Trello's ``Authorization: OAuth`` header, as a request's ``auth``."""
+
+    def __init__(self, key: str, token: str) -> None:
+        self.header = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.header
+        return request
 
 
 def spent_windows(response: requests.Response) -> dict[str, float]:
@@ -102,9 +115,7 @@ class TrelloTransport:
         params = dict(kwargs.pop("params", None) or {})
         key, token = params.pop("key", None), params.pop("token", None)
         if key is not None and token is not None:
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers["Authorization"] = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
-            kwargs["headers"] = headers
+            kwargs["auth"] = TrelloAuth(key, token)
         kwargs["params"] = params
         kwargs.setdefault("timeout", self.timeout)
         attempt = 0

@@ -90,6 +90,7 @@ class TrelloConnector(Connector[TrelloSettings, TrelloMapping]):
 
     name = spec.name
     summary = spec.summary
+    render_is_pure = True
     Settings = spec.Settings
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes

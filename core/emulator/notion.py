@@ -589,6 +589,31 @@ class NotionEmulator(NotionHTTP, ServiceEmulator):
             ds.edited = self.now()
             self._schema_event(ds, [{"id": ds.properties[new]["id"], "name": new, "action": "updated"}])
 
+    def rename_option(self, data_source_id: str, name: str, old: str, new: str) -> None:
+        """Rename an option of a select, multi-select or status property, as the Notion app (or a
+        data source update naming the option's id) does: every page with that option shows the new
+        name at once, and no page's ``last_edited_time`` moves, since no page was edited."""
+        with self._lock:
+            ds = self._data_sources[dashed_id(data_source_id)]
+            prop = ds.properties[name]
+            kind = prop["type"]
+            if kind not in ("select", "multi_select", "status"):
+                raise ValueError(f"{name} is a {kind} property: only select, multi_select and status have options")
+            options = prop[kind]["options"]
+            if any(o["name"] == new for o in options):
+                raise ValueError(f"{name} has an option {new!r} already")
+            option = next((o for o in options if o["name"] == old), None)
+            if option is None:
+                raise ValueError(f"{name} has no option {old!r}")
+            option["name"] = new
+            for page in self._pages.values():
+                value = page.values.get(prop["id"]) if page.data_source_id == ds.id else None
+                for chosen in value if isinstance(value, list) else [value]:
+                    if isinstance(chosen, dict) and chosen.get("id") == option["id"]:
+                        chosen["name"] = new
+            ds.edited = self.now()
+            self._schema_event(ds, [{"id": prop["id"], "name": name, "action": "updated"}])
+
     def remove_property(self, data_source_id: str, name: str) -> None:
         """Remove a schema property (and its values) from a data source."""
         with self._lock:

@@ -56,6 +56,26 @@ def test_rename_keeps_the_id_and_values(emu: NotionEmulator, ds_id: str, client:
         client.data_sources.query(ds_id, filter={"property": "Priority", "select": {"equals": "High"}})
 
 
+def test_rename_option_shows_on_every_page_without_editing_it(
+    emu: NotionEmulator, ds_id: str, client: notion_client.Client
+) -> None:
+    page_id = emu.add_page(ds_id, {"Name": "x", "Priority": "High", "Tags": ["Bug", "Docs"]})
+    edited = client.pages.retrieve(page_id)["last_edited_time"]
+    emu.advance(minutes=5)
+    emu.rename_option(ds_id, "Priority", "High", "Urgent!")
+    emu.rename_option(ds_id, "Tags", "Docs", "Documentation")
+    page = client.pages.retrieve(page_id)
+    assert page["properties"]["Priority"]["select"]["name"] == "Urgent!"
+    assert [t["name"] for t in page["properties"]["Tags"]["multi_select"]] == ["Bug", "Documentation"]
+    assert page["last_edited_time"] == edited
+    options = client.data_sources.retrieve(ds_id)["properties"]["Priority"]["select"]["options"]
+    assert "Urgent!" in [o["name"] for o in options] and "High" not in [o["name"] for o in options]
+    with pytest.raises(ValueError, match="has an option 'Bug' already"):
+        emu.rename_option(ds_id, "Tags", "Documentation", "Bug")
+    with pytest.raises(ValueError, match="only select, multi_select and status"):
+        emu.rename_option(ds_id, "Name", "x", "y")
+
+
 def test_remove_property(emu: NotionEmulator, ds_id: str, client: notion_client.Client) -> None:
     page_id = emu.add_page(ds_id, {"Name": "x", "Urgent": True})
     emu.remove_property(ds_id, "Urgent")
