@@ -1,5 +1,8 @@
 """``python -m benchmarks [--scale F] [--quick] [--json out.json] [--markdown out.md]``: run the
-suite, print its tables, then every section of docs/performance.md as Markdown (``sections.py``)."""
+suite, print its tables, then every section of docs/performance.md as Markdown (``sections.py``).
+
+The emulators run in a process of their own, so the engine's process spends only the engine's
+CPU; each backfill alone runs at a scale that keeps its floor at least ``--min-floor`` seconds."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 
 from benchmarks.report import print_report, write_json
 from benchmarks.sections import SECTIONS, render_sections
-from benchmarks.suite import Plan, run_suite
+from benchmarks.suite import MIN_FLOOR, Plan, run_suite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,11 +39,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--targets", help="comma-separated targets (default: google_calendar,trello,slack)")
     parser.add_argument("--no-engine", action="store_true", help="leave out the engine-alone runs")
+    parser.add_argument(
+        "--backfills-only",
+        action="store_true",
+        help="of each group, only the backfills (each target alone, then together), not the scenarios after them",
+    )
     parser.add_argument("--engine-only", action="store_true", help="only the engine-alone runs")
     parser.add_argument(
         "--no-alone",
         action="store_true",
         help="leave out the backfills of each target alone in its own process (beside the run of all)",
+    )
+    parser.add_argument(
+        "--emulators-in-process",
+        action="store_true",
+        help="run the emulators in the benchmark's process (their CPU and GIL then count against the engine's) "
+        "instead of a process of their own",
+    )
+    parser.add_argument(
+        "--min-floor",
+        type=float,
+        default=MIN_FLOOR,
+        metavar="SECONDS",
+        help="run each backfill alone at a scale no higher than its real floor / SECONDS, so that what a scale "
+        f"cannot shrink (CPU) weighs as against the real services (default {MIN_FLOOR:g}; 0: --scale for all)",
     )
     parser.add_argument("--markdown", type=Path, help="also write the sections' Markdown to this file")
     parser.add_argument(
@@ -63,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         plan.groups = []
     if args.no_alone:
         plan.alone = False
+    plan.emulators_apart = not args.emulators_in_process
+    plan.backfills_only = args.backfills_only
+    plan.min_floor = 0.0 if args.quick else args.min_floor
     result = run_suite(plan, log=lambda text: print(text, file=sys.stderr, flush=True))
     print_report(result)
     if args.json:

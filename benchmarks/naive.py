@@ -26,7 +26,7 @@ def naive_run(bench: Bench, target: str) -> dict[str, int]:
     """Full scan, then one write per row (update where the state has an item, create otherwise).
 
     Returns the writes that succeeded and failed."""
-    config = bench.sandbox.config()
+    config = bench.config()
     m = config.mapping(bench.mapping(target))
     cls = config.discovery.connectors[target]
     connector = cls(config.services[target])

@@ -215,7 +215,7 @@ def print_report(result: dict[str, Any], console: Console | None = None) -> None
         cpu = x.cpu_process if x.cpu_process else None
         table.add_row(
             str(x.n),
-            x.scenario,
+            x.scenario if x.scale in (0.0, scale) else f"{x.scenario} (×{x.scale:g})",
             x.target,
             str(x.notion),
             str(x.http),
@@ -282,6 +282,8 @@ def write_json(result: dict[str, Any], path: Path) -> None:
     data = {
         "machine": machine(),
         "scale": result["scale"],
+        "emulators_apart": result.get("emulators_apart", False),
+        "min_floor": result.get("min_floor", 0.0),
         "quick": result["quick"],
         "k": result["k"],
         "d": result["d"],

@@ -27,13 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Bench, Measure, measured
-from benchmarks.limits import floor_seconds
+from benchmarks.limits import LIMITS, floor_seconds
 from benchmarks.naive import naive_run
 
 __all__ = ["Line", "Plan", "run_group", "run_engine_alone", "run_suite"]
 
 K = 10
 D = 10
+MIN_FLOOR = 20.0
+"""Scaled seconds a backfill alone should last at least: its real floor / ``scale`` (``Plan.scale_alone``).
+What a scaled run does not scale (the client's and the emulators' CPU, about 0.5 to 1 s for 1,000
+rows) then weighs at most a few percent, as it does against the real services' 60 to 100 s."""
 
 
 @dataclass
@@ -45,8 +49,24 @@ class Plan:
     engine_rows: tuple[int, ...] = (10_000, 50_000, 100_000)
     quick: bool = False
     alone: bool = True
-    """Also backfill each target of a multi-target group alone, each in its own process: the
-    one process of a multi-target run shares one GIL between clients, engine and emulators."""
+    """Also backfill each target of a multi-target group alone, each in its own process, so that
+    no other target's client shares its interpreter."""
+    emulators_apart: bool = True
+    """The emulators run in a process of their own (``Bench(apart=True)``): the engine's process
+    then spends only its own CPU, as against the real services."""
+    min_floor: float = MIN_FLOOR
+    """Each backfill alone runs at a scale no higher than its real floor / this (0: ``scale``)."""
+    backfills_only: bool = False
+    """Only the backfills (each target alone, then together), not the scenarios after them."""
+
+    def scale_alone(self, n: int, target: str) -> float:
+        """The scale of the backfill of ``n`` rows into ``target`` alone: ``scale``, or lower if the
+        scaled floor would be shorter than ``min_floor``. One write per row is the floor's call count."""
+        limit = LIMITS[target]["post" if target == "slack" else "all"]
+        real = limit.floor(n)
+        if not self.min_floor or real <= 0:
+            return self.scale
+        return min(self.scale, max(1.0, math.floor(real / self.min_floor)))
 
 
 @dataclass
@@ -74,6 +94,10 @@ class Line:
     status: str = "ok"
     alone: bool = False
     """A backfill of this target's mapping alone, in its own process (``run_alone``)."""
+    scale: float = 0.0
+    cpu_emulators: float = 0.0
+    """CPU time of the emulators (``Measure.cpu_emulators``); only on the line with the run's wall time."""
+    emulators_apart: bool = False
 
     @property
     def requests(self) -> int:
@@ -138,14 +162,20 @@ def _lines(n: int, scenario: str, m: Measure, targets: tuple[str, ...], scale: f
     else:
         only = lines[0]
         only.wall, only.cpu_engine, only.cpu_process = m.wall, m.cpu_engine, m.cpu_process
+    for line in lines:
+        line.scale, line.emulators_apart = scale, m.emulators_apart
+        if line.cpu_process:
+            line.cpu_emulators = m.cpu_emulators
     return lines
 
 
-def run_group(n: int, targets: tuple[str, ...], scale: float, workdir: Path, log: Any = print) -> list[Line]:
+def run_group(
+    n: int, targets: tuple[str, ...], scale: float, workdir: Path, log: Any = print, *, apart: bool = True
+) -> list[Line]:
     """Every scenario for N rows into ``targets``; returns the table's lines."""
     lines: list[Line] = []
     naive: dict[str, Measure] = {}
-    with Bench(workdir, n, scale, targets=targets) as b:
+    with Bench(workdir, n, scale, targets=targets, apart=apart) as b:
 
         def step(name: str, **options: Any) -> list[Line]:
             b.tick()
@@ -197,23 +227,31 @@ def run_group(n: int, targets: tuple[str, ...], scale: float, workdir: Path, log
     return lines
 
 
-def run_alone(n: int, target: str, scale: float, workdir: Path) -> list[Line]:
+def run_alone(n: int, target: str, scale: float, workdir: Path, *, apart: bool = True) -> list[Line]:
     """The backfill of N rows into ``target`` alone (in this process: see ``alone_in_process``)."""
-    with Bench(workdir, n, scale, targets=(target,)) as b:
-        b.tick()
-        m, _ = b.run((target,))
-    lines = _lines(n, "backfill alone", m, (target,), scale)
+    lines = run_backfill(n, (target,), scale, workdir, apart=apart, scenario="backfill alone")
     for line in lines:
         line.alone = True
     return lines
 
 
-def alone_in_process(n: int, target: str, scale: float, workdir: Path) -> list[Line]:
+def run_backfill(
+    n: int, targets: tuple[str, ...], scale: float, workdir: Path, *, apart: bool = True, scenario: str = "backfill"
+) -> list[Line]:
+    """The backfill of N rows into ``targets`` (one run of all their mappings), and nothing after it."""
+    with Bench(workdir, n, scale, targets=targets, apart=apart) as b:
+        b.tick()
+        m, _ = b.run(targets)
+    return _lines(n, scenario, m, targets, scale)
+
+
+def alone_in_process(n: int, target: str, scale: float, workdir: Path, *, apart: bool = True) -> list[Line]:
     """``run_alone`` in a fresh process, so that no other target shares its interpreter."""
     import json
 
+    where = "apart" if apart else "in-process"
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.suite", str(n), target, str(scale), str(workdir)],
+        [sys.executable, "-m", "benchmarks.suite", str(n), target, str(scale), str(workdir), where],
         check=True,
         capture_output=True,
         text=True,
@@ -261,14 +299,26 @@ def run_suite(plan: Plan, log: Any = print) -> dict[str, Any]:
             if plan.alone and len(targets) > 1:
                 for t in targets:
                     t0 = time.perf_counter()
-                    got = alone_in_process(n, t, plan.scale, Path(tmp) / f"alone-{n}-{t}")
-                    log(f"  N={n:>6} backfill alone {t:<16} {time.perf_counter() - t0:7.1f}s (own process)")
+                    scale = plan.scale_alone(n, t)
+                    got = alone_in_process(n, t, scale, Path(tmp) / f"alone-{n}-{t}", apart=plan.emulators_apart)
+                    log(
+                        f"  N={n:>6} backfill alone {t:<16} {time.perf_counter() - t0:7.1f}s "
+                        f"(own process, scale {scale:g})"
+                    )
                     lines.extend(got)
-            lines.extend(run_group(n, targets, plan.scale, Path(tmp) / f"n{n}", log))
+            where = Path(tmp) / f"n{n}"
+            if plan.backfills_only:
+                t0 = time.perf_counter()
+                lines.extend(run_backfill(n, targets, plan.scale, where, apart=plan.emulators_apart))
+                log(f"  N={n:>6} backfill       {time.perf_counter() - t0:7.1f}s")
+            else:
+                lines.extend(run_group(n, targets, plan.scale, where, log, apart=plan.emulators_apart))
         log("engine alone (no HTTP)")
         engine = run_engine_alone(plan.engine_rows, Path(tmp), log) if plan.engine_rows else []
     return {
         "scale": plan.scale,
+        "emulators_apart": plan.emulators_apart,
+        "min_floor": plan.min_floor,
         "quick": plan.quick,
         "k": K,
         "d": D,
@@ -282,8 +332,16 @@ def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b)
 
 
-if __name__ == "__main__":  # python -m benchmarks.suite N TARGET SCALE DIR: one backfill alone, as JSON
+if __name__ == "__main__":
+    # python -m benchmarks.suite N TARGET[,TARGET...] SCALE DIR [apart|in-process]: one backfill, as JSON
+    # (of one target: "backfill alone")
     import json
 
-    lines = run_alone(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]))
+    apart = sys.argv[5:6] != ["in-process"]
+    chosen = tuple(sys.argv[2].split(","))
+    n, scale, workdir = int(sys.argv[1]), float(sys.argv[3]), Path(sys.argv[4])
+    if len(chosen) == 1:
+        lines = run_alone(n, chosen[0], scale, workdir, apart=apart)
+    else:
+        lines = run_backfill(n, chosen, scale, workdir, apart=apart)
     print(json.dumps([x.as_json() for x in lines]))

@@ -125,9 +125,9 @@ T = TypeVar("T")
 
 SCHEMA_MAX_AGE = timedelta(hours=24)
 SHARED_READ_AHEAD = 8
-"""Pages a fast target may take ahead of a slow one on the same read (about 10 MB at most: the
-consumers share the page objects), so Google is not held to Slack's one post per second for
-the first 800 rows of a backfill."""
+"""Pages each consumer of a shared read may hold in memory (about 10 MB at most: the consumers
+share the page objects); a slower one's later pages wait in its spill file (``SharedRead``), so
+Google is never held to Slack's one post per second."""
 COUNTED = ("created", "updated", "deleted", "unchanged", "skipped", "failed")
 NOTED = ("deferred", "parked")
 """Counted too, and shown only when not zero: items waiting for their retry, and parked items."""

@@ -23,7 +23,33 @@ from notion_sync.core.plugins import Discovery, discover
 from notion_sync.core.retry import RetryPolicy
 from notion_sync.core.state import StateStore
 
-__all__ = ["DEMO_TOKEN", "NOTION_TOKEN_ENV", "Sandbox"]
+__all__ = ["CONFIG_FILE", "DEMO_TOKEN", "NOTION_TOKEN_ENV", "STATE_FILE", "EnvironmentOverlay", "Sandbox"]
+
+CONFIG_FILE = "notion-sync.toml"
+STATE_FILE = "notion-sync.sqlite3"
+"""The config and state files a sandbox keeps in its folder."""
+
+
+class EnvironmentOverlay:
+    """Environment variables set for a while (the emulators' fake tokens), then put back."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, values: Mapping[str, str]) -> None:
+        """Set ``values``, remembering what each variable held before the first change."""
+        for key, value in values.items():
+            self._saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def restore(self) -> None:
+        """Put every variable back as it was (unset if it was)."""
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()
 
 
 class Sandbox:
@@ -47,15 +73,15 @@ class Sandbox:
         self.notion = self.emulators.notion
         self.targets: dict[str, EmulatedTarget] = self.emulators.targets
         self.database: DemoDatabase | None = None
-        self._saved_env: dict[str, str | None] = {}
+        self._env = EnvironmentOverlay()
 
     @property
     def config_path(self) -> Path:
-        return self.workdir / "notion-sync.toml"
+        return self.workdir / CONFIG_FILE
 
     @property
     def state_path(self) -> Path:
-        return self.workdir / "notion-sync.sqlite3"
+        return self.workdir / STATE_FILE
 
     def mapping_name(self, connector: str) -> str:
         return mapping_name(connector)
@@ -67,14 +93,9 @@ class Sandbox:
         self.emulators.start()
         first = self.emulators.databases[0]
         self.database = DemoDatabase(first.database_id, first.data_source_id, first.url, first.pages)
-        self._set_env(self.emulators.env())
+        self._env.set(self.emulators.env())
         self.write_config()
         return self
-
-    def _set_env(self, values: Mapping[str, str]) -> None:
-        for key, value in values.items():
-            self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
 
     def config_data(self) -> dict[str, Any]:
         return self.emulators.config_data(self.state_path, self.overrides)
@@ -124,12 +145,7 @@ class Sandbox:
 
     def close(self) -> None:
         self.emulators.close()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
+        self._env.restore()
 
     def __enter__(self) -> Sandbox:
         return self.start()

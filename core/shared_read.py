@@ -2,9 +2,12 @@
 
 The engine runs the mappings of different connectors in different threads. Mappings on the
 same data source subscribe to one :class:`SharedRead`: a background thread reads the pages once
-(paced and retried by the ``NotionSource``) and puts each page into every subscriber's bounded
-queue, so memory stays flat (at most ``depth`` pages ahead per subscriber) and the read goes
-as fast as the slowest subscriber takes pages.
+(paced and retried by the ``NotionSource``) and hands each page to every subscriber. The read
+goes as fast as the *fastest* subscriber takes pages, at most ``depth`` pages ahead of it. A
+subscriber that falls further behind (Slack's one post a second beside Google's batches) gets
+its later pages from a spill file, an unnamed temporary file that only this process can open
+and that is gone when the read ends: memory stays flat (at most ``depth`` pages per
+subscriber), Notion is read once, and no target waits for a slower one.
 
 Which mappings share a read, and how (full or incremental, which filter goes to Notion), is the
 planner's decision (``plan_shared_reads``). When the mappings' filters differ, Notion gets their
@@ -14,12 +17,14 @@ emulator uses (``notion_sync.core.notion_filters``).
 
 from __future__ import annotations
 
-import queue
+import json
+import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from notion_sync.core.errors import ConfigError
 from notion_sync.core.notion_filters import Predicate, QueryValidationError, compile_filter
@@ -74,13 +79,88 @@ def page_filter(
     return lambda pages: [p for p in pages if predicate(_PageDict(p))]
 
 
+class _Backlog:
+    """One subscriber's pages not taken yet, oldest first: up to ``depth`` in memory, then (once
+    that is full) every later one in a spill file until the subscriber has caught up, so the
+    order holds. Not thread-safe on its own: ``SharedRead`` holds its condition around every call."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.memory: deque[object] = deque()
+        self.spilled = 0
+        self.spilled_total = 0
+        self._file: IO[bytes] | None = None
+        self._read_at = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.memory and not self.spilled
+
+    @property
+    def hungry(self) -> bool:
+        """Room for the next page in memory: the read may go on for this subscriber."""
+        return not self.spilled and len(self.memory) < self.depth
+
+    def put(self, item: object, encoded: Callable[[], bytes]) -> None:
+        if self.hungry:
+            self.memory.append(item)
+            return
+        if self._file is None:
+            # Unnamed (O_TMPFILE where the system has it), mode 600, and deleted when closed.
+            self._file = tempfile.TemporaryFile(prefix="notion-sync-read-")
+        self._file.seek(0, 2)
+        self._file.write(encoded())
+        self.spilled += 1
+        self.spilled_total += 1
+
+    def take(self) -> object:
+        if self.memory:
+            return self.memory.popleft()
+        assert self._file is not None  # something was spilled
+        self._file.seek(self._read_at)
+        line = self._file.readline()
+        self._read_at = self._file.tell()
+        self.spilled -= 1
+        if not self.spilled:  # caught up: the file starts over
+            self._file.seek(0)
+            self._file.truncate()
+            self._read_at = 0
+        return _decode(line)
+
+    def close(self) -> None:
+        self.memory.clear()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _encode(item: object) -> bytes:
+    if item is _END:
+        return b"E\n"
+    if isinstance(item, _Failure):
+        return b"F\n"
+    return b"P" + json.dumps(item, separators=(",", ":")).encode() + b"\n"
+
+
+def _decode(line: bytes) -> object:
+    if line.startswith(b"P"):
+        return json.loads(line[1:])
+    return _END if line == b"E\n" else _SPILLED_FAILURE
+
+
+_SPILLED_FAILURE = object()
+"""A failure read back from a spill file: the read's error is ``SharedRead._error``."""
+
+
 class SharedRead:
     """One read of a data source, fanned out to ``subscribers`` consumers (one per thread).
 
     ``open_read`` makes the page iterator; ``setup`` runs first in the reading thread (to count
     its requests). The read starts when the first consumer asks for it; with one consumer it
-    runs in that consumer's thread, with no reading thread. A consumer that stops
-    early unsubscribes, so the others go on; an error in the read is raised to every consumer.
+    runs in that consumer's thread, with no reading thread. It stays at most ``depth`` pages
+    ahead of its fastest consumer; a slower one's later pages wait in its spill file. A consumer
+    that stops early unsubscribes, so the others go on; an error in the read is raised to every
+    consumer.
     """
 
     def __init__(
@@ -93,10 +173,19 @@ class SharedRead:
     ) -> None:
         self._open_read = open_read
         self._setup = setup
-        self._queues: list[queue.Queue[object] | None] = [queue.Queue(maxsize=depth) for _ in range(subscribers)]
+        self._backlogs: list[_Backlog | None] = [_Backlog(depth) for _ in range(subscribers)]
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def spilled(self) -> list[int]:
+        """Per subscriber, how many items (pages, then the end or the error) went through its spill
+        file so far (0: it kept up, or it has left)."""
+        with self._lock:
+            return [b.spilled_total if b is not None else 0 for b in self._backlogs]
 
     def _start(self) -> None:
         with self._lock:
@@ -106,23 +195,40 @@ class SharedRead:
 
     def _put(self, item: object) -> bool:
         """Hand ``item`` to every subscriber still listening; False once none is."""
-        for i in range(len(self._queues)):
+        encoded: list[bytes] = []
+
+        def once() -> bytes:  # a page is encoded at most once, however many subscribers spill it
+            if not encoded:
+                encoded.append(_encode(item))
+            return encoded[0]
+
+        with self._changed:
+            if isinstance(item, _Failure):
+                self._error = item.error
+            live = [b for b in self._backlogs if b is not None]
+            for backlog in live:
+                backlog.put(item, once)
+            self._changed.notify_all()
+            return bool(live) and not self._stop.is_set()
+
+    def _wait_for_room(self) -> bool:
+        """Wait until a subscriber has room for the next page; False once none listens."""
+        with self._changed:
             while not self._stop.is_set():
-                q = self._queues[i]
-                if q is None:
-                    break
-                try:
-                    q.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-        return not self._stop.is_set() and any(q is not None for q in self._queues)
+                live = [b for b in self._backlogs if b is not None]
+                if not live:
+                    return False
+                if any(b.hungry for b in live):
+                    return True
+                self._changed.wait()
+            return False
 
     def _produce(self) -> None:
         try:
             self._setup()
             for pages in self._open_read():
-                if not self._put(pages):
+                # As a blocking put would: this page waits until the fastest subscriber has room.
+                if not self._wait_for_room() or not self._put(pages):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumers, who raise it
             self._put(_Failure(exc))
@@ -131,22 +237,33 @@ class SharedRead:
 
     def pages(self, subscriber: int) -> Iterator[Pages]:
         """The pages, in order, for consumer number ``subscriber``."""
-        if len(self._queues) == 1:
+        if len(self._backlogs) == 1:
             yield from self._inline()
             return
         yield from self._queued(subscriber)
 
+    def _take(self, subscriber: int) -> object:
+        with self._changed:
+            backlog = self._backlogs[subscriber]
+            assert backlog is not None
+            while backlog.empty:
+                self._changed.wait()
+            item = backlog.take()
+            self._changed.notify_all()
+            return item
+
     def _queued(self, subscriber: int) -> Iterator[Pages]:
         self._start()
-        q = self._queues[subscriber]
-        assert q is not None
         try:
             while True:
-                item = q.get()
+                item = self._take(subscriber)
                 if item is _END:
                     return
                 if isinstance(item, _Failure):
                     raise item.error
+                if item is _SPILLED_FAILURE:
+                    assert self._error is not None
+                    raise self._error
                 yield item  # type: ignore[misc]
         finally:
             self.leave(subscriber)
@@ -185,9 +302,13 @@ class SharedRead:
 
     def leave(self, subscriber: int) -> None:
         """Stop taking pages; the last to leave stops the read."""
-        with self._lock:
-            self._queues[subscriber] = None
-            done = all(q is None for q in self._queues)
+        with self._changed:
+            backlog = self._backlogs[subscriber]
+            if backlog is not None:
+                backlog.close()
+            self._backlogs[subscriber] = None
+            done = all(b is None for b in self._backlogs)
+            self._changed.notify_all()
         if done:
             self._stop.set()
             if self._thread is not None and self._thread is not threading.current_thread():

@@ -177,3 +177,83 @@ def test_an_error_in_the_shared_read_reaches_every_consumer():
     for t in threads:
         t.join(timeout=10)
     assert errors == ["boom", "boom"]
+
+
+def test_a_consumer_that_lags_does_not_hold_back_the_others_and_the_read_stays_one():
+    reads = []
+
+    def source():
+        reads.append(1)
+        for i in range(50):
+            yield [{"id": str(i), "properties": {"Name": {"type": "title", "title": []}}}]
+
+    shared = SharedRead(source, 2, depth=3)
+    fast = []
+    worker = threading.Thread(target=lambda: fast.extend(shared.pages(0)))
+    worker.start()
+    worker.join(timeout=30)  # before, it waited for the other consumer forever after 4 pages
+    assert not worker.is_alive()
+    assert [p[0]["id"] for p in fast] == [str(i) for i in range(50)]
+    assert shared.spilled[1] == 48  # it took nothing so far: 3 pages in memory, 47 and the end in its file
+    slow = list(shared.pages(1))
+    assert slow == fast
+    assert reads == [1]
+
+
+def test_a_lagging_consumer_gets_its_spilled_pages_then_the_error_in_order():
+    def source():
+        for i in range(10):
+            yield [{"id": str(i)}]
+        raise ValueError("boom")
+
+    shared = SharedRead(source, 2, depth=2)
+    fast = []
+
+    def consume_fast():
+        try:
+            for pages in shared.pages(0):
+                fast.append(pages)
+        except ValueError:
+            fast.append("boom")
+
+    worker = threading.Thread(target=consume_fast)
+    worker.start()
+    worker.join(timeout=30)
+    assert fast[-1] == "boom" and len(fast) == 11
+    assert shared.spilled[1] == 9  # 2 in memory, 8 pages and the error in its file
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for pages in shared.pages(1):
+            got.append(pages)
+    assert got == fast[:-1]
+
+
+def test_a_slow_target_beside_a_fast_one_lets_it_finish_first_on_one_notion_read(tmp_path):
+    # The fast mapping must write every row while the slow one is held on its first write: the
+    # read goes at the fastest consumer's pace, more than SHARED_READ_AHEAD pages ahead of the slow one.
+    from notion_sync.core.engine import SHARED_READ_AHEAD
+
+    n = (SHARED_READ_AHEAD + 4) * 100
+    fast_done = threading.Event()
+    created = []
+
+    class FastMemo(MemoConnector):
+        def create(self, item, mapping):
+            ref = super().create(item, mapping)
+            created.append(item.page_id)
+            if len(created) == n:
+                fast_done.set()
+            return ref
+
+    class SlowMemo(OtherMemoConnector):
+        def create(self, item, mapping):
+            assert fast_done.wait(timeout=60), "the fast mapping was held back by the slow one"
+            return super().create(item, mapping)
+
+    with Sandbox(tmp_path, connectors={"memo": FastMemo, "memo2": SlowMemo}, rows=[]) as box:
+        box.notion.add_pages(box.database.data_source_id, [{"Name": f"T{i}"} for i in range(n)])
+        report = box.run()
+        for rep in report.mappings:
+            assert rep.status == "ok" and rep.counts["created"] == n, rep.summary()
+        assert box.notion.server.request_count(r"^POST /v1/data_sources/[^/]+/query$") == n // 100  # read once
+        assert box.targets["memo"].item_count() == n and box.targets["memo2"].item_count() == n

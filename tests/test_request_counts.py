@@ -127,3 +127,23 @@ def test_google_batching_reaches_40_events_per_request(tmp_path: Path) -> None:
         m, _ = b.run()
     assert m.writes["google_calendar"] == 1000
     assert m.writes["google_calendar"] / m.http["google_calendar"] >= 40
+
+
+def test_emulators_in_their_own_process_count_the_same(tmp_path: Path, runs: dict[str, Any]) -> None:
+    # The benchmarks run the emulators apart (their CPU is not the engine's): the counts, the edits
+    # and the clock must be exactly those of the emulators in this process.
+    with Bench(tmp_path, N, 1000.0, realistic=False, apart=True) as b:
+        b.tick()
+        backfill, report = b.run()
+        assert all(r.status == "ok" for r in report.mappings), [r.summary() for r in report.mappings]
+        b.tick()
+        b.edit(K, lambda i: {"Name": f"Renamed {i}"}, offset=3)
+        mapped, _ = b.run()
+        with pytest.raises(AttributeError, match="own process"):
+            _ = b.servers
+    here = _measure(runs, "backfill")
+    assert backfill.emulators_apart and not here.emulators_apart
+    assert (backfill.writes, backfill.http, backfill.calls) == (here.writes, here.http, here.calls)
+    assert backfill.cpu_emulators > 0
+    assert mapped.writes == {t: K for t in TARGETS}
+    assert mapped.http["notion"] == 1

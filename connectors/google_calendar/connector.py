@@ -80,11 +80,14 @@ class GoogleCalendarConnector(Connector[GoogleCalendarSettings, GoogleCalendarMa
     MappingSettings = spec.MappingSettings
     on_delete_modes = spec.on_delete_modes
     batch_size = 100
-    """Operations per ``apply``: two batch requests' worth, so that calls left over from a batch cut
-    to the quota's window go with the next ones rather than alone."""
-    calls_per_batch = 50
-    """Calls per batch request (Google Calendar takes up to 1,000): a batch cut short by a dropped
-    reply or a 5xx is sent again whole, so it is kept small."""
+    """Operations per ``apply`` (a page of rows): one batch request, or two when the quota's window
+    has room for only part of it."""
+    calls_per_batch = 100
+    """Calls per batch request (Google Calendar takes up to 1,000; a batch cut short by a dropped
+    reply or a 5xx is sent again whole, so it stays well under that). With 50, a page cut to the
+    window's room went as three requests (say 30, 50 and 20), and since a sliding window frees
+    its slots in the sizes they were taken, every later window was cut the same way: a
+    window-bound 10,000-row backfill averaged 34.5 calls per request. With 100 it is at most two."""
     write_back_fields = spec.write_back_fields
 
     def __init__(self, settings: GoogleCalendarSettings) -> None:

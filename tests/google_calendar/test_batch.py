@@ -28,13 +28,13 @@ def creates(connector, mapping, n: int, prefix: str = "row") -> list[Operation]:
     return [CreateOperation(r.id, desired(connector, r, mapping)) for r in rows]
 
 
-def test_fifty_creates_are_one_batch_request(emulator: GoogleCalendarEmulator, connector, mapping) -> None:
-    assert connector.calls_per_batch == 50
-    results = list(connector.apply(creates(connector, mapping, 50), mapping))
-    assert len(results) == 50 and all(r.ref is not None and r.error is None for r in results)
+def test_a_hundred_creates_are_one_batch_request(emulator: GoogleCalendarEmulator, connector, mapping) -> None:
+    assert connector.calls_per_batch == connector.batch_size == 100  # a page of rows, one request
+    results = list(connector.apply(creates(connector, mapping, 100), mapping))
+    assert len(results) == 100 and all(r.ref is not None and r.error is None for r in results)
     assert emulator.server.request_count(BATCH) == 1
-    assert emulator.server.request_count(INSERT) == 50
-    assert len(emulator.events(CALENDAR)) == 50
+    assert emulator.server.request_count(INSERT) == 100
+    assert len(emulator.events(CALENDAR)) == 100
     assert [r.operation for r in results] == [r.operation for r in results]  # in order
     assert {r.ref.id for r in results} == {e["id"] for e in emulator.events(CALENDAR)}
 
@@ -159,12 +159,13 @@ def test_a_batch_holds_only_the_calls_the_window_has_room_for(emulator, fast) ->
     pacer.wait(key, pacer.room(key) - 30)  # other calls of this user left room for 30 in the window
     results = list(conn.apply(creates(conn, m, 100), m))
     assert all(r.error is None for r in results) and len(emulator.events(CALENDAR)) == 100
-    # 30 now (the window's last room), the other 70 once the window has moved: every call counts.
-    assert batch_sizes(emulator) == [30, 50, 20]
+    # 30 now (the window's last room), the other 70 together once the window has moved: every
+    # call counts, and a cut page is two requests, not three (30, 50 and 20 repeated every window).
+    assert batch_sizes(emulator) == [30, 70]
     assert emulator.faults.injected["429"] == 0
 
 
 def test_a_window_with_room_takes_full_batches(emulator, fast) -> None:
     conn, m = fast
     list(conn.apply(creates(conn, m, 100), m))
-    assert batch_sizes(emulator) == [50, 50]  # each batch takes its 50 slots at once
+    assert batch_sizes(emulator) == [100]  # the batch takes its 100 slots at once

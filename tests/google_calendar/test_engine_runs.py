@@ -117,14 +117,14 @@ def test_trash_and_restore_brings_back_the_same_event(box: Sandbox) -> None:
     assert {e["id"] for e in calendar(box).events(DEMO_CALENDAR)} == before
 
 
-def test_many_rows_go_out_in_batches_of_fifty(tmp_path: Path) -> None:
-    rows = [{"Name": f"Task {i}", "Due": f"2026-05-{i % 28 + 1:02d}"} for i in range(60)]
+def test_many_rows_go_out_in_batches_of_a_page(tmp_path: Path) -> None:
+    rows = [{"Name": f"Task {i}", "Due": f"2026-05-{i % 28 + 1:02d}"} for i in range(160)]
     with Sandbox(tmp_path, connectors={"google_calendar": GoogleCalendarConnector}, rows=rows) as box:
         emulator = calendar(box)
         rep = box.run().mappings[0]
-        assert rep.counts["created"] == 60
-        assert emulator.server.request_count(r"^POST /batch/calendar/v3$") == 2  # 50 + 10
-        assert emulator.server.request_count(r"^POST /calendar/v3/calendars/[^/]+/events$") == 60
+        assert rep.counts["created"] == 160
+        assert emulator.server.request_count(r"^POST /batch/calendar/v3$") == 2  # 100 + 60: a page each
+        assert emulator.server.request_count(r"^POST /calendar/v3/calendars/[^/]+/events$") == 160
         emulator.faults.rate_limit_prob = 0.2
         for i in range(0, 60, 2):
             box.notion.update_page(box.database.pages[f"Task {i}"], {"Name": f"Task {i} (moved)"})  # type: ignore[union-attr]
@@ -133,4 +133,4 @@ def test_many_rows_go_out_in_batches_of_fifty(tmp_path: Path) -> None:
         assert rep.counts["updated"] + rep.counts["failed"] == 30
         box.run()
         names = sorted(e["summary"] for e in emulator.events(DEMO_CALENDAR))
-        assert len(names) == 60 and sum(n.endswith("(moved)") for n in names) == 30
+        assert len(names) == 160 and sum(n.endswith("(moved)") for n in names) == 30

@@ -116,6 +116,30 @@ def test_errors_are_plain_text_and_delete_answers_json(world: World) -> None:
     assert (r.status_code, r.json()) == (200, {"limits": {}})
 
 
+def test_cards_go_to_the_top_or_bottom_of_their_own_list(world: World) -> None:
+    # Positions are Trello's: "bottom" is 65535 past the list's last card, "top" half its first,
+    # counted over that list's cards only, after moves and deletes too.
+    base, auth = world.emu.url, {"key": world.key, "token": world.token}
+    first, second = [i for i, x in world.emu.lists.items() if x["idBoard"] == world.board["id"]][:2]
+
+    def create(list_id: str, **extra: Any) -> dict[str, Any]:
+        r = requests.post(f"{base}/cards", params={**auth, "idList": list_id, "name": "x", **extra}, timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    a, b = create(first), create(first)
+    assert (a["pos"], b["pos"]) == (65535.0, 131070.0)
+    assert create(second)["pos"] == 65535.0  # the other list's cards do not count
+    assert create(first, pos="top")["pos"] == 65535.0 / 2
+    moved = requests.put(f"{base}/cards/{b['id']}", params={**auth, "idList": second}, timeout=5).json()
+    assert moved["pos"] == 131070.0  # the bottom of the list it joined
+    assert create(first)["pos"] == 131070.0  # b left the first list: a is its last card again
+    requests.delete(f"{base}/cards/{moved['id']}", params=auth, timeout=5)
+    assert create(second)["pos"] == 131070.0
+    world.emu.move_card(a["id"], second)
+    assert world.emu.card(a["id"])["pos"] == 196605.0  # type: ignore[index]
+
+
 def test_rate_limit_and_injected_faults_answer_like_trello(world: World) -> None:
     base, auth = world.emu.url, {"key": world.key, "token": world.token}
     world.emu.token_limit = (2, 60.0)
