@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from notion_sync.core.errors import ConfigError
+from notion_sync.core.errors import ConfigError, FatalError
 from notion_sync.core.notion_filters import Predicate, QueryValidationError, compile_filter
 
 __all__ = ["SharedRead", "page_filter"]
@@ -79,22 +79,32 @@ def page_filter(
     return lambda pages: [p for p in pages if predicate(_PageDict(p))]
 
 
+def spill_file() -> IO[bytes]:
+    """A subscriber's spill file: unnamed (O_TMPFILE where the system has it), mode 600, in the
+    temporary folder (``TMPDIR``), and gone when closed."""
+    return tempfile.TemporaryFile(prefix="notion-sync-read-")
+
+
 class _Backlog:
     """One subscriber's pages not taken yet, oldest first: up to ``depth`` in memory, then (once
     that is full) every later one in a spill file until the subscriber has caught up, so the
-    order holds. Not thread-safe on its own: ``SharedRead`` holds its condition around every call."""
+    order holds. The read's end (or error) is kept in memory, last: a spill file that cannot be
+    written still lets the subscriber learn why. Not thread-safe on its own: ``SharedRead`` holds
+    its condition around every call."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, spill: Callable[[], IO[bytes]]) -> None:
         self.depth = depth
         self.memory: deque[object] = deque()
         self.spilled = 0
         self.spilled_total = 0
+        self.final: object | None = None
+        self._spill = spill
         self._file: IO[bytes] | None = None
         self._read_at = 0
 
     @property
     def empty(self) -> bool:
-        return not self.memory and not self.spilled
+        return not self.memory and not self.spilled and self.final is None
 
     @property
     def hungry(self) -> bool:
@@ -102,20 +112,34 @@ class _Backlog:
         return not self.spilled and len(self.memory) < self.depth
 
     def put(self, item: object, encoded: Callable[[], bytes]) -> None:
+        if item is _END or isinstance(item, _Failure):
+            self.final = item
+            return
         if self.hungry:
             self.memory.append(item)
             return
-        if self._file is None:
-            # Unnamed (O_TMPFILE where the system has it), mode 600, and deleted when closed.
-            self._file = tempfile.TemporaryFile(prefix="notion-sync-read-")
-        self._file.seek(0, 2)
-        self._file.write(encoded())
+        try:
+            if self._file is None:
+                self._file = self._spill()
+            self._file.seek(0, 2)
+            self._file.write(encoded())
+            self._file.flush()
+        except OSError as exc:
+            raise FatalError(
+                "the pages a slower mapping on this database has not taken yet could not be kept in a "
+                f"temporary file in {tempfile.gettempdir()} ({exc.strerror or exc}); free some space there "
+                "or set TMPDIR to a folder with room, and run again: nothing was lost, the next run reads "
+                "these rows again"
+            ) from exc
         self.spilled += 1
         self.spilled_total += 1
 
     def take(self) -> object:
         if self.memory:
             return self.memory.popleft()
+        if not self.spilled:
+            final, self.final = self.final, None
+            return final
         assert self._file is not None  # something was spilled
         self._file.seek(self._read_at)
         line = self._file.readline()
@@ -125,31 +149,13 @@ class _Backlog:
             self._file.seek(0)
             self._file.truncate()
             self._read_at = 0
-        return _decode(line)
+        return json.loads(line)
 
     def close(self) -> None:
         self.memory.clear()
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _encode(item: object) -> bytes:
-    if item is _END:
-        return b"E\n"
-    if isinstance(item, _Failure):
-        return b"F\n"
-    return b"P" + json.dumps(item, separators=(",", ":")).encode() + b"\n"
-
-
-def _decode(line: bytes) -> object:
-    if line.startswith(b"P"):
-        return json.loads(line[1:])
-    return _END if line == b"E\n" else _SPILLED_FAILURE
-
-
-_SPILLED_FAILURE = object()
-"""A failure read back from a spill file: the read's error is ``SharedRead._error``."""
 
 
 class SharedRead:
@@ -170,20 +176,20 @@ class SharedRead:
         *,
         setup: Callable[[], None] = lambda: None,
         depth: int = 1,
+        spill: Callable[[], IO[bytes]] = spill_file,
     ) -> None:
         self._open_read = open_read
         self._setup = setup
-        self._backlogs: list[_Backlog | None] = [_Backlog(depth) for _ in range(subscribers)]
+        self._backlogs: list[_Backlog | None] = [_Backlog(depth, spill) for _ in range(subscribers)]
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
 
     @property
     def spilled(self) -> list[int]:
-        """Per subscriber, how many items (pages, then the end or the error) went through its spill
-        file so far (0: it kept up, or it has left)."""
+        """Per subscriber, how many pages went through its spill file so far (0: it kept up, or it
+        has left)."""
         with self._lock:
             return [b.spilled_total if b is not None else 0 for b in self._backlogs]
 
@@ -199,12 +205,10 @@ class SharedRead:
 
         def once() -> bytes:  # a page is encoded at most once, however many subscribers spill it
             if not encoded:
-                encoded.append(_encode(item))
+                encoded.append(json.dumps(item, separators=(",", ":")).encode() + b"\n")
             return encoded[0]
 
         with self._changed:
-            if isinstance(item, _Failure):
-                self._error = item.error
             live = [b for b in self._backlogs if b is not None]
             for backlog in live:
                 backlog.put(item, once)
@@ -261,9 +265,6 @@ class SharedRead:
                     return
                 if isinstance(item, _Failure):
                     raise item.error
-                if item is _SPILLED_FAILURE:
-                    assert self._error is not None
-                    raise self._error
                 yield item  # type: ignore[misc]
         finally:
             self.leave(subscriber)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from notion_sync.core.errors import FatalError
 from notion_sync.core.sandbox import Sandbox
 from notion_sync.core.shared_read import SharedRead
 from tests.support.memo import MemoConnector
@@ -194,7 +198,7 @@ def test_a_consumer_that_lags_does_not_hold_back_the_others_and_the_read_stays_o
     worker.join(timeout=30)  # before, it waited for the other consumer forever after 4 pages
     assert not worker.is_alive()
     assert [p[0]["id"] for p in fast] == [str(i) for i in range(50)]
-    assert shared.spilled[1] == 48  # it took nothing so far: 3 pages in memory, 47 and the end in its file
+    assert shared.spilled[1] == 47  # it took nothing so far: 3 pages in memory, 47 in its file
     slow = list(shared.pages(1))
     assert slow == fast
     assert reads == [1]
@@ -220,12 +224,44 @@ def test_a_lagging_consumer_gets_its_spilled_pages_then_the_error_in_order():
     worker.start()
     worker.join(timeout=30)
     assert fast[-1] == "boom" and len(fast) == 11
-    assert shared.spilled[1] == 9  # 2 in memory, 8 pages and the error in its file
+    assert shared.spilled[1] == 8  # 2 in memory, 8 pages in its file, the error last
     got = []
     with pytest.raises(ValueError, match="boom"):
         for pages in shared.pages(1):
             got.append(pages)
     assert got == fast[:-1]
+
+
+def test_a_spill_file_that_cannot_be_written_stops_the_read_for_everyone_with_the_fix():
+    # A full disk (or a read-only TMPDIR) must not leave a consumer waiting for pages forever.
+    class FullDisk(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def source():
+        for i in range(10):
+            yield [{"id": str(i)}]
+
+    shared = SharedRead(source, 2, depth=2, spill=FullDisk)
+    fast: list[Any] = []
+
+    def consume_fast():
+        try:
+            fast.extend(shared.pages(0))
+        except FatalError as exc:
+            fast.append(exc)
+
+    worker = threading.Thread(target=consume_fast)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert isinstance(fast[-1], FatalError)
+    assert "No space left on device" in str(fast[-1]) and "TMPDIR" in str(fast[-1])
+    got: list[Any] = []
+    with pytest.raises(FatalError, match="TMPDIR"):
+        for pages in shared.pages(1):
+            got.append(pages)
+    assert [p[0]["id"] for p in got] == ["0", "1"]  # the two it had in memory, then the error
 
 
 def test_a_slow_target_beside_a_fast_one_lets_it_finish_first_on_one_notion_read(tmp_path):
