@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,6 +259,24 @@ def _stored_link(row: sqlite3.Row) -> StoredLink:
     return StoredLink(row["page_id"], row["hash"], bool(row["archived"]), load)
 
 
+LOCK_WAIT = 30.0
+"""Seconds to wait for another process's lock on the state file (``sqlite3.connect``'s timeout)."""
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. The switch needs the file to itself and SQLite answers "locked" at
+    once, without its busy wait, while another process opens or migrates a new file: wait here."""
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -312,11 +331,11 @@ class StateStore:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 if not Path(path).exists():
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=LOCK_WAIT)
             cls._check_ours(conn, path)
             if path != ":memory:":
                 _tighten(Path(path))
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             cls._migrate(conn)
         conn.row_factory = sqlite3.Row
@@ -328,8 +347,14 @@ class StateStore:
     @staticmethod
     def _check_ours(conn: sqlite3.Connection, path: str) -> None:
         """Refuse another program's SQLite database, and one from a newer notion-sync."""
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # One read transaction, one snapshot: read apart, another process's first migration could
+        # commit in between, and its new tables under the version read before would look foreign.
+        conn.execute("BEGIN")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.execute("COMMIT")
         tables.discard("sqlite_sequence")
         if version > SCHEMA_VERSION:
             raise StateError(

@@ -194,3 +194,39 @@ def test_a_state_file_on_a_read_only_filesystem_says_so(box, read_only_later):
     result = cli("run", "--config", str(box.config_path))
     assert_clean_failure(result, 4, str(where / "state.sqlite3"), "read-only")
     assert box.targets["memo"].item_count() == synced
+
+
+def test_processes_that_create_the_state_file_at_once_all_open_it(tmp_path: Path) -> None:
+    # Several workers (or cron beside serve) starting on a new state file: one creates and
+    # migrates it while the others look at it. None may take it for another program's database,
+    # or stop on SQLite's "locked" while the first switches the file to WAL. Threads, each with its
+    # own connection, race exactly as processes do.
+    import threading
+
+    from notion_sync.core.state import SCHEMA_VERSION
+
+    for attempt in range(30):
+        path = tmp_path / f"state-{attempt}.sqlite3"
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def open_it(
+            where: Path = path, barrier: threading.Barrier = start, found: list[BaseException] = errors
+        ) -> None:
+            barrier.wait()
+            try:
+                StateStore.open(where).close()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                found.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, f"attempt {attempt}: {errors[0]}"
+        store = StateStore.open(path, readonly=True)
+        try:
+            assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        finally:
+            store.close()
