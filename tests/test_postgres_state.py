@@ -5,7 +5,6 @@ The state-store, engine and conformance suites run on PostgreSQL too (the ``stat
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from notion_sync.core.secrets import Secret
 from notion_sync.core.state import SCHEMA_VERSION, StateStore
 from notion_sync.core.testing.servers import free_port
 from tests.support.memo import MemoConnector, with_memo
+from tests.support.together import open_together
 from tests.test_mapping_locks import NAMES, memos_of, two_mappings
 from tests.test_safety_nets import cli_process
 
@@ -123,20 +123,7 @@ def test_a_killed_holders_lock_is_released_with_its_connection(two: Sandbox, pg_
 
 def test_processes_that_open_a_new_database_together_migrate_it_once(pg_url: str) -> None:
     url = Secret(pg_url, "test")
-    errors: list[BaseException] = []
-
-    def open_it() -> None:
-        try:
-            StateStore.open(url).close()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert open_together(url) == []
     state = StateStore.open(url)
     state.save_link("m", "p", ExternalRef("E"), {"a": 1}, action="created")
     assert state.conn.execute("SELECT max(version) FROM notion_sync_schema").fetchone()[0] == SCHEMA_VERSION

@@ -201,29 +201,12 @@ def test_processes_that_create_the_state_file_at_once_all_open_it(tmp_path: Path
     # migrates it while the others look at it. None may take it for another program's database,
     # or stop on SQLite's "locked" while the first switches the file to WAL. Threads, each with its
     # own connection, race exactly as processes do.
-    import threading
-
     from notion_sync.core.state import SCHEMA_VERSION
+    from tests.support.together import open_together
 
     for attempt in range(30):
         path = tmp_path / f"state-{attempt}.sqlite3"
-        start = threading.Barrier(4)
-        errors: list[BaseException] = []
-
-        def open_it(
-            where: Path = path, barrier: threading.Barrier = start, found: list[BaseException] = errors
-        ) -> None:
-            barrier.wait()
-            try:
-                StateStore.open(where).close()
-            except Exception as exc:  # noqa: BLE001 - collected for the assertion
-                found.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        errors = open_together(path)
         assert not errors, f"attempt {attempt}: {errors[0]}"
         store = StateStore.open(path, readonly=True)
         try:
