@@ -104,7 +104,6 @@ from notion_sync.core.planner import (
     plan_write_back,
     plan_writes,
     scan_interval,
-    settled_mark,
     split_targeted,
     to_recover,
     unfinished_creates,
@@ -971,12 +970,9 @@ class Engine:
         actions = plan_rows(rendered, links, run.pending)
         run.skipped.update((a.page_id, a.title) for a in actions if a.kind == "skip")
         if run.memo is not None and not run.options.dry_run:
-            state.mark_links(m.name, marks_to_record(actions, stamps, edited, links, run.memo, run.started))
-            for a in actions:
-                if a.kind in ("create", "update"):
-                    mark = settled_mark(run.memo, stamps[a.page_id], edited[a.page_id], run.started)
-                    if mark is not None:
-                        run.marks[a.page_id] = mark
+            marks = marks_to_record(actions, stamps, edited, links, run.memo, run.started)
+            state.mark_links(m.name, marks.now)
+            run.marks.update(marks.written)
         failed = self._apply(run, actions, edited=edited)
         for row in rows:
             if row.id in failed:
@@ -1233,18 +1229,20 @@ def _memo(run: MappingRun) -> str | None:
     """The mapping's render memo key, or None: every row it reads is then rendered (``--render-all``,
     a connector whose render is not pure, or a property the memo cannot trust). Page bodies do not
     stop it: a body is read again only for a page edited since (``bodies_to_read``), the same rule."""
-    if not _memo_possible(run.connector, run.options, run.uses, run.ctx.schema):
-        blockers = memo_blockers({u.property for u in run.uses}, _types(run.ctx.schema))
-        if blockers and run.connector.render_is_pure and not run.options.render_all:
-            log.info(
-                "mapping %r: every row read is rendered, because it shows %s, whose value can change "
-                "without the page being edited",
-                run.name,
-                ", ".join(blockers),
-            )
+    if not run.connector.render_is_pure or run.options.render_all:
         return None
-    inputs = run.connector.render_inputs(run.ctx)
-    return memo_key(run.config_hash, run.ctx.schema, run.connector.name, inputs, __version__)
+    blockers = memo_blockers({u.property for u in run.uses}, _types(run.ctx.schema))
+    if blockers:
+        log.info(
+            "mapping %r: every row read is rendered, because it shows %s, whose value can change "
+            "without the page being edited",
+            run.name,
+            ", ".join(blockers),
+        )
+        return None
+    return memo_key(
+        run.config_hash, run.ctx.schema, run.connector.name, run.connector.render_inputs(run.ctx), __version__
+    )
 
 
 def _title(op: Operation) -> str:

@@ -65,6 +65,7 @@ __all__ = [
     "full_scan_due",
     "gate_retries",
     "intents_for",
+    "Marks",
     "marks_to_record",
     "mass_delete_refusal",
     "memo_blockers",
@@ -306,6 +307,15 @@ def unrendered(
     return found
 
 
+@dataclass(frozen=True)
+class Marks:
+    """The render marks a page of planned rows leaves (page id -> mark): ``now`` for rendered rows
+    found unchanged whose link lacks it, ``written`` to record with each create or update."""
+
+    now: dict[str, str] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)
+
+
 def marks_to_record(
     actions: Iterable[Action],
     stamps: Mapping[str, str],
@@ -313,19 +323,22 @@ def marks_to_record(
     links: Mapping[str, StoredLink],
     key: str | None,
     read_at: datetime,
-) -> dict[str, str]:
-    """The render marks to record after planning: the rendered rows found unchanged whose link
-    does not carry their settled mark yet (page id -> mark)."""
-    marks: dict[str, str] = {}
+) -> Marks:
+    """The render marks to record after planning: only settled ones (``settled_mark``), and for
+    an unchanged row only when its link does not carry the mark yet."""
+    marks = Marks()
     if key is None:
         return marks
     for a in actions:
-        if a.kind != "unchanged" or a.item is None:
+        if a.item is None or a.kind not in ("unchanged", "create", "update"):
             continue
         mark = settled_mark(key, stamps[a.page_id], edited[a.page_id], read_at)
-        stored = links.get(a.page_id)
-        if mark is not None and stored is not None and stored.mark != mark:
-            marks[a.page_id] = mark
+        if mark is None:
+            continue
+        if a.kind != "unchanged":
+            marks.written[a.page_id] = mark
+        elif (stored := links.get(a.page_id)) is not None and stored.mark != mark:
+            marks.now[a.page_id] = mark
     return marks
 
 
